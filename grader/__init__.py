@@ -1,0 +1,3 @@
+"""grader: automated checking of TensorFlow/Keras training exercises."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,111 @@
+"""What a check plugin is: a name, the spec fields it reads, a function from evidence to result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from grader.results import CheckResult
+
+
+class ModelUnavailable(Exception):
+    """Raised by the evidence when there is no trained model to test; the message says why."""
+
+
+_TYPES = {
+    "number": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number"),
+    "integer": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
+    "string": (lambda v: isinstance(v, str), "a string"),
+    "boolean": (lambda v: isinstance(v, bool), "true or false"),
+    "numbers": (
+        lambda v: isinstance(v, list) and bool(v) and all(_TYPES["number"][0](x) for x in v),
+        "a non-empty list of numbers",
+    ),
+    "strings": (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of strings"),
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One spec field a check type reads. ``kind`` is a key of the type table above."""
+
+    kind: str
+    required: bool = True
+    default: Any = None
+    help: str = ""
+
+    def describe(self) -> str:
+        return _TYPES[self.kind][1]
+
+    def accepts(self, value) -> bool:
+        return _TYPES[self.kind][0](value)
+
+
+@dataclass(frozen=True)
+class CheckType:
+    name: str
+    run: Callable  # run(evidence, check: CheckSpec) -> Outcome
+    fields: dict = field(default_factory=dict)
+    description: str = ""
+    # validate(params) -> None, or a sentence on what is wrong across fields
+    validate: Callable | None = None
+
+
+@dataclass
+class CheckSpec:
+    """One ``[[checks]]`` entry of an exercise, validated against its CheckType."""
+
+    name: str
+    type: str
+    title: str
+    points: float
+    visibility: str
+    params: dict
+    hint: str = ""
+
+    @property
+    def hidden(self) -> bool:
+        return self.visibility == "hidden"
+
+
+@dataclass
+class Outcome:
+    """What a check function returns; the grader turns it into a CheckResult."""
+
+    passed: bool
+    message: str
+    expected: Any = None
+    got: Any = None
+    hint: str = ""
+    fraction: float | None = None  # partial credit in [0, 1]; default all or nothing
+
+
+def passed(message, **kw) -> Outcome:
+    return Outcome(True, message, **kw)
+
+
+def failed(message, **kw) -> Outcome:
+    return Outcome(False, message, **kw)
+
+
+def run_check(check_type: CheckType, spec: CheckSpec, evidence) -> CheckResult:
+    """Run one check. A missing model fails the check with the reason; a crash in the
+    check itself is an ``error`` result (the grader's fault, not the student's)."""
+
+    def result(status, score, message, **kw):
+        return CheckResult(
+            name=spec.name, title=spec.title, status=status, score=score, max_score=spec.points,
+            message=message, visibility=spec.visibility, **kw,
+        )
+
+    try:
+        outcome = check_type.run(evidence, spec)
+    except ModelUnavailable as exc:
+        return result("failed", 0.0, str(exc), hint=evidence.unavailable_hint())
+    except Exception as exc:  # a bug in a check plugin: report it, keep grading
+        return result("error", 0.0, f"The check '{spec.type}' failed inside the grader: {type(exc).__name__}: {exc}")
+    if outcome.passed:
+        return result("passed", spec.points, outcome.message, expected=outcome.expected, got=outcome.got)
+    fraction = min(max(outcome.fraction or 0.0, 0.0), 1.0)
+    return result("failed", round(spec.points * fraction, 4), outcome.message,
+                  expected=outcome.expected, got=outcome.got, hint=outcome.hint or spec.hint)

@@ -1,0 +1,205 @@
+"""The ``grader`` command."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+import click
+
+from grader import __version__
+
+EXIT_FULL, EXIT_PARTIAL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class UserError(click.ClickException):
+    """A usage or configuration problem (unknown exercise, missing file, missing dataset): exit 2."""
+
+    exit_code = EXIT_USAGE
+
+    def show(self, file=None):
+        click.echo(f"grader: {self.format_message()}", err=True)
+
+
+class GraderGroup(click.Group):
+    """Turns the grader's own unexpected failures into a short message and exit code 3."""
+
+    def invoke(self, ctx):
+        from grader.exercise import ExerciseError
+        from grader.plugins import PluginError
+        from grader.submission import SubmissionError
+
+        try:
+            return super().invoke(ctx)
+        except (SubmissionError, ExerciseError, PluginError) as exc:
+            raise UserError(str(exc)) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception:
+            log = Path(tempfile.gettempdir()) / "grader-internal-error.log"
+            log.write_text(traceback.format_exc(), encoding="utf-8")
+            click.echo(f"grader: internal error of the grader (not your code): {sys.exc_info()[1]!r}. "
+                       f"Details in {log}; please report it.", err=True)
+            sys.exit(EXIT_INTERNAL)
+
+
+@click.group(cls=GraderGroup)
+@click.version_option(__version__, prog_name="grader")
+def cli():
+    """Grade TensorFlow/Keras training exercises."""
+
+
+def _exercise(name):
+    from grader.exercise import get_exercise
+
+    return get_exercise(name)
+
+
+@cli.command("list")
+def list_exercises():
+    """List the exercises, with title and points."""
+    from grader.exercise import exercises, load_exercise
+
+    for name, path in sorted(exercises().items()):
+        ex = load_exercise(path)
+        click.echo(f"{name:<24} {ex.max_score:>4g} points  {ex.title}")
+
+
+@cli.command()
+@click.argument("exercise")
+def show(exercise):
+    """Print an exercise's task, limits and public checks (never a hidden value)."""
+    ex = _exercise(exercise)
+    click.echo(ex.readme().rstrip())
+    click.echo("\nLimits")
+    click.echo(f"  time: {ex.time_limit:g} s for the whole program")
+    if ex.max_epochs:
+        click.echo(f"  epochs: at most {ex.max_epochs} per call to model.fit")
+    click.echo("\nChecks")
+    for c in ex.public_checks:
+        click.echo(f"  {c.points:>3g} pts  {c.title}")
+    hidden = [c for c in ex.checks if c.hidden]
+    if hidden:
+        click.echo(f"  {sum(c.points for c in hidden):>3g} pts  in {len(hidden)} hidden check(s), run on inputs you are not shown")
+    click.echo(f"\nTotal: {ex.max_score:g} points")
+
+
+@cli.command()
+@click.argument("exercise")
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite DEST if it exists.")
+def init(exercise, dest, force):
+    """Write the exercise's starter file to DEST for a student to fill in."""
+    ex = _exercise(exercise)
+    if not ex.starter.is_file():
+        raise UserError(f"Exercise '{exercise}' has no starter file.")
+    if dest.is_dir():
+        dest = dest / f"{exercise}.py"
+    if dest.exists() and not force:
+        raise UserError(f"{dest} already exists; choose another name or pass --force to overwrite it.")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ex.starter, dest)
+    click.echo(f"Wrote the starter for '{exercise}' to {dest}. Fill in the TODOs, then run:\n"
+               f"  grader grade {exercise} {dest}")
+
+
+REPORT_OPTIONS = ("json", "html", "junit", "gradescope")
+
+
+def print_summary(report):
+    click.echo(f"{report.title}: {report.score:g}/{report.max_score:g} points")
+    marks = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
+    for c in report.checks:
+        click.echo(f"  [{marks[c.status]:<5}] {c.title} ({c.score:g}/{c.max_score:g}): {c.message}")
+        if c.hint and c.status != "passed":
+            click.echo(f"          What to try: {c.hint}")
+    err = report.run.get("error")
+    if err and err.get("traceback"):
+        click.echo("\n" + err["traceback"])
+
+
+@cli.command()
+@click.argument("exercise")
+@click.argument("submission", type=click.Path(path_type=Path))
+@click.option("--json", "json_path", metavar="PATH", help="Write the JSON report here ('-' for stdout).")
+@click.option("--html", "html_path", metavar="PATH", help="Write the HTML feedback page here.")
+@click.option("--junit", "junit_path", metavar="PATH", help="Write JUnit XML (one testcase per check) here.")
+@click.option("--gradescope", "gradescope_path", metavar="PATH", help="Write Gradescope results.json here.")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Where datasets are (default: GRADER_DATA_DIR, then ~/.keras/datasets).")
+@click.option("--time-limit", type=click.FloatRange(min=1), help="Wall-clock limit in seconds (overrides the exercise's).")
+@click.option("--seed", type=int, help="Random seed for the student's run (default: the exercise's).")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+def grade(exercise, submission, json_path, html_path, junit_path, gradescope_path, data_dir, time_limit, seed, quiet):
+    """Grade SUBMISSION (.py or .ipynb) against EXERCISE.
+
+    Exit code: 0 full marks, 1 graded without full marks, 2 usage error, 3 grader error.
+    """
+    from grader.grading import grade as run_grade
+    from grader.plugins import reporters
+    from grader.submission import load_submission
+
+    ex = _exercise(exercise)
+    load_submission(submission)  # a file that cannot be graded at all is a usage error, before any work
+    if data_dir is not None and not data_dir.is_dir():
+        raise UserError(f"--data-dir {data_dir} is not a directory.")
+    report = run_grade(ex, submission, time_limit=time_limit, seed=seed)
+    writers = reporters()
+    paths = {"json": json_path, "html": html_path, "junit": junit_path, "gradescope": gradescope_path}
+    if not quiet and json_path != "-":
+        print_summary(report)
+    failures = list(report.grader_errors)
+    for name, path in paths.items():
+        if not path:
+            continue
+        try:  # one broken reporter must not cost the others
+            writers[name](report, path)
+        except OSError as exc:
+            raise UserError(f"Cannot write the {name} report to {path}: {exc.strerror}.") from None
+        except Exception as exc:
+            failures.append(f"the {name} reporter failed: {type(exc).__name__}: {exc}")
+            continue
+        if not quiet and path != "-":
+            click.echo(f"Wrote {name} report to {path}", err=True)
+    if failures:
+        click.echo("grader: internal error of the grader (not your code): " + "; ".join(failures), err=True)
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(EXIT_FULL if report.score >= report.max_score else EXIT_PARTIAL)
+
+
+@cli.group()
+def exercise():
+    """Instructor commands for exercises."""
+
+
+@exercise.command()
+@click.argument("name")
+@click.option("--time-limit", type=click.FloatRange(min=1), help="Wall-clock limit per grading.")
+def verify(name, time_limit):
+    """Check that an exercise is sound: the solution gets full marks, the starter does not,
+    and each bad/ variant fails the check it names. Exit 0 if sound, 1 if not."""
+    from grader.verify import verify_exercise
+
+    ex = _exercise(name)
+    problems = 0
+    for row in verify_exercise(ex, time_limit=time_limit, echo=lambda s: click.echo(s)):
+        problems += not row.ok
+    if problems:
+        click.echo(f"{name}: NOT SOUND ({problems} problem(s) above).")
+        sys.exit(EXIT_PARTIAL)
+    click.echo(f"{name}: sound.")
+
+
+@cli.command("plugins")
+def list_plugins():
+    """Show the loaded plugins, where they come from, and the hooks each implements."""
+    from grader.plugins import describe_plugins
+
+    for p in describe_plugins():
+        click.echo(f"{p['name']}\n    from: {p['file']}\n    hooks: {', '.join(p['hooks'])}")
+
+
+def main():
+    cli(prog_name="grader")

@@ -1,0 +1,226 @@
+"""Trusted evaluation: load the child's model as data, never as code, and answer the checks' questions.
+
+The model file's architecture is checked against an allow-list of Keras classes before Keras
+sees it (``safe_mode`` alone blocks Python lambdas only), and TensorFlow activation functions the
+course uses (``tf.nn.relu``, ``tf.nn.softmax``) are mapped to their Keras names so they load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from grader.checks import ModelUnavailable
+
+ALLOWED_MODULES = ("keras", "keras.layers", "keras.models", "keras.initializers", "keras.regularizers",
+                   "keras.constraints", "keras.optimizers", "keras.losses", "keras.metrics",
+                   "keras.activations", "keras.src")
+FORBIDDEN_CLASSES = {"Lambda", "TFOpLambda", "TorchModuleWrapper", "JaxLayer", "FlaxLayer", "TFSMLayer"}
+# Functions from tf.nn that students pass as activation=..., by the name Keras 3 saves them under.
+TF_ACTIVATIONS = {"relu": "relu", "softmax_v2": "softmax", "softmax": "softmax", "sigmoid": "sigmoid",
+                  "tanh": "tanh", "elu": "elu", "selu": "selu", "softplus": "softplus", "softsign": "softsign",
+                  "swish": "silu", "silu": "silu", "gelu": "gelu", "leaky_relu": "leaky_relu", "relu6": "relu6",
+                  "log_softmax_v2": "log_softmax", "log_softmax": "log_softmax", "exponential": "exponential",
+                  "linear": "linear"}
+
+_keras = None
+_keras_lock = threading.Lock()
+
+
+def warm_up():
+    """Import Keras in a background thread while the child trains (it costs seconds)."""
+    thread = threading.Thread(target=keras_module, daemon=True)
+    thread.start()
+    return thread
+
+
+def keras_module():
+    """Import Keras once. TensorFlow's C++ start-up lines (which no setting silences) would land
+    in the grader's own stderr, so fd 2 points at /dev/null while it loads."""
+    global _keras
+    with _keras_lock:
+        if _keras is None:
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+            saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, 2)
+                import keras
+                import tensorflow  # noqa: F401  (its lazy parts print on first use)
+
+                keras.ops.convert_to_tensor(0.0)
+                _keras = keras
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                os.close(devnull)
+    return _keras
+
+
+class UnsafeModel(Exception):
+    pass
+
+
+def _sanitise(node, path="model"):
+    """Walk a Keras config: refuse anything outside Keras, map tf.nn activations. Returns the new node."""
+    if isinstance(node, list):
+        return [_sanitise(v, path) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if "class_name" in node and "module" in node:
+        module, cls = node.get("module"), node.get("class_name")
+        if module == "builtins" and cls == "function":
+            name = node.get("config")
+            if name in TF_ACTIVATIONS:
+                return TF_ACTIVATIONS[name]
+            raise UnsafeModel(f"the function '{name}' in {path} is not a Keras activation")
+        if not isinstance(module, str) or not (module in ALLOWED_MODULES or module.startswith("keras.src.")):
+            raise UnsafeModel(f"{path} uses {cls} from '{module}', which is not part of Keras")
+        if cls in FORBIDDEN_CLASSES:
+            raise UnsafeModel(f"{path} contains a {cls} layer, which runs arbitrary Python code")
+        registered = node.get("registered_name")
+        if registered not in (None, cls) and not str(registered).startswith("keras"):
+            raise UnsafeModel(f"{path} uses the custom object '{registered}'")
+        path = f"{path} > {node.get('config', {}).get('name', cls) if isinstance(node.get('config'), dict) else cls}"
+    return {k: _sanitise(v, path) for k, v in node.items()}
+
+
+def load_model_safely(path: Path, workdir: Path):
+    """Check and load a .keras file written by the child. Raises UnsafeModel or ValueError."""
+    keras = keras_module()
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+            if not {"config.json", "model.weights.h5"} <= names:
+                raise ValueError("the saved model file is incomplete")
+            config = json.loads(z.read("config.json"))
+            clean = _sanitise(config)
+            safe = workdir / "checked.keras"
+            with zipfile.ZipFile(safe, "w") as out:
+                out.writestr("config.json", json.dumps(clean))
+                out.writestr("metadata.json", z.read("metadata.json") if "metadata.json" in names else "{}")
+                with z.open("model.weights.h5") as src, out.open("model.weights.h5", "w") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+    except zipfile.BadZipFile:
+        raise ValueError("the saved model file is not a Keras archive") from None
+    return keras.saving.load_model(safe, safe_mode=True, compile=False)
+
+
+class Evidence:
+    """What checks look at: the run, its trace, and (lazily) the trusted model and its predictions."""
+
+    def __init__(self, exercise, run, source):
+        self.exercise = exercise
+        self.run = run
+        self.source = source
+        self.trace = run.trace or {}
+        self._model = None
+        self._model_error: str | None = None
+        self._loaded = False
+        self._tmp = Path(tempfile.mkdtemp(prefix="grader-eval-"))
+
+    # ------------------------------------------------------------ the run
+    @property
+    def fits(self) -> list[dict]:
+        return self.trace.get("fits") or []
+
+    @property
+    def model_info(self) -> dict:
+        return self.trace.get("model") or {}
+
+    def graded_fits(self) -> list[dict]:
+        """The fit calls made on the graded model."""
+        calls = set(self.model_info.get("fit_calls") or [])
+        return [f for f in self.fits if f["index"] in calls] if self.model_info.get("fitted") else []
+
+    def why_no_model(self) -> str:
+        """A sentence for a student on why there is no trained model to test."""
+        run, t = self.run, self.trace
+        err = t.get("error") or {}
+        expected = self.expected_model_sentence()
+        if run.status == "syntax_error":
+            return f"Your code could not run: a syntax error at {err.get('where')} ({err.get('message')})."
+        if run.status == "timeout":
+            return (f"Your program was stopped at the {run.time_limit_s:g} s time limit before a trained model "
+                    "could be saved.")
+        if run.status == "error" and not self.model_info.get("fitted"):
+            return f"Your code raised {err.get('type')} at {err.get('where') or 'start-up'} before a model was trained."
+        if run.status == "crashed":
+            how = f"signal {run.signal}" if run.signal else f"exit code {run.exit_code}"
+            return f"Your program ended abruptly ({how}) before the grader could save the model."
+        mi = self.model_info
+        if mi.get("not_keras"):
+            return f"No Keras model to test: {mi['not_keras']}. {expected}"
+        if mi.get("found") and not mi.get("saved"):
+            return f"The model could not be saved for testing ({mi.get('save_error', 'unknown error')})."
+        return f"No Keras model was found. {expected}"
+
+    def expected_model_sentence(self) -> str:
+        ex = self.exercise
+        where = f"a variable named `{ex.model_variable}`"
+        if ex.entry_point:
+            where = f"a function `{ex.entry_point}()` that returns the model (or its History), or " + where
+        return f"The grader looks for {where} holding a model built with tf.keras and trained with model.fit()."
+
+    def unavailable_hint(self) -> str:
+        if self.run.status == "timeout":
+            return "Your program must finish within the time limit: look for a loop that never ends, or train for fewer epochs."
+        if self.run.status in ("syntax_error", "error"):
+            return "Fix the error shown under 'Your program' below, run your file once yourself, then submit again."
+        return "Build the model with tf.keras.Sequential([...]), call model.compile(...) and model.fit(...)."
+
+    # ------------------------------------------------------------ the model
+    def model(self):
+        if not self._loaded:
+            self._loaded = True
+            failed_early = self.run.status in ("error", "timeout", "crashed") and not self.model_info.get("fitted")
+            if self.run.model_path is None or failed_early:
+                self._model_error = self.why_no_model()
+            else:
+                try:
+                    self._model = load_model_safely(self.run.model_path, self._tmp)
+                except UnsafeModel as exc:
+                    self._model_error = f"The model cannot be graded safely: {exc}. Use only built-in Keras layers."
+                except Exception as exc:
+                    self._model_error = f"The saved model could not be loaded ({type(exc).__name__}: {str(exc)[:300]})."
+        if self._model is None:
+            raise ModelUnavailable(self._model_error)
+        return self._model
+
+    def predict(self, inputs) -> np.ndarray:
+        """Predictions for a list of scalar inputs, one output per input (flattened)."""
+        model = self.model()
+        x = np.asarray(inputs, dtype="float32")
+        errors = []
+        for shaped in (x.reshape(-1, 1), x):
+            try:
+                y = np.asarray(model.predict(shaped, verbose=0))
+                return y.reshape(len(x), -1)[:, 0]
+            except Exception as exc:
+                errors.append(exc)
+        raise ModelUnavailable(f"The model could not make a prediction for one number at a time "
+                               f"({type(errors[0]).__name__}). Give the first layer input_shape=[1].")
+
+    def layer_summary(self) -> list[dict]:
+        try:
+            model = self.model()
+        except ModelUnavailable:
+            return []
+        rows = []
+        for layer in model.layers:
+            try:
+                shape = str(layer.output.shape)
+            except Exception:
+                shape = ""
+            rows.append({"class": type(layer).__name__, "name": layer.name, "output_shape": shape,
+                         "params": int(layer.count_params()) if layer.built else 0})
+        return rows
+
+    def close(self):
+        shutil.rmtree(self._tmp, ignore_errors=True)

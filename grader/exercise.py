@@ -1,0 +1,181 @@
+"""Exercise specs: a folder with spec.toml (public) and hidden.toml (never shown, never sent to the child)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader import plugins
+from grader.checks import CheckSpec
+
+DEFAULT_TIME_LIMIT = 300.0
+COMMON_FIELDS = {"name", "type", "points", "title", "hint"}
+
+
+class ExerciseError(Exception):
+    """An exercise folder or spec is unusable; the message names the file and the field."""
+
+
+class UnknownExercise(ExerciseError):
+    pass
+
+
+@dataclass
+class Exercise:
+    name: str
+    path: Path
+    title: str
+    summary: str
+    time_limit: float
+    max_epochs: int | None
+    seed: int
+    entry_point: str | None
+    model_variable: str
+    dataset: dict
+    checks: list[CheckSpec]
+    public: dict = field(repr=False, default_factory=dict)
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.points for c in self.checks)
+
+    @property
+    def public_checks(self) -> list[CheckSpec]:
+        return [c for c in self.checks if not c.hidden]
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    @property
+    def starter(self) -> Path:
+        return self.path / "starter.py"
+
+    @property
+    def solution(self) -> Path:
+        return self.path / "solution.py"
+
+    def readme(self) -> str:
+        p = self.path / "README.md"
+        return p.read_text(encoding="utf-8") if p.is_file() else self.summary
+
+    def bad_variants(self) -> list[tuple[Path, str]]:
+        """Known-bad submissions in ``bad/``, each naming (``# expect-fail: CHECK``) the check it must fail."""
+        out = []
+        bad = self.path / "bad"
+        for p in sorted(bad.glob("*.py")) if bad.is_dir() else []:
+            target = None
+            for line in p.read_text(encoding="utf-8").splitlines()[:10]:
+                if line.startswith("# expect-fail:"):
+                    target = line.split(":", 1)[1].strip()
+            if not target:
+                raise ExerciseError(f"{p}: a bad variant must name the check it fails in a first-lines comment '# expect-fail: CHECK'.")
+            out.append((p, target))
+        return out
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ExerciseError(f"{path}: not valid TOML ({exc}).") from None
+
+
+def _expect(value, kinds, where: str, what: str):
+    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise ExerciseError(f"{where}: field '{what}' must be {_kind_name(kinds)}, got {value!r}.")
+    return value
+
+
+def _kind_name(kinds) -> str:
+    names = {int: "a whole number", float: "a number", str: "a string", dict: "a table", list: "a list", bool: "true or false"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _parse_checks(entries, where: Path, visibility: str, types: dict) -> list[CheckSpec]:
+    _expect(entries, list, str(where), "checks")
+    specs = []
+    for i, entry in enumerate(entries):
+        loc = f"{where}, check #{i + 1}"
+        _expect(entry, dict, loc, "checks")
+        name = _expect(entry.get("name"), str, loc, "name")
+        loc = f"{where}, check '{name}'"
+        type_name = _expect(entry.get("type"), str, loc, "type")
+        if type_name not in types:
+            raise ExerciseError(f"{loc}: unknown check type '{type_name}'; known types: {', '.join(sorted(types))}.")
+        ctype = types[type_name]
+        points = _expect(entry.get("points", 1), (int, float), loc, "points")
+        title = _expect(entry.get("title", name.replace("_", " ")), str, loc, "title")
+        hint = _expect(entry.get("hint", ""), str, loc, "hint")
+        params = {}
+        for fname, f in ctype.fields.items():
+            if fname not in entry:
+                if f.required:
+                    raise ExerciseError(f"{loc}: missing field '{fname}' ({f.describe()}) that check type '{type_name}' needs.")
+                params[fname] = f.default
+                continue
+            if not f.accepts(entry[fname]):
+                raise ExerciseError(f"{loc}: field '{fname}' must be {f.describe()}, got {entry[fname]!r}.")
+            params[fname] = entry[fname]
+        if ctype.validate:
+            problem = ctype.validate(params)
+            if problem:
+                raise ExerciseError(f"{loc}: {problem}")
+        unknown = set(entry) - set(ctype.fields) - COMMON_FIELDS
+        if unknown:
+            raise ExerciseError(f"{loc}: unknown field(s) {', '.join(sorted(unknown))} for check type '{type_name}'; "
+                                f"it reads: {', '.join(sorted(ctype.fields)) or 'no fields'}.")
+        specs.append(CheckSpec(name=name, type=type_name, title=title, points=float(points),
+                               visibility=visibility, params=params, hint=hint))
+    return specs
+
+
+def load_exercise(path: Path) -> Exercise:
+    path = Path(path)
+    spec_path = path / "spec.toml"
+    if not spec_path.is_file():
+        raise ExerciseError(f"{path}: an exercise folder needs a spec.toml.")
+    spec = _read_toml(spec_path)
+    hidden_path = path / "hidden.toml"
+    hidden = _read_toml(hidden_path) if hidden_path.is_file() else {}
+    types = plugins.check_types()
+    where = str(spec_path)
+    limits = _expect(spec.get("limits", {}), dict, where, "limits")
+    sub = _expect(spec.get("submission", {}), dict, where, "submission")
+    max_epochs = limits.get("max_epochs")
+    if max_epochs is not None:
+        _expect(max_epochs, int, where, "limits.max_epochs")
+    checks = _parse_checks(spec.get("checks", []), spec_path, "visible", types)
+    checks += _parse_checks(hidden.get("checks", []), hidden_path, "hidden", types)
+    names = [c.name for c in checks]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise ExerciseError(f"{path}: check names must be unique; repeated: {', '.join(sorted(dupes))}.")
+    if not checks:
+        raise ExerciseError(f"{spec_path}: the exercise has no [[checks]].")
+    return Exercise(
+        name=path.name,
+        path=path,
+        title=_expect(spec.get("title", path.name), str, where, "title"),
+        summary=_expect(spec.get("summary", ""), str, where, "summary"),
+        time_limit=float(_expect(limits.get("time_limit", DEFAULT_TIME_LIMIT), (int, float), where, "limits.time_limit")),
+        max_epochs=max_epochs,
+        seed=_expect(spec.get("seed", 0), int, where, "seed"),
+        entry_point=sub.get("entry_point") and _expect(sub["entry_point"], str, where, "submission.entry_point"),
+        model_variable=_expect(sub.get("model_variable", "model"), str, where, "submission.model_variable"),
+        dataset=_expect(spec.get("dataset", {"name": path.name, "source": "exercise"}), dict, where, "dataset"),
+        checks=checks,
+        public=spec,
+    )
+
+
+def exercises() -> dict[str, Path]:
+    return {name: path for name, (path, _) in plugins.exercise_folders().items()}
+
+
+def get_exercise(name: str) -> Exercise:
+    known = exercises()
+    if name not in known:
+        raise UnknownExercise(f"Unknown exercise '{name}'. Known exercises: {', '.join(sorted(known)) or 'none'}.")
+    return load_exercise(known[name])

@@ -1,0 +1,107 @@
+"""One grading, end to end: load, run (child), evaluate (trusted), check, build the report."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+from grader import evaluate, plugins, runner
+from grader.checks import run_check
+from grader.exercise import Exercise
+from grader.results import Report
+from grader.submission import load_submission
+
+
+def _training_summary(trace: dict) -> dict:
+    fits = []
+    for f in trace.get("fits") or []:
+        fits.append({k: f.get(k) for k in (
+            "index", "line", "epochs_requested", "epochs_allowed", "epochs_run", "capped", "stopped_by",
+            "limit_hit", "history", "epoch_times", "data", "validation", "callbacks", "fast_path", "duration_s",
+            "error")})
+    return {"fits": fits, "epochs_run": sum(f["epochs_run"] or 0 for f in fits)}
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def terminal_text(raw: str) -> str:
+    """What a terminal would show: colour codes dropped, each carriage return and backspace applied
+    (Keras redraws its progress bar in place; 500 epochs would otherwise be 500 copies of it)."""
+    lines = []
+    for line in _ANSI.sub("", raw).split("\n"):
+        if "\r" in line:
+            line = [part for part in line.split("\r") if part][-1] if line.strip("\r") else ""
+        if "\b" in line:
+            kept: list[str] = []
+            for ch in line:
+                if ch == "\b":
+                    if kept:
+                        kept.pop()
+                else:
+                    kept.append(ch)
+            line = "".join(kept)
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _run_summary(run: runner.RunResult) -> dict:
+    trace = run.trace
+    return {
+        "status": run.status,
+        "exit_code": run.exit_code,
+        "signal": run.signal,
+        "timed_out": run.timed_out,
+        "duration_s": round(run.duration_s, 3),
+        "peak_memory_mib": run.peak_memory_mib,
+        "error": trace.get("error"),
+        "output_tail": terminal_text(run.output_head + ("\n[... output cut ...]\n" if run.output_cut else "")
+                                     + run.output_tail),
+        "output_bytes": run.output_bytes,
+        "output_cut_bytes": run.output_cut,
+    }
+
+
+def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = None,
+          seed: int | None = None) -> Report:
+    """Grade one submission. Raises SubmissionError for a file that cannot be graded at all."""
+    started = time.time()
+    source = load_submission(submission)
+    limit = float(time_limit if time_limit is not None else exercise.time_limit)
+    use_seed = exercise.seed if seed is None else seed
+    warm = evaluate.warm_up()  # import Keras here while the child trains
+    run = runner.run_submission(source, time_limit=limit, max_epochs=exercise.max_epochs, seed=use_seed,
+                                entry_point=exercise.entry_point, model_variable=exercise.model_variable)
+    warm.join()
+    evidence = evaluate.Evidence(exercise, run, source)
+    try:
+        types = plugins.check_types()
+        results = [run_check(types[c.type], c, evidence) for c in exercise.checks]
+        model = dict(evidence.model_info)
+        model["layers"] = evidence.layer_summary()
+    finally:
+        evidence.close()
+        if run.artifacts:
+            shutil.rmtree(run.artifacts, ignore_errors=True)
+    trace = run.trace
+    return Report(
+        exercise=exercise.name,
+        title=exercise.title,
+        submission=str(submission),
+        checks=results,
+        training=_training_summary(trace),
+        run=_run_summary(run),
+        limits={"time_limit_s": limit, "max_epochs": exercise.max_epochs,
+                "time_used_s": round(run.duration_s, 3),
+                "epochs_used": max([f["epochs_run"] for f in trace.get("fits") or []] or [0])},
+        dataset={"name": exercise.dataset.get("name", exercise.name),
+                 "source": exercise.dataset.get("source", "exercise"),
+                 "synthetic": bool(exercise.dataset.get("synthetic", False))},
+        model=model,
+        legacy=trace.get("legacy") or [],
+        environment={"seed": use_seed, **(trace.get("versions") or {})},
+        duration_s=time.time() - started,
+        grader_errors=[f"{r.name}: {r.message}" for r in results if r.status == "error"],
+    )

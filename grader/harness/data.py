@@ -1,0 +1,67 @@
+"""Describe what fed a ``fit`` call, for the trace (runs in the child)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# ImageDataGenerator settings that make training data random (rescale alone does not).
+RANDOM_TRANSFORMS = ("rotation_range", "width_shift_range", "height_shift_range", "shear_range",
+                     "zoom_range", "channel_shift_range", "brightness_range", "horizontal_flip", "vertical_flip")
+
+
+def _array_info(a) -> dict:
+    a = np.asarray(a)
+    info = {"shape": list(a.shape), "dtype": str(a.dtype)}
+    if a.size and np.issubdtype(a.dtype, np.number):
+        info["min"] = float(np.min(a))
+        info["max"] = float(np.max(a))
+    return info
+
+
+def _generator_transforms(gen) -> dict:
+    on = {}
+    for name in RANDOM_TRANSFORMS:
+        value = getattr(gen, name, None)
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple, np.ndarray)):
+            value = [float(v) for v in np.ravel(value)]
+            if value and not (len(value) == 2 and value == [1.0, 1.0]) and any(value):
+                on[name] = value
+        elif value:
+            on[name] = value if isinstance(value, bool) else float(value)
+    return on
+
+
+def describe(x, y=None) -> dict:
+    """A JSON-able description of a fit's training data."""
+    if isinstance(x, np.ndarray) or (isinstance(x, (list, tuple)) and x and not hasattr(x[0], "__next__")):
+        try:
+            info = {"kind": "arrays", "x": _array_info(x)}
+            if y is not None:
+                info["y"] = _array_info(y)
+            return info
+        except (ValueError, TypeError):
+            return {"kind": "arrays"}
+    gen = getattr(x, "image_data_generator", None)
+    if gen is not None:
+        return {
+            "kind": "ImageDataGenerator",
+            "iterator": type(x).__name__,
+            "directory": str(getattr(x, "directory", "") or ""),
+            "samples": int(getattr(x, "n", 0) or 0),
+            "batch_size": int(getattr(x, "batch_size", 0) or 0),
+            "rescale": getattr(gen, "rescale", None),
+            "random_transforms": _generator_transforms(gen),
+        }
+    kind = type(x).__module__.split(".")[0] + "." + type(x).__name__
+    try:
+        import tensorflow as tf
+
+        if isinstance(x, tf.data.Dataset):
+            return {"kind": "tf.data", "element_spec": str(x.element_spec)}
+    except ImportError:  # pragma: no cover - tensorflow is always there in the child
+        pass
+    if hasattr(x, "__next__"):
+        return {"kind": "generator", "type": kind}
+    return {"kind": "other", "type": kind}

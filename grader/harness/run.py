@@ -1,0 +1,197 @@
+"""The child's main: run the submission as ``__main__`` under the fit wrapper, then save model + trace."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import platform
+import signal
+import sys
+import time
+import traceback
+import types
+from pathlib import Path
+
+
+class GraderTimeLimit(BaseException):
+    """Raised in the child when the parent signals that the wall-clock limit is up."""
+
+
+def _on_sigterm(signum, frame):
+    raise GraderTimeLimit()
+
+
+def _locate(job: dict, line: int | None) -> str:
+    line_map = job.get("line_map") or []
+    if line and 1 <= line <= len(line_map):
+        cell, cell_line = line_map[line - 1]
+        return f"cell {cell}, line {cell_line}"
+    return f"line {line}"
+
+
+def describe_exception(exc: BaseException, job: dict, source_path: str) -> dict:
+    """The exception as the student should see it: only frames from their own file."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == source_path]
+    lines = ["Traceback (most recent call last, grader frames removed):"]
+    for f in frames:
+        lines.append(f'  File "{job["filename"]}", {_locate(job, f.lineno)}, in {f.name}')
+        if f.line:
+            lines.append(f"    {f.line.strip()}")
+    message = str(exc)
+    if len(message) > 2000:
+        message = message[:2000] + " ..."
+    lines.append(f"{type(exc).__name__}: {message}".rstrip(": ") if message else type(exc).__name__)
+    last = frames[-1].lineno if frames else None
+    return {
+        "type": type(exc).__name__,
+        "message": message,
+        "line": last,
+        "where": _locate(job, last) if last else None,
+        "traceback": "\n".join(lines),
+    }
+
+
+def _as_model(keras, obj):
+    if isinstance(obj, keras.Model):
+        return obj
+    if isinstance(obj, keras.callbacks.History) and isinstance(getattr(obj, "model", None), keras.Model):
+        return obj.model
+    if isinstance(obj, (tuple, list)):
+        for item in obj:
+            found = _as_model(keras, item)
+            if found is not None:
+                return found
+    if isinstance(obj, dict):
+        return _as_model(keras, list(obj.values()))
+    return None
+
+
+def find_model(keras, namespace: dict, returned, job: dict, recorder) -> tuple[object, dict]:
+    """The model to grade, and how it was found (or why none was)."""
+    info: dict = {"found": False}
+    entry, var = job.get("entry_point"), job.get("model_variable") or "model"
+    if returned is not None:
+        m = _as_model(keras, returned)
+        if m is not None:
+            return m, {"found": True, "source": f"returned by {entry}()"}
+        info["not_keras"] = f"{entry}() returned a {type(returned).__name__}, not a Keras model or History"
+    value = namespace.get(var)
+    m = _as_model(keras, value)
+    if m is not None:
+        return m, {"found": True, "source": f"the variable `{var}`"}
+    if value is not None and "not_keras" not in info:
+        info["not_keras"] = f"the variable `{var}` holds a {type(value).__name__}, not a Keras model"
+    if recorder.models:
+        return recorder.models[-1], dict(info, found=True, source="the last model passed to fit")
+    for name, value in reversed(list(namespace.items())):
+        if not name.startswith("_") and isinstance(value, keras.Model):
+            return value, dict(info, found=True, source=f"the variable `{name}`")
+    return None, info
+
+
+def _write_json(path: Path, data: dict):
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def main(job_path: str):
+    job = json.loads(Path(job_path).read_text(encoding="utf-8"))
+    out = Path(job["artifacts"])
+    source_path = job["source"]
+    trace: dict = {"status": "running", "fits": [], "legacy": [], "model": {"found": False},
+                   "error": None, "seed": job.get("seed")}
+
+    def finish(code=0):
+        _write_json(out / "trace.json", trace)
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        os._exit(code)  # skip TensorFlow's slow teardown; everything is written
+
+    # A syntax error costs no TensorFlow import.
+    source = Path(source_path).read_text(encoding="utf-8")
+    try:
+        code = compile(source, source_path, "exec")
+    except SyntaxError as exc:
+        trace["status"] = "syntax_error"
+        trace["error"] = {"type": "SyntaxError", "message": exc.msg, "line": exc.lineno,
+                          "where": _locate(job, exc.lineno), "text": (exc.text or "").rstrip(),
+                          "traceback": f'  File "{job["filename"]}", {_locate(job, exc.lineno)}\n'
+                                       f'    {(exc.text or "").strip()}\nSyntaxError: {exc.msg}'}
+        finish()
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    started = time.time()
+    import keras
+    import tensorflow as tf
+
+    from grader.harness import fitwrap
+
+    trace["versions"] = {"python": platform.python_version(), "tensorflow": tf.__version__,
+                         "keras": keras.__version__,
+                         "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+                         "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads()}
+    trace["import_s"] = round(time.time() - started, 3)
+    if job.get("seed") is not None:
+        keras.utils.set_random_seed(int(job["seed"]))
+    recorder = fitwrap.Recorder(job, source_path)
+    fitwrap.install(tf, keras, recorder)
+
+    module = types.ModuleType("__main__")
+    module.__file__ = source_path
+    module.__builtins__ = builtins
+    if job.get("line_map"):  # notebooks call display(); outside IPython it does not exist
+        module.display = lambda *a, **k: None
+    sys.modules["__main__"] = module
+    sys.argv = [source_path]
+    namespace = module.__dict__
+
+    def run(fn):
+        """Run student code; returns (status, value)."""
+        try:
+            return "ok", fn()
+        except SystemExit as exc:
+            trace["exit_code"] = exc.code if isinstance(exc.code, (int, type(None))) else str(exc.code)
+            return "exit", None
+        except GraderTimeLimit:
+            return "timeout", None
+        except BaseException as exc:
+            trace["error"] = describe_exception(exc, job, source_path)
+            return "error", None
+
+    status, _ = run(lambda: exec(code, namespace))
+    returned = None
+    entry = job.get("entry_point")
+    if status in ("ok", "exit") and entry and not recorder.fits:
+        fn = namespace.get(entry)
+        if callable(fn):
+            status, returned = run(fn)
+            trace["entry_point_called"] = entry
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # saving must not be cut short by our own signal
+    trace["status"] = status
+    trace["run_s"] = round(time.time() - started, 3)
+    trace["fits"] = recorder.fits
+    trace["legacy"] = recorder.legacy
+
+    try:
+        model, info = find_model(keras, namespace, returned, job, recorder)
+    except BaseException as exc:  # a hostile __eq__ or property; never take the harness down
+        model, info = None, {"found": False, "error": f"{type(exc).__name__}: {exc}"}
+    if model is not None:
+        info["class"] = type(model).__name__
+        info["fitted"] = any(m is model for m in recorder.models)
+        info["fit_calls"] = [f["index"] for f in recorder.fits if f["epochs_run"]]
+        try:
+            if info["fitted"]:
+                info["weights_changed_after_fit"] = fitwrap.weights_digest(model) != recorder.digests.get(id(model))
+            model.save(out / "model.keras")
+            info["saved"] = True
+        except BaseException as exc:
+            info["saved"] = False
+            info["save_error"] = f"{type(exc).__name__}: {exc}"[:1000]
+    trace["model"] = info
+    finish()

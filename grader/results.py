@@ -1,0 +1,79 @@
+"""Result types: one check's outcome and the whole grading report."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+STATUSES = ("passed", "failed", "error", "skipped")
+
+
+@dataclass
+class CheckResult:
+    name: str
+    title: str
+    status: str
+    score: float
+    max_score: float
+    message: str
+    visibility: str = "visible"
+    expected: Any = None
+    got: Any = None
+    hint: str = ""
+
+    def student_view(self) -> dict:
+        """The result as a student may see it: a hidden check keeps its values to itself."""
+        data = asdict(self)
+        if self.visibility == "hidden":
+            data["expected"] = None
+            data["got"] = None
+        return data
+
+
+@dataclass
+class Report:
+    exercise: str
+    title: str
+    submission: str
+    checks: list[CheckResult]
+    training: dict
+    run: dict
+    limits: dict
+    dataset: dict
+    model: dict
+    legacy: list
+    environment: dict
+    duration_s: float
+    grader_errors: list = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return round(sum(c.score for c in self.checks), 4)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(c.max_score for c in self.checks), 4)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(c.status == "passed" for c in self.checks)
+
+    def to_dict(self, reveal_hidden: bool = False) -> dict:
+        return {
+            "exercise": self.exercise,
+            "title": self.title,
+            "submission": self.submission,
+            "score": self.score,
+            "max_score": self.max_score,
+            "passed": self.passed,
+            "checks": [asdict(c) if reveal_hidden else c.student_view() for c in self.checks],
+            "training": self.training,
+            "run": self.run,
+            "limits": self.limits,
+            "dataset": self.dataset,
+            "model": self.model,
+            "legacy": self.legacy,
+            "environment": self.environment,
+            "duration_s": round(self.duration_s, 3),
+            "grader_errors": self.grader_errors,
+        }

@@ -1,0 +1,193 @@
+"""Run a submission in a child process under limits (parent side, trusted).
+
+The child gets the public job only (no hidden spec), a whitelisted environment, a fresh
+working directory, and ``python -I`` so files planted beside it cannot shadow real modules.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.submission import Source
+
+OUTPUT_HEAD = 8 * 1024
+OUTPUT_TAIL = 24 * 1024
+MAX_TRACE_BYTES = 20 * 1024 * 1024
+MAX_MODEL_BYTES = 2 * 1024 * 1024 * 1024
+ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
+
+
+@dataclass
+class RunResult:
+    status: str  # ok | exit | error | syntax_error | timeout | crashed
+    exit_code: int | None
+    signal: int | None
+    timed_out: bool
+    duration_s: float
+    peak_memory_mib: float | None
+    output_head: str
+    output_tail: str
+    output_bytes: int
+    trace: dict = field(default_factory=dict)
+    model_path: Path | None = None
+    workdir: Path | None = None
+    artifacts: Path | None = None
+    time_limit_s: float = 0.0
+
+    @property
+    def output_cut(self) -> int:
+        return max(0, self.output_bytes - len(self.output_head.encode()) - len(self.output_tail.encode()))
+
+
+class OutputCapture:
+    """Keeps the first and last few KiB of the child's output, and counts the rest."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+        self.thread = threading.Thread(target=self._pump, daemon=True)
+        self.thread.start()
+
+    def _pump(self):
+        while True:
+            chunk = self.stream.read1(65536) if hasattr(self.stream, "read1") else self.stream.read(65536)
+            if not chunk:
+                break
+            self.total += len(chunk)
+            room = OUTPUT_HEAD - len(self.head)
+            if room > 0:
+                self.head += chunk[:room]
+                chunk = chunk[room:]
+            if chunk:
+                self.tail += chunk
+                if len(self.tail) > OUTPUT_TAIL:
+                    del self.tail[: len(self.tail) - OUTPUT_TAIL]
+
+    def texts(self) -> tuple[str, str]:
+        self.thread.join(timeout=2)
+        return self.head.decode("utf-8", "replace"), self.tail.decode("utf-8", "replace")
+
+
+def regular_file(path: Path, max_bytes: int) -> bool:
+    """True if ``path`` is a plain file the child wrote (no symlink, FIFO, device or hard link)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_nlink == 1 and st.st_size <= max_bytes
+
+
+def read_trace(path: Path) -> dict:
+    if not regular_file(path, MAX_TRACE_BYTES):
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def child_environment(workdir: Path) -> dict:
+    env = {k: os.environ[k] for k in ENV_KEEP if k in os.environ}
+    env.update({
+        "HOME": str(workdir),
+        "TMPDIR": str(workdir / "tmp"),
+        "MPLBACKEND": "Agg",  # plt.show() never blocks
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "CUDA_VISIBLE_DEVICES": "",
+        "PYTHONIOENCODING": "utf-8",
+    })
+    return env
+
+
+def run_submission(source: Source, *, time_limit: float, max_epochs: int | None, seed: int | None,
+                   entry_point: str | None, model_variable: str, keep_dir: bool = False) -> RunResult:
+    workdir = Path(tempfile.mkdtemp(prefix="grader-run-"))
+    artifacts = Path(tempfile.mkdtemp(prefix="grader-artifacts-"))
+    (workdir / "tmp").mkdir()
+    name = source.filename if source.kind == "python" else Path(source.filename).stem + "_notebook.py"
+    source_path = workdir / name
+    source_path.write_text(source.text, encoding="utf-8")
+    started = time.time()
+    # Training stops at the budget so the model trained so far can still be saved and graded.
+    reserve = min(max(3.0, 0.1 * time_limit), 20.0)
+    job = {
+        "source": str(source_path),
+        "filename": source.filename,
+        "line_map": source.line_map,
+        "artifacts": str(artifacts),
+        "entry_point": entry_point,
+        "model_variable": model_variable,
+        "max_epochs": max_epochs,
+        "seed": seed,
+        "train_deadline": started + max(time_limit - reserve, 0.5 * time_limit),
+    }
+    job_path = artifacts / "job.json"
+    job_path.write_text(json.dumps(job), encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-I", "-m", "grader.harness", str(job_path)],
+        cwd=workdir, env=child_environment(workdir), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    capture = OutputCapture(proc.stdout)
+    waited: dict = {}
+
+    def wait():
+        _, status, usage = os.wait4(proc.pid, 0)
+        waited.update(status=status, usage=usage)
+
+    waiter = threading.Thread(target=wait, daemon=True)
+    waiter.start()
+    waiter.join(timeout=max(0.0, started + time_limit - time.time()))
+    timed_out = waiter.is_alive()
+    if timed_out:
+        _signal(proc.pid, signal.SIGTERM, group=False)  # the harness saves what was trained so far
+        waiter.join(timeout=min(reserve, 5.0))
+        _signal(proc.pid, signal.SIGKILL, group=True)
+        waiter.join()
+    _signal(proc.pid, signal.SIGKILL, group=True)  # nothing the submission started survives it
+    proc.returncode = 0  # reaped by wait4 above; stop Popen from waiting again
+    duration = time.time() - started
+    raw = waited.get("status", 0)
+    exit_code = os.waitstatus_to_exitcode(raw)
+    sig = -exit_code if exit_code < 0 else None
+    head, tail = capture.texts()
+    trace = read_trace(artifacts / "trace.json")
+    model_path = artifacts / "model.keras"
+    status = trace.get("status") or ("timeout" if timed_out else "crashed")
+    if timed_out:
+        status = "timeout"
+    result = RunResult(
+        status=status, exit_code=exit_code if exit_code >= 0 else None, signal=sig, timed_out=timed_out,
+        duration_s=duration, peak_memory_mib=round(waited["usage"].ru_maxrss / 1024, 1) if "usage" in waited else None,
+        output_head=head, output_tail=tail, output_bytes=capture.total, trace=trace,
+        model_path=model_path if regular_file(model_path, MAX_MODEL_BYTES) else None,
+        workdir=workdir, artifacts=artifacts, time_limit_s=time_limit,
+    )
+    if not keep_dir:
+        shutil.rmtree(workdir, ignore_errors=True)
+        result.workdir = None
+    return result
+
+
+def _signal(pid: int, sig: int, group: bool):
+    try:
+        if group:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass

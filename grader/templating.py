@@ -1,0 +1,24 @@
+"""The jinja2 environment: an instructor's template folder first, then the package's templates.
+
+``{% extends "default:report.html" %}`` in an override reaches the built-in template.
+Templates are found relative to the installed package, never the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.resources import files
+from pathlib import Path
+
+import jinja2
+
+
+def environment(user_dir: str | os.PathLike | None = None) -> jinja2.Environment:
+    builtin = jinja2.FileSystemLoader(str(Path(str(files("grader.templates")))))
+    loaders = []
+    user_dir = user_dir or os.environ.get("GRADER_TEMPLATES")
+    if user_dir:
+        loaders.append(jinja2.FileSystemLoader(str(user_dir)))
+    loaders += [jinja2.PrefixLoader({"default": builtin}), builtin]
+    return jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
+                              trim_blocks=True, lstrip_blocks=True)

@@ -1,0 +1,50 @@
+"""``grader exercise verify``: is an exercise sound?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.exercise import Exercise
+from grader.grading import grade
+
+
+@dataclass
+class VerifyRow:
+    file: Path
+    role: str  # solution | starter | bad
+    ok: bool
+    detail: str
+
+
+def verify_exercise(ex: Exercise, *, time_limit=None, echo=lambda s: None) -> list[VerifyRow]:
+    rows = []
+    check_names = {c.name for c in ex.checks}
+
+    def add(row):
+        rows.append(row)
+        echo(f"  [{'ok' if row.ok else 'PROBLEM'}] {row.role:<8} {row.file.name}: {row.detail}")
+
+    if not ex.solution.is_file():
+        add(VerifyRow(ex.solution, "solution", False, "missing: an exercise needs a reference solution.py"))
+    else:
+        r = grade(ex, ex.solution, time_limit=time_limit)
+        failing = [c.name for c in r.checks if c.status != "passed"]
+        add(VerifyRow(ex.solution, "solution", not failing,
+                      f"{r.score:g}/{r.max_score:g}" + (f"; fails {', '.join(failing)}" if failing else "")))
+    if not ex.starter.is_file():
+        add(VerifyRow(ex.starter, "starter", False, "missing: an exercise needs a starter.py"))
+    else:
+        r = grade(ex, ex.starter, time_limit=time_limit)
+        full = r.score >= r.max_score
+        add(VerifyRow(ex.starter, "starter", not full,
+                      f"{r.score:g}/{r.max_score:g}" + (" — the starter must not get full marks" if full else "")))
+    for path, target in ex.bad_variants():
+        if target not in check_names:
+            add(VerifyRow(path, "bad", False, f"names the check '{target}', which the exercise does not have"))
+            continue
+        r = grade(ex, path, time_limit=time_limit)
+        status = next(c.status for c in r.checks if c.name == target)
+        add(VerifyRow(path, "bad", status == "failed",
+                      f"{target} {status}" + ("" if status == "failed" else f" — it must fail {target}")))
+    return rows

@@ -1,0 +1,68 @@
+"""Check type ``prediction``: the trained model's outputs at given inputs are within tolerance."""
+
+import math
+
+from grader.checks import CheckType, Field, failed, passed
+from grader.hookspecs import hookimpl
+
+
+def _validate(params):
+    if len(params["inputs"]) != len(params["expected"]):
+        return (f"'inputs' has {len(params['inputs'])} values but 'expected' has {len(params['expected'])}; "
+                "give one expected value per input.")
+    if params["tolerance"] < 0 or params["relative_tolerance"] < 0:
+        return "'tolerance' and 'relative_tolerance' must not be negative."
+    return None
+
+
+def check_prediction(evidence, check):
+    p = check.params
+    preds = evidence.predict(p["inputs"])
+    rows, wrong = [], []
+    for x, want, got in zip(p["inputs"], p["expected"], preds):
+        got = float(got)
+        allowed = max(p["tolerance"], p["relative_tolerance"] * abs(want))
+        ok = math.isfinite(got) and abs(got - want) <= allowed
+        rows.append((x, want, got, allowed))
+        if not ok:
+            wrong.append((x, want, got, allowed))
+    expected = [f"{w:g} ± {a:g}" for _, w, _, a in rows]
+    got = [round(g, 4) if math.isfinite(g) else str(g) for _, _, g, _ in rows]
+    n = len(rows)
+    if any(not math.isfinite(g) for _, _, g, _ in rows):
+        return failed("Your model predicts NaN or infinity: its training diverged, so its weights are not numbers.",
+                      expected=expected, got=got,
+                      hint="Lower the learning rate or check that your inputs and labels are numbers of a sensible size.")
+    if check.hidden:
+        if not wrong:
+            return passed(f"Your model's predictions at {n} input(s) you were not shown are within tolerance.")
+        return failed(f"At {len(wrong)} of {n} input(s) you were not shown, your model's predictions are off by more "
+                      "than the tolerance: it has not learned the rule for all x, only near the training points.",
+                      fraction=(n - len(wrong)) / n)
+    if not wrong:
+        if n == 1:
+            x, want, g, a = rows[0]
+            return passed(f"Your model predicts {g:.3f} for x = {x:g} (expected {want:g} ± {a:g}).",
+                          expected=expected, got=got)
+        return passed(f"All {n} predictions are within tolerance.", expected=expected, got=got)
+    x, want, g, a = wrong[0]
+    more = f" ({len(wrong)} of {n} predictions are off)" if n > 1 else ""
+    return failed(f"Your model predicts {g:.3f} for x = {x:g}, but it should be {want:g} ± {a:g}{more}.",
+                  expected=expected, got=got, fraction=(n - len(wrong)) / n)
+
+
+@hookimpl
+def grader_register_checks(register):
+    register(CheckType(
+        name="prediction",
+        run=check_prediction,
+        validate=_validate,
+        description="The model's outputs for single-number inputs are within tolerance of the expected values.",
+        fields={
+            "inputs": Field("numbers", help="x values to predict for"),
+            "expected": Field("numbers", help="the right y for each input"),
+            "tolerance": Field("number", required=False, default=1.0, help="allowed absolute error"),
+            "relative_tolerance": Field("number", required=False, default=0.0,
+                                        help="allowed error as a fraction of |expected|, if larger"),
+        },
+    ))

@@ -1,0 +1,1 @@
+"""Report templates, installed as ``grader.templates``; an instructor folder can override them."""
