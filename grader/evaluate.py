@@ -8,7 +8,6 @@ course uses (``tf.nn.relu``, ``tf.nn.softmax``) are mapped to their Keras names 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import threading
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.checks import ModelUnavailable
+from grader.tfimport import import_keras_quietly
 
 ALLOWED_MODULES = ("keras", "keras.layers", "keras.models", "keras.initializers", "keras.regularizers",
                    "keras.constraints", "keras.optimizers", "keras.losses", "keras.metrics",
@@ -42,24 +42,10 @@ def warm_up():
 
 
 def keras_module():
-    """Import Keras once. TensorFlow's C++ start-up lines (which no setting silences) would land
-    in the grader's own stderr, so fd 2 points at /dev/null while it loads."""
     global _keras
     with _keras_lock:
         if _keras is None:
-            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-            saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-            try:
-                os.dup2(devnull, 2)
-                import keras
-                import tensorflow  # noqa: F401  (its lazy parts print on first use)
-
-                keras.ops.convert_to_tensor(0.0)
-                _keras = keras
-            finally:
-                os.dup2(saved, 2)
-                os.close(saved)
-                os.close(devnull)
+            _keras = import_keras_quietly()[1]
     return _keras
 
 

@@ -126,10 +126,10 @@ def main(job_path: str):
 
     signal.signal(signal.SIGTERM, _on_sigterm)
     started = time.time()
-    import keras
-    import tensorflow as tf
-
     from grader.harness import fitwrap
+    from grader.tfimport import import_keras_quietly
+
+    tf, keras = import_keras_quietly()
 
     trace["versions"] = {"python": platform.python_version(), "tensorflow": tf.__version__,
                          "keras": keras.__version__,

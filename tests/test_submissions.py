@@ -1,0 +1,110 @@
+"""Code as students write it: the course's own lab, function style, notebooks, their own callbacks."""
+
+import json
+
+from conftest import by_name
+
+COURSE_LAB = """import tensorflow as tf
+import numpy as np
+from tensorflow import keras
+## Define and compile the neural network
+model = tf.keras.Sequential([keras.layers.Dense(units=1, input_shape=[1])])
+model.compile(optimizer='sgd', loss='mean_squared_error')
+xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0], dtype=float)
+ys = np.array([-2.0, 1.0, 4.0, 7.0, 10.0, 13.0], dtype=float)
+model.fit(xs, ys, epochs=500)
+print(model.predict([10.0])) # Print [[31.002396]]
+"""
+
+
+def test_the_course_lab_as_written_gets_full_marks_and_its_old_idiom_is_named(grade_file):
+    result, report = grade_file(COURSE_LAB)
+    assert result.exit_code == 0 and report["score"] == 10
+    assert report["run"]["status"] == "ok"
+    assert report["legacy"] == [{"idiom": "model.predict on a Python list",
+                                 "modern": "model.predict(np.array([10.0]))", "line": 10}]
+    assert report["run"]["output_tail"].rstrip().endswith("]]")
+
+
+def test_function_returning_history_is_graded(grade_file):
+    source = ("import numpy as np\nimport tensorflow as tf\n\n"
+              "def train_model():\n"
+              "    xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0])\n    ys = 3 * xs + 1\n"
+              "    model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(1)])\n"
+              "    model.compile(optimizer='sgd', loss='mse')\n"
+              "    return model.fit(xs, ys, epochs=300, verbose=0)\n")
+    result, report = grade_file(source)
+    assert report["model"]["source"] == "returned by train_model()"
+    assert report["training"]["fits"][0]["epochs_run"] == 300
+    assert result.exit_code == 0 and report["score"] == 10
+
+
+def test_a_main_block_that_trains_is_not_trained_twice(grade_file):
+    source = ("import numpy as np\nimport tensorflow as tf\n\n"
+              "def train_model():\n"
+              "    xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0])\n"
+              "    model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(1)])\n"
+              "    model.compile(optimizer='sgd', loss='mse')\n"
+              "    model.fit(xs, 3 * xs + 1, epochs=300, verbose=0)\n    return model\n\n"
+              "if __name__ == '__main__':\n    trained = train_model()\n    print(trained.predict(np.array([10.0]), verbose=0))\n")
+    result, report = grade_file(source)
+    assert len(report["training"]["fits"]) == 1
+    assert report["model"]["source"] == "the last model passed to fit"
+    assert report["score"] == 10
+
+
+def test_students_own_callback_is_recorded_as_the_one_that_stopped_training(grade_file):
+    source = ("import numpy as np\nimport tensorflow as tf\n"
+              "class myCallback(tf.keras.callbacks.Callback):\n"
+              "    def on_epoch_end(self, epoch, logs={}):\n"
+              "        if logs.get('loss') < 0.01:\n"
+              "            self.model.stop_training = True\n"
+              "xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0])\n"
+              "model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(1)])\n"
+              "model.compile(optimizer='sgd', loss='mse')\n"
+              "model.fit(xs, 3 * xs + 1, epochs=900, verbose=0, callbacks=[myCallback()])\n")
+    _, report = grade_file(source)
+    fit = report["training"]["fits"][0]
+    loss = fit["history"]["loss"]
+    first_below = next(i for i, v in enumerate(loss) if v < 0.01)
+    assert fit["epochs_run"] == first_below + 1 < 900
+    assert fit["stopped_by"] == {"class": "myCallback", "module": "__main__", "student": True,
+                                 "bases": ["Callback"], "hook": "on_epoch_end", "epoch": first_below,
+                                 "grader": False}
+    assert fit["callbacks"] == [{"class": "myCallback", "module": "__main__", "student": True, "bases": ["Callback"]}]
+
+
+def _notebook(cells):
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": kind, "metadata": {}, "source": src, **({"outputs": [], "execution_count": None}
+                                                             if kind == "code" else {})}
+        for kind, src in cells]})
+
+
+def test_colab_style_notebook_with_magics_and_shell_lines(grade_file):
+    nb = _notebook([
+        ("markdown", "# Week 1"),
+        ("code", ["!pip install tensorflow==2.0\n", "%matplotlib inline\n", "import tensorflow as tf\n",
+                  "import numpy as np\n", "import matplotlib.pyplot as plt"]),
+        ("code", "%%bash\nwget https://example.com/data.zip\n"),
+        ("code", ["xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0], dtype=float)\n",
+                  "ys = np.array([-2.0, 1.0, 4.0, 7.0, 10.0, 13.0], dtype=float)\n",
+                  "plt.plot(xs, ys)\n", "plt.show()"]),
+        ("code", ["model = tf.keras.Sequential([tf.keras.layers.Dense(units=1, input_shape=[1])])\n",
+                  "model.compile(optimizer='sgd', loss='mean_squared_error')\n",
+                  "history = model.fit(xs, ys, epochs=500, verbose=0)\n", "display(history.history['loss'][-1])"]),
+    ])
+    result, report = grade_file(nb, name="week1.ipynb")
+    assert report["run"]["status"] == "ok", report["run"]
+    assert result.exit_code == 0 and report["score"] == 10
+
+
+def test_error_in_a_notebook_is_reported_by_cell_and_line(grade_file):
+    nb = _notebook([
+        ("code", "import numpy as np\nimport tensorflow as tf"),
+        ("code", "xs = np.array([1.0, 2.0])\n# a comment\nys = xs * undefined_name"),
+    ])
+    _, report = grade_file(nb, name="lab.ipynb")
+    error = report["run"]["error"]
+    assert error["type"] == "NameError" and error["where"] == "cell 2, line 3"
+    assert '  File "lab.ipynb", cell 2, line 3, in <module>' in error["traceback"]
