@@ -61,12 +61,16 @@ def line_chart(series: dict[str, list], *, title: str, log_y: bool = False, mark
         if current:
             segments.append(current)
         lines.append({"name": name, "colour": COLOURS[idx % len(COLOURS)],
-                      "segments": [" ".join(s) for s in segments], "last": vals[-1]})
+                      "segments": [" ".join(s) for s in segments if len(s) > 1],
+                      "dots": [tuple(s[0].split(",")) for s in segments if len(s) == 1],
+                      "last": vals[-1]})
     yticks = []
     for t in _ticks(lo, hi):
         value = 10 ** t if log_y else t
         yticks.append({"y": round(PAD_T + plot_h * (1 - (t - lo) / (hi - lo)), 1), "label": f"{value:.3g}"})
-    xticks = [{"x": round(px(i), 1), "label": str(i + 1)} for i in sorted({0, n - 1, *range(0, n, max(1, n // 8))})]
+    step = max(1, n // 8)
+    ticks = [i for i in range(0, n, step) if n - 1 - i >= step / 2] + [n - 1]
+    xticks = [{"x": round(px(i), 1), "label": str(i + 1)} for i in sorted(set(ticks))]
     return {
         "title": title, "width": WIDTH, "height": HEIGHT, "lines": lines, "yticks": yticks, "xticks": xticks,
         "plot": {"x0": PAD_L, "x1": WIDTH - PAD_R, "y0": PAD_T, "y1": HEIGHT - PAD_B},

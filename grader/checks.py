@@ -80,6 +80,11 @@ class Outcome:
     fraction: float | None = None  # partial credit in [0, 1]; default all or nothing
 
 
+def plural(n, word: str) -> str:
+    """``plural(1, "epoch")`` -> "1 epoch"; ``plural(3, "epoch")`` -> "3 epochs"."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def passed(message, **kw) -> Outcome:
     return Outcome(True, message, **kw)
 

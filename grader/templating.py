@@ -20,5 +20,16 @@ def environment(user_dir: str | os.PathLike | None = None) -> jinja2.Environment
     if user_dir:
         loaders.append(jinja2.FileSystemLoader(str(user_dir)))
     loaders += [jinja2.PrefixLoader({"default": builtin}), builtin]
-    return jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
-                              trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters["show"] = show
+    return env
+
+
+def show(value) -> str:
+    """A value for a reader: lists as comma-separated items, not Python's repr."""
+    if value is None:
+        return "–"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(show(v) for v in value)
+    return str(value)

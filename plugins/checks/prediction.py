@@ -2,7 +2,7 @@
 
 import math
 
-from grader.checks import CheckType, Field, failed, passed
+from grader.checks import CheckType, Field, failed, passed, plural
 from grader.hookspecs import hookimpl
 
 
@@ -35,10 +35,9 @@ def check_prediction(evidence, check):
                       hint="Lower the learning rate or check that your inputs and labels are numbers of a sensible size.")
     if check.hidden:
         if not wrong:
-            return passed(f"Your model's predictions at {n} input(s) you were not shown are within tolerance.")
-        return failed(f"At {len(wrong)} of {n} input(s) you were not shown, your model's predictions are off by more "
-                      "than the tolerance: it has not learned the rule for all x, only near the training points.",
-                      fraction=(n - len(wrong)) / n)
+            return passed(f"Your model's predictions at {plural(n, 'input')} you were not shown are within tolerance.")
+        return failed(f"At {len(wrong)} of the {plural(n, 'input')} you were not shown, your model's predictions are "
+                      "off by more than the tolerance.", fraction=(n - len(wrong)) / n)
     if not wrong:
         if n == 1:
             x, want, g, a = rows[0]

@@ -1,6 +1,6 @@
 """Check types read from the training trace: ``trained_with_fit`` and ``within_limits``."""
 
-from grader.checks import CheckType, Field, ModelUnavailable, failed, passed
+from grader.checks import CheckType, Field, ModelUnavailable, failed, passed, plural
 from grader.hookspecs import hookimpl
 
 
@@ -23,7 +23,8 @@ def check_trained_with_fit(evidence, check):
     fits = evidence.graded_fits()
     epochs = sum(f["epochs_run"] for f in fits)
     if epochs < check.params["min_epochs"]:
-        return failed(f"The model was trained for {epochs} epoch(s); at least {check.params['min_epochs']} are needed.",
+        return failed(f"The model was trained for {plural(epochs, 'epoch')}; at least {check.params['min_epochs']} "
+                      "are needed.",
                       expected=f">= {check.params['min_epochs']} epochs", got=epochs)
     loss = [v for f in fits for v in f["history"].get("loss", [])]
     if any(v is None for v in loss):
@@ -39,7 +40,7 @@ def check_trained_with_fit(evidence, check):
         return failed(f"The loss did not go down during training (epoch 1: {loss[0]:.4g}, last epoch: {loss[-1]:.4g}).",
                       expected="loss falls", got=f"{loss[0]:.4g} -> {loss[-1]:.4g}")
     trend = f"; the loss fell from {loss[0]:.4g} to {loss[-1]:.4g}" if len(loss) >= 2 else ""
-    return passed(f"The model was trained with model.fit(...) for {epochs} epoch(s){trend}.")
+    return passed(f"The model was trained with model.fit(...) for {plural(epochs, 'epoch')}{trend}.")
 
 
 def check_within_limits(evidence, check):
@@ -69,7 +70,7 @@ def check_within_limits(evidence, check):
     epochs = max(f["epochs_run"] for f in fits)
     cap = fits[0].get("epochs_allowed")
     cap_text = f" (limit {cap} per fit)" if cap else ""
-    return passed(f"Training used {epochs} epochs{cap_text} and the program took {run.duration_s:.1f} s "
+    return passed(f"Training used {plural(epochs, 'epoch')}{cap_text} and the program took {run.duration_s:.1f} s "
                   f"of the {limit:g} s limit.")
 
 
