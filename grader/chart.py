@@ -80,7 +80,7 @@ def line_chart(series: dict[str, list], *, title: str, log_y: bool = False, mark
     }
 
 
-def training_charts(fits: list[dict]) -> list[dict]:
+def training_charts(fits: list[dict], thresholds: dict | None = None) -> list[dict]:
     """One loss chart and, when accuracy was logged, one accuracy chart, across all fit calls."""
     history: dict[str, list] = {}
     markers = []
@@ -101,5 +101,6 @@ def training_charts(fits: list[dict]) -> list[dict]:
         charts.append(line_chart(loss, title="Loss per epoch", log_y=True, markers=markers))
     acc = {k: v for k, v in history.items() if k in ("accuracy", "acc", "val_accuracy", "val_acc")}
     if acc:
-        charts.append(line_chart(acc, title="Accuracy per epoch", markers=markers))
+        lines = [(v, f"{k} {v:g}") for k, v in (thresholds or {}).items() if k in ("accuracy", "acc")]
+        charts.append(line_chart(acc, title="Accuracy per epoch", markers=markers, hlines=lines))
     return [c for c in charts if c]

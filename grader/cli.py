@@ -28,13 +28,14 @@ class GraderGroup(click.Group):
     """Turns the grader's own unexpected failures into a short message and exit code 3."""
 
     def invoke(self, ctx):
+        from grader.datasets import DataError
         from grader.exercise import ExerciseError
         from grader.plugins import PluginError
         from grader.submission import SubmissionError
 
         try:
             return super().invoke(ctx)
-        except (SubmissionError, ExerciseError, PluginError) as exc:
+        except (SubmissionError, ExerciseError, PluginError, DataError) as exc:
             raise UserError(str(exc)) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
             raise
@@ -138,14 +139,14 @@ def grade(exercise, submission, json_path, html_path, junit_path, gradescope_pat
     Exit code: 0 full marks, 1 graded without full marks, 2 usage error, 3 grader error.
     """
     from grader.grading import grade as run_grade
+    from grader.grading import locate_data
     from grader.plugins import reporters
     from grader.submission import load_submission
 
     ex = _exercise(exercise)
     load_submission(submission)  # a file that cannot be graded at all is a usage error, before any work
-    if data_dir is not None and not data_dir.is_dir():
-        raise UserError(f"--data-dir {data_dir} is not a directory.")
-    report = run_grade(ex, submission, time_limit=time_limit, seed=seed)
+    locate_data(ex, data_dir)  # so is a missing dataset
+    report = run_grade(ex, submission, time_limit=time_limit, seed=seed, data_dir=data_dir)
     writers = reporters()
     paths = {"json": json_path, "html": html_path, "junit": junit_path, "gradescope": gradescope_path}
     if not quiet and json_path != "-":
@@ -177,19 +178,84 @@ def exercise():
 @exercise.command()
 @click.argument("name")
 @click.option("--time-limit", type=click.FloatRange(min=1), help="Wall-clock limit per grading.")
-def verify(name, time_limit):
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Where datasets are (as for grade).")
+def verify(name, time_limit, data_dir):
     """Check that an exercise is sound: the solution gets full marks, the starter does not,
     and each bad/ variant fails the check it names. Exit 0 if sound, 1 if not."""
+    from grader.grading import locate_data
     from grader.verify import verify_exercise
 
     ex = _exercise(name)
+    locate_data(ex, data_dir)
     problems = 0
-    for row in verify_exercise(ex, time_limit=time_limit, echo=lambda s: click.echo(s)):
+    for row in verify_exercise(ex, time_limit=time_limit, data_dir=data_dir, echo=lambda s: click.echo(s)):
         problems += not row.ok
     if problems:
         click.echo(f"{name}: NOT SOUND ({problems} problem(s) above).")
         sys.exit(EXIT_PARTIAL)
     click.echo(f"{name}: sound.")
+
+
+DATA_DIR_HELP = "Dataset root to use (default: GRADER_DATA_DIR, then ~/.keras/datasets)."
+
+
+@cli.group()
+def data():
+    """Datasets: where they are, import, download, stand-ins."""
+
+
+@data.command("status")
+@click.option("--data-dir", type=click.Path(path_type=Path), help=DATA_DIR_HELP)
+def data_status(data_dir):
+    """List each registered dataset and where it was found, or that it is missing."""
+    from grader import datasets
+
+    if data_dir is not None and not data_dir.is_dir():
+        raise UserError(f"--data-dir {data_dir} is not a directory.")
+    for row in datasets.status(data_dir):
+        if row["found"]:
+            kind = " [stand-in]" if row["synthetic"] else ""
+            click.echo(f"{row['name']:<24} found{kind}: {row['path']} (from {row['origin']})")
+        else:
+            click.echo(f"{row['name']:<24} MISSING: needs {', '.join(row['missing'])}")
+
+
+@data.command("import")
+@click.argument("name")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Where to put it (default: GRADER_DATA_DIR, then ~/.keras/datasets).")
+def data_import(name, path, data_dir):
+    """Check files you downloaded by hand and put them where the grader looks."""
+    from grader import datasets
+
+    dest = datasets.import_files(name, path, data_dir)
+    click.echo(f"Imported {name} into {dest}.")
+
+
+@data.command("fetch")
+@click.argument("name")
+@click.option("--mirror", metavar="URL", help="Base URL of a mirror holding the same files (file:// works).")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Where to put it (default: GRADER_DATA_DIR, then ~/.keras/datasets).")
+def data_fetch(name, mirror, data_dir):
+    """Download a dataset from its origin or a mirror, verifying checksums."""
+    from grader import datasets
+
+    dest = datasets.fetch(name, mirror, data_dir)
+    click.echo(f"Fetched {name} into {dest}.")
+
+
+@data.command("synth")
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.option("--seed", type=int, default=0, show_default=True)
+def data_synth(dest, seed):
+    """Write stand-ins for every registered dataset under DEST, in the real on-disk formats.
+
+    Reports graded with them say that the data was a stand-in."""
+    from grader import datasets
+
+    for folder in datasets.synthesize_all(dest, seed):
+        click.echo(f"Wrote a stand-in in {folder}")
+    click.echo(f"Use it with --data-dir {dest} (or GRADER_DATA_DIR={dest}).")
 
 
 @cli.command("plugins")

@@ -53,6 +53,12 @@ class UnsafeModel(Exception):
     pass
 
 
+def infer(model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """The model's outputs, batch by batch, called directly: no predict() loop to retrace per model."""
+    outs = [np.asarray(model(x[i:i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+    return np.concatenate(outs) if outs else np.zeros((0,))
+
+
 def _sanitise(node, path="model"):
     """Walk a Keras config: refuse anything outside Keras, map tf.nn activations. Returns the new node."""
     if isinstance(node, list):
@@ -101,10 +107,11 @@ def load_model_safely(path: Path, workdir: Path):
 class Evidence:
     """What checks look at: the run, its trace, and (lazily) the trusted model and its predictions."""
 
-    def __init__(self, exercise, run, source):
+    def __init__(self, exercise, run, source, dataset=None):
         self.exercise = exercise
         self.run = run
         self.source = source
+        self.dataset = dataset  # grader.datasets.Located, or None for exercises that carry their data
         self.trace = run.trace or {}
         self._model = None
         self._model_error: str | None = None
@@ -186,12 +193,56 @@ class Evidence:
         errors = []
         for shaped in (x.reshape(-1, 1), x):
             try:
-                y = np.asarray(model.predict(shaped, verbose=0))
+                y = infer(model, shaped)
                 return y.reshape(len(x), -1)[:, 0]
             except Exception as exc:
                 errors.append(exc)
         raise ModelUnavailable(f"The model could not make a prediction for one number at a time "
                                f"({type(errors[0]).__name__}). Give the first layer input_shape=[1].")
+
+    def input_scale(self) -> tuple[float, str]:
+        """The factor training inputs were scaled by, so held-out images are fed the same way."""
+        for fit in reversed(self.graded_fits()):
+            data = fit.get("data") or {}
+            if data.get("kind") == "arrays" and "max" in (data.get("x") or {}):
+                if data["x"]["max"] > 1.5:
+                    return 1.0, (" (Your training images had pixel values up to 255, so the grader fed these "
+                                 "unscaled too.)")
+                return 1 / 255.0, ""
+            if data.get("kind") == "ImageDataGenerator":
+                return float(data.get("rescale") or 1.0), ""
+        return 1 / 255.0, ""
+
+    def accuracy(self, split: str) -> dict:
+        """Accuracy of the graded model on a held-out split: {accuracy, examples, scale_note} or {problem}."""
+        if self.dataset is None:
+            raise ModelUnavailable(f"The exercise '{self.exercise.name}' names no dataset to measure accuracy on.")
+        model = self.model()
+        x, y = self.dataset.dataset.load_split(self.dataset, split)
+        factor, note = self.input_scale()
+        classes = int(np.max(y)) + 1
+        out = None
+        for shaped in (x, x[..., None]):
+            try:
+                out = infer(model, np.asarray(shaped, dtype="float32") * factor)
+                break
+            except Exception as exc:
+                error = exc
+        if out is None:
+            return {"problem": f"The model could not take the {split} images ({type(error).__name__}: "
+                               f"{str(error).splitlines()[0][:200]}).",
+                    "hint": "Make the first layer accept the images as they are, e.g. Flatten(input_shape=(28, 28))."}
+        units = out.shape[-1] if out.ndim > 1 else 1
+        if units == 1 and classes == 2:
+            predicted = (out.reshape(-1) > 0.5).astype(int)
+        elif units != classes:
+            return {"problem": f"Your model's last layer has {units} unit{'s' if units != 1 else ''}, but the data "
+                               f"has {classes} classes.",
+                    "hint": f"End the model with Dense({classes}, activation='softmax')."}
+        else:
+            predicted = out.reshape(len(y), -1).argmax(axis=1)
+        return {"accuracy": float(np.mean(predicted == np.asarray(y))), "examples": int(len(y)),
+                "scale_note": note}
 
     def layer_summary(self) -> list[dict]:
         try:

@@ -154,6 +154,11 @@ def load_exercise(path: Path) -> Exercise:
         raise ExerciseError(f"{path}: check names must be unique; repeated: {', '.join(sorted(dupes))}.")
     if not checks:
         raise ExerciseError(f"{spec_path}: the exercise has no [[checks]].")
+    dataset = _expect(spec.get("dataset", {"name": path.name, "source": "exercise"}), dict, where, "dataset")
+    if dataset.get("source") != "exercise" and dataset.get("name") not in plugins.datasets():
+        raise ExerciseError(f"{spec_path}: [dataset] name '{dataset.get('name')}' is not a registered dataset "
+                            f"(known: {', '.join(sorted(plugins.datasets())) or 'none'}); set source = \"exercise\" "
+                            "if the exercise carries its own data.")
     return Exercise(
         name=path.name,
         path=path,
@@ -164,7 +169,7 @@ def load_exercise(path: Path) -> Exercise:
         seed=_expect(spec.get("seed", 0), int, where, "seed"),
         entry_point=sub.get("entry_point") and _expect(sub["entry_point"], str, where, "submission.entry_point"),
         model_variable=_expect(sub.get("model_variable", "model"), str, where, "submission.model_variable"),
-        dataset=_expect(spec.get("dataset", {"name": path.name, "source": "exercise"}), dict, where, "dataset"),
+        dataset=dataset,
         checks=checks,
         public=spec,
     )

@@ -7,7 +7,7 @@ import shutil
 import time
 from pathlib import Path
 
-from grader import evaluate, plugins, runner
+from grader import datasets, evaluate, plugins, runner
 from grader.checks import run_check
 from grader.exercise import Exercise
 from grader.results import Report
@@ -22,6 +22,12 @@ def _training_summary(trace: dict) -> dict:
             "limit_hit", "history", "epoch_times", "data", "validation", "callbacks", "fast_path", "duration_s",
             "error")})
     return {"fits": fits, "epochs_run": sum(f["epochs_run"] or 0 for f in fits)}
+
+
+def chart_thresholds(exercise: Exercise) -> dict:
+    """Thresholds the public checks compare a logged metric with, drawn on the charts."""
+    return {c.params["metric"]: c.params["threshold"] for c in exercise.public_checks
+            if isinstance(c.params.get("metric"), str) and isinstance(c.params.get("threshold"), (int, float))}
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -64,18 +70,30 @@ def _run_summary(run: runner.RunResult) -> dict:
     }
 
 
+def locate_data(exercise: Exercise, data_dir: Path | None = None):
+    """The exercise's dataset, found offline (None when the exercise carries its own data).
+    Raises DataError, before any work, when it is missing."""
+    name = exercise.dataset.get("name")
+    if exercise.dataset.get("source", "registry") == "exercise" or not name:
+        return None
+    return datasets.locate(name, data_dir)
+
+
 def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = None,
-          seed: int | None = None) -> Report:
-    """Grade one submission. Raises SubmissionError for a file that cannot be graded at all."""
+          seed: int | None = None, data_dir: Path | None = None) -> Report:
+    """Grade one submission. Raises SubmissionError or DataError when it cannot be graded at all."""
     started = time.time()
     source = load_submission(submission)
+    located = locate_data(exercise, data_dir)
+    stage = (lambda workdir: located.dataset.stage(located, workdir, datasets.cache_dir())) if located else None
     limit = float(time_limit if time_limit is not None else exercise.time_limit)
     use_seed = exercise.seed if seed is None else seed
     warm = evaluate.warm_up()  # import Keras here while the child trains
     run = runner.run_submission(source, time_limit=limit, max_epochs=exercise.max_epochs, seed=use_seed,
-                                entry_point=exercise.entry_point, model_variable=exercise.model_variable)
+                                entry_point=exercise.entry_point, model_variable=exercise.model_variable,
+                                stage=stage)
     warm.join()
-    evidence = evaluate.Evidence(exercise, run, source)
+    evidence = evaluate.Evidence(exercise, run, source, located)
     try:
         types = plugins.check_types()
         results = [run_check(types[c.type], c, evidence) for c in exercise.checks]
@@ -91,14 +109,14 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
         title=exercise.title,
         submission=str(submission),
         checks=results,
-        training=_training_summary(trace),
+        training=dict(_training_summary(trace), thresholds=chart_thresholds(exercise)),
         run=_run_summary(run),
         limits={"time_limit_s": limit, "max_epochs": exercise.max_epochs,
                 "time_used_s": round(run.duration_s, 3),
                 "epochs_used": max([f["epochs_run"] for f in trace.get("fits") or []] or [0])},
-        dataset={"name": exercise.dataset.get("name", exercise.name),
-                 "source": exercise.dataset.get("source", "exercise"),
-                 "synthetic": bool(exercise.dataset.get("synthetic", False))},
+        dataset=({"name": located.dataset.name, "source": located.origin, "path": str(located.path),
+                  "synthetic": located.synthetic} if located else
+                 {"name": exercise.dataset.get("name", exercise.name), "source": "exercise", "synthetic": False}),
         model=model,
         legacy=trace.get("legacy") or [],
         environment={"seed": use_seed, **(trace.get("versions") or {})},

@@ -41,3 +41,14 @@ def grader_register_reporters(register):
     :param register: call ``register(name, write)`` where ``write(report, path)``
         writes a :class:`grader.results.Report` to ``path``.
     """
+
+
+# ---------------------------------------------------------------- datasets
+@hookspec
+def grader_register_datasets(register):
+    """Register datasets that exercises name in ``[dataset] name``.
+
+    :param register: call ``register(dataset)`` with a :class:`grader.datasets.Dataset`
+        (its files, origin and checksums, how to validate them, write stand-ins,
+        stage the student's copy and load a held-out split).
+    """

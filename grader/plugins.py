@@ -14,6 +14,9 @@ DEFAULT_PLUGINS = (
     "grader.builtin.exercises",
     "grader.builtin.checks.prediction",
     "grader.builtin.checks.training",
+    "grader.builtin.checks.callback",
+    "grader.builtin.checks.accuracy",
+    "grader.builtin.datasets.fashion_mnist",
     "grader.builtin.reporters.json_report",
     "grader.builtin.reporters.html",
     "grader.builtin.reporters.junit",
@@ -68,6 +71,10 @@ def exercise_folders() -> dict[str, tuple[Path, str]]:
 
 def check_types() -> dict:
     return {k: v for k, (v, _) in _collect("grader_register_checks", lambda c: c.name).items()}
+
+
+def datasets() -> dict:
+    return {k: v for k, (v, _) in _collect("grader_register_datasets", lambda d: d.name).items()}
 
 
 def reporters() -> dict:

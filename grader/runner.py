@@ -114,7 +114,9 @@ def child_environment(workdir: Path) -> dict:
 
 
 def run_submission(source: Source, *, time_limit: float, max_epochs: int | None, seed: int | None,
-                   entry_point: str | None, model_variable: str, keep_dir: bool = False) -> RunResult:
+                   entry_point: str | None, model_variable: str, keep_dir: bool = False,
+                   stage=None) -> RunResult:
+    """Run ``source`` in a child. ``stage(workdir) -> {env: value}`` puts the student's data in place."""
     workdir = Path(tempfile.mkdtemp(prefix="grader-run-"))
     artifacts = Path(tempfile.mkdtemp(prefix="grader-artifacts-"))
     (workdir / "tmp").mkdir()
@@ -137,9 +139,12 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
     }
     job_path = artifacts / "job.json"
     job_path.write_text(json.dumps(job), encoding="utf-8")
+    env = child_environment(workdir)
+    if stage is not None:
+        env.update(stage(workdir))
     proc = subprocess.Popen(
         [sys.executable, "-I", "-m", "grader.harness", str(job_path)],
-        cwd=workdir, env=child_environment(workdir), stdin=subprocess.DEVNULL,
+        cwd=workdir, env=env, stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )
     capture = OutputCapture(proc.stdout)

@@ -17,7 +17,7 @@ class VerifyRow:
     detail: str
 
 
-def verify_exercise(ex: Exercise, *, time_limit=None, echo=lambda s: None) -> list[VerifyRow]:
+def verify_exercise(ex: Exercise, *, time_limit=None, data_dir=None, echo=lambda s: None) -> list[VerifyRow]:
     rows = []
     check_names = {c.name for c in ex.checks}
 
@@ -28,14 +28,14 @@ def verify_exercise(ex: Exercise, *, time_limit=None, echo=lambda s: None) -> li
     if not ex.solution.is_file():
         add(VerifyRow(ex.solution, "solution", False, "missing: an exercise needs a reference solution.py"))
     else:
-        r = grade(ex, ex.solution, time_limit=time_limit)
+        r = grade(ex, ex.solution, time_limit=time_limit, data_dir=data_dir)
         failing = [c.name for c in r.checks if c.status != "passed"]
         add(VerifyRow(ex.solution, "solution", not failing,
                       f"{r.score:g}/{r.max_score:g}" + (f"; fails {', '.join(failing)}" if failing else "")))
     if not ex.starter.is_file():
         add(VerifyRow(ex.starter, "starter", False, "missing: an exercise needs a starter.py"))
     else:
-        r = grade(ex, ex.starter, time_limit=time_limit)
+        r = grade(ex, ex.starter, time_limit=time_limit, data_dir=data_dir)
         full = r.score >= r.max_score
         add(VerifyRow(ex.starter, "starter", not full,
                       f"{r.score:g}/{r.max_score:g}" + (" — the starter must not get full marks" if full else "")))
@@ -43,7 +43,7 @@ def verify_exercise(ex: Exercise, *, time_limit=None, echo=lambda s: None) -> li
         if target not in check_names:
             add(VerifyRow(path, "bad", False, f"names the check '{target}', which the exercise does not have"))
             continue
-        r = grade(ex, path, time_limit=time_limit)
+        r = grade(ex, path, time_limit=time_limit, data_dir=data_dir)
         status = next(c.status for c in r.checks if c.name == target)
         add(VerifyRow(path, "bad", status == "failed",
                       f"{target} {status}" + ("" if status == "failed" else f" — it must fail {target}")))

@@ -1,5 +1,6 @@
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,11 @@ from click.testing import CliRunner
 
 # Only the built-in plugins: nothing installed on the machine leaks into the tests.
 os.environ["GRADER_NO_ENTRY_POINTS"] = "1"
+# Nothing from the machine's own dataset folders or caches either.
+_ISOLATED = Path(tempfile.mkdtemp(prefix="grader-tests-"))
+os.environ["KERAS_HOME"] = str(_ISOLATED / "keras-home")
+os.environ["GRADER_CACHE_DIR"] = str(_ISOLATED / "cache")
+os.environ.pop("GRADER_DATA_DIR", None)
 
 from grader.cli import cli  # noqa: E402
 
@@ -24,7 +30,7 @@ def run_cli(*args):
 def grade_file(tmp_path):
     """Grade a submission (path, or source text written to a file) and return (result, report dict)."""
 
-    def grade(submission, exercise="hello_world", name="submission.py", extra=()):
+    def grade(submission, exercise="hello_world", name="submission.py", extra=(), expect_exit=None):
         if not isinstance(submission, Path):
             path = tmp_path / name
             path.write_text(submission, encoding="utf-8")
@@ -35,6 +41,15 @@ def grade_file(tmp_path):
         return result, report
 
     return grade
+
+
+@pytest.fixture(scope="session")
+def standin(tmp_path_factory):
+    """Stand-ins for every registered dataset, written once by the real command."""
+    root = tmp_path_factory.mktemp("standin")
+    result = run_cli("data", "synth", root)
+    assert result.exit_code == 0, result.output
+    return root
 
 
 def by_name(report):

@@ -21,7 +21,9 @@ def solution_reports(tmp_path_factory):
 def test_list_shows_exercises_with_points():
     result = run_cli("list")
     assert result.exit_code == 0
-    assert "hello_world                10 points  Hello, world of neural networks: learn y = 3x + 1" in result.output
+    assert result.output == (
+        "fashion_mnist_callback     10 points  Fashion-MNIST: stop training with your own callback at 90% accuracy\n"
+        "hello_world                10 points  Hello, world of neural networks: learn y = 3x + 1\n")
 
 
 def test_show_prints_task_and_limits_but_nothing_hidden():
@@ -48,7 +50,7 @@ def test_init_writes_the_starter_and_will_not_overwrite(tmp_path):
 def test_unknown_exercise_is_a_usage_error_listing_known_ones(tmp_path):
     result = run_cli("grade", "hello_wrld", tmp_path / "x.py")
     assert result.exit_code == 2
-    assert "Unknown exercise 'hello_wrld'. Known exercises: hello_world." in result.output
+    assert "Unknown exercise 'hello_wrld'. Known exercises: fashion_mnist_callback, hello_world." in result.output
 
 
 @pytest.mark.parametrize("name, content, message", [

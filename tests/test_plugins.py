@@ -11,7 +11,7 @@ from plugins_under_test import param_limit
 def test_every_hook_is_documented_with_its_parameters():
     hooks = [f for name, f in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("grader_")]
     assert {f.__name__ for f in hooks} == {"grader_register_exercises", "grader_register_checks",
-                                          "grader_register_reporters"}
+                                          "grader_register_reporters", "grader_register_datasets"}
     for hook in hooks:
         doc = inspect.getdoc(hook) or ""
         for param in inspect.signature(hook).parameters:
@@ -21,7 +21,9 @@ def test_every_hook_is_documented_with_its_parameters():
 def test_builtins_register_through_the_plugin_manager():
     names = [p["name"] for p in plugins.describe_plugins()]
     assert names[:len(plugins.DEFAULT_PLUGINS)] == list(plugins.DEFAULT_PLUGINS)
-    assert set(plugins.check_types()) == {"prediction", "trained_with_fit", "within_limits"}
+    assert set(plugins.check_types()) == {"prediction", "trained_with_fit", "within_limits", "callback_stopped",
+                                          "stopped_at_threshold", "stopped_early", "accuracy"}
+    assert set(plugins.datasets()) == {"fashion_mnist"}
     assert set(plugins.reporters()) == {"json", "html", "junit", "gradescope"}
     result = run_cli("plugins")
     assert result.exit_code == 0
@@ -81,7 +83,8 @@ def test_a_duplicate_registration_names_both_plugins(third_party):
     ('name = "p"\ntype = "prediction"\ninputs = [1.0, 2.0]\nexpected = [2.0]',
      "spec.toml, check 'p': 'inputs' has 2 values but 'expected' has 1; give one expected value per input."),
     ('name = "p"\ntype = "predicton"',
-     "spec.toml, check 'p': unknown check type 'predicton'; known types: prediction, trained_with_fit, within_limits."),
+     "spec.toml, check 'p': unknown check type 'predicton'; known types: accuracy, callback_stopped, prediction, "
+     "stopped_at_threshold, stopped_early, trained_with_fit, within_limits."),
     ('name = "p"\ntype = "within_limits"\npoints = "ten"',
      "spec.toml, check 'p': field 'points' must be a whole number or a number, got 'ten'."),
     ('name = "p"\ntype = "within_limits"\nmax_epochs = 3',

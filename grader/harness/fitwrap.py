@@ -141,6 +141,28 @@ def install(tf, keras, recorder: Recorder):
         def on_epoch_end(self, epoch, logs=None):
             self._check()
 
+    aliases = {"acc": "accuracy", "accuracy": "acc", "val_acc": "val_accuracy", "val_accuracy": "val_acc"}
+
+    class AliasLogs(dict):
+        """The logs a student's callback sees: 'acc' finds 'accuracy' and back (older Keras logged
+        metrics=['accuracy'] as 'acc'); each use is recorded as a legacy idiom."""
+
+        def _key(self, key):
+            other = aliases.get(key)
+            if other and not dict.__contains__(self, key) and dict.__contains__(self, other):
+                recorder.note_legacy(f"logs['{key}'] when the metric is logged as '{other}'", f"logs['{other}']")
+                return other
+            return key
+
+        def __getitem__(self, key):
+            return dict.__getitem__(self, self._key(key))
+
+        def get(self, key, default=None):
+            return dict.get(self, self._key(key), default)
+
+        def __contains__(self, key):
+            return dict.__contains__(self, self._key(key))
+
     def watch(cb, model):
         """Wrap a student's callback so we learn whether it is the one that stopped training."""
         if getattr(cb, "_grader_watched", False):
@@ -151,6 +173,10 @@ def install(tf, keras, recorder: Recorder):
                 continue
 
             def wrapped(*args, _original=original, _hook=hook, **kwargs):
+                if len(args) == 2 and isinstance(args[1], dict):
+                    args = (args[0], AliasLogs(args[1]))
+                elif isinstance(kwargs.get("logs"), dict):
+                    kwargs["logs"] = AliasLogs(kwargs["logs"])
                 m = getattr(cb, "model", None) or model
                 before = bool(getattr(m, "stop_training", False))
                 out = _original(*args, **kwargs)

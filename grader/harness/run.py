@@ -6,6 +6,7 @@ import builtins
 import json
 import os
 import platform
+import re
 import signal
 import sys
 import time
@@ -30,6 +31,25 @@ def _locate(job: dict, line: int | None) -> str:
     return f"line {line}"
 
 
+_FRAME = re.compile(r'^\s*File "([^"]+)", line \d+')
+
+
+def _clean_message(message: str, source_path: str, filename: str) -> str:
+    """TensorFlow puts its own stack of library frames into error messages; keep the student's frames
+    and the sentences, and keep the end (where TensorFlow says what was wrong) when it is long."""
+    kept = []
+    for line in message.replace(source_path, filename).splitlines():
+        m = _FRAME.match(line)
+        if m and m.group(1) != filename:
+            continue
+        if line.strip() or (kept and kept[-1].strip()):
+            kept.append(line)
+    message = "\n".join(kept).strip()
+    if len(message) > 2000:
+        message = message[:500] + "\n[...]\n" + message[-1500:]
+    return message
+
+
 def describe_exception(exc: BaseException, job: dict, source_path: str) -> dict:
     """The exception as the student should see it: only frames from their own file."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == source_path]
@@ -38,9 +58,7 @@ def describe_exception(exc: BaseException, job: dict, source_path: str) -> dict:
         lines.append(f'  File "{job["filename"]}", {_locate(job, f.lineno)}, in {f.name}')
         if f.line:
             lines.append(f"    {f.line.strip()}")
-    message = str(exc)
-    if len(message) > 2000:
-        message = message[:2000] + " ..."
+    message = _clean_message(str(exc), source_path, job["filename"])
     lines.append(f"{type(exc).__name__}: {message}".rstrip(": ") if message else type(exc).__name__)
     last = frames[-1].lineno if frames else None
     return {

@@ -8,7 +8,7 @@ from grader.templating import environment
 
 def render(report, template: str = "report.html") -> str:
     data = report.to_dict()
-    charts = training_charts(data["training"]["fits"])
+    charts = training_charts(data["training"]["fits"], data["training"].get("thresholds"))
     return environment().get_template(template).render(r=data, charts=charts)
 
 

@@ -1,0 +1,142 @@
+"""The dataset layer: offline resolution, status, import, fetch with checksums, stand-ins, caching."""
+
+import gzip
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from grader import datasets
+from grader.datasets import DataError
+
+FILES = ["train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz",
+         "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"]
+
+
+@pytest.fixture
+def empty_places(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.delenv("GRADER_DATA_DIR", raising=False)
+    return tmp_path
+
+
+def test_synth_writes_the_real_format_with_a_stand_in_marker(standin):
+    folder = standin / "fashion-mnist"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(FILES + ["STAND-IN.txt"])
+    with gzip.open(folder / "train-images-idx3-ubyte.gz") as f:
+        header = f.read(16)
+    assert header[:4] == b"\x00\x00\x08\x03"
+    assert int.from_bytes(header[8:12], "big") == 28 and int.from_bytes(header[12:16], "big") == 28
+    loc = datasets.locate("fashion_mnist", standin)
+    x, y = loc.dataset.load_split(loc, "test")
+    assert x.shape == (2000, 28, 28) and x.dtype == np.uint8 and set(np.unique(y)) == set(range(10))
+
+
+def test_status_says_where_each_dataset_is_or_that_it_is_missing(standin, empty_places):
+    found = run_cli("data", "status", "--data-dir", standin)
+    assert found.output == f"fashion_mnist            found [stand-in]: {standin / 'fashion-mnist'} (from --data-dir)\n"
+    missing = run_cli("data", "status")
+    assert missing.output == "fashion_mnist            MISSING: needs " + ", ".join(FILES) + "\n"
+
+
+def test_grading_without_the_dataset_is_exit_2_at_once_naming_files_and_commands(empty_places, tmp_path):
+    started = time.time()
+    sub = tmp_path / "s.py"
+    sub.write_text("print(1)\n")
+    result = run_cli("grade", "fashion_mnist_callback", sub, "--json", tmp_path / "r.json")
+    assert time.time() - started < 5
+    assert result.exit_code == 2
+    assert "The dataset 'fashion_mnist' is missing: it needs " + ", ".join(FILES) in result.output
+    assert "`grader data fetch fashion_mnist`" in result.output and "`grader data import fashion_mnist PATH`" in result.output
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_import_puts_files_under_grader_data_dir_and_data_dir_means_the_same_layout(standin, empty_places,
+                                                                                      monkeypatch, tmp_path):
+    downloads = tmp_path / "Downloads"
+    downloads.mkdir()
+    for f in FILES:
+        shutil.copyfile(standin / "fashion-mnist" / f, downloads / f)
+    monkeypatch.setenv("GRADER_DATA_DIR", str(tmp_path / "data"))
+    result = run_cli("data", "import", "fashion_mnist", downloads)
+    assert result.exit_code == 0
+    assert result.output == f"Imported fashion_mnist into {tmp_path / 'data' / 'fashion-mnist'}.\n"
+    assert datasets.locate("fashion_mnist").origin == "GRADER_DATA_DIR"
+    monkeypatch.delenv("GRADER_DATA_DIR")
+    assert datasets.locate("fashion_mnist", tmp_path / "data").origin == "--data-dir"
+
+
+def test_import_of_a_folder_that_lacks_a_file_names_it(standin, empty_places, tmp_path):
+    partial = tmp_path / "partial"
+    shutil.copytree(standin / "fashion-mnist", partial)
+    (partial / "t10k-labels-idx1-ubyte.gz").unlink()
+    result = run_cli("data", "import", "fashion_mnist", partial)
+    assert result.exit_code == 2
+    assert f"{partial} lacks t10k-labels-idx1-ubyte.gz" in result.output
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]), "is damaged or not a gzip file"),
+    (lambda p: p.write_bytes(gzip.compress(b"\x00\x00\x0c\x03" + b"\x00" * 100)),
+     "is not an IDX file of 3-dimensional bytes"),
+    (lambda p: p.write_bytes(gzip.compress(gzip.decompress(p.read_bytes()) + b"\x00" * 7)),
+     "has data beyond what its header describes"),
+    (lambda p: p.write_bytes(gzip.compress(gzip.decompress(p.read_bytes())[:-500])), "is truncated"),
+])
+def test_a_damaged_file_is_refused_naming_it(standin, empty_places, tmp_path, damage, message):
+    bad = tmp_path / "bad"
+    shutil.copytree(standin / "fashion-mnist", bad)
+    damage(bad / "train-images-idx3-ubyte.gz")
+    result = run_cli("data", "import", "fashion_mnist", bad, "--data-dir", tmp_path / "dest")
+    assert result.exit_code == 2
+    assert f"grader: {bad / 'train-images-idx3-ubyte.gz'} {message}" in result.output
+    assert not (tmp_path / "dest" / "fashion-mnist").exists()
+
+
+def test_fetch_from_a_file_mirror_verifies_checksums(standin, empty_places, tmp_path):
+    result = run_cli("data", "fetch", "fashion_mnist", "--mirror", (standin / "fashion-mnist").as_uri(),
+                     "--data-dir", tmp_path / "dest")
+    assert result.exit_code == 2
+    assert "train-labels-idx1-ubyte.gz from file://" in result.output
+    assert "has the wrong checksum" in result.output and "expected 25c81989df183df01b3e8a0aad5dffbe" in result.output
+    assert not (tmp_path / "dest" / "fashion-mnist").exists()
+
+
+def test_fetch_installs_files_whose_checksums_match(standin, empty_places, tmp_path):
+    """A dataset registered with the checksums of the files its mirror holds (as an institution's
+    own dataset plugin would be) is fetched, validated and installed."""
+    from grader import plugins
+    from grader.hookspecs import hookimpl
+
+    real = datasets.get("fashion_mnist")
+    mirror = standin / "fashion-mnist"
+    md5 = {f: datasets.md5_of(mirror / f) for f in FILES}
+
+    class Mirrored:
+        @hookimpl
+        def grader_register_datasets(self, register):
+            register(datasets.Dataset(**{**real.__dict__, "name": "fashion_mirrored", "md5": md5}))
+
+    pm = plugins.get_plugin_manager()
+    pm.register(Mirrored(), name="mirrored")
+    try:
+        result = run_cli("data", "fetch", "fashion_mirrored", "--mirror", mirror.as_uri(), "--data-dir", tmp_path)
+        assert result.exit_code == 0, result.output
+        assert datasets.locate("fashion_mirrored", tmp_path).path == tmp_path / "fashion-mnist"
+        missing = run_cli("data", "fetch", "fashion_mirrored", "--mirror", (tmp_path / "nowhere").as_uri(),
+                          "--data-dir", tmp_path / "other")
+        assert missing.exit_code == 2 and "Could not download file://" in missing.output
+    finally:
+        pm.unregister(name="mirrored")
+
+
+def test_loaded_splits_are_cached_as_memory_mapped_arrays(standin):
+    loc = datasets.locate("fashion_mnist", standin)
+    x1, _ = loc.dataset.load_split(loc, "test")
+    x2, _ = loc.dataset.load_split(loc, "test")
+    assert isinstance(x2, np.memmap) and np.array_equal(x1, x2)
+    assert (datasets.cache_dir() / f"fashion_mnist-test-{loc.stamp()}" / "x.npy").is_file()
+    with pytest.raises(DataError, match="has the splits 'train' and 'test', not 'validation'"):
+        loc.dataset.load_split(loc, "validation")

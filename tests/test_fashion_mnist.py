@@ -1,0 +1,107 @@
+"""Exercise fashion_mnist_callback on stand-in data, graded end to end."""
+
+import json
+import re
+
+import pytest
+
+from conftest import EXERCISES, by_name, run_cli
+
+COURSE = '''import tensorflow as tf
+from tensorflow import keras
+import matplotlib.pyplot as plt
+print(tf.__version__)
+class myCallback(tf.keras.callbacks.Callback):
+  def on_epoch_end(self, epoch, logs={}):
+    if(logs.get('acc')>0.9):
+      print("\\nReached 90% accuracy so cancelling training!")
+      self.model.stop_training = True
+callbacks = myCallback()
+mnist = tf.keras.datasets.fashion_mnist
+(training_images, training_labels), (test_images, test_labels) = mnist.load_data()
+plt.imshow(training_images[0])
+plt.show()
+print("test split is a sample of train:", bool((test_images[:50] == training_images[:50]).all()))
+training_images = training_images / 255.0
+test_images = test_images / 255.0
+model = keras.Sequential([tf.keras.layers.Flatten(input_shape=(28, 28)),
+tf.keras.layers.Dense(128, activation=tf.nn.relu),
+tf.keras.layers.Dense(10, activation=tf.nn.softmax)])
+model.compile(optimizer=tf.keras.optimizers.Adam(), loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+model.fit(training_images, training_labels, epochs=15, callbacks=[callbacks])
+'''
+
+
+@pytest.fixture(scope="module")
+def solution(standin, tmp_path_factory):
+    out = tmp_path_factory.mktemp("fashion")
+    result = run_cli("grade", "fashion_mnist_callback", EXERCISES / "fashion_mnist_callback" / "solution.py",
+                     "--data-dir", standin, "--json", out / "r.json", "--html", out / "r.html")
+    return result, json.loads((out / "r.json").read_text()), (out / "r.html").read_text()
+
+
+def test_reference_solution_gets_full_marks_on_stand_in_data(solution):
+    result, report, _ = solution
+    assert result.exit_code == 0, result.output
+    assert (report["score"], report["max_score"]) == (10, 10)
+    fit = report["training"]["fits"][0]
+    acc = fit["history"]["accuracy"]
+    first = next(i for i, a in enumerate(acc) if a >= 0.9)
+    assert fit["epochs_run"] == first + 1 < 30
+    assert fit["stopped_by"]["class"] == "myCallback" and fit["stopped_by"]["student"] is True
+    assert by_name(report)["stopped_at_90"]["message"] == (
+        f"Training stopped at epoch {first + 1}, the first epoch whose accuracy ({acc[first]:.3f}) reached 0.9.")
+    assert report["dataset"]["name"] == "fashion_mnist" and report["dataset"]["synthetic"] is True
+    assert report["dataset"]["source"] == "--data-dir"
+    assert re.fullmatch(r"Your model's accuracy on 2000 test examples your program never saw is 0\.\d{3}, "
+                        r"enough to pass\.", by_name(report)["test_accuracy"]["message"])
+    assert report["training"]["thresholds"] == {"accuracy": 0.9}
+
+
+def test_report_labels_stand_in_data_and_draws_threshold_and_stop(solution):
+    _, _, html = solution
+    assert "Stand-in data:" in html
+    assert "Accuracy per epoch" in html and ">accuracy 0.9</text>" in html
+    assert ">stopped by myCallback</text>" in html
+    assert "(your callback)" in html
+
+
+def test_the_course_code_with_logs_acc_is_graded_and_its_idiom_named(standin, grade_file):
+    result, report = grade_file(COURSE, exercise="fashion_mnist_callback", extra=("--data-dir", standin))
+    assert report["run"]["status"] == "ok"
+    assert report["score"] == 10 and result.exit_code == 0
+    assert report["legacy"] == [{"idiom": "logs['acc'] when the metric is logged as 'accuracy'",
+                                 "modern": "logs['accuracy']", "line": 7}]
+    assert "test split is a sample of train: True" in report["run"]["output_tail"]
+
+
+def test_training_past_the_threshold_is_named_with_epochs(standin, grade_file):
+    _, report = grade_file(EXERCISES / "fashion_mnist_callback" / "bad" / "never_stops.py",
+                           exercise="fashion_mnist_callback", extra=("--data-dir", standin))
+    acc = report["training"]["fits"][0]["history"]["accuracy"]
+    first = next(i for i, a in enumerate(acc) if a >= 0.9)
+    assert by_name(report)["stopped_at_90"]["message"] == (
+        f"accuracy reached {acc[first]:.3f} at epoch {first + 1}, but training went on to epoch 9.")
+    assert by_name(report)["callback_stopped"]["message"] == \
+        "Your callback TooStrict never stopped training: all 9 epochs you asked for ran."
+
+
+def test_wrong_number_of_outputs_is_explained(standin, grade_file):
+    source = ("import tensorflow as tf\n(x, y), _ = tf.keras.datasets.fashion_mnist.load_data()\n"
+              "model = tf.keras.Sequential([tf.keras.layers.Flatten(input_shape=(28, 28)),\n"
+              "    tf.keras.layers.Dense(5, activation='softmax')])\n"
+              "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n"
+              "model.fit(x / 255.0, y, epochs=3, verbose=0)\n")
+    result, report = grade_file(source, exercise="fashion_mnist_callback", extra=("--data-dir", standin))
+    assert result.exit_code == 1 and report["score"] == 0
+    assert report["run"]["error"]["type"] == "InvalidArgumentError"
+    assert "Received a label value of" in report["run"]["error"]["message"]
+    assert by_name(report)["test_accuracy"]["message"] == \
+        "Your code raised InvalidArgumentError at line 6 before a model was trained."
+
+
+def test_verify_fashion_mnist_callback(standin):
+    result = run_cli("exercise", "verify", "fashion_mnist_callback", "--data-dir", standin)
+    assert result.output.splitlines()[-1] == "fashion_mnist_callback: sound."
+    assert result.exit_code == 0
+    assert result.output.count("[ok]") == 5
