@@ -5,12 +5,15 @@
 For each exercise, alternates `python SOLUTION` (what the student runs) with
 `grader grade EXERCISE SOLUTION --json ...` (a fresh grader process each time: start-up,
 child process, training, trusted evaluation, reports), and prints the medians and their ratio.
-Timed end to end from outside, wall clock; run it on an otherwise idle machine.
+Both read the same stand-in datasets (`grader data synth`): the bare run through Keras' own
+cache folder (KERAS_HOME), the grader through --data-dir. Timed end to end from outside, wall
+clock; run it on an otherwise idle machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -21,23 +24,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def timed(cmd: list[str], cwd: Path) -> float:
+def timed(cmd: list[str], cwd: Path, env: dict) -> float:
     started = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     return time.perf_counter() - started
 
 
-def bench(exercise: str, runs: int) -> dict:
+def bench(exercise: str, runs: int, tmp: Path) -> dict:
     solution = ROOT / "exercises" / exercise / "solution.py"
     bare, graded = [], []
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        bare_cmd = [sys.executable, str(solution)]
-        grade_cmd = [sys.executable, "-m", "grader", "grade", exercise, str(solution), "--json", str(tmp / "r.json")]
-        timed(bare_cmd, tmp)  # warm the file cache once for both
-        for _ in range(runs):
-            bare.append(timed(bare_cmd, tmp))
-            graded.append(timed(grade_cmd, tmp))
+    standin = tmp / "standin"
+    env = dict(os.environ, KERAS_HOME=str(tmp / "keras-home"))
+    bare_cmd = [sys.executable, str(solution)]
+    grade_cmd = [sys.executable, "-m", "grader", "grade", exercise, str(solution), "--json", str(tmp / "r.json"),
+                 "--data-dir", str(standin)]
+    timed(bare_cmd, tmp, env)  # warm the file cache once for both
+    for _ in range(runs):
+        bare.append(timed(bare_cmd, tmp, env))
+        graded.append(timed(grade_cmd, tmp, env))
     b, g = statistics.median(bare), statistics.median(graded)
     return {"exercise": exercise, "bare_s": b, "grade_s": g, "ratio": g / b, "runs": runs}
 
@@ -50,9 +54,15 @@ def main():
     exercises = args.exercise or sorted(p.parent.name for p in (ROOT / "exercises").glob("*/solution.py"))
     print("| exercise | bare `python solution.py` (median) | `grader grade` (median) | ratio |")
     print("|---|---|---|---|")
-    for name in exercises:
-        r = bench(name, args.runs)
-        print(f"| {name} | {r['bare_s']:.2f} s | {r['grade_s']:.2f} s | {r['ratio']:.2f}x |", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        subprocess.run([sys.executable, "-m", "grader", "data", "synth", str(tmp / "standin")], check=True,
+                       stdout=subprocess.DEVNULL)
+        (tmp / "keras-home").mkdir()
+        (tmp / "keras-home" / "datasets").symlink_to(tmp / "standin")  # the same layout as Keras' cache
+        for name in exercises:
+            r = bench(name, args.runs, tmp)
+            print(f"| {name} | {r['bare_s']:.2f} s | {r['grade_s']:.2f} s | {r['ratio']:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ course uses (``tf.nn.relu``, ``tf.nn.softmax``) are mapped to their Keras names 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import threading
@@ -35,8 +36,17 @@ _keras_lock = threading.Lock()
 
 
 def warm_up():
-    """Import Keras in a background thread while the child trains (it costs seconds)."""
-    thread = threading.Thread(target=keras_module, daemon=True)
+    """Import Keras in a background thread while the child trains (it costs seconds of CPU). The thread
+    runs at the lowest priority, so it takes CPU the student's training leaves idle, not CPU from it."""
+
+    def low_priority_import():
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except (OSError, AttributeError):
+            pass
+        keras_module()
+
+    thread = threading.Thread(target=low_priority_import, daemon=True)
     thread.start()
     return thread
 
