@@ -8,12 +8,14 @@ ROOT is ``--data-dir``, else ``GRADER_DATA_DIR``, else ``~/.keras/datasets``.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -35,14 +37,36 @@ class Dataset:
     name: str
     title: str
     subdir: str  # folder under ROOT, as Keras' cache names it
-    files: tuple  # paths relative to ROOT/subdir that must exist
+    files: tuple  # paths (files or folders) relative to ROOT/subdir that must exist
     origin: str  # base URL of the published files
     md5: dict  # published checksums, file -> md5
     validate: Callable  # validate(folder) -> None, raises DataError naming the file
     synthesize: Callable  # synthesize(folder, seed) writes stand-in files into folder
-    stage: Callable  # stage(located, workdir, cache) -> {env var: value} for the child
-    load_split: Callable  # load_split(located, split) -> (x, y) numpy arrays
+    stage: Callable  # stage(located, workdir) -> Staged: the student's copy, put in the child's workdir
+    load_split: Callable  # load_split(located, split, input_shape=None) -> Split (held-out data, trusted side)
     fetchable: bool = True
+    archive: str | None = None  # published as one archive (origin + archive) instead of loose files
+    unpack: Callable | None = None  # unpack(archive_path, dest) -> folder holding `files`
+
+
+@dataclass
+class Staged:
+    """What the child gets: environment variables, named paths (for entry-point arguments), and local
+    copies that stand in for downloads (URL file name -> local path, for tf.keras.utils.get_file)."""
+
+    env: dict = field(default_factory=dict)
+    paths: dict = field(default_factory=dict)
+    downloads: dict = field(default_factory=dict)
+
+
+@dataclass
+class Split:
+    """A held-out split as the grader feeds it: inputs, integer labels, class names, files skipped."""
+
+    x: np.ndarray
+    y: np.ndarray
+    classes: list
+    skipped: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -60,8 +84,10 @@ class Located:
         """Identifies this copy's content cheaply (paths, sizes, mtimes), for caches."""
         h = hashlib.sha256()
         for name in self.dataset.files:
-            st = (self.path / name).stat()
-            h.update(f"{self.path / name}|{st.st_size}|{st.st_mtime_ns}".encode())
+            top = self.path / name
+            for p in sorted(top.rglob("*")) if top.is_dir() else [top]:
+                st = p.stat()
+                h.update(f"{p}|{st.st_size}|{st.st_mtime_ns}".encode())
         return h.hexdigest()[:20]
 
 
@@ -97,7 +123,7 @@ def target_root(data_dir: Path | None = None) -> Path:
 
 
 def missing_files(ds: Dataset, folder: Path) -> list[str]:
-    return [f for f in ds.files if not (folder / f).is_file()]
+    return [f for f in ds.files if not (folder / f).exists()]
 
 
 def how_to_provide(ds: Dataset) -> str:
@@ -150,8 +176,12 @@ def import_files(name: str, source: Path, data_dir: Path | None = None) -> Path:
     """Copy files a user downloaded by hand into the layout the grader reads."""
     ds = get(name)
     source = Path(source)
+    if source.is_file() and ds.unpack is not None and zipfile.is_zipfile(source):
+        with tempfile.TemporaryDirectory(prefix="grader-unpack-") as tmp:
+            return import_files(name, ds.unpack(source, Path(tmp)), data_dir)
     if not source.is_dir():
-        raise DataError(f"{source} is not a folder. Give the folder that holds {', '.join(ds.files)}.")
+        what = f"the folder that holds {', '.join(ds.files)}" + (f", or {ds.archive}" if ds.archive else "")
+        raise DataError(f"{source} is not a folder. Give {what}.")
     folder = source / ds.subdir if not missing_files(ds, source / ds.subdir) else source
     lacking = missing_files(ds, folder)
     if lacking:
@@ -163,7 +193,10 @@ def import_files(name: str, source: Path, data_dir: Path | None = None) -> Path:
     try:
         for f in ds.files:
             (staged / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(folder / f, staged / f)
+            if (folder / f).is_dir():
+                shutil.copytree(folder / f, staged / f)
+            else:
+                shutil.copyfile(folder / f, staged / f)
         if (folder / STANDIN_MARKER).is_file():
             shutil.copyfile(folder / STANDIN_MARKER, staged / STANDIN_MARKER)
         return _install(ds, staged, dest_root)
@@ -189,23 +222,21 @@ def fetch(name: str, mirror: str | None = None, data_dir: Path | None = None, ti
     dest_root.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(prefix=f".{ds.subdir}-fetch-", dir=dest_root))
     try:
-        for f in ds.files:
-            url = base + f
+        if ds.archive:
+            archive = staged.parent / (staged.name + ".archive")
+            try:
+                _download(base + ds.archive, archive, name, timeout)
+                _check_md5(ds, ds.archive, archive, base)
+                shutil.rmtree(staged)
+                with tempfile.TemporaryDirectory(prefix=".unpack-", dir=dest_root) as tmp:
+                    shutil.move(str(ds.unpack(archive, Path(tmp))), str(staged))
+            finally:
+                archive.unlink(missing_ok=True)
+        for f in [] if ds.archive else ds.files:
             out = staged / f
             out.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with urllib.request.urlopen(url, timeout=timeout) as response, open(out, "wb") as sink:
-                    shutil.copyfileobj(response, sink, 1 << 20)
-            except (urllib.error.URLError, OSError, ValueError) as exc:
-                reason = getattr(exc, "reason", None) or exc
-                raise DataError(f"Could not download {url}: {reason}. Check the address, or download the files "
-                                f"yourself and run `grader data import {name} PATH`.") from None
-            want = ds.md5.get(f)
-            if want:
-                got = md5_of(out)
-                if got != want:
-                    raise DataError(f"{f} from {base} has the wrong checksum (md5 {got}, expected {want}): it is "
-                                    f"not the published file. Nothing was installed.")
+            _download(base + f, out, name, timeout)
+            _check_md5(ds, f, out, base)
         try:
             ds.validate(staged)
         except DataError as exc:
@@ -213,6 +244,25 @@ def fetch(name: str, mirror: str | None = None, data_dir: Path | None = None, ti
         return _install(ds, staged, dest_root)
     finally:
         shutil.rmtree(staged, ignore_errors=True)
+
+
+def _download(url: str, out: Path, name: str, timeout: float):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(out, "wb") as sink:
+            shutil.copyfileobj(response, sink, 1 << 20)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise DataError(f"Could not download {url}: {reason}. Check the address, or download the files "
+                        f"yourself and run `grader data import {name} PATH`.") from None
+
+
+def _check_md5(ds: Dataset, f: str, out: Path, base: str):
+    want = ds.md5.get(f)
+    if want:
+        got = md5_of(out)
+        if got != want:
+            raise DataError(f"{f} from {base} has the wrong checksum (md5 {got}, expected {want}): it is "
+                            f"not the published file. Nothing was installed.")
 
 
 def synthesize_all(dest_root: Path, seed: int = 0, names=None) -> list[Path]:
@@ -238,12 +288,14 @@ def cache_dir() -> Path:
 
 
 def cached_arrays(key: str, build: Callable[[], dict]) -> dict:
-    """Arrays kept as .npy files under the cache dir, memory-mapped on later loads (never pickled)."""
+    """Arrays kept as .npy files under the cache dir, memory-mapped on later loads (never pickled).
+    ``build()`` returns {name: array}, plus optionally "meta": a JSON-able value kept beside them."""
     folder = cache_dir() / key
     done = folder / "complete"
     if not done.is_file():
         arrays = build()
         tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=cache_dir()))
+        (tmp / "meta.json").write_text(json.dumps(arrays.pop("meta", None)), encoding="utf-8")
         for k, v in arrays.items():
             np.save(tmp / f"{k}.npy", np.ascontiguousarray(v), allow_pickle=False)
         (tmp / "complete").write_text("ok")
@@ -251,4 +303,6 @@ def cached_arrays(key: str, build: Callable[[], dict]) -> dict:
             tmp.rename(folder)
         except OSError:  # another grader built it at the same time
             shutil.rmtree(tmp, ignore_errors=True)
-    return {p.stem: np.load(p, mmap_mode="r", allow_pickle=False) for p in sorted(folder.glob("*.npy"))}
+    out = {p.stem: np.load(p, mmap_mode="r", allow_pickle=False) for p in sorted(folder.glob("*.npy"))}
+    out["meta"] = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    return out

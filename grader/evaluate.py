@@ -210,28 +210,55 @@ class Evidence:
         raise ModelUnavailable(f"The model could not make a prediction for one number at a time "
                                f"({type(errors[0]).__name__}). Give the first layer input_shape=[1].")
 
+    def last_graded_fit(self) -> dict:
+        """The last fit call that trained the graded model (ModelUnavailable, with the reason, if none)."""
+        fits = [f for f in self.graded_fits() if f["epochs_run"]]
+        if not fits:
+            if not self.model_info.get("fitted"):
+                raise ModelUnavailable(self.why_no_model() if not self.model_info.get("found")
+                                       else "The graded model was never trained with model.fit(...).")
+            raise ModelUnavailable("model.fit(...) did not complete a single epoch.")
+        return fits[-1]
+
     def input_scale(self) -> tuple[float, str]:
-        """The factor training inputs were scaled by, so held-out images are fed the same way."""
+        """The factor that turns 0..255 pixels into what the model was trained on, so held-out images
+        are fed the same way: read from a batch of the training inputs (the trace peeks at one)."""
         for fit in reversed(self.graded_fits()):
             data = fit.get("data") or {}
-            if data.get("kind") == "arrays" and "max" in (data.get("x") or {}):
-                if data["x"]["max"] > 1.5:
-                    return 1.0, (" (Your training images had pixel values up to 255, so the grader fed these "
-                                 "unscaled too.)")
-                return 1 / 255.0, ""
-            if data.get("kind") == "ImageDataGenerator":
+            top = (data.get("batch") or {}).get("max", (data.get("x") or {}).get("max"))
+            if top is None and data.get("kind") == "ImageDataGenerator":
                 return float(data.get("rescale") or 1.0), ""
+            if top is None:
+                continue
+            if top > 1.5:
+                return 1.0, (" (Your model was trained on pixel values up to 255, so the grader fed these "
+                             "unscaled too.)")
+            return 1 / 255.0, ""
         return 1 / 255.0, ""
 
+    def trained_on(self, split: str) -> bool:
+        """Whether a training generator read the dataset's ``split`` folder."""
+        for fit in self.graded_fits():
+            directory = (fit.get("data") or {}).get("directory") or ""
+            if directory and Path(directory).name == split:
+                return True
+        return False
+
     def accuracy(self, split: str) -> dict:
-        """Accuracy of the graded model on a held-out split: {accuracy, examples, scale_note} or {problem}."""
+        """Accuracy of the graded model on a held-out split: {accuracy, examples, scale_note, skipped} or
+        {problem, hint}."""
         if self.dataset is None:
             raise ModelUnavailable(f"The exercise '{self.exercise.name}' names no dataset to measure accuracy on.")
         model = self.model()
-        x, y = self.dataset.dataset.load_split(self.dataset, split)
+        try:
+            input_shape = tuple(model.inputs[0].shape[1:])
+        except Exception:
+            input_shape = None
+        data = self.dataset.dataset.load_split(self.dataset, split, input_shape)
+        x, y = data.x, np.asarray(data.y)
         factor, note = self.input_scale()
-        classes = int(np.max(y)) + 1
-        out = None
+        classes = len(data.classes)
+        out, error = None, None
         for shaped in (x, x[..., None]):
             try:
                 out = infer(model, np.asarray(shaped, dtype="float32") * factor)
@@ -247,26 +274,38 @@ class Evidence:
             predicted = (out.reshape(-1) > 0.5).astype(int)
         elif units != classes:
             return {"problem": f"Your model's last layer has {units} unit{'s' if units != 1 else ''}, but the data "
-                               f"has {classes} classes.",
-                    "hint": f"End the model with Dense({classes}, activation='softmax')."}
+                               f"has {classes} classes ({', '.join(data.classes)}).",
+                    "hint": ("End the model with Dense(1, activation='sigmoid') for two classes, or "
+                             f"Dense({classes}, activation='softmax').") if classes == 2 else
+                            f"End the model with Dense({classes}, activation='softmax')."}
         else:
             predicted = out.reshape(len(y), -1).argmax(axis=1)
-        return {"accuracy": float(np.mean(predicted == np.asarray(y))), "examples": int(len(y)),
-                "scale_note": note}
+        return {"accuracy": float(np.mean(predicted == y)), "examples": int(len(y)), "scale_note": note,
+                "skipped": data.skipped}
 
-    def layer_summary(self) -> list[dict]:
+    def layer_summary(self, required: bool = False) -> list[dict]:
+        """The graded model's layers, nested models opened up. Without a model: [] (or, if
+        ``required``, ModelUnavailable with the reason)."""
         try:
             model = self.model()
         except ModelUnavailable:
+            if required:
+                raise
             return []
         rows = []
-        for layer in model.layers:
-            try:
-                shape = str(layer.output.shape)
-            except Exception:
-                shape = ""
-            rows.append({"class": type(layer).__name__, "name": layer.name, "output_shape": shape,
-                         "params": int(layer.count_params()) if layer.built else 0})
+
+        def walk(layers, depth):
+            for layer in layers:
+                try:
+                    shape = str(layer.output.shape)
+                except Exception:
+                    shape = ""
+                rows.append({"class": type(layer).__name__, "name": layer.name, "output_shape": shape,
+                             "params": int(layer.count_params()) if layer.built else 0, "depth": depth})
+                if getattr(layer, "layers", None):
+                    walk(layer.layers, depth + 1)
+
+        walk(model.layers, 0)
         return rows
 
     def close(self):

@@ -31,6 +31,7 @@ class Exercise:
     max_epochs: int | None
     seed: int
     entry_point: str | None
+    entry_args: list
     model_variable: str
     dataset: dict
     checks: list[CheckSpec]
@@ -168,6 +169,7 @@ def load_exercise(path: Path) -> Exercise:
         max_epochs=max_epochs,
         seed=_expect(spec.get("seed", 0), int, where, "seed"),
         entry_point=sub.get("entry_point") and _expect(sub["entry_point"], str, where, "submission.entry_point"),
+        entry_args=_expect(sub.get("entry_args", []), list, where, "submission.entry_args"),
         model_variable=_expect(sub.get("model_variable", "model"), str, where, "submission.model_variable"),
         dataset=dataset,
         checks=checks,

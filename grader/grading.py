@@ -85,13 +85,13 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
     started = time.time()
     source = load_submission(submission)
     located = locate_data(exercise, data_dir)
-    stage = (lambda workdir: located.dataset.stage(located, workdir, datasets.cache_dir())) if located else None
+    stage = (lambda workdir: located.dataset.stage(located, workdir)) if located else None
     limit = float(time_limit if time_limit is not None else exercise.time_limit)
     use_seed = exercise.seed if seed is None else seed
     warm = evaluate.warm_up()  # import Keras here while the child trains
     run = runner.run_submission(source, time_limit=limit, max_epochs=exercise.max_epochs, seed=use_seed,
-                                entry_point=exercise.entry_point, model_variable=exercise.model_variable,
-                                stage=stage)
+                                entry_point=exercise.entry_point, entry_args=exercise.entry_args,
+                                model_variable=exercise.model_variable, stage=stage)
     warm.join()
     evidence = evaluate.Evidence(exercise, run, source, located)
     try:

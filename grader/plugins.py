@@ -17,6 +17,8 @@ DEFAULT_PLUGINS = (
     "grader.builtin.checks.callback",
     "grader.builtin.checks.accuracy",
     "grader.builtin.datasets.fashion_mnist",
+    "grader.builtin.datasets.image_tree",
+    "grader.builtin.checks.model",
     "grader.builtin.reporters.json_report",
     "grader.builtin.reporters.html",
     "grader.builtin.reporters.junit",

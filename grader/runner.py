@@ -114,15 +114,16 @@ def child_environment(workdir: Path) -> dict:
 
 
 def run_submission(source: Source, *, time_limit: float, max_epochs: int | None, seed: int | None,
-                   entry_point: str | None, model_variable: str, keep_dir: bool = False,
+                   entry_point: str | None, model_variable: str, entry_args=(), keep_dir: bool = False,
                    stage=None) -> RunResult:
-    """Run ``source`` in a child. ``stage(workdir) -> {env: value}`` puts the student's data in place."""
+    """Run ``source`` in a child. ``stage(workdir) -> Staged`` puts the student's data in place."""
     workdir = Path(tempfile.mkdtemp(prefix="grader-run-"))
     artifacts = Path(tempfile.mkdtemp(prefix="grader-artifacts-"))
     (workdir / "tmp").mkdir()
     name = source.filename if source.kind == "python" else Path(source.filename).stem + "_notebook.py"
     source_path = workdir / name
     source_path.write_text(source.text, encoding="utf-8")
+    staged = stage(workdir) if stage is not None else None
     started = time.time()
     # Training stops at the budget so the model trained so far can still be saved and graded.
     reserve = min(max(3.0, 0.1 * time_limit), 20.0)
@@ -132,6 +133,8 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
         "line_map": source.line_map,
         "artifacts": str(artifacts),
         "entry_point": entry_point,
+        "entry_args": [staged.paths[a] if staged and a in staged.paths else a for a in entry_args],
+        "downloads": staged.downloads if staged else {},
         "model_variable": model_variable,
         "max_epochs": max_epochs,
         "seed": seed,
@@ -140,8 +143,8 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
     job_path = artifacts / "job.json"
     job_path.write_text(json.dumps(job), encoding="utf-8")
     env = child_environment(workdir)
-    if stage is not None:
-        env.update(stage(workdir))
+    if staged is not None:
+        env.update(staged.env)
     proc = subprocess.Popen(
         [sys.executable, "-I", "-m", "grader.harness", str(job_path)],
         cwd=workdir, env=env, stdin=subprocess.DEVNULL,

@@ -22,6 +22,7 @@ def test_list_shows_exercises_with_points():
     result = run_cli("list")
     assert result.exit_code == 0
     assert result.output == (
+        "cnn_augmentation           10 points  Cats vs dogs: a CNN above 80% validation accuracy with data augmentation\n"
         "fashion_mnist_callback     10 points  Fashion-MNIST: stop training with your own callback at 90% accuracy\n"
         "hello_world                10 points  Hello, world of neural networks: learn y = 3x + 1\n")
 
@@ -50,7 +51,7 @@ def test_init_writes_the_starter_and_will_not_overwrite(tmp_path):
 def test_unknown_exercise_is_a_usage_error_listing_known_ones(tmp_path):
     result = run_cli("grade", "hello_wrld", tmp_path / "x.py")
     assert result.exit_code == 2
-    assert "Unknown exercise 'hello_wrld'. Known exercises: fashion_mnist_callback, hello_world." in result.output
+    assert "Unknown exercise 'hello_wrld'. Known exercises: cnn_augmentation, fashion_mnist_callback, hello_world." in result.output
 
 
 @pytest.mark.parametrize("name, content, message", [
@@ -91,7 +92,7 @@ def test_reference_solution_gets_full_marks(solution_reports):
     assert fit["data"]["kind"] == "arrays" and fit["data"]["x"]["shape"] == [6]
     assert report["dataset"] == {"name": "hello_world_points", "source": "exercise", "synthetic": False}
     assert report["model"]["source"] == "the variable `model`"
-    assert report["model"]["layers"] == [{"class": "Dense", "name": "dense", "output_shape": "(None, 1)", "params": 2}]
+    assert report["model"]["layers"] == [{"class": "Dense", "name": "dense", "output_shape": "(None, 1)", "params": 2, "depth": 0}]
     assert report["environment"]["seed"] == 42
     assert 0 < report["duration_s"] < 120
     got = by_name(report)["predicts_31_at_10"]["got"][0]

@@ -23,6 +23,7 @@ def empty_places(tmp_path, monkeypatch):
 
 
 def test_synth_writes_the_real_format_with_a_stand_in_marker(standin):
+    assert sorted(p.name for p in standin.iterdir()) == ["cats_and_dogs_filtered", "fashion-mnist"]
     folder = standin / "fashion-mnist"
     assert sorted(p.name for p in folder.iterdir()) == sorted(FILES + ["STAND-IN.txt"])
     with gzip.open(folder / "train-images-idx3-ubyte.gz") as f:
@@ -30,15 +31,18 @@ def test_synth_writes_the_real_format_with_a_stand_in_marker(standin):
     assert header[:4] == b"\x00\x00\x08\x03"
     assert int.from_bytes(header[8:12], "big") == 28 and int.from_bytes(header[12:16], "big") == 28
     loc = datasets.locate("fashion_mnist", standin)
-    x, y = loc.dataset.load_split(loc, "test")
-    assert x.shape == (2000, 28, 28) and x.dtype == np.uint8 and set(np.unique(y)) == set(range(10))
+    split = loc.dataset.load_split(loc, "test")
+    assert split.x.shape == (2000, 28, 28) and split.x.dtype == np.uint8 and set(np.unique(split.y)) == set(range(10))
 
 
 def test_status_says_where_each_dataset_is_or_that_it_is_missing(standin, empty_places):
     found = run_cli("data", "status", "--data-dir", standin)
-    assert found.output == f"fashion_mnist            found [stand-in]: {standin / 'fashion-mnist'} (from --data-dir)\n"
+    assert found.output == (
+        f"cats_and_dogs_filtered   found [stand-in]: {standin / 'cats_and_dogs_filtered'} (from --data-dir)\n"
+        f"fashion_mnist            found [stand-in]: {standin / 'fashion-mnist'} (from --data-dir)\n")
     missing = run_cli("data", "status")
-    assert missing.output == "fashion_mnist            MISSING: needs " + ", ".join(FILES) + "\n"
+    assert missing.output == ("cats_and_dogs_filtered   MISSING: needs train, validation\n"
+                              "fashion_mnist            MISSING: needs " + ", ".join(FILES) + "\n")
 
 
 def test_grading_without_the_dataset_is_exit_2_at_once_naming_files_and_commands(empty_places, tmp_path):
@@ -134,8 +138,8 @@ def test_fetch_installs_files_whose_checksums_match(standin, empty_places, tmp_p
 
 def test_loaded_splits_are_cached_as_memory_mapped_arrays(standin):
     loc = datasets.locate("fashion_mnist", standin)
-    x1, _ = loc.dataset.load_split(loc, "test")
-    x2, _ = loc.dataset.load_split(loc, "test")
+    x1 = loc.dataset.load_split(loc, "test").x
+    x2 = loc.dataset.load_split(loc, "test").x
     assert isinstance(x2, np.memmap) and np.array_equal(x1, x2)
     assert (datasets.cache_dir() / f"fashion_mnist-test-{loc.stamp()}" / "x.npy").is_file()
     with pytest.raises(DataError, match="has the splits 'train' and 'test', not 'validation'"):

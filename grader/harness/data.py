@@ -33,6 +33,50 @@ def _generator_transforms(gen) -> dict:
     return on
 
 
+def _pipeline(ds) -> dict:
+    """The stages of a tf.data pipeline, newest first, and the random ops its map functions run
+    (augmentation inside ``dataset.map``: Keras preprocessing layers or tf.image.random_*)."""
+    stages, random_ops = [], set()
+    node = ds
+    for _ in range(64):
+        if node is None:
+            break
+        stages.append(type(node).__name__)
+        func = getattr(node, "_map_func", None) or getattr(node, "_func", None)
+        graph = getattr(getattr(func, "function", None), "graph", None)
+        if graph is not None:
+            try:
+                random_ops.update(op.type for op in graph.get_operations() if "Random" in op.type)
+            except Exception:
+                pass
+        node = getattr(node, "_input_dataset", None)
+    return {"stages": stages, "random_ops": sorted(random_ops)}
+
+
+def peek(x, keras, tf):
+    """Value range and shape of one batch of model inputs, read AFTER training, with NumPy's random
+    state put back, so looking cannot change what the student's training computed."""
+    if isinstance(x, np.ndarray) or x is None:
+        return None
+    state = np.random.get_state()
+    try:
+        if isinstance(x, tf.data.Dataset):
+            batch = next(iter(x.take(1)))
+        elif hasattr(x, "__getitem__") and hasattr(x, "__len__") and not isinstance(x, (list, tuple, dict)):
+            batch = x[0]
+        else:
+            return None
+        inputs = batch[0] if isinstance(batch, (tuple, list)) else batch
+        a = np.asarray(inputs)
+        if not a.size or not np.issubdtype(a.dtype, np.number):
+            return None
+        return {"shape": list(a.shape), "min": float(a.min()), "max": float(a.max())}
+    except Exception:
+        return None
+    finally:
+        np.random.set_state(state)
+
+
 def describe(x, y=None) -> dict:
     """A JSON-able description of a fit's training data."""
     if isinstance(x, np.ndarray) or (isinstance(x, (list, tuple)) and x and not hasattr(x[0], "__next__")):
@@ -55,13 +99,10 @@ def describe(x, y=None) -> dict:
             "random_transforms": _generator_transforms(gen),
         }
     kind = type(x).__module__.split(".")[0] + "." + type(x).__name__
-    try:
-        import tensorflow as tf
+    import tensorflow as tf
 
-        if isinstance(x, tf.data.Dataset):
-            return {"kind": "tf.data", "element_spec": str(x.element_spec)}
-    except ImportError:  # pragma: no cover - tensorflow is always there in the child
-        pass
+    if isinstance(x, tf.data.Dataset):
+        return dict({"kind": "tf.data", "element_spec": str(x.element_spec)}, **_pipeline(x))
     if hasattr(x, "__next__"):
         return {"kind": "generator", "type": kind}
     return {"kind": "other", "type": kind}

@@ -257,6 +257,8 @@ def install(tf, keras, recorder: Recorder):
         finally:
             record["duration_s"] = round(time.perf_counter() - started, 4)
             recorder.current = None
+            if record["epochs_run"]:
+                record["data"]["batch"] = data_info.peek(a["x"] if fast is None else None, keras, tf)
             if record["epochs_run"] and all(m is not self for m in recorder.models):
                 recorder.models.append(self)
             if record["epochs_run"]:

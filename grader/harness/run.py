@@ -144,7 +144,7 @@ def main(job_path: str):
 
     signal.signal(signal.SIGTERM, _on_sigterm)
     started = time.time()
-    from grader.harness import fitwrap
+    from grader.harness import fitwrap, offline
     from grader.tfimport import import_keras_quietly
 
     tf, keras = import_keras_quietly()
@@ -158,6 +158,7 @@ def main(job_path: str):
         keras.utils.set_random_seed(int(job["seed"]))
     recorder = fitwrap.Recorder(job, source_path)
     fitwrap.install(tf, keras, recorder)
+    offline.install(keras, tf, job.get("downloads") or {})
 
     module = types.ModuleType("__main__")
     module.__file__ = source_path
@@ -187,7 +188,7 @@ def main(job_path: str):
     if status in ("ok", "exit") and entry and not recorder.fits:
         fn = namespace.get(entry)
         if callable(fn):
-            status, returned = run(fn)
+            status, returned = run(lambda: fn(*job.get("entry_args", [])))
             trace["entry_point_called"] = entry
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # saving must not be cut short by our own signal
     trace["status"] = status

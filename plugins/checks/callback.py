@@ -9,14 +9,7 @@ METRIC_ALIASES = {"accuracy": ("accuracy", "acc"), "acc": ("acc", "accuracy"),
 
 
 def last_fit(evidence) -> dict:
-    """The last fit call that trained the graded model."""
-    fits = [f for f in evidence.graded_fits() if f["epochs_run"]]
-    if not fits:
-        if not evidence.model_info.get("fitted"):
-            raise ModelUnavailable(evidence.why_no_model() if not evidence.model_info.get("found")
-                                   else "The graded model was never trained with model.fit(...).")
-        raise ModelUnavailable("model.fit(...) did not complete a single epoch.")
-    return fits[-1]
+    return evidence.last_graded_fit()
 
 
 def metric_values(fit: dict, metric: str) -> tuple[str, list]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.datasets import DataError, Dataset, cached_arrays
+from grader.datasets import DataError, Dataset, Split, Staged, cache_dir, cached_arrays
 from grader.hookspecs import hookimpl
 from grader.builtin.datasets import idx
 
@@ -42,7 +42,7 @@ def validate(folder: Path):
     _pair(folder, TEST_IMAGES, TEST_LABELS)
 
 
-def load_split(located, split: str):
+def load_split(located, split: str, input_shape=None) -> Split:
     if split not in ("train", "test"):
         raise DataError(f"fashion_mnist has the splits 'train' and 'test', not '{split}'.")
     names = (TRAIN_IMAGES, TRAIN_LABELS) if split == "train" else (TEST_IMAGES, TEST_LABELS)
@@ -52,24 +52,24 @@ def load_split(located, split: str):
         return {"x": x, "y": y}
 
     arrays = cached_arrays(f"fashion_mnist-{split}-{located.stamp()}", build)
-    return arrays["x"], arrays["y"]
+    return Split(x=arrays["x"], y=arrays["y"], classes=[str(i) for i in range(10)])
 
 
-def stage(located, workdir: Path, cache: Path) -> dict:
+def stage(located, workdir: Path) -> Staged:
     """Put the student's copy where tf.keras.datasets.fashion_mnist.load_data() reads it."""
     target = workdir / ".keras" / "datasets" / "fashion-mnist"
     target.mkdir(parents=True, exist_ok=True)
     for name in (TRAIN_IMAGES, TRAIN_LABELS):
         shutil.copyfile(located.path / name, target / name)
-    decoy = cache / f"fashion_mnist-decoy-{located.stamp()}"
+    decoy = cache_dir() / f"fashion_mnist-decoy-{located.stamp()}"
     if not (decoy / TEST_LABELS).is_file():
-        x, y = load_split(located, "train")
+        train = load_split(located, "train")
         decoy.mkdir(parents=True, exist_ok=True)
-        idx.write(decoy / TEST_IMAGES, x[:DECOY_SIZE])
-        idx.write(decoy / TEST_LABELS, y[:DECOY_SIZE])
+        idx.write(decoy / TEST_IMAGES, train.x[:DECOY_SIZE])
+        idx.write(decoy / TEST_LABELS, train.y[:DECOY_SIZE])
     for name in (TEST_IMAGES, TEST_LABELS):
         shutil.copyfile(decoy / name, target / name)
-    return {"KERAS_HOME": str(workdir / ".keras")}
+    return Staged(env={"KERAS_HOME": str(workdir / ".keras")})
 
 
 def _templates(rng, classes=10):

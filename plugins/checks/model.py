@@ -1,0 +1,69 @@
+"""Check types about the model and how it was trained: ``convolutional`` and ``augmented``."""
+
+from grader.checks import CheckType, failed, passed, plural
+from grader.hookspecs import hookimpl
+
+CONVOLUTIONS = {"Conv1D", "Conv2D", "Conv3D", "SeparableConv1D", "SeparableConv2D", "DepthwiseConv1D",
+                "DepthwiseConv2D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose"}
+AUGMENTATION_LAYERS = {"RandAugment", "AugMix", "MixUp", "CutMix", "Solarization"}
+
+
+def is_augmentation_layer(name: str) -> bool:
+    return name.startswith("Random") or name in AUGMENTATION_LAYERS
+
+
+def check_convolutional(evidence, check):
+    classes = [layer["class"] for layer in evidence.layer_summary(required=True)]
+    convs = [c for c in classes if c in CONVOLUTIONS]
+    pools = [c for c in classes if "Pooling" in c]
+    if convs and pools:
+        return passed(f"The model is convolutional: {plural(len(convs), 'convolution layer')} and "
+                      f"{plural(len(pools), 'pooling layer')} (see the layer table below).")
+    missing = " and ".join(n for n, have in (("a convolution layer (Conv2D)", convs),
+                                             ("a pooling layer (MaxPooling2D)", pools)) if not have)
+    return failed(f"The model has no {missing}; its layers are: {', '.join(classes)}.",
+                  hint="Stack Conv2D(filters, (3, 3), activation='relu') and MaxPooling2D(2, 2) blocks "
+                       "before Flatten() and the Dense layers.")
+
+
+def _generator_text(data) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(data.get("random_transforms", {}).items()))
+
+
+def check_augmented(evidence, check):
+    fit = evidence.last_graded_fit()
+    data, val = fit.get("data") or {}, fit.get("validation") or {}
+    ways = []
+    if data.get("kind") == "ImageDataGenerator" and data.get("random_transforms"):
+        ways.append(f"ImageDataGenerator with {_generator_text(data)}")
+    layers = [layer["class"] for layer in evidence.layer_summary(required=True)
+              if is_augmentation_layer(layer["class"])]
+    if layers:
+        ways.append(f"augmentation layers in the model ({', '.join(layers)})")
+    if data.get("kind") == "tf.data" and data.get("random_ops"):
+        ways.append(f"random operations in your tf.data pipeline ({', '.join(data['random_ops'])})")
+    if not ways:
+        if data.get("kind") == "ImageDataGenerator" and data.get("rescale"):
+            return failed("Your training ImageDataGenerator only rescales the images. Rescaling is not "
+                          "augmentation: every epoch shows the network the very same pictures.",
+                          hint="Add random transforms, e.g. ImageDataGenerator(rescale=1./255, rotation_range=40, "
+                               "width_shift_range=0.2, height_shift_range=0.2, shear_range=0.2, zoom_range=0.2, "
+                               "horizontal_flip=True, fill_mode='nearest').")
+        return failed("The training data was not augmented: no random transforms in an ImageDataGenerator, no "
+                      "augmentation layers (RandomFlip, RandomRotation, ...) in the model, no random operations "
+                      "in a tf.data pipeline.",
+                      hint="Use ImageDataGenerator with rotation_range, width_shift_range, horizontal_flip, ... or "
+                           "put tf.keras.layers.RandomFlip('horizontal') and RandomRotation(0.1) first in the model.")
+    if val.get("kind") == "ImageDataGenerator" and val.get("random_transforms"):
+        return failed(f"Training data was augmented ({'; '.join(ways)}), but so was the validation data "
+                      f"({_generator_text(val)}): validation should show the real pictures, unchanged.",
+                      hint="Give the validation ImageDataGenerator only rescale=1./255.", fraction=0.5)
+    return passed(f"The training data was augmented: {'; '.join(ways)}.")
+
+
+@hookimpl
+def grader_register_checks(register):
+    register(CheckType(name="convolutional", run=check_convolutional,
+                       description="The model has at least one convolution and one pooling layer."))
+    register(CheckType(name="augmented", run=check_augmented,
+                       description="The training data was randomly augmented during fit (rescaling alone is not)."))

@@ -1,0 +1,171 @@
+"""Datasets that are a class-per-folder image tree: ``ROOT/<name>/{train,validation}/<class>/*.jpg``.
+
+``cats_and_dogs_filtered`` is registered here; horse-or-human and rock-paper-scissors trees have the
+same shape and use the same code (``image_tree_dataset``). Decisions, also in the README:
+- ``grader data import``/``fetch`` refuse a tree with an undecodable image or an empty class folder,
+  naming each file or folder.
+- At grading time an image in the grader's own split that does not decode is skipped, and the report
+  names it; accuracy is measured on the others.
+"""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from grader.datasets import DataError, Dataset, Split, Staged, cached_arrays
+from grader.hookspecs import hookimpl
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif"}
+
+
+def class_folders(split_dir: Path) -> list[Path]:
+    return sorted(p for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def validate_tree(folder: Path, splits: tuple):
+    broken, empty = [], []
+    classes = None
+    for split in splits:
+        split_dir = folder / split
+        names = [p.name for p in class_folders(split_dir)]
+        if len(names) < 2:
+            raise DataError(f"{split_dir} needs one folder per class (at least two); it has {names or 'none'}.")
+        if classes is not None and names != classes:
+            raise DataError(f"{split_dir} has the classes {names}, but {folder / splits[0]} has {classes}.")
+        classes = names
+        for cls in class_folders(split_dir):
+            files = images_in(cls)
+            if not files:
+                empty.append(str(cls))
+            for f in files:
+                try:
+                    with Image.open(f) as im:
+                        im.load()
+                except Exception:
+                    broken.append(str(f))
+    if empty:
+        raise DataError(f"These class folders hold no images: {', '.join(empty)}.")
+    if broken:
+        shown = ", ".join(broken[:10]) + (f" and {len(broken) - 10} more" if len(broken) > 10 else "")
+        raise DataError(f"These images do not decode: {shown}. Delete or replace them, then import again.")
+
+
+def _decode(path: Path, size: tuple, channels: int) -> np.ndarray:
+    """As Keras' load_img does: convert the colour mode, resize with nearest-neighbour."""
+    with Image.open(path) as im:
+        im = im.convert("L" if channels == 1 else "RGB")
+        if im.size != (size[1], size[0]):
+            im = im.resize((size[1], size[0]), Image.NEAREST)
+        arr = np.asarray(im, dtype=np.uint8)
+    return arr[..., None] if channels == 1 else arr
+
+
+def load_tree_split(located, split: str, input_shape=None, native=(150, 150, 3)) -> Split:
+    split_dir = located.path / split
+    if not split_dir.is_dir():
+        raise DataError(f"{located.dataset.name} has no split '{split}' ({split_dir} is missing).")
+    h, w, c = (tuple(input_shape) if input_shape and None not in tuple(input_shape) and len(input_shape) == 3
+               else native)
+    classes = [p.name for p in class_folders(split_dir)]
+
+    def build():
+        xs, ys, skipped = [], [], []
+        for label, cls in enumerate(classes):
+            for f in images_in(split_dir / cls):
+                try:
+                    xs.append(_decode(f, (h, w), c))
+                    ys.append(label)
+                except Exception:
+                    skipped.append(str(f.relative_to(located.path)))
+        return {"x": np.stack(xs) if xs else np.zeros((0, h, w, c), np.uint8), "y": np.array(ys, np.int64),
+                "meta": {"skipped": skipped}}
+
+    arrays = cached_arrays(f"{located.dataset.name}-{split}-{h}x{w}x{c}-{located.stamp()}", build)
+    return Split(x=arrays["x"], y=arrays["y"], classes=classes, skipped=arrays["meta"]["skipped"])
+
+
+def stage_tree(located, workdir: Path, name: str, archive: str) -> Staged:
+    """The student's copy, in the working directory under the dataset's own name (the course's
+    relative paths work) and in the child's Keras cache, where get_file would have put it."""
+    tree = workdir / name
+    shutil.copytree(located.path, tree, ignore=shutil.ignore_patterns("STAND-IN.txt"))
+    cache = workdir / ".keras" / "datasets"
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / name).symlink_to(tree, target_is_directory=True)
+    splits = {f"{p.name}_dir": str(tree / p.name) for p in sorted(tree.iterdir()) if p.is_dir()}
+    return Staged(env={"KERAS_HOME": str(workdir / ".keras")}, paths=splits,
+                  downloads={archive: str(cache / archive)})
+
+
+def _shape_image(rng, angle: float, size: int, side: int) -> Image.Image:
+    """A dark noisy background and one bright elongated ellipse turned by ``angle`` degrees (the class:
+    0 lying flat, 90 standing, ...), in the left half of the picture (side 0) or the right half (side 1)."""
+    bg = rng.integers(0, 90, 3)
+    arr = np.clip(bg + rng.normal(0, 12, (size, size, 3)), 0, 255).astype(np.uint8)
+    img = Image.fromarray(arr)
+    r = rng.uniform(0.16, 0.24) * size
+    cx = rng.uniform(r + 2, size / 2 - 2) + side * size / 2
+    cy = rng.uniform(r + 2, size - r - 2)
+    t = np.linspace(0, 2 * np.pi, 48, endpoint=False)
+    theta = np.deg2rad(angle)
+    px, py = r * np.cos(t), 0.35 * r * np.sin(t)
+    points = list(zip(cx + px * np.cos(theta) - py * np.sin(theta), cy + px * np.sin(theta) + py * np.cos(theta)))
+    ImageDraw.Draw(img).polygon(points, fill=tuple(int(v) for v in rng.integers(140, 256, 3)))
+    return img
+
+
+def synthesize_tree(folder: Path, seed: int, classes=("cats", "dogs"), train=150, validation=60, size=150):
+    """A stand-in where augmentation matters: every training object lies in the left half of its
+    picture and every validation object in the right half, so a network that never saw a flipped or
+    shifted picture stays near chance on validation, and one trained with augmentation passes."""
+    rng = np.random.default_rng(seed)
+    for split, n, side in (("train", train, 0), ("validation", validation, 1)):
+        for k, cls in enumerate(classes):
+            out = folder / split / cls
+            out.mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                _shape_image(rng, 180 * k / len(classes), size, side).save(out / f"{cls.rstrip('s')}.{i}.jpg",
+                                                                          quality=90)
+
+
+def import_archive(source: Path, name: str, dest: Path) -> Path:
+    """Extract a course zip (``cats_and_dogs_filtered.zip``) and return the folder holding the splits."""
+    with zipfile.ZipFile(source) as z:
+        for member in z.namelist():
+            target = (dest / member).resolve()
+            if not str(target).startswith(str(dest.resolve())):
+                raise DataError(f"{source} holds a path outside its folder ({member}); refusing it.")
+        z.extractall(dest)
+    for candidate in (dest / name, dest):
+        if (candidate / "train").is_dir():
+            return candidate
+    raise DataError(f"{source} does not hold a '{name}/train' folder.")
+
+
+def image_tree_dataset(name: str, title: str, origin: str, archive: str, classes: tuple,
+                       splits=("train", "validation")) -> Dataset:
+    return Dataset(
+        name=name, title=title, subdir=name, files=splits, origin=origin, md5={}, archive=archive,
+        validate=lambda folder: validate_tree(folder, splits),
+        synthesize=lambda folder, seed: synthesize_tree(folder, seed, classes),
+        stage=lambda located, workdir: stage_tree(located, workdir, name, archive),
+        load_split=load_tree_split,
+        unpack=lambda source, dest: import_archive(source, name, dest),
+    )
+
+
+@hookimpl
+def grader_register_datasets(register):
+    register(image_tree_dataset(
+        "cats_and_dogs_filtered", "Cats vs dogs, filtered: colour photos in train/ and validation/, 2 classes",
+        origin="https://storage.googleapis.com/mledu-datasets/", archive="cats_and_dogs_filtered.zip",
+        classes=("cats", "dogs")))
