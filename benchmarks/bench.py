@@ -6,7 +6,9 @@ For each exercise, alternates `python SOLUTION` (what the student runs) with
 `grader grade EXERCISE SOLUTION --json ...` (a fresh grader process each time: start-up,
 child process, training, trusted evaluation, reports), and prints the medians and their ratio.
 Both read the same stand-in datasets (`grader data synth`): the bare run through Keras' own
-cache folder (KERAS_HOME), the grader through --data-dir. Timed end to end from outside, wall
+cache folder (KERAS_HOME), the grader through --data-dir. Both seed Keras with the exercise's seed
+(the bare run through `keras.utils.set_random_seed` before running the file), so both train the
+same number of epochs where a callback decides when to stop. Timed end to end from outside, wall
 clock; run it on an otherwise idle machine.
 """
 
@@ -19,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +38,9 @@ def bench(exercise: str, runs: int, tmp: Path) -> dict:
     bare, graded = [], []
     standin = tmp / "standin"
     env = dict(os.environ, KERAS_HOME=str(tmp / "keras-home"))
-    bare_cmd = [sys.executable, str(solution)]
+    seed = tomllib.loads((solution.parent / "spec.toml").read_text()).get("seed", 0)
+    bare_cmd = [sys.executable, "-c", f"import keras, runpy; keras.utils.set_random_seed({seed}); "
+                                      f"runpy.run_path({str(solution)!r}, run_name='__main__')"]
     grade_cmd = [sys.executable, "-m", "grader", "grade", exercise, str(solution), "--json", str(tmp / "r.json"),
                  "--data-dir", str(standin)]
     timed(bare_cmd, tmp, env)  # warm the file cache once for both

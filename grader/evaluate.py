@@ -152,6 +152,8 @@ class Evidence:
         if run.status == "timeout":
             return (f"Your program was stopped at the {run.time_limit_s:g} s time limit before a trained model "
                     "could be saved.")
+        if run.status == "memory":
+            return f"Your program was stopped: it used more than the memory limit of {run.memory_limit_mib} MiB."
         if run.status == "error" and not self.model_info.get("fitted"):
             return f"Your code raised {err.get('type')} at {err.get('where') or 'start-up'} before a model was trained."
         if run.status == "crashed":
@@ -174,6 +176,8 @@ class Evidence:
     def unavailable_hint(self) -> str:
         if self.run.status == "timeout":
             return "Your program must finish within the time limit: look for a loop that never ends, or train for fewer epochs."
+        if self.run.status == "memory":
+            return "Load less data at once (use generators or smaller batches) or build a smaller model."
         if self.run.status in ("syntax_error", "error"):
             return "Fix the error shown under 'Your program' below, run your file once yourself, then submit again."
         return "Build the model with tf.keras.Sequential([...]), call model.compile(...) and model.fit(...)."
@@ -182,7 +186,8 @@ class Evidence:
     def model(self):
         if not self._loaded:
             self._loaded = True
-            failed_early = self.run.status in ("error", "timeout", "crashed") and not self.model_info.get("fitted")
+            failed_early = self.run.status in ("error", "timeout", "crashed", "memory") and \
+                not self.model_info.get("fitted")
             if self.run.model_path is None or failed_early:
                 self._model_error = self.why_no_model()
             else:

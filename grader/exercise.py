@@ -10,6 +10,9 @@ from grader import plugins
 from grader.checks import CheckSpec
 
 DEFAULT_TIME_LIMIT = 300.0
+DEFAULT_MEMORY_MIB = 6144  # TensorFlow alone takes about 600 MiB; the course's CNN about 2 GiB
+DEFAULT_PROCESSES = 1024  # processes and threads together (TensorFlow starts dozens of threads)
+DEFAULT_FILE_MIB = 2048  # the largest file the program may write (the saved model among them)
 COMMON_FIELDS = {"name", "type", "points", "title", "hint"}
 
 
@@ -29,6 +32,9 @@ class Exercise:
     summary: str
     time_limit: float
     max_epochs: int | None
+    memory_mib: int
+    max_processes: int
+    max_file_mib: int
     seed: int
     entry_point: str | None
     entry_args: list
@@ -167,6 +173,9 @@ def load_exercise(path: Path) -> Exercise:
         summary=_expect(spec.get("summary", ""), str, where, "summary"),
         time_limit=float(_expect(limits.get("time_limit", DEFAULT_TIME_LIMIT), (int, float), where, "limits.time_limit")),
         max_epochs=max_epochs,
+        memory_mib=_expect(limits.get("memory_mib", DEFAULT_MEMORY_MIB), int, where, "limits.memory_mib"),
+        max_processes=_expect(limits.get("processes", DEFAULT_PROCESSES), int, where, "limits.processes"),
+        max_file_mib=_expect(limits.get("file_mib", DEFAULT_FILE_MIB), int, where, "limits.file_mib"),
         seed=_expect(spec.get("seed", 0), int, where, "seed"),
         entry_point=sub.get("entry_point") and _expect(sub["entry_point"], str, where, "submission.entry_point"),
         entry_args=_expect(sub.get("entry_args", []), list, where, "submission.entry_args"),

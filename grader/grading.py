@@ -9,6 +9,7 @@ from pathlib import Path
 
 from grader import datasets, evaluate, plugins, runner
 from grader.checks import run_check
+from grader import exercise as exercises_module
 from grader.exercise import Exercise
 from grader.results import Report
 from grader.submission import load_submission
@@ -62,6 +63,10 @@ def _run_summary(run: runner.RunResult) -> dict:
         "timed_out": run.timed_out,
         "duration_s": round(run.duration_s, 3),
         "peak_memory_mib": run.peak_memory_mib,
+        "memory_limit_mib": run.memory_limit_mib,
+        "memory_exceeded": run.memory_exceeded,
+        "isolation": run.isolation,
+        "warnings": run.warnings,
         "error": trace.get("error"),
         "output_tail": terminal_text(run.output_head + ("\n[... output cut ...]\n" if run.output_cut else "")
                                      + run.output_tail),
@@ -79,6 +84,17 @@ def locate_data(exercise: Exercise, data_dir: Path | None = None):
     return datasets.locate(name, data_dir)
 
 
+def private_folders(located, data_dir) -> list[Path]:
+    """What the student's process must not see: every exercise folder (hidden specs, reference
+    solutions), the dataset folders (held-out splits) and the grader's cache."""
+    folders = [path for path in exercises_module.exercises().values()]
+    folders += [root for root, _ in datasets.roots(data_dir)]
+    if located is not None:
+        folders.append(located.root)
+    folders.append(datasets.cache_dir())
+    return folders
+
+
 def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = None,
           seed: int | None = None, data_dir: Path | None = None) -> Report:
     """Grade one submission. Raises SubmissionError or DataError when it cannot be graded at all."""
@@ -91,7 +107,10 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
     warm = evaluate.warm_up()  # import Keras here while the child trains
     run = runner.run_submission(source, time_limit=limit, max_epochs=exercise.max_epochs, seed=use_seed,
                                 entry_point=exercise.entry_point, entry_args=exercise.entry_args,
-                                model_variable=exercise.model_variable, stage=stage)
+                                model_variable=exercise.model_variable, stage=stage,
+                                memory_mib=exercise.memory_mib, max_tasks=exercise.max_processes,
+                                max_file_bytes=exercise.max_file_mib * 2**20,
+                                hide=private_folders(located, data_dir))
     warm.join()
     evidence = evaluate.Evidence(exercise, run, source, located)
     try:

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader import sandbox
 from grader.submission import Source
 
 OUTPUT_HEAD = 8 * 1024
@@ -44,6 +45,10 @@ class RunResult:
     workdir: Path | None = None
     artifacts: Path | None = None
     time_limit_s: float = 0.0
+    memory_limit_mib: int = 0
+    memory_exceeded: bool = False
+    isolation: str = ""
+    warnings: list = field(default_factory=list)
 
     @property
     def output_cut(self) -> int:
@@ -113,10 +118,38 @@ def child_environment(workdir: Path) -> dict:
     return env
 
 
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for task in Path(f"/proc/{p}/task").glob("*/children") if Path(f"/proc/{p}").exists() else []:
+            try:
+                kids = [int(k) for k in task.read_text().split()]
+            except (OSError, ValueError):
+                continue
+            out += kids
+            todo += kids
+    return out
+
+
+def _harness_pids(pid: int) -> list[int]:
+    """The harness process (inside any namespace wrapper), to ask it to save what it has trained."""
+    found = []
+    for p in [pid] + _descendants(pid):
+        try:
+            if b"grader.harness" in Path(f"/proc/{p}/cmdline").read_bytes():
+                found.append(p)
+        except OSError:
+            pass
+    return found[:1]
+
+
 def run_submission(source: Source, *, time_limit: float, max_epochs: int | None, seed: int | None,
                    entry_point: str | None, model_variable: str, entry_args=(), keep_dir: bool = False,
-                   stage=None) -> RunResult:
-    """Run ``source`` in a child. ``stage(workdir) -> Staged`` puts the student's data in place."""
+                   stage=None, memory_mib: int = 6144, max_tasks: int = 1024, max_file_bytes: int = 2**31,
+                   hide=(), isolation: str = "auto") -> RunResult:
+    """Run ``source`` in a child. ``stage(workdir) -> Staged`` puts the student's data in place;
+    ``hide`` lists folders the child must not see (hidden specs, solutions, held-out data)."""
     workdir = Path(tempfile.mkdtemp(prefix="grader-run-"))
     artifacts = Path(tempfile.mkdtemp(prefix="grader-artifacts-"))
     (workdir / "tmp").mkdir()
@@ -140,17 +173,23 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
         "seed": seed,
         "train_deadline": started + max(time_limit - reserve, 0.5 * time_limit),
     }
-    job_path = artifacts / "job.json"
-    job_path.write_text(json.dumps(job), encoding="utf-8")
     env = child_environment(workdir)
     if staged is not None:
         env.update(staged.env)
+    box = sandbox.open_sandbox(memory_mib, max_tasks, isolation)
+    keep = [workdir, artifacts, sys.prefix, sys.base_prefix, Path(sys.executable).resolve().parent,
+            Path(__file__).resolve().parent]
+    command = box.command([sys.executable, "-I", "-m", "grader.harness"], sandbox.paths_to_hide(hide, keep))
     proc = subprocess.Popen(
-        [sys.executable, "-I", "-m", "grader.harness", str(job_path)],
-        cwd=workdir, env=env, stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        command, cwd=workdir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True, preexec_fn=sandbox.limit_file_size(max_file_bytes),
     )
     capture = OutputCapture(proc.stdout)
+    try:  # the job goes in on stdin: no path to the artifacts in the child's arguments
+        proc.stdin.write(json.dumps(job).encode())
+        proc.stdin.close()
+    except OSError:
+        pass
     waited: dict = {}
 
     def wait():
@@ -162,12 +201,16 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
     waiter.join(timeout=max(0.0, started + time_limit - time.time()))
     timed_out = waiter.is_alive()
     if timed_out:
-        _signal(proc.pid, signal.SIGTERM, group=False)  # the harness saves what was trained so far
+        for pid in _harness_pids(proc.pid):  # the harness saves what was trained so far
+            _signal(pid, signal.SIGTERM, group=False)
         waiter.join(timeout=min(reserve, 5.0))
         _signal(proc.pid, signal.SIGKILL, group=True)
         waiter.join()
     _signal(proc.pid, signal.SIGKILL, group=True)  # nothing the submission started survives it
     proc.returncode = 0  # reaped by wait4 above; stop Popen from waiting again
+    memory_exceeded = bool(box.cgroup and box.cgroup.oom_killed())
+    peak = box.cgroup.peak_memory_mib() if box.cgroup else None
+    box.close()
     duration = time.time() - started
     raw = waited.get("status", 0)
     exit_code = os.waitstatus_to_exitcode(raw)
@@ -178,12 +221,16 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
     status = trace.get("status") or ("timeout" if timed_out else "crashed")
     if timed_out:
         status = "timeout"
+    elif memory_exceeded:
+        status = "memory"
     result = RunResult(
         status=status, exit_code=exit_code if exit_code >= 0 else None, signal=sig, timed_out=timed_out,
-        duration_s=duration, peak_memory_mib=round(waited["usage"].ru_maxrss / 1024, 1) if "usage" in waited else None,
+        duration_s=duration,
+        peak_memory_mib=peak or (round(waited["usage"].ru_maxrss / 1024, 1) if "usage" in waited else None),
         output_head=head, output_tail=tail, output_bytes=capture.total, trace=trace,
         model_path=model_path if regular_file(model_path, MAX_MODEL_BYTES) else None,
-        workdir=workdir, artifacts=artifacts, time_limit_s=time_limit,
+        workdir=workdir, artifacts=artifacts, time_limit_s=time_limit, memory_limit_mib=memory_mib,
+        memory_exceeded=memory_exceeded, isolation=box.mode, warnings=box.warnings,
     )
     if not keep_dir:
         shutil.rmtree(workdir, ignore_errors=True)

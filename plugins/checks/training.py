@@ -50,6 +50,10 @@ def check_within_limits(evidence, check):
         return failed(f"Your program was stopped at the {limit:g} s time limit (it was still running).",
                       expected=f"<= {limit:g} s", got=f"> {limit:g} s",
                       hint="Look for a loop that never ends, or train for fewer epochs.")
+    if run.memory_exceeded:
+        return failed(f"Your program was stopped: it used more than the memory limit of {run.memory_limit_mib} MiB.",
+                      expected=f"<= {run.memory_limit_mib} MiB", got=f"> {run.memory_limit_mib} MiB",
+                      hint="Load less data at once (use generators or smaller batches) or build a smaller model.")
     fits = evidence.fits
     timed = [f for f in fits if f.get("limit_hit") == "time"]
     if timed:

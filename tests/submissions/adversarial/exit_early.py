@@ -1,0 +1,4 @@
+# Leaves before training.
+import os
+
+os._exit(0)

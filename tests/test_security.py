@@ -1,0 +1,136 @@
+"""Adversarial submissions (tests/submissions/adversarial): each ends in a graded report with the right
+verdict, the grader alive, nothing left running, nothing hidden revealed. All bounded: no real fork
+bomb, memory and disk capped by the grader's own limits."""
+
+import os
+import shutil
+import socket
+import time
+
+import pytest
+
+from conftest import EXERCISES, SUBMISSIONS, by_name
+from grader import sandbox
+from grader.exercise import load_exercise
+from grader.grading import grade
+
+ADVERSARIAL = SUBMISSIONS / "adversarial"
+
+
+@pytest.fixture(scope="module")
+def tight(tmp_path_factory):
+    """hello_world with small limits, so misbehaviour meets them quickly."""
+    folder = tmp_path_factory.mktemp("ex") / "hello_tight"
+    shutil.copytree(EXERCISES / "hello_world", folder)
+    spec = (folder / "spec.toml").read_text().replace(
+        "max_epochs = 1000", "max_epochs = 1000\nmemory_mib = 1536\nprocesses = 160\nfile_mib = 16")
+    (folder / "spec.toml").write_text(spec)
+    return load_exercise(folder)
+
+
+def run(exercise, name, tmp_path, **replace):
+    source = (ADVERSARIAL / name).read_text()
+    for key, value in replace.items():
+        source = source.replace(key, value)
+    path = tmp_path / name
+    path.write_text(source)
+    return grade(exercise, path, time_limit=60).to_dict()
+
+
+def test_this_machine_gives_the_strongest_isolation():
+    assert sandbox.namespaces_available() is True
+    box = sandbox.open_sandbox(512, 64)
+    try:
+        assert (box.mode, box.warnings) == ("namespaces", [])
+        assert box.cgroup is not None
+    finally:
+        box.close()
+
+
+def test_hidden_spec_solution_and_data_are_not_readable(tight, tmp_path):
+    report = run(tight, "read_hidden.py", tmp_path)
+    assert "nothing hidden was readable 0" in report["run"]["output_tail"]
+    assert report["score"] == 10
+    assert report["run"]["isolation"] == "namespaces"
+
+
+def test_no_network_not_even_loopback(tight, tmp_path):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    try:
+        report = run(tight, "network.py", tmp_path, PORT=str(server.getsockname()[1]))
+    finally:
+        server.close()
+    out = report["run"]["output_tail"]
+    assert "blocked 127.0.0.1" in out and "blocked 8.8.8.8" in out and "CONNECTED" not in out
+
+
+def test_a_process_in_a_new_session_does_not_survive(tight, tmp_path):
+    pidfile = tmp_path / "pid"
+    pidfile.touch()
+    os.chmod(tmp_path, 0o777)
+    report = run(tight, "escape_setsid.py", tmp_path, PIDFILE=repr(str(pidfile)))
+    assert report["run"]["status"] == "ok"
+    # The pid it recorded is in its own namespace; the host's sleep processes tell the truth.
+    time.sleep(0.3)
+    survivors = [p for p in os.listdir("/proc") if p.isdigit() and _cmdline(p) == b"sleep\x00300\x00"]
+    assert survivors == []
+
+
+def _cmdline(pid):
+    try:
+        return open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        return b""
+
+
+def test_planted_modules_and_forged_trace_change_nothing(tight, tmp_path):
+    report = run(tight, "planted_modules.py", tmp_path)
+    assert "PWNED" not in report["run"]["output_tail"]
+    assert report["score"] == 10
+    assert report["training"]["fits"][0]["epochs_run"] == 150
+
+
+def test_memory_limit_stops_the_program_with_a_clear_verdict(tight, tmp_path):
+    report = run(tight, "memory_hog.py", tmp_path)
+    assert report["run"]["status"] == "memory" and report["run"]["memory_exceeded"] is True
+    assert by_name(report)["within_limits"]["message"] == \
+        "Your program was stopped: it used more than the memory limit of 1536 MiB."
+    assert by_name(report)["predicts_31_at_10"]["message"] == \
+        "Your program was stopped: it used more than the memory limit of 1536 MiB."
+
+
+def test_a_flood_of_processes_is_refused(tight, tmp_path):
+    report = run(tight, "process_flood.py", tmp_path)
+    out = report["run"]["output_tail"]
+    assert "refused after" in out and "started 300" not in out
+    assert report["score"] == 0
+
+
+def test_a_file_larger_than_the_limit_cannot_be_written(tight, tmp_path):
+    report = run(tight, "big_file.py", tmp_path)
+    assert "refused 27" in report["run"]["output_tail"]  # EFBIG
+
+
+def test_a_segfault_is_a_crash(tight, tmp_path):
+    report = run(tight, "segfault.py", tmp_path)
+    assert report["run"]["status"] == "crashed" and report["run"]["signal"] == 11
+    assert by_name(report)["trained_with_fit"]["message"] == \
+        "Your program ended abruptly (signal 11) before the grader could save the model."
+
+
+def test_leaving_before_training_means_no_model(tight, tmp_path):
+    report = run(tight, "exit_early.py", tmp_path)
+    assert report["run"]["status"] == "crashed"
+    assert by_name(report)["trained_with_fit"]["message"] == \
+        "Your program ended abruptly (exit code 0) before the grader could save the model."
+
+
+def test_a_lambda_layer_is_never_executed_by_the_grader(tight, tmp_path):
+    report = run(tight, "lambda_layer.py", tmp_path)
+    msg = by_name(report)["predicts_31_at_10"]["message"]
+    assert msg.startswith("The model cannot be graded safely: model > sequential contains a Lambda layer")
+    assert {c["name"]: c["status"] for c in report["checks"]} == {
+        "predicts_31_at_10": "failed", "trained_with_fit": "failed", "within_limits": "passed",
+        "learned_the_line": "failed"}
