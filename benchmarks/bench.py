@@ -33,6 +33,18 @@ def timed(cmd: list[str], cwd: Path, env: dict) -> float:
     return time.perf_counter() - started
 
 
+def isolation_cost(runs: int, tmp: Path) -> dict:
+    """hello_world graded in the strongest sandbox vs with GRADER_ISOLATION=process-group, alternating."""
+    solution = ROOT / "exercises" / "hello_world" / "solution.py"
+    cmd = [sys.executable, "-m", "grader", "grade", "hello_world", str(solution), "--json", str(tmp / "r.json")]
+    strong, weak = [], []
+    for _ in range(runs):
+        strong.append(timed(cmd, tmp, dict(os.environ)))
+        weak.append(timed(cmd, tmp, dict(os.environ, GRADER_ISOLATION="process-group")))
+    s, w = statistics.median(strong), statistics.median(weak)
+    return {"strong_s": s, "weak_s": w, "ratio": s / w}
+
+
 def bench(exercise: str, runs: int, tmp: Path) -> dict:
     solution = ROOT / "exercises" / exercise / "solution.py"
     bare, graded = [], []
@@ -55,6 +67,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--exercise", action="append", help="exercise to measure (repeatable); default: all built-in")
+    parser.add_argument("--isolation", action="store_true", help="also measure what the sandbox costs")
     args = parser.parse_args()
     exercises = args.exercise or sorted(p.parent.name for p in (ROOT / "exercises").glob("*/solution.py"))
     print("| exercise | bare `python solution.py` (median) | `grader grade` (median) | ratio |")
@@ -70,6 +83,11 @@ def main():
         for name in exercises:
             r = bench(name, args.runs, tmp)
             print(f"| {name} | {r['bare_s']:.2f} s | {r['grade_s']:.2f} s | {r['ratio']:.2f}x |", flush=True)
+        if args.isolation:
+            r = isolation_cost(args.runs, tmp)
+            print("\n| hello_world graded | namespaces + cgroup (median) | process group only (median) | ratio |")
+            print("|---|---|---|---|")
+            print(f"| isolation cost | {r['strong_s']:.2f} s | {r['weak_s']:.2f} s | {r['ratio']:.3f}x |", flush=True)
 
 
 if __name__ == "__main__":

@@ -147,7 +147,7 @@ def _harness_pids(pid: int) -> list[int]:
 def run_submission(source: Source, *, time_limit: float, max_epochs: int | None, seed: int | None,
                    entry_point: str | None, model_variable: str, entry_args=(), keep_dir: bool = False,
                    stage=None, memory_mib: int = 6144, max_tasks: int = 1024, max_file_bytes: int = 2**31,
-                   hide=(), isolation: str = "auto") -> RunResult:
+                   hide=(), isolation: str | None = None) -> RunResult:
     """Run ``source`` in a child. ``stage(workdir) -> Staged`` puts the student's data in place;
     ``hide`` lists folders the child must not see (hidden specs, solutions, held-out data)."""
     workdir = Path(tempfile.mkdtemp(prefix="grader-run-"))
