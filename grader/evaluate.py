@@ -154,6 +154,9 @@ class Evidence:
                     "could be saved.")
         if run.status == "memory":
             return f"Your program was stopped: it used more than the memory limit of {run.memory_limit_mib} MiB."
+        if run.status == "disk":
+            return (f"Your program was stopped: its files took more than the disk limit of {run.disk_limit_mib} MiB "
+                    "in its working directory.")
         if run.status == "error" and not self.model_info.get("fitted"):
             return f"Your code raised {err.get('type')} at {err.get('where') or 'start-up'} before a model was trained."
         if run.status == "crashed":
@@ -186,7 +189,7 @@ class Evidence:
     def model(self):
         if not self._loaded:
             self._loaded = True
-            failed_early = self.run.status in ("error", "timeout", "crashed", "memory") and \
+            failed_early = self.run.status in ("error", "timeout", "crashed", "memory", "disk") and \
                 not self.model_info.get("fitted")
             if self.run.model_path is None or failed_early:
                 self._model_error = self.why_no_model()

@@ -13,6 +13,7 @@ DEFAULT_TIME_LIMIT = 300.0
 DEFAULT_MEMORY_MIB = 6144  # TensorFlow alone takes about 600 MiB; the course's CNN about 2 GiB
 DEFAULT_PROCESSES = 1024  # processes and threads together (TensorFlow starts dozens of threads)
 DEFAULT_FILE_MIB = 2048  # the largest file the program may write (the saved model among them)
+DEFAULT_DISK_MIB = 8192  # all files in the working directory together (its copy of the data included)
 COMMON_FIELDS = {"name", "type", "points", "title", "hint"}
 
 
@@ -35,6 +36,8 @@ class Exercise:
     memory_mib: int
     max_processes: int
     max_file_mib: int
+    disk_mib: int
+    network: bool
     seed: int
     entry_point: str | None
     entry_args: list
@@ -176,6 +179,8 @@ def load_exercise(path: Path) -> Exercise:
         memory_mib=_expect(limits.get("memory_mib", DEFAULT_MEMORY_MIB), int, where, "limits.memory_mib"),
         max_processes=_expect(limits.get("processes", DEFAULT_PROCESSES), int, where, "limits.processes"),
         max_file_mib=_expect(limits.get("file_mib", DEFAULT_FILE_MIB), int, where, "limits.file_mib"),
+        disk_mib=_expect(limits.get("disk_mib", DEFAULT_DISK_MIB), int, where, "limits.disk_mib"),
+        network=_expect(limits.get("network", False), bool, where, "limits.network"),
         seed=_expect(spec.get("seed", 0), int, where, "seed"),
         entry_point=sub.get("entry_point") and _expect(sub["entry_point"], str, where, "submission.entry_point"),
         entry_args=_expect(sub.get("entry_args", []), list, where, "submission.entry_args"),

@@ -65,6 +65,8 @@ def _run_summary(run: runner.RunResult) -> dict:
         "peak_memory_mib": run.peak_memory_mib,
         "memory_limit_mib": run.memory_limit_mib,
         "memory_exceeded": run.memory_exceeded,
+        "disk_limit_mib": run.disk_limit_mib,
+        "disk_exceeded": run.disk_exceeded,
         "isolation": run.isolation,
         "warnings": run.warnings,
         "error": trace.get("error"),
@@ -109,7 +111,8 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
                                 entry_point=exercise.entry_point, entry_args=exercise.entry_args,
                                 model_variable=exercise.model_variable, stage=stage,
                                 memory_mib=exercise.memory_mib, max_tasks=exercise.max_processes,
-                                max_file_bytes=exercise.max_file_mib * 2**20,
+                                max_file_bytes=exercise.max_file_mib * 2**20, disk_mib=exercise.disk_mib,
+                                network=exercise.network,
                                 hide=private_folders(located, data_dir))
     warm.join()
     evidence = evaluate.Evidence(exercise, run, source, located)

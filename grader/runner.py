@@ -47,6 +47,8 @@ class RunResult:
     time_limit_s: float = 0.0
     memory_limit_mib: int = 0
     memory_exceeded: bool = False
+    disk_limit_mib: int = 0
+    disk_exceeded: bool = False
     isolation: str = ""
     warnings: list = field(default_factory=list)
 
@@ -105,6 +107,22 @@ def read_trace(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+def folder_mib(folder: Path) -> float:
+    """Disk used by the files under ``folder`` (symlinks not followed)."""
+    total, todo = 0, [str(folder)]
+    while todo:
+        try:
+            with os.scandir(todo.pop()) as entries:
+                for e in entries:
+                    if e.is_dir(follow_symlinks=False):
+                        todo.append(e.path)
+                    elif e.is_file(follow_symlinks=False):
+                        total += e.stat(follow_symlinks=False).st_blocks * 512
+        except OSError:
+            continue
+    return total / 2**20
+
+
 def child_environment(workdir: Path) -> dict:
     env = {k: os.environ[k] for k in ENV_KEEP if k in os.environ}
     env.update({
@@ -147,7 +165,8 @@ def _harness_pids(pid: int) -> list[int]:
 def run_submission(source: Source, *, time_limit: float, max_epochs: int | None, seed: int | None,
                    entry_point: str | None, model_variable: str, entry_args=(), keep_dir: bool = False,
                    stage=None, memory_mib: int = 6144, max_tasks: int = 1024, max_file_bytes: int = 2**31,
-                   hide=(), isolation: str | None = None) -> RunResult:
+                   hide=(), isolation: str | None = None, network: bool = False,
+                   disk_mib: int = 8192) -> RunResult:
     """Run ``source`` in a child. ``stage(workdir) -> Staged`` puts the student's data in place;
     ``hide`` lists folders the child must not see (hidden specs, solutions, held-out data)."""
     workdir = Path(tempfile.mkdtemp(prefix="grader-run-"))
@@ -179,7 +198,8 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
     box = sandbox.open_sandbox(memory_mib, max_tasks, isolation)
     keep = [workdir, artifacts, sys.prefix, sys.base_prefix, Path(sys.executable).resolve().parent,
             Path(__file__).resolve().parent]
-    command = box.command([sys.executable, "-I", "-m", "grader.harness"], sandbox.paths_to_hide(hide, keep))
+    command = box.command([sys.executable, "-I", "-m", "grader.harness"], sandbox.paths_to_hide(hide, keep),
+                          network=network)
     proc = subprocess.Popen(
         command, cwd=workdir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True, preexec_fn=sandbox.limit_file_size(max_file_bytes),
@@ -198,7 +218,15 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
 
     waiter = threading.Thread(target=wait, daemon=True)
     waiter.start()
-    waiter.join(timeout=max(0.0, started + time_limit - time.time()))
+    disk_exceeded = False
+    while waiter.is_alive() and time.time() < started + time_limit:
+        waiter.join(timeout=min(1.0, max(0.0, started + time_limit - time.time())))
+        if waiter.is_alive() and folder_mib(workdir) + folder_mib(artifacts) > disk_mib:
+            disk_exceeded = True
+            _signal(proc.pid, signal.SIGKILL, group=True)
+            if box.cgroup:
+                box.cgroup.kill_all()
+            waiter.join()
     timed_out = waiter.is_alive()
     if timed_out:
         for pid in _harness_pids(proc.pid):  # the harness saves what was trained so far
@@ -223,6 +251,8 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
         status = "timeout"
     elif memory_exceeded:
         status = "memory"
+    elif disk_exceeded:
+        status = "disk"
     result = RunResult(
         status=status, exit_code=exit_code if exit_code >= 0 else None, signal=sig, timed_out=timed_out,
         duration_s=duration,
@@ -231,6 +261,7 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
         model_path=model_path if regular_file(model_path, MAX_MODEL_BYTES) else None,
         workdir=workdir, artifacts=artifacts, time_limit_s=time_limit, memory_limit_mib=memory_mib,
         memory_exceeded=memory_exceeded, isolation=box.mode, warnings=box.warnings,
+        disk_limit_mib=disk_mib, disk_exceeded=disk_exceeded,
     )
     if not keep_dir:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -121,12 +121,12 @@ class Sandbox:
     cgroup: Cgroup | None
     warnings: list = field(default_factory=list)
 
-    def command(self, argv: list[str], hide: list[Path]) -> list[str]:
+    def command(self, argv: list[str], hide: list[Path], network: bool = False) -> list[str]:
         inner = list(argv)
         if self.mode == "namespaces":
-            inner = (["unshare", "--pid", "--fork", "--kill-child", "--mount", "--mount-proc", "--net",
-                      "--propagation", "private", "sh", "-c", HIDE_SCRIPT, "sh", *map(str, hide), "--"]
-                     + DROP_PRIVILEGES + inner)
+            inner = (["unshare", "--pid", "--fork", "--kill-child", "--mount", "--mount-proc",
+                      *([] if network else ["--net"]), "--propagation", "private",
+                      "sh", "-c", HIDE_SCRIPT, "sh", *map(str, hide), "--"] + DROP_PRIVILEGES + inner)
         if self.cgroup is not None:
             inner = ["sh", "-c", self.cgroup.join_command() + ' exec "$@"', "sh", *inner]
         return inner

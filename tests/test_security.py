@@ -23,7 +23,7 @@ def tight(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ex") / "hello_tight"
     shutil.copytree(EXERCISES / "hello_world", folder)
     spec = (folder / "spec.toml").read_text().replace(
-        "max_epochs = 1000", "max_epochs = 1000\nmemory_mib = 1536\nprocesses = 160\nfile_mib = 16")
+        "max_epochs = 1000", "max_epochs = 1000\nmemory_mib = 1536\nprocesses = 160\nfile_mib = 16\ndisk_mib = 200")
     (folder / "spec.toml").write_text(spec)
     return load_exercise(folder)
 
@@ -134,3 +134,25 @@ def test_a_lambda_layer_is_never_executed_by_the_grader(tight, tmp_path):
     assert {c["name"]: c["status"] for c in report["checks"]} == {
         "predicts_31_at_10": "failed", "trained_with_fit": "failed", "within_limits": "passed",
         "learned_the_line": "failed"}
+
+
+def test_filling_the_disk_stops_the_program(tight, tmp_path):
+    report = run(tight, "disk_filler.py", tmp_path)
+    assert report["run"]["status"] == "disk" and report["run"]["disk_exceeded"] is True
+    assert "wrote everything" not in report["run"]["output_tail"]
+    assert by_name(report)["within_limits"]["message"] == \
+        "Your program was stopped: its files took more than the disk limit of 200 MiB."
+
+
+def test_links_and_special_files_where_artifacts_are_read_are_refused(tmp_path):
+    from grader.runner import read_trace, regular_file
+
+    real = tmp_path / "real.json"
+    real.write_text('{"status": "ok"}')
+    (tmp_path / "link.json").symlink_to(real)
+    os.link(real, tmp_path / "hard.json")
+    os.mkfifo(tmp_path / "fifo.json")
+    assert read_trace(tmp_path / "link.json") == {} and read_trace(tmp_path / "fifo.json") == {}
+    assert regular_file(tmp_path / "hard.json", 10**6) is False
+    (tmp_path / "hard.json").unlink()
+    assert read_trace(real) == {"status": "ok"}

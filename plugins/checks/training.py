@@ -54,6 +54,9 @@ def check_within_limits(evidence, check):
         return failed(f"Your program was stopped: it used more than the memory limit of {run.memory_limit_mib} MiB.",
                       expected=f"<= {run.memory_limit_mib} MiB", got=f"> {run.memory_limit_mib} MiB",
                       hint="Load less data at once (use generators or smaller batches) or build a smaller model.")
+    if run.disk_exceeded:
+        return failed(f"Your program was stopped: its files took more than the disk limit of {run.disk_limit_mib} MiB.",
+                      hint="Do not write large files; save only the model.")
     fits = evidence.fits
     timed = [f for f in fits if f.get("limit_hit") == "time"]
     if timed:
