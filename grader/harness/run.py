@@ -147,7 +147,7 @@ def main(job_text: str):
 
     signal.signal(signal.SIGTERM, _on_sigterm)
     started = time.time()
-    from grader.harness import fitwrap, offline
+    from grader.harness import fitwrap, legacy, offline
     from grader.tfimport import import_keras_quietly
 
     tf, keras = import_keras_quietly()
@@ -162,6 +162,7 @@ def main(job_text: str):
     recorder = fitwrap.Recorder(job, source_path)
     fitwrap.install(tf, keras, recorder)
     offline.install(keras, tf, job.get("downloads") or {})
+    legacy.install(tf, keras, recorder)
 
     module = types.ModuleType("__main__")
     module.__file__ = source_path
