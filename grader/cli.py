@@ -107,6 +107,28 @@ def init(exercise, dest, force):
                f"  grader grade {exercise} {dest}")
 
 
+class LiveProgress:
+    """One status line on a terminal's stderr: the phase, or epoch k of n with the latest metrics and
+    the time left against the limit."""
+
+    def __init__(self):
+        self.shown = False
+
+    def __call__(self, event: dict):
+        left = f"{event['time_left_s']:.0f} s left" if "time_left_s" in event else ""
+        if "epoch" in event:
+            logs = ", ".join(f"{k} {v:.4g}" for k, v in (event.get("logs") or {}).items() if v is not None)
+            text = f"training: epoch {event['epoch']}/{event.get('epochs') or '?'}  {logs}  ({left})"
+        else:
+            text = f"{event.get('phase', '')}..." + (f" ({left})" if left else "")
+        click.echo(f"\r\033[K{text[:150]}", nl=False, err=True)
+        self.shown = True
+
+    def done(self):
+        if self.shown:
+            click.echo("\r\033[K", nl=False, err=True)
+
+
 REPORT_OPTIONS = ("json", "html", "junit", "gradescope")
 
 
@@ -146,7 +168,10 @@ def grade(exercise, submission, json_path, html_path, junit_path, gradescope_pat
     ex = _exercise(exercise)
     load_submission(submission)  # a file that cannot be graded at all is a usage error, before any work
     locate_data(ex, data_dir)  # so is a missing dataset
-    report = run_grade(ex, submission, time_limit=time_limit, seed=seed, data_dir=data_dir)
+    live = None if quiet or json_path == "-" or not sys.stderr.isatty() else LiveProgress()
+    report = run_grade(ex, submission, time_limit=time_limit, seed=seed, data_dir=data_dir, progress=live)
+    if live:
+        live.done()
     writers = reporters()
     paths = {"json": json_path, "html": html_path, "junit": junit_path, "gradescope": gradescope_path}
     if not quiet and json_path != "-":

@@ -98,7 +98,7 @@ def private_folders(located, data_dir) -> list[Path]:
 
 
 def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = None,
-          seed: int | None = None, data_dir: Path | None = None) -> Report:
+          seed: int | None = None, data_dir: Path | None = None, progress=None) -> Report:
     """Grade one submission. Raises SubmissionError or DataError when it cannot be graded at all."""
     started = time.time()
     source = load_submission(submission)
@@ -113,7 +113,9 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
                                 memory_mib=exercise.memory_mib, max_tasks=exercise.max_processes,
                                 max_file_bytes=exercise.max_file_mib * 2**20, disk_mib=exercise.disk_mib,
                                 network=exercise.network,
-                                hide=private_folders(located, data_dir))
+                                hide=private_folders(located, data_dir), progress=progress)
+    if progress:
+        progress({"phase": "evaluating the trained model"})
     warm.join()
     evidence = evaluate.Evidence(exercise, run, source, located)
     try:

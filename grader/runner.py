@@ -166,9 +166,10 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
                    entry_point: str | None, model_variable: str, entry_args=(), keep_dir: bool = False,
                    stage=None, memory_mib: int = 6144, max_tasks: int = 1024, max_file_bytes: int = 2**31,
                    hide=(), isolation: str | None = None, network: bool = False,
-                   disk_mib: int = 8192) -> RunResult:
+                   disk_mib: int = 8192, progress=None) -> RunResult:
     """Run ``source`` in a child. ``stage(workdir) -> Staged`` puts the student's data in place;
-    ``hide`` lists folders the child must not see (hidden specs, solutions, held-out data)."""
+    ``hide`` lists folders the child must not see (hidden specs, solutions, held-out data);
+    ``progress(event: dict)`` receives the harness's phase and per-epoch events as they happen."""
     workdir = Path(tempfile.mkdtemp(prefix="grader-run-"))
     artifacts = Path(tempfile.mkdtemp(prefix="grader-artifacts-"))
     (workdir / "tmp").mkdir()
@@ -198,12 +199,18 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
     box = sandbox.open_sandbox(memory_mib, max_tasks, isolation)
     keep = [workdir, artifacts, sys.prefix, sys.base_prefix, Path(sys.executable).resolve().parent,
             Path(__file__).resolve().parent]
-    command = box.command([sys.executable, "-I", "-m", "grader.harness"], sandbox.paths_to_hide(hide, keep),
+    # -u: prints and warnings reach the captured output in the order the program made them
+    command = box.command([sys.executable, "-I", "-u", "-m", "grader.harness"], sandbox.paths_to_hide(hide, keep),
                           network=network)
+    events_read, events_write = os.pipe()
+    job["progress_fd"] = events_write
     proc = subprocess.Popen(
         command, cwd=workdir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True, preexec_fn=sandbox.limit_file_size(max_file_bytes),
+        start_new_session=True, preexec_fn=sandbox.limit_file_size(max_file_bytes), pass_fds=(events_write,),
     )
+    os.close(events_write)
+    events = threading.Thread(target=_relay_events, args=(events_read, progress, started, time_limit), daemon=True)
+    events.start()
     capture = OutputCapture(proc.stdout)
     try:  # the job goes in on stdin: no path to the artifacts in the child's arguments
         proc.stdin.write(json.dumps(job).encode())
@@ -267,6 +274,24 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
         shutil.rmtree(workdir, ignore_errors=True)
         result.workdir = None
     return result
+
+
+def _relay_events(fd: int, progress, started: float, time_limit: float):
+    """Drain the child's event pipe (always, so the child never blocks on it); pass each event on."""
+    with os.fdopen(fd, "rb") as stream:
+        for line in stream:
+            if progress is None:
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                event["time_left_s"] = max(0.0, started + time_limit - time.time())
+                try:
+                    progress(event)
+                except Exception:
+                    pass
 
 
 def _signal(pid: int, sig: int, group: bool):

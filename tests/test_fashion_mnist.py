@@ -105,3 +105,15 @@ def test_verify_fashion_mnist_callback(standin):
     assert result.output.splitlines()[-1] == "fashion_mnist_callback: sound."
     assert result.exit_code == 0
     assert result.output.count("[ok]") == 5
+
+
+def test_same_seed_same_metrics(standin, grade_file, tmp_path):
+    """Grading twice with the same seed on this machine gives the same training and the same grade."""
+    runs = []
+    for _ in range(2):
+        _, report = grade_file(EXERCISES / "fashion_mnist_callback" / "solution.py", exercise="fashion_mnist_callback",
+                               extra=("--data-dir", standin, "--seed", "7"))
+        runs.append(report)
+    assert runs[0]["environment"]["seed"] == 7
+    assert runs[0]["training"]["fits"][0]["history"] == runs[1]["training"]["fits"][0]["history"]
+    assert by_name(runs[0])["test_accuracy"]["message"] == by_name(runs[1])["test_accuracy"]["message"]

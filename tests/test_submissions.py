@@ -108,3 +108,34 @@ def test_error_in_a_notebook_is_reported_by_cell_and_line(grade_file):
     error = report["run"]["error"]
     assert error["type"] == "NameError" and error["where"] == "cell 2, line 3"
     assert '  File "lab.ipynb", cell 2, line 3, in <module>' in error["traceback"]
+
+
+def test_same_seed_same_losses_and_a_different_seed_differs(grade_file):
+    source = ("import numpy as np\nimport tensorflow as tf\n"
+              "xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0])\n"
+              "model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(1)])\n"
+              "model.compile(optimizer='sgd', loss='mse')\nmodel.fit(xs, 3 * xs + 1, epochs=50, verbose=0)\n")
+    losses = [grade_file(source, extra=("--seed", seed))[1]["training"]["fits"][0]["history"]["loss"]
+              for seed in ("1", "1", "2")]
+    assert losses[0] == losses[1]
+    assert losses[0] != losses[2]
+
+
+def test_progress_events_arrive_live_and_stay_out_of_the_students_output(tmp_path):
+    from grader.exercise import get_exercise
+    from grader.grading import grade
+
+    path = tmp_path / "s.py"
+    path.write_text("import numpy as np\nimport tensorflow as tf\nprint('mine')\n"
+                    "xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0])\n"
+                    "model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(1)])\n"
+                    "model.compile(optimizer='sgd', loss='mse')\nmodel.fit(xs, 3 * xs + 1, epochs=4, verbose=0)\n")
+    events = []
+    report = grade(get_exercise("hello_world"), path, progress=events.append).to_dict()
+    phases = [e["phase"] for e in events if "phase" in e]
+    assert phases == ["importing TensorFlow", "running your program", "saving the model",
+                      "evaluating the trained model"]
+    epochs = [(e["epoch"], e["epochs"]) for e in events if "epoch" in e]
+    assert epochs == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert all(0 < e["time_left_s"] <= 120 for e in events if "time_left_s" in e)
+    assert report["run"]["output_tail"] == "mine\n"

@@ -48,7 +48,8 @@ def callback_info(cb) -> dict:
 class Recorder:
     """Collects the trace of every fit call plus the legacy idioms met on the way."""
 
-    def __init__(self, job: dict, source_path: str):
+    def __init__(self, job: dict, source_path: str, events=None):
+        self.events = events
         self.max_epochs = job.get("max_epochs")
         self.deadline = job["train_deadline"]
         self.source_path = source_path
@@ -118,6 +119,9 @@ def install(tf, keras, recorder: Recorder):
             for key, value in (logs or {}).items():
                 rec["history"].setdefault(key, []).append(_clean(value))
             rec["epochs_run"] += 1
+            if recorder.events is not None:
+                recorder.events.send(epoch=rec["epochs_run"], epochs=self.params.get("epochs"), fit=rec["index"] + 1,
+                                     logs={k: _clean(v) for k, v in (logs or {}).items()})
 
     class GraderTimeBudget(Callback):
         """Stops training at the grader's time budget so the model trained so far can be graded."""
@@ -243,8 +247,9 @@ def install(tf, keras, recorder: Recorder):
         fast = _fast_dataset(tf, keras, a)
         if fast is not None:
             a["x"] = fast
-            for k in ("y", "batch_size", "shuffle"):
+            for k in ("y", "batch_size"):
                 a.pop(k, None)
+            a["shuffle"] = False  # one batch: nothing to shuffle (and Keras would warn about a Dataset)
             record["fast_path"] = True
         recorder.fits.append(record)
         recorder.current = record

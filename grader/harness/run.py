@@ -15,6 +15,21 @@ import types
 from pathlib import Path
 
 
+class Events:
+    """One JSON line per event on the parent's progress pipe: never mixed into the student's output."""
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def send(self, **event):
+        if self.fd is None:
+            return
+        try:
+            os.write(self.fd, (json.dumps(event, default=str) + "\n").encode())
+        except (OSError, ValueError):
+            self.fd = None
+
+
 class GraderTimeLimit(BaseException):
     """Raised in the child when the parent signals that the wall-clock limit is up."""
 
@@ -146,6 +161,8 @@ def main(job_text: str):
         finish()
 
     signal.signal(signal.SIGTERM, _on_sigterm)
+    events = Events(job.get("progress_fd"))
+    events.send(phase="importing TensorFlow")
     started = time.time()
     from grader.harness import fitwrap, legacy, offline
     from grader.tfimport import import_keras_quietly
@@ -159,7 +176,7 @@ def main(job_text: str):
     trace["import_s"] = round(time.time() - started, 3)
     if job.get("seed") is not None:
         keras.utils.set_random_seed(int(job["seed"]))
-    recorder = fitwrap.Recorder(job, source_path)
+    recorder = fitwrap.Recorder(job, source_path, events)
     fitwrap.install(tf, keras, recorder)
     offline.install(keras, tf, job.get("downloads") or {})
     legacy.install(tf, keras, recorder)
@@ -186,6 +203,7 @@ def main(job_text: str):
             trace["error"] = describe_exception(exc, job, source_path)
             return "error", None
 
+    events.send(phase="running your program")
     status, _ = run(lambda: exec(code, namespace))
     returned = None
     entry = job.get("entry_point")
@@ -195,6 +213,7 @@ def main(job_text: str):
             status, returned = run(lambda: fn(*job.get("entry_args", [])))
             trace["entry_point_called"] = entry
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # saving must not be cut short by our own signal
+    events.send(phase="saving the model")
     trace["status"] = status
     trace["run_s"] = round(time.time() - started, 3)
     trace["fits"] = recorder.fits
