@@ -52,5 +52,12 @@ def standin(tmp_path_factory):
     return root
 
 
+def grade_reference(exercise, out, *extra):
+    """Grade an exercise's reference solution with JSON and HTML reports: (result, report, html)."""
+    result = run_cli("grade", exercise, EXERCISES / exercise / "solution.py", "--json", out / "r.json",
+                     "--html", out / "r.html", *extra)
+    return result, json.loads((out / "r.json").read_text()), (out / "r.html").read_text()
+
+
 def by_name(report):
     return {c["name"]: c for c in report["checks"]}

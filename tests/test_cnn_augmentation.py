@@ -1,11 +1,10 @@
 """Exercise cnn_augmentation on the stand-in image tree, graded end to end."""
 
-import json
 import shutil
 
 import pytest
 
-from conftest import EXERCISES, by_name, run_cli
+from conftest import EXERCISES, by_name, grade_reference, run_cli
 from grader import datasets
 
 PREAMBLE = "import os\nimport numpy as np\nimport tensorflow as tf\n"
@@ -30,10 +29,7 @@ def grade(grade_file, standin, source):
 
 @pytest.fixture(scope="module")
 def solution(standin, tmp_path_factory):
-    out = tmp_path_factory.mktemp("cnn")
-    result = run_cli("grade", "cnn_augmentation", EXERCISES / "cnn_augmentation" / "solution.py",
-                     "--data-dir", standin, "--json", out / "r.json", "--html", out / "r.html")
-    return result, json.loads((out / "r.json").read_text()), (out / "r.html").read_text()
+    return grade_reference("cnn_augmentation", tmp_path_factory.mktemp("cnn_augmentation"), "--data-dir", standin)
 
 
 def test_reference_solution_passes_with_its_augmentation(solution):

@@ -1,11 +1,10 @@
 """Exercise fashion_mnist_callback on stand-in data, graded end to end."""
 
-import json
 import re
 
 import pytest
 
-from conftest import EXERCISES, by_name, run_cli
+from conftest import EXERCISES, by_name, grade_reference, run_cli
 
 COURSE = '''import tensorflow as tf
 from tensorflow import keras
@@ -34,10 +33,7 @@ model.fit(training_images, training_labels, epochs=15, callbacks=[callbacks])
 
 @pytest.fixture(scope="module")
 def solution(standin, tmp_path_factory):
-    out = tmp_path_factory.mktemp("fashion")
-    result = run_cli("grade", "fashion_mnist_callback", EXERCISES / "fashion_mnist_callback" / "solution.py",
-                     "--data-dir", standin, "--json", out / "r.json", "--html", out / "r.html")
-    return result, json.loads((out / "r.json").read_text()), (out / "r.html").read_text()
+    return grade_reference("fashion_mnist_callback", tmp_path_factory.mktemp("fashion_mnist_callback"), "--data-dir", standin)
 
 
 def test_reference_solution_gets_full_marks_on_stand_in_data(solution):

@@ -37,7 +37,7 @@ def runs():
 
 
 def test_one_batch_of_arrays_takes_the_fast_path_and_computes_the_same_thing(runs):
-    (plain_loss, plain_w), (fast_loss, fast_w) = runs["plain"][0], runs["wrapped"][0]
+    (plain_loss, _), (fast_loss, _) = runs["plain"][0], runs["wrapped"][0]
     assert runs["fits"][0]["fast_path"] is True
     # capped at the job's 50 epochs: the same 50 losses and the same weights as plain Keras after 50
     assert len(fast_loss) == 50

@@ -2,8 +2,6 @@
 
 import json
 
-from conftest import by_name
-
 COURSE_LAB = """import tensorflow as tf
 import numpy as np
 from tensorflow import keras
