@@ -166,7 +166,7 @@ def grade(exercise, submission, json_path, html_path, junit_path, gradescope_pat
     from grader.submission import load_submission
 
     ex = _exercise(exercise)
-    load_submission(submission)  # a file that cannot be graded at all is a usage error, before any work
+    load_submission(submission, ex.graded_cells_only)  # a file that cannot be graded is a usage error, at once
     locate_data(ex, data_dir)  # so is a missing dataset
     live = None if quiet or json_path == "-" or not sys.stderr.isatty() else LiveProgress()
     report = run_grade(ex, submission, time_limit=time_limit, seed=seed, data_dir=data_dir, progress=live)

@@ -52,7 +52,8 @@ class Dataset:
 @dataclass
 class Staged:
     """What the child gets: environment variables, named paths (for entry-point arguments), and local
-    copies that stand in for downloads (URL file name -> local path, for tf.keras.utils.get_file)."""
+    copies that stand in for downloads (URL file name -> {archive: where the course's zip would be,
+    tree: the staged folder, top: the zip's top folder}; see grader/harness/offline.py)."""
 
     env: dict = field(default_factory=dict)
     paths: dict = field(default_factory=dict)

@@ -42,6 +42,7 @@ class Exercise:
     entry_point: str | None
     entry_args: list
     model_variable: str
+    graded_cells_only: bool
     dataset: dict
     checks: list[CheckSpec]
     public: dict = field(repr=False, default_factory=dict)
@@ -185,6 +186,7 @@ def load_exercise(path: Path) -> Exercise:
         entry_point=sub.get("entry_point") and _expect(sub["entry_point"], str, where, "submission.entry_point"),
         entry_args=_expect(sub.get("entry_args", []), list, where, "submission.entry_args"),
         model_variable=_expect(sub.get("model_variable", "model"), str, where, "submission.model_variable"),
+        graded_cells_only=_expect(sub.get("graded_cells_only", False), bool, where, "submission.graded_cells_only"),
         dataset=dataset,
         checks=checks,
         public=spec,

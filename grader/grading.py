@@ -101,7 +101,7 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
           seed: int | None = None, data_dir: Path | None = None, progress=None) -> Report:
     """Grade one submission. Raises SubmissionError or DataError when it cannot be graded at all."""
     started = time.time()
-    source = load_submission(submission)
+    source = load_submission(submission, exercise.graded_cells_only)
     located = locate_data(exercise, data_dir)
     stage = (lambda workdir: located.dataset.stage(located, workdir)) if located else None
     limit = float(time_limit if time_limit is not None else exercise.time_limit)
@@ -143,6 +143,7 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
                  {"name": exercise.dataset.get("name", exercise.name), "source": "exercise", "synthetic": False}),
         model=model,
         legacy=trace.get("legacy") or [],
+        data_access=trace.get("data_access") or [],
         environment={"seed": use_seed, **(trace.get("versions") or {})},
         duration_s=time.time() - started,
         grader_errors=[f"{r.name}: {r.message}" for r in results if r.status == "error"],

@@ -45,6 +45,7 @@ class Report:
     environment: dict
     duration_s: float
     grader_errors: list = field(default_factory=list)
+    data_access: list = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -73,6 +74,7 @@ class Report:
             "dataset": self.dataset,
             "model": self.model,
             "legacy": self.legacy,
+            "data_access": self.data_access,
             "environment": self.environment,
             "duration_s": round(self.duration_s, 3),
             "grader_errors": self.grader_errors,

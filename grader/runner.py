@@ -107,6 +107,15 @@ def read_trace(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+def work_base() -> str | None:
+    """Where working folders go: GRADER_WORK_DIR, else /var/tmp, else the system's temp folder. Not
+    /tmp itself, which the sandbox replaces with the child's own."""
+    for candidate in (os.environ.get("GRADER_WORK_DIR"), "/var/tmp"):
+        if candidate and os.path.isdir(candidate) and os.access(candidate, os.W_OK):
+            return candidate
+    return None
+
+
 def folder_mib(folder: Path) -> float:
     """Disk used by the files under ``folder`` (symlinks not followed)."""
     total, todo = 0, [str(folder)]
@@ -170,8 +179,9 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
     """Run ``source`` in a child. ``stage(workdir) -> Staged`` puts the student's data in place;
     ``hide`` lists folders the child must not see (hidden specs, solutions, held-out data);
     ``progress(event: dict)`` receives the harness's phase and per-epoch events as they happen."""
-    workdir = Path(tempfile.mkdtemp(prefix="grader-run-"))
-    artifacts = Path(tempfile.mkdtemp(prefix="grader-artifacts-"))
+    base = work_base()
+    workdir = Path(tempfile.mkdtemp(prefix="grader-run-", dir=base))
+    artifacts = Path(tempfile.mkdtemp(prefix="grader-artifacts-", dir=base))
     (workdir / "tmp").mkdir()
     name = source.filename if source.kind == "python" else Path(source.filename).stem + "_notebook.py"
     source_path = workdir / name
@@ -201,7 +211,7 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
             Path(__file__).resolve().parent]
     # -u: prints and warnings reach the captured output in the order the program made them
     command = box.command([sys.executable, "-I", "-u", "-m", "grader.harness"], sandbox.paths_to_hide(hide, keep),
-                          network=network)
+                          private_tmp=workdir / "tmp", network=network)
     events_read, events_write = os.pipe()
     job["progress_fd"] = events_write
     proc = subprocess.Popen(

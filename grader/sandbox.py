@@ -1,7 +1,8 @@
 """Isolation for the child, using what the machine offers (parent side, trusted).
 
 Modes, strongest first (the report names the mode, and warns when it is not the strongest):
-- ``namespaces``: ``unshare`` gives the child its own PID namespace (it cannot see or signal the
+- ``namespaces``: ``unshare`` gives the child its own /tmp (a folder of its working directory), its own
+  PID namespace (it cannot see or signal the
   grader; when it ends, every process it started ends with it, ``setsid`` or not), its own mount
   namespace (empty tmpfs mounted over the exercise folders, dataset folders and caches: hidden
   specs, reference solutions and held-out data are not there to read), its own network namespace
@@ -24,8 +25,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-HIDE_SCRIPT = ('while [ "$1" != -- ]; do mount -t tmpfs -o size=16k,mode=000 grader-hidden "$1" || exit 97; '
-               'shift; done; shift; exec "$@"')
+# $1: the child's own /tmp; then folders to hide, then --, then the command.
+HIDE_SCRIPT = ('tmp="$1"; shift; while [ "$1" != -- ]; do mount -t tmpfs -o size=16k,mode=000 grader-hidden "$1" '
+               '|| exit 97; shift; done; shift; mount --bind "$tmp" /tmp || exit 96; exec "$@"')
 DROP_PRIVILEGES = ["setpriv", "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all"]
 
 
@@ -121,12 +123,15 @@ class Sandbox:
     cgroup: Cgroup | None
     warnings: list = field(default_factory=list)
 
-    def command(self, argv: list[str], hide: list[Path], network: bool = False) -> list[str]:
+    def command(self, argv: list[str], hide: list[Path], private_tmp: Path, network: bool = False) -> list[str]:
+        """The command line that runs ``argv`` in this sandbox. In namespaces mode the child's /tmp is
+        ``private_tmp`` (course code writes to /tmp/...; gradings must not see each other's files)."""
         inner = list(argv)
         if self.mode == "namespaces":
             inner = (["unshare", "--pid", "--fork", "--kill-child", "--mount", "--mount-proc",
                       *([] if network else ["--net"]), "--propagation", "private",
-                      "sh", "-c", HIDE_SCRIPT, "sh", *map(str, hide), "--"] + DROP_PRIVILEGES + inner)
+                      "sh", "-c", HIDE_SCRIPT, "sh", str(private_tmp), *map(str, hide), "--"]
+                     + DROP_PRIVILEGES + inner)
         if self.cgroup is not None:
             inner = ["sh", "-c", self.cgroup.join_command() + ' exec "$@"', "sh", *inner]
         return inner

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,16 +32,55 @@ class Source:
 _MAGIC = re.compile(r"^(\s*)([%!].*)$")
 
 
+def _shell_download(command: str) -> str | None:
+    """``!wget URL -O PATH``, ``!curl -o PATH URL``, ``!unzip ZIP -d DIR`` as calls the harness
+    answers from the grader's local copies (there is no network while grading). None otherwise."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    if not words:
+        return None
+    tool, args = words[0], words[1:]
+    if tool in ("wget", "curl"):
+        urls = [a for a in args if a.startswith(("http://", "https://"))]
+        if not urls:
+            return None
+        target = None
+        for i, a in enumerate(args):
+            if (tool == "wget" and a in ("-O", "--output-document")) or (tool == "curl" and a in ("-o", "--output")):
+                target = args[i + 1] if i + 1 < len(args) else None
+            elif a.startswith("--output-document="):
+                target = a.split("=", 1)[1]
+            elif tool == "wget" and a == "-P" and i + 1 < len(args):
+                target = args[i + 1].rstrip("/") + "/" + urls[0].rsplit("/", 1)[-1]
+        return f"__grader_download__({urls[0]!r}, {target!r})"
+    if tool == "unzip":
+        files = [a for a in args if not a.startswith("-")]
+        dest = args[args.index("-d") + 1] if "-d" in args and args.index("-d") + 1 < len(args) else "."
+        archives = [f for f in files if f != dest]
+        if archives:
+            return f"__grader_unzip__({archives[0]!r}, {dest!r})"
+    return None
+
+
 def _neutralise(line: str) -> str:
-    """IPython magics and shell escapes become comments (keeping indentation, so blocks stay valid)."""
+    """IPython magics and shell escapes become comments (keeping indentation, so blocks stay valid);
+    downloads and unzips become calls answered from the grader's local copies."""
     m = _MAGIC.match(line)
     if not m:
         return line
     indent, rest = m.groups()
+    if rest.startswith("!"):
+        call = _shell_download(rest[1:])
+        if call:
+            return f"{indent}{call}  # grader: in place of {rest}"
     return f"{indent}pass  # grader: not run: {rest}"
 
 
-def notebook_to_source(raw: str, filename: str) -> Source:
+def notebook_to_source(raw: str, filename: str, graded_only: bool = False) -> Source:
+    """Code cells in order (numbered as Jupyter shows them: code cells only). With ``graded_only``,
+    only cells tagged ``graded`` (the way DeepLearning.AI's assignment notebooks tag them) run."""
     try:
         nb = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -55,21 +95,37 @@ def notebook_to_source(raw: str, filename: str) -> Source:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         cell_no += 1
+        tags = (cell.get("metadata") or {}).get("tags") or []
+        if graded_only and "graded" not in tags:
+            continue
         src = cell.get("source", "")
         text = "".join(src) if isinstance(src, list) else str(src)
         cell_lines = text.splitlines()
         if cell_lines and cell_lines[0].lstrip().startswith("%%"):
             # A cell magic (%%bash, %%writefile, ...) makes the whole cell non-Python.
             cell_lines = [f"# grader: not run: {line}" for line in cell_lines]
-        for i, line in enumerate(cell_lines, start=1):
+        i = 0
+        while i < len(cell_lines):
+            line, first = cell_lines[i], i
+            if _MAGIC.match(line):  # a shell line may go on over lines ending in a backslash
+                while line.endswith("\\") and i + 1 < len(cell_lines):
+                    i += 1
+                    line = line[:-1] + " " + cell_lines[i].strip()
             lines.append(_neutralise(line))
-            line_map.append([cell_no, i])
+            line_map.append([cell_no, first + 1])
+            for k in range(first + 1, i + 1):
+                lines.append("# grader: (continued)")
+                line_map.append([cell_no, k + 1])
+            i += 1
     if cell_no == 0:
         raise SubmissionError(f"{filename} has no code cells: there is nothing to run.")
+    if not lines and graded_only:
+        raise SubmissionError(f"{filename} has no code cell tagged 'graded'. This exercise grades only the cells "
+                              "tagged 'graded' (as in the assignment notebook); keep their tags when you copy them.")
     return Source("\n".join(lines) + "\n", filename, "notebook", line_map)
 
 
-def load_submission(path: Path) -> Source:
+def load_submission(path: Path, graded_only: bool = False) -> Source:
     path = Path(path)
     if not path.exists():
         raise SubmissionError(f"No such file: {path}. Give the path of your .py or .ipynb file.")
@@ -82,5 +138,5 @@ def load_submission(path: Path) -> Source:
     except UnicodeDecodeError:
         raise SubmissionError(f"{path.name} is not UTF-8 text. Save it as UTF-8 and submit again.") from None
     if path.suffix == ".ipynb":
-        return notebook_to_source(raw, path.name)
+        return notebook_to_source(raw, path.name, graded_only)
     return Source(raw, path.name, "python")

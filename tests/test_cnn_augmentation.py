@@ -180,3 +180,41 @@ def test_verify_cnn_augmentation(standin):
     result = run_cli("exercise", "verify", "cnn_augmentation", "--data-dir", standin)
     assert result.output.splitlines()[-1] == "cnn_augmentation: sound."
     assert result.exit_code == 0 and result.output.count("[ok]") == 4
+
+
+def test_a_colab_notebook_that_wgets_and_unzips_into_tmp(standin, grade_file):
+    from test_submissions import notebook
+
+    nb = notebook([
+        ("code", "!wget --no-check-certificate \\\n"
+                 "    https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip -O /tmp/cats_and_dogs_filtered.zip"),
+        ("code", "import os, zipfile\nlocal_zip = '/tmp/cats_and_dogs_filtered.zip'\n"
+                 "zip_ref = zipfile.ZipFile(local_zip, 'r')\nzip_ref.extractall('/tmp')\nzip_ref.close()\n"
+                 "print(sorted(os.listdir('/tmp/cats_and_dogs_filtered/train')))"),
+        ("code", "!wget https://example.com/not-a-course-file.zip -O /tmp/other.zip"),
+        ("code", PREAMBLE + SMALL_CNN + GENERATORS +
+                 "model = small_cnn()\nmodel.fit(flow('/tmp/cats_and_dogs_filtered/train', horizontal_flip=True), "
+                 "epochs=1, verbose=2)"),
+    ])
+    _, report = grade_file(nb, name="C2W2.ipynb", exercise="cnn_augmentation", extra=("--data-dir", standin))
+    assert report["run"]["status"] == "ok", report["run"]["error"]
+    out = report["run"]["output_tail"]
+    assert "['cats', 'dogs']" in out
+    assert ("grader: https://example.com/not-a-course-file.zip was not downloaded: there is no network while "
+            "grading, and the grader has no local copy of that file.") in out
+    assert report["data_access"] == [
+        {"how": "!wget https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip", "line": 1}]
+    assert by_name(report)["augmented"]["status"] == "passed"
+
+
+def test_urlretrieve_to_a_course_path(standin, grade_file):
+    source = PREAMBLE + """import urllib.request, zipfile
+url = 'https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip'
+path, _ = urllib.request.urlretrieve(url, '/tmp/cats-v-dogs.zip')
+zipfile.ZipFile(path).extractall('/tmp/cats-v-dogs')
+print(len(os.listdir('/tmp/cats-v-dogs/cats_and_dogs_filtered/validation/dogs')))
+"""
+    _, report = grade(grade_file, standin, source)
+    assert report["run"]["status"] == "ok", report["run"]["error"]
+    assert report["run"]["output_tail"].strip() == "60"
+    assert report["data_access"][0]["how"] == f"urllib.request.urlretrieve('https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip')"

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 COURSE_LAB = """import tensorflow as tf
 import numpy as np
 from tensorflow import keras
@@ -72,15 +74,16 @@ def test_students_own_callback_is_recorded_as_the_one_that_stopped_training(grad
     assert fit["callbacks"] == [{"class": "myCallback", "module": "__main__", "student": True, "bases": ["Callback"]}]
 
 
-def _notebook(cells):
+def notebook(cells):
+    """A notebook in nbformat 4: cells are (kind, source) or (kind, source, tags)."""
     return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
-        {"cell_type": kind, "metadata": {}, "source": src, **({"outputs": [], "execution_count": None}
-                                                             if kind == "code" else {})}
-        for kind, src in cells]})
+        {"cell_type": c[0], "metadata": {"tags": list(c[2])} if len(c) > 2 else {}, "source": c[1],
+         **({"outputs": [], "execution_count": None} if c[0] == "code" else {})}
+        for c in cells]})
 
 
 def test_colab_style_notebook_with_magics_and_shell_lines(grade_file):
-    nb = _notebook([
+    nb = notebook([
         ("markdown", "# Week 1"),
         ("code", ["!pip install tensorflow==2.0\n", "%matplotlib inline\n", "import tensorflow as tf\n",
                   "import numpy as np\n", "import matplotlib.pyplot as plt"]),
@@ -98,7 +101,7 @@ def test_colab_style_notebook_with_magics_and_shell_lines(grade_file):
 
 
 def test_error_in_a_notebook_is_reported_by_cell_and_line(grade_file):
-    nb = _notebook([
+    nb = notebook([
         ("code", "import numpy as np\nimport tensorflow as tf"),
         ("code", "xs = np.array([1.0, 2.0])\n# a comment\nys = xs * undefined_name"),
     ])
@@ -137,3 +140,16 @@ def test_progress_events_arrive_live_and_stay_out_of_the_students_output(tmp_pat
     assert epochs == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert all(0 < e["time_left_s"] <= 120 for e in events if "time_left_s" in e)
     assert report["run"]["output_tail"] == "mine\n"
+
+
+def test_only_cells_tagged_graded_run_when_the_exercise_says_so():
+    from grader.submission import SubmissionError, notebook_to_source
+
+    raw = notebook([("code", "import numpy as np", ["graded"]), ("code", "!pip install nothing\nplot()"),
+                    ("code", "xs = np.arange(3)", ["graded", "other"])])
+    source = notebook_to_source(raw, "a.ipynb", graded_only=True)
+    assert source.text == "import numpy as np\nxs = np.arange(3)\n"
+    assert source.locate(2) == "cell 3, line 1"
+    assert "plot()" in notebook_to_source(raw, "a.ipynb").text
+    with pytest.raises(SubmissionError, match="has no code cell tagged 'graded'"):
+        notebook_to_source(notebook([("code", "x = 1")]), "b.ipynb", graded_only=True)

@@ -178,7 +178,7 @@ def main(job_text: str):
         keras.utils.set_random_seed(int(job["seed"]))
     recorder = fitwrap.Recorder(job, source_path, events)
     fitwrap.install(tf, keras, recorder)
-    offline.install(keras, tf, job.get("downloads") or {})
+    offline.install(keras, tf, job.get("downloads") or {}, recorder)
     legacy.install(tf, keras, recorder)
 
     module = types.ModuleType("__main__")
@@ -218,6 +218,7 @@ def main(job_text: str):
     trace["run_s"] = round(time.time() - started, 3)
     trace["fits"] = recorder.fits
     trace["legacy"] = recorder.legacy
+    trace["data_access"] = recorder.data_access
 
     try:
         model, info = find_model(keras, namespace, returned, job, recorder)

@@ -103,7 +103,7 @@ def stage_tree(located, workdir: Path, name: str, archive: str) -> Staged:
     (cache / name).symlink_to(tree, target_is_directory=True)
     splits = {f"{p.name}_dir": str(tree / p.name) for p in sorted(tree.iterdir()) if p.is_dir()}
     return Staged(env={"KERAS_HOME": str(workdir / ".keras")}, paths=splits,
-                  downloads={archive: str(cache / archive)})
+                  downloads={archive: {"archive": str(cache / archive), "tree": str(tree), "top": name}})
 
 
 def _shape_image(rng, angle: float, size: int, side: int) -> Image.Image:
