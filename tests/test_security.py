@@ -67,15 +67,24 @@ def test_no_network_not_even_loopback(tight, tmp_path):
 
 
 def test_a_process_in_a_new_session_does_not_survive(tight, tmp_path):
-    pidfile = tmp_path / "pid"
-    pidfile.touch()
-    os.chmod(tmp_path, 0o777)
-    report = run(tight, "escape_setsid.py", tmp_path, PIDFILE=repr(str(pidfile)))
+    report = run(tight, "escape_setsid.py", tmp_path)
     assert report["run"]["status"] == "ok"
-    # The pid it recorded is in its own namespace; the host's sleep processes tell the truth.
+    assert "started a session leader" in report["run"]["output_tail"]
     time.sleep(0.3)
-    survivors = [p for p in os.listdir("/proc") if p.isdigit() and _cmdline(p) == b"sleep\x00300\x00"]
+    survivors = [p for p in os.listdir("/proc") if p.isdigit() and _cmdline(p) == b"sleep\x00307\x00"]
     assert survivors == []
+
+
+def test_the_child_has_its_own_tmp(tight, tmp_path):
+    marker = tmp_path / "visible-to-the-grader"
+    marker.write_text("x")
+    source = (f"import os\nprint('sees the grader tmp:', os.path.exists({str(marker)!r}))\n"
+              "open('/tmp/mine.txt', 'w').write('ok')\nprint('own tmp works:', open('/tmp/mine.txt').read())\n")
+    (tmp_path / "s.py").write_text(source)
+    report = grade(tight, tmp_path / "s.py", time_limit=60).to_dict()
+    assert "sees the grader tmp: False" in report["run"]["output_tail"]
+    assert "own tmp works: ok" in report["run"]["output_tail"]
+    assert not os.path.exists("/tmp/mine.txt")
 
 
 def _cmdline(pid):

@@ -1,8 +1,7 @@
-# Starts a process in a new session (out of the grader's process group) and records its pid.
+# Starts a process in a new session (out of the grader's process group), then finishes normally.
 import subprocess
 import time
 
-p = subprocess.Popen(["sleep", "300"], start_new_session=True)
-with open(PIDFILE, "w") as f:
-    f.write(str(p.pid))
+p = subprocess.Popen(["sleep", "307"], start_new_session=True)
+print("started a session leader")
 time.sleep(1)
