@@ -43,6 +43,7 @@ class Exercise:
     entry_args: list
     model_variable: str
     graded_cells_only: bool
+    continue_after_error: bool
     dataset: dict
     checks: list[CheckSpec]
     public: dict = field(repr=False, default_factory=dict)
@@ -187,6 +188,8 @@ def load_exercise(path: Path) -> Exercise:
         entry_args=_expect(sub.get("entry_args", []), list, where, "submission.entry_args"),
         model_variable=_expect(sub.get("model_variable", "model"), str, where, "submission.model_variable"),
         graded_cells_only=_expect(sub.get("graded_cells_only", False), bool, where, "submission.graded_cells_only"),
+        continue_after_error=_expect(sub.get("continue_after_error", False), bool, where,
+                                     "submission.continue_after_error"),
         dataset=dataset,
         checks=checks,
         public=spec,

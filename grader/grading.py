@@ -70,6 +70,7 @@ def _run_summary(run: runner.RunResult) -> dict:
         "isolation": run.isolation,
         "warnings": run.warnings,
         "error": trace.get("error"),
+        "cell_errors": trace.get("cell_errors") or [],
         "output_tail": terminal_text(run.output_head + ("\n[... output cut ...]\n" if run.output_cut else "")
                                      + run.output_tail),
         "output_bytes": run.output_bytes,
@@ -113,7 +114,8 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
                                 memory_mib=exercise.memory_mib, max_tasks=exercise.max_processes,
                                 max_file_bytes=exercise.max_file_mib * 2**20, disk_mib=exercise.disk_mib,
                                 network=exercise.network,
-                                hide=private_folders(located, data_dir), progress=progress)
+                                hide=private_folders(located, data_dir), progress=progress,
+                                continue_after_error=exercise.continue_after_error)
     if progress:
         progress({"phase": "evaluating the trained model"})
     warm.join()

@@ -175,7 +175,7 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
                    entry_point: str | None, model_variable: str, entry_args=(), keep_dir: bool = False,
                    stage=None, memory_mib: int = 6144, max_tasks: int = 1024, max_file_bytes: int = 2**31,
                    hide=(), isolation: str | None = None, network: bool = False,
-                   disk_mib: int = 8192, progress=None) -> RunResult:
+                   disk_mib: int = 8192, progress=None, continue_after_error: bool = False) -> RunResult:
     """Run ``source`` in a child. ``stage(workdir) -> Staged`` puts the student's data in place;
     ``hide`` lists folders the child must not see (hidden specs, solutions, held-out data);
     ``progress(event: dict)`` receives the harness's phase and per-epoch events as they happen."""
@@ -194,6 +194,7 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
         "source": str(source_path),
         "filename": source.filename,
         "line_map": source.line_map,
+        "continue_after_error": continue_after_error,
         "artifacts": str(artifacts),
         "entry_point": entry_point,
         "entry_args": [staged.paths[a] if staged and a in staged.paths else a for a in entry_args],
@@ -206,7 +207,7 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
     env = child_environment(workdir)
     if staged is not None:
         env.update(staged.env)
-    box = sandbox.open_sandbox(memory_mib, max_tasks, isolation)
+    box = sandbox.open_sandbox(memory_mib, max_tasks, isolation, max_file_bytes)
     keep = [workdir, artifacts, sys.prefix, sys.base_prefix, Path(sys.executable).resolve().parent,
             Path(__file__).resolve().parent]
     # -u: prints and warnings reach the captured output in the order the program made them
@@ -216,7 +217,7 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
     job["progress_fd"] = events_write
     proc = subprocess.Popen(
         command, cwd=workdir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True, preexec_fn=sandbox.limit_file_size(max_file_bytes), pass_fds=(events_write,),
+        start_new_session=True, pass_fds=(events_write,),
     )
     os.close(events_write)
     events = threading.Thread(target=_relay_events, args=(events_read, progress, started, time_limit), daemon=True)

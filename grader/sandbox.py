@@ -10,14 +10,14 @@ Modes, strongest first (the report names the mode, and warns when it is not the 
 - ``process-group``: the child leads its own process group, killed as a whole at the end. A
   process that calls ``setsid()`` escapes it, and nothing is hidden from the filesystem.
 Independently, a cgroup (v1 or v2, where writable) caps memory and the number of processes and
-threads, and measures peak memory for the whole tree; RLIMIT_FSIZE caps the size of any file.
+threads, and measures peak memory for the whole tree; ``ulimit -f`` (RLIMIT_FSIZE) caps the size of
+any file.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import resource
 import shutil
 import subprocess
 import time
@@ -122,6 +122,7 @@ class Sandbox:
     mode: str
     cgroup: Cgroup | None
     warnings: list = field(default_factory=list)
+    max_file_bytes: int = 2**31
 
     def command(self, argv: list[str], hide: list[Path], private_tmp: Path, network: bool = False) -> list[str]:
         """The command line that runs ``argv`` in this sandbox. In namespaces mode the child's /tmp is
@@ -132,9 +133,10 @@ class Sandbox:
                       *([] if network else ["--net"]), "--propagation", "private",
                       "sh", "-c", HIDE_SCRIPT, "sh", str(private_tmp), *map(str, hide), "--"]
                      + DROP_PRIVILEGES + inner)
-        if self.cgroup is not None:
-            inner = ["sh", "-c", self.cgroup.join_command() + ' exec "$@"', "sh", *inner]
-        return inner
+        join = self.cgroup.join_command() if self.cgroup is not None else ""
+        # The shell joins the cgroup and sets the file-size limit (ulimit -f counts 512-byte blocks),
+        # then becomes the rest: no preexec_fn, which is unsafe while the grader runs threads.
+        return ["sh", "-c", f'{join} ulimit -f {self.max_file_bytes // 512} && exec "$@"', "sh", *inner]
 
     def close(self):
         if self.cgroup is not None:
@@ -142,13 +144,15 @@ class Sandbox:
             self.cgroup.remove()
 
 
-def open_sandbox(memory_mib: int, max_tasks: int, isolation: str | None = None) -> Sandbox:
+def open_sandbox(memory_mib: int, max_tasks: int, isolation: str | None = None,
+                 max_file_bytes: int = 2**31) -> Sandbox:
     """The strongest sandbox this machine offers, or the weaker one ``isolation`` (or the environment
     variable GRADER_ISOLATION) asks for: "auto" (default) or "process-group"."""
     isolation = isolation or os.environ.get("GRADER_ISOLATION") or "auto"
     if isolation == "process-group":
         return Sandbox("process-group", None, ["Isolation was reduced on request (GRADER_ISOLATION=process-group): "
-                                               "no namespaces and no cgroup limits for this grading."])
+                                               "no namespaces and no cgroup limits for this grading."],
+                       max_file_bytes)
     warnings = []
     mode = "process-group"
     if namespaces_available():
@@ -161,16 +165,7 @@ def open_sandbox(memory_mib: int, max_tasks: int, isolation: str | None = None) 
     if cgroup is None:
         warnings.append(f"No writable cgroup: the memory limit ({memory_mib} MiB) and the process limit "
                         f"({max_tasks}) are not enforced, and peak memory counts the main process only.")
-    return Sandbox(mode, cgroup, warnings)
-
-
-def limit_file_size(max_bytes: int):
-    """For preexec_fn: no file the child writes may exceed ``max_bytes`` (writes fail with EFBIG)."""
-
-    def apply():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
-
-    return apply
+    return Sandbox(mode, cgroup, warnings, max_file_bytes)
 
 
 def paths_to_hide(candidates, keep) -> list[Path]:

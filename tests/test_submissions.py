@@ -153,3 +153,33 @@ def test_only_cells_tagged_graded_run_when_the_exercise_says_so():
     assert "plot()" in notebook_to_source(raw, "a.ipynb").text
     with pytest.raises(SubmissionError, match="has no code cell tagged 'graded'"):
         notebook_to_source(notebook([("code", "x = 1")]), "b.ipynb", graded_only=True)
+
+
+def test_a_cell_that_raises_stops_the_run_unless_the_exercise_goes_on(tmp_path):
+    import shutil
+
+    from conftest import EXERCISES
+    from grader.exercise import load_exercise
+    from grader.grading import grade
+
+    cells = [("code", "import numpy as np\nimport tensorflow as tf"),
+             ("code", "plt.plot([1, 2])"),
+             ("code", "xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0])\n"
+                      "model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(1)])\n"
+                      "model.compile(optimizer=tf.keras.optimizers.SGD(learning_rate=0.05), loss='mse')\n"
+                      "model.fit(xs, 3 * xs + 1, epochs=150, verbose=0)")]
+    path = tmp_path / "lab.ipynb"
+    path.write_text(notebook(cells))
+    folder = tmp_path / "hello_on"
+    shutil.copytree(EXERCISES / "hello_world", folder)
+    (folder / "spec.toml").write_text((folder / "spec.toml").read_text().replace(
+        'model_variable = "model"', 'model_variable = "model"\ncontinue_after_error = true'))
+
+    stops = grade(load_exercise(EXERCISES / "hello_world"), path).to_dict()
+    assert stops["run"]["error"]["where"] == "cell 2, line 1" and stops["score"] == 0
+
+    goes_on = grade(load_exercise(folder), path).to_dict()
+    assert goes_on["run"]["status"] == "error"
+    assert [(e["type"], e["cell"], e["where"]) for e in goes_on["run"]["cell_errors"]] == [
+        ("NameError", 2, "cell 2, line 1")]
+    assert goes_on["score"] == 10

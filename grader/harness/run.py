@@ -123,6 +123,29 @@ def find_model(keras, namespace: dict, returned, job: dict, recorder) -> tuple[o
     return None, info
 
 
+def run_cells(source: str, source_path: str, job: dict, namespace: dict, run, trace: dict) -> str:
+    """Run a notebook cell by cell, going on after a cell that raises (when the exercise says so).
+    Every failing cell is recorded; the first is the run's error. Line numbers stay the notebook's."""
+    lines = source.splitlines()
+    cells: dict[int, list[int]] = {}
+    for number, (cell, _) in enumerate(job["line_map"], start=1):
+        cells.setdefault(cell, []).append(number)
+    status, errors = "ok", []
+    for cell, numbers in cells.items():
+        first, last = numbers[0], numbers[-1]
+        code = compile("\n" * (first - 1) + "\n".join(lines[first - 1:last]) + "\n", source_path, "exec")
+        trace["error"] = None
+        outcome, _ = run(lambda: exec(code, namespace))
+        if outcome == "error":
+            errors.append(dict(trace["error"], cell=cell))
+        elif outcome != "ok":
+            status = outcome
+            break
+    trace["cell_errors"] = errors
+    trace["error"] = errors[0] if errors else trace.get("error")
+    return "error" if errors and status == "ok" else status
+
+
 def _write_json(path: Path, data: dict):
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, default=str), encoding="utf-8")
@@ -204,7 +227,10 @@ def main(job_text: str):
             return "error", None
 
     events.send(phase="running your program")
-    status, _ = run(lambda: exec(code, namespace))
+    if job.get("continue_after_error") and job.get("line_map"):
+        status = run_cells(source, source_path, job, namespace, run, trace)
+    else:
+        status, _ = run(lambda: exec(code, namespace))
     returned = None
     entry = job.get("entry_point")
     if status in ("ok", "exit") and entry and not recorder.fits:
