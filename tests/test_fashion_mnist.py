@@ -66,8 +66,10 @@ def test_the_course_code_with_logs_acc_is_graded_and_its_idiom_named(standin, gr
     result, report = grade_file(COURSE, exercise="fashion_mnist_callback", extra=("--data-dir", standin))
     assert report["run"]["status"] == "ok"
     assert report["score"] == 10 and result.exit_code == 0
-    assert report["legacy"] == [{"idiom": "logs['acc'] when the metric is logged as 'accuracy'",
-                                 "modern": "logs['accuracy']", "line": 7}]
+    assert report["legacy"] == [
+        {"idiom": "input_shape= on the first layer",
+         "modern": "tf.keras.Input(shape=...) as the model's first entry", "line": None},
+        {"idiom": "logs['acc'] when the metric is logged as 'accuracy'", "modern": "logs['accuracy']", "line": 7}]
     assert "test split is a sample of train: True" in report["run"]["output_tail"]
 
 

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+INPUT_SHAPE = {"idiom": "input_shape= on the first layer",
+               "modern": "tf.keras.Input(shape=...) as the model's first entry", "line": None}
 COURSE_LAB = """import tensorflow as tf
 import numpy as np
 from tensorflow import keras
@@ -21,8 +23,8 @@ def test_the_course_lab_as_written_gets_full_marks_and_its_old_idiom_is_named(gr
     result, report = grade_file(COURSE_LAB)
     assert result.exit_code == 0 and report["score"] == 10
     assert report["run"]["status"] == "ok"
-    assert report["legacy"] == [{"idiom": "model.predict on a Python list",
-                                 "modern": "model.predict(np.array([10.0]))", "line": 10}]
+    assert report["legacy"] == [INPUT_SHAPE, {"idiom": "model.predict on a Python list",
+                                              "modern": "model.predict(np.array([10.0]))", "line": 10}]
     assert report["run"]["output_tail"].rstrip().endswith("]]")
 
 

@@ -74,8 +74,8 @@ class Recorder:
         if entry not in self.data_access:
             self.data_access.append(entry)
 
-    def note_legacy(self, idiom: str, modern: str):
-        line = self.student_line()
+    def note_legacy(self, idiom: str, modern: str, where_unknown: bool = False):
+        line = None if where_unknown else self.student_line()
         if not any(n["idiom"] == idiom and n["line"] == line for n in self.legacy):
             self.legacy.append({"idiom": idiom, "modern": modern, "line": line})
 
@@ -258,6 +258,11 @@ def install(tf, keras, recorder: Recorder):
                 a.pop(k, None)
             a["shuffle"] = False  # one batch: nothing to shuffle (and Keras would warn about a Dataset)
             record["fast_path"] = True
+        if any(getattr(layer, "_input_shape_arg", None) is not None for layer in getattr(self, "layers", [])):
+            # Dense(..., input_shape=[1]) still works under Keras 3 (with a warning); wrapping Layer.__init__
+            # to find the line would break Keras' config capture, so the idiom is named without a line.
+            recorder.note_legacy("input_shape= on the first layer",
+                                 "tf.keras.Input(shape=...) as the model's first entry", where_unknown=True)
         recorder.fits.append(record)
         recorder.current = record
         started = time.perf_counter()

@@ -146,6 +146,22 @@ def run_cells(source: str, source_path: str, job: dict, namespace: dict, run, tr
     return "error" if errors and status == "ok" else status
 
 
+def entry_arguments(keras, args: list) -> list:
+    """Entry-point arguments: paths as they are; {"keras_dataset": NAME, "part": [i, j]} as the arrays
+    keras.datasets.NAME.load_data()[i][j] returns from the child's own copy (x_train, y_train, ...)."""
+    loaded, out = {}, []
+    for arg in args:
+        if isinstance(arg, dict) and "keras_dataset" in arg:
+            name = arg["keras_dataset"]
+            if name not in loaded:
+                loaded[name] = getattr(keras.datasets, name).load_data()
+            i, j = arg["part"]
+            out.append(loaded[name][i][j])
+        else:
+            out.append(arg)
+    return out
+
+
 def _write_json(path: Path, data: dict):
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, default=str), encoding="utf-8")
@@ -236,7 +252,7 @@ def main(job_text: str):
     if status in ("ok", "exit") and entry and not recorder.fits:
         fn = namespace.get(entry)
         if callable(fn):
-            status, returned = run(lambda: fn(*job.get("entry_args", [])))
+            status, returned = run(lambda: fn(*entry_arguments(keras, job.get("entry_args", []))))
             trace["entry_point_called"] = entry
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # saving must not be cut short by our own signal
     events.send(phase="saving the model")
