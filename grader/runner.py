@@ -209,10 +209,10 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
         env.update(staged.env)
     box = sandbox.open_sandbox(memory_mib, max_tasks, isolation, max_file_bytes)
     keep = [workdir, artifacts, sys.prefix, sys.base_prefix, Path(sys.executable).resolve().parent,
-            Path(__file__).resolve().parent]
+            Path(__file__).resolve().parent, *[p for p in sys.path if p and os.path.isdir(p)]]
     # -u: prints and warnings reach the captured output in the order the program made them
     command = box.command([sys.executable, "-I", "-u", "-m", "grader.harness"], sandbox.paths_to_hide(hide, keep),
-                          private_tmp=workdir / "tmp", network=network)
+                          private_tmp=workdir / "tmp", keep=keep, network=network)
     events_read, events_write = os.pipe()
     job["progress_fd"] = events_write
     proc = subprocess.Popen(

@@ -25,9 +25,16 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# $1: the child's own /tmp; then folders to hide, then --, then the command.
-HIDE_SCRIPT = ('tmp="$1"; shift; while [ "$1" != -- ]; do mount -t tmpfs -o size=16k,mode=000 grader-hidden "$1" '
-               '|| exit 97; shift; done; shift; mount --bind "$tmp" /tmp || exit 96; exec "$@"')
+# $1: the child's own /tmp; $2: how many folders under /tmp it must still see (the Python installation,
+# the grader's code, its working folders, when they live under /tmp), then those folders, then folders
+# to hide, then --, then the command. Hide first, then bind the kept folders into the new /tmp
+# (recursively, so hidden mounts below them stay hidden), then put the new /tmp in place.
+HIDE_SCRIPT = (
+    'tmp="$1"; n="$2"; shift 2; keep=""; i=0; '
+    'while [ "$i" -lt "$n" ]; do keep="$keep $1"; shift; i=$((i+1)); done; '
+    'while [ "$1" != -- ]; do mount -t tmpfs -o size=16k,mode=000 grader-hidden "$1" || exit 97; shift; done; '
+    'shift; for k in $keep; do rel="${k#/tmp/}"; mkdir -p "$tmp/$rel" && mount --rbind "$k" "$tmp/$rel" '
+    '|| exit 95; done; mount --rbind "$tmp" /tmp || exit 96; exec "$@"')
 DROP_PRIVILEGES = ["setpriv", "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all"]
 
 
@@ -124,15 +131,18 @@ class Sandbox:
     warnings: list = field(default_factory=list)
     max_file_bytes: int = 2**31
 
-    def command(self, argv: list[str], hide: list[Path], private_tmp: Path, network: bool = False) -> list[str]:
+    def command(self, argv: list[str], hide: list[Path], private_tmp: Path, keep=(),
+                network: bool = False) -> list[str]:
         """The command line that runs ``argv`` in this sandbox. In namespaces mode the child's /tmp is
-        ``private_tmp`` (course code writes to /tmp/...; gradings must not see each other's files)."""
+        ``private_tmp`` (course code writes to /tmp/...; gradings must not see each other's files);
+        folders in ``keep`` that live under /tmp stay visible at their own paths."""
         inner = list(argv)
         if self.mode == "namespaces":
+            under_tmp = outermost(p for p in keep if Path(p).is_dir() and Path("/tmp") in Path(p).resolve().parents)
             inner = (["unshare", "--pid", "--fork", "--kill-child", "--mount", "--mount-proc",
                       *([] if network else ["--net"]), "--propagation", "private",
-                      "sh", "-c", HIDE_SCRIPT, "sh", str(private_tmp), *map(str, hide), "--"]
-                     + DROP_PRIVILEGES + inner)
+                      "sh", "-c", HIDE_SCRIPT, "sh", str(private_tmp), str(len(under_tmp)), *under_tmp,
+                      *map(str, hide), "--"] + DROP_PRIVILEGES + inner)
         join = self.cgroup.join_command() if self.cgroup is not None else ""
         # The shell joins the cgroup and sets the file-size limit (ulimit -f counts 512-byte blocks),
         # then becomes the rest: no preexec_fn, which is unsafe while the grader runs threads.
@@ -166,6 +176,12 @@ def open_sandbox(memory_mib: int, max_tasks: int, isolation: str | None = None,
         warnings.append(f"No writable cgroup: the memory limit ({memory_mib} MiB) and the process limit "
                         f"({max_tasks}) are not enforced, and peak memory counts the main process only.")
     return Sandbox(mode, cgroup, warnings, max_file_bytes)
+
+
+def outermost(paths) -> list[str]:
+    """The resolved folders of ``paths`` that are not inside another of them."""
+    resolved = sorted({str(Path(p).resolve()) for p in paths})
+    return [p for p in resolved if not any(p != q and p.startswith(q + "/") for q in resolved)]
 
 
 def paths_to_hide(candidates, keep) -> list[Path]:
