@@ -129,9 +129,6 @@ class LiveProgress:
             click.echo("\r\033[K", nl=False, err=True)
 
 
-REPORT_OPTIONS = ("json", "html", "junit", "gradescope")
-
-
 def print_summary(report):
     click.echo(f"{report.title}: {report.score:g}/{report.max_score:g} points")
     marks = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}

@@ -44,7 +44,6 @@ class Dataset:
     synthesize: Callable  # synthesize(folder, seed) writes stand-in files into folder
     stage: Callable  # stage(located, workdir) -> Staged: the student's copy, put in the child's workdir
     load_split: Callable  # load_split(located, split, input_shape=None) -> Split (held-out data, trusted side)
-    fetchable: bool = True
     archive: str | None = None  # published as one archive (origin + archive) instead of loose files
     unpack: Callable | None = None  # unpack(archive_path, dest) -> folder holding `files`
 
@@ -216,8 +215,6 @@ def md5_of(path: Path) -> str:
 def fetch(name: str, mirror: str | None = None, data_dir: Path | None = None, timeout: float = 60) -> Path:
     """Download from the dataset's origin or a mirror (http(s):// or file://), verifying checksums."""
     ds = get(name)
-    if not ds.fetchable:
-        raise DataError(f"The dataset '{name}' cannot be downloaded by the grader. {how_to_provide(ds)}")
     base = (mirror or ds.origin).rstrip("/") + "/"
     dest_root = target_root(data_dir)
     dest_root.mkdir(parents=True, exist_ok=True)

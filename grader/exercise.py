@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from grader import plugins
@@ -46,7 +46,6 @@ class Exercise:
     continue_after_error: bool
     dataset: dict
     checks: list[CheckSpec]
-    public: dict = field(repr=False, default_factory=dict)
 
     @property
     def max_score(self) -> float:
@@ -55,9 +54,6 @@ class Exercise:
     @property
     def public_checks(self) -> list[CheckSpec]:
         return [c for c in self.checks if not c.hidden]
-
-    def file(self, name: str) -> Path:
-        return self.path / name
 
     @property
     def starter(self) -> Path:
@@ -192,7 +188,6 @@ def load_exercise(path: Path) -> Exercise:
                                      "submission.continue_after_error"),
         dataset=dataset,
         checks=checks,
-        public=spec,
     )
 
 

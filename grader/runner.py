@@ -42,7 +42,6 @@ class RunResult:
     output_bytes: int
     trace: dict = field(default_factory=dict)
     model_path: Path | None = None
-    workdir: Path | None = None
     artifacts: Path | None = None
     time_limit_s: float = 0.0
     memory_limit_mib: int = 0
@@ -172,7 +171,7 @@ def _harness_pids(pid: int) -> list[int]:
 
 
 def run_submission(source: Source, *, time_limit: float, max_epochs: int | None, seed: int | None,
-                   entry_point: str | None, model_variable: str, entry_args=(), keep_dir: bool = False,
+                   entry_point: str | None, model_variable: str, entry_args=(),
                    stage=None, memory_mib: int = 6144, max_tasks: int = 1024, max_file_bytes: int = 2**31,
                    hide=(), isolation: str | None = None, network: bool = False,
                    disk_mib: int = 8192, progress=None, continue_after_error: bool = False) -> RunResult:
@@ -277,13 +276,11 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
         peak_memory_mib=peak or (round(waited["usage"].ru_maxrss / 1024, 1) if "usage" in waited else None),
         output_head=head, output_tail=tail, output_bytes=capture.total, trace=trace,
         model_path=model_path if regular_file(model_path, MAX_MODEL_BYTES) else None,
-        workdir=workdir, artifacts=artifacts, time_limit_s=time_limit, memory_limit_mib=memory_mib,
+        artifacts=artifacts, time_limit_s=time_limit, memory_limit_mib=memory_mib,
         memory_exceeded=memory_exceeded, isolation=box.mode, warnings=box.warnings,
         disk_limit_mib=disk_mib, disk_exceeded=disk_exceeded,
     )
-    if not keep_dir:
-        shutil.rmtree(workdir, ignore_errors=True)
-        result.workdir = None
+    shutil.rmtree(workdir, ignore_errors=True)
     return result
 
 
