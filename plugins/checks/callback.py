@@ -8,10 +8,6 @@ METRIC_ALIASES = {"accuracy": ("accuracy", "acc"), "acc": ("acc", "accuracy"),
                   "val_accuracy": ("val_accuracy", "val_acc"), "val_acc": ("val_acc", "val_accuracy")}
 
 
-def last_fit(evidence) -> dict:
-    return evidence.last_graded_fit()
-
-
 def metric_values(fit: dict, metric: str) -> tuple[str, list]:
     for key in METRIC_ALIASES.get(metric, (metric,)):
         if key in fit["history"]:
@@ -27,7 +23,7 @@ def _stopper(fit) -> str:
 
 
 def check_callback_stopped(evidence, check):
-    fit = last_fit(evidence)
+    fit = evidence.last_graded_fit()
     sb = fit.get("stopped_by")
     own = [c["class"] for c in fit.get("callbacks", []) if c.get("student")]
     if fit.get("error"):
@@ -54,7 +50,7 @@ def check_callback_stopped(evidence, check):
 
 
 def check_stopped_at_threshold(evidence, check):
-    fit = last_fit(evidence)
+    fit = evidence.last_graded_fit()
     metric, threshold = check.params["metric"], check.params["threshold"]
     key, values = metric_values(fit, metric)
     reached = [i for i, v in enumerate(values) if v is not None and v >= threshold]
@@ -86,7 +82,7 @@ def check_stopped_at_threshold(evidence, check):
 
 
 def check_stopped_early(evidence, check):
-    fit = last_fit(evidence)
+    fit = evidence.last_graded_fit()
     asked, ran = fit["epochs_requested"], fit["epochs_run"]
     sb = fit.get("stopped_by") or {}
     if sb.get("student") and isinstance(asked, int) and ran < asked:
