@@ -1,6 +1,7 @@
 """Grading cost vs a bare run of the same file, measured side by side.
 
-    python benchmarks/bench.py [--runs 5] [--exercise hello_world]
+    python benchmarks/bench.py [--runs 5] [--exercise hello_world] [--isolation]
+    python benchmarks/bench.py --fairness [--runs 5]
 
 For each exercise, alternates `python SOLUTION` (what the student runs) with
 `grader grade EXERCISE SOLUTION --json ...` (a fresh grader process each time: start-up,
@@ -45,6 +46,40 @@ def isolation_cost(runs: int, tmp: Path) -> dict:
     return {"strong_s": s, "weak_s": w, "ratio": s / w}
 
 
+def seeding_cost(runs: int) -> dict:
+    """hello_world graded in this process, alternating: seeded with live progress events (what
+    `grader grade` does in a terminal) vs unseeded with no progress pipe at all."""
+    from grader.exercise import get_exercise
+    from grader.grading import grade
+
+    ex = get_exercise("hello_world")
+    solution = ROOT / "exercises" / "hello_world" / "solution.py"
+    events: list = []
+    grade(ex, solution)  # the grader's own Keras import, once, outside the timings
+    plain, full = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        grade(ex, solution, seeded=False)
+        plain.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        grade(ex, solution, progress=events.append)
+        full.append(time.perf_counter() - started)
+    p, f = statistics.median(plain), statistics.median(full)
+    return {"plain_s": p, "full_s": f, "ratio": f / p, "events": len(events) // runs}
+
+
+def runs_cost(runs: int, tmp: Path) -> dict:
+    """hello_world graded with --runs 3 vs --runs 1 (fresh grader processes, alternating)."""
+    solution = ROOT / "exercises" / "hello_world" / "solution.py"
+    cmd = [sys.executable, "-m", "grader", "grade", "hello_world", str(solution), "--json", str(tmp / "r.json")]
+    one, three = [], []
+    for _ in range(runs):
+        one.append(timed(cmd + ["--runs", "1"], tmp, dict(os.environ)))
+        three.append(timed(cmd + ["--runs", "3"], tmp, dict(os.environ)))
+    o, t = statistics.median(one), statistics.median(three)
+    return {"one_s": o, "three_s": t, "ratio": t / o}
+
+
 def bench(exercise: str, runs: int, tmp: Path) -> dict:
     solution = ROOT / "exercises" / exercise / "solution.py"
     bare, graded = [], []
@@ -68,7 +103,20 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--exercise", action="append", help="exercise to measure (repeatable); default: all built-in")
     parser.add_argument("--isolation", action="store_true", help="also measure what the sandbox costs")
+    parser.add_argument("--fairness", action="store_true",
+                        help="only measure what seeding + progress cost, and --runs 3 against one run")
     args = parser.parse_args()
+    if args.fairness:
+        r = seeding_cost(args.runs)
+        print("| hello_world graded | seeded, live progress (median) | unseeded, no progress (median) | ratio |")
+        print("|---|---|---|---|")
+        print(f"| seeding + progress ({r['events']} events) | {r['full_s']:.2f} s | {r['plain_s']:.2f} s | "
+              f"{r['ratio']:.3f}x |", flush=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            r = runs_cost(args.runs, Path(tmp))
+        print(f"\n| hello_world graded | --runs 3 (median) | --runs 1 (median) | ratio |\n|---|---|---|---|\n"
+              f"| {os.cpu_count()} cores | {r['three_s']:.2f} s | {r['one_s']:.2f} s | {r['ratio']:.2f}x |")
+        return
     exercises = args.exercise or sorted(p.parent.name for p in (ROOT / "exercises").glob("*/solution.py"))
     print("| exercise | bare `python solution.py` (median) | `grader grade` (median) | ratio |")
     print("|---|---|---|---|")

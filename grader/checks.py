@@ -62,6 +62,8 @@ class CheckSpec:
     visibility: str
     params: dict
     hint: str = ""
+    # A pass or fail closer than this to the line (in the check's own units) is reported as borderline.
+    margin: float | None = None
 
     @property
     def hidden(self) -> bool:
@@ -78,6 +80,9 @@ class Outcome:
     got: Any = None
     hint: str = ""
     fraction: float | None = None  # partial credit in [0, 1]; default all or nothing
+    # How far the measured value is from the pass/fail line, in the check's units: positive when it
+    # passes by that much, negative when it fails by that much. None when the check has no such line.
+    slack: float | None = None
 
 
 def plural(n, word: str) -> str:
@@ -109,8 +114,24 @@ def run_check(check_type: CheckType, spec: CheckSpec, evidence) -> CheckResult:
         return result("failed", 0.0, str(exc), hint=evidence.unavailable_hint())
     except Exception as exc:  # a bug in a check plugin: report it, keep grading
         return result("error", 0.0, f"The check '{spec.type}' failed inside the grader: {type(exc).__name__}: {exc}")
+    extra = {"slack": outcome.slack, "borderline": borderline(spec, outcome.slack)}
+    message = outcome.message + (" " + extra["borderline"]["message"] if extra["borderline"] else "")
     if outcome.passed:
-        return result("passed", spec.points, outcome.message, expected=outcome.expected, got=outcome.got)
+        return result("passed", spec.points, message, expected=outcome.expected, got=outcome.got, **extra)
     fraction = min(max(outcome.fraction or 0.0, 0.0), 1.0)
-    return result("failed", round(spec.points * fraction, 4), outcome.message,
-                  expected=outcome.expected, got=outcome.got, hint=outcome.hint or spec.hint)
+    return result("failed", round(spec.points * fraction, 4), message,
+                  expected=outcome.expected, got=outcome.got, hint=outcome.hint or spec.hint, **extra)
+
+
+def borderline(spec: CheckSpec, slack: float | None) -> dict | None:
+    """A result within the spec's margin of the pass/fail line: another random start could flip it."""
+    if spec.margin is None or slack is None or abs(slack) > spec.margin:
+        return None
+    side = "above" if slack >= 0 else "below"
+    if spec.hidden:  # the distance would tell where a hidden line is
+        text = ("This result is borderline: it is close to the line, so a different random start of training "
+                "could land on the other side.")
+    else:
+        text = (f"This result is borderline: {abs(slack):.3g} {side} the line (results within {spec.margin:g} of it "
+                "count as borderline), so a different random start of training could land on the other side.")
+    return {"by": round(slack, 6), "margin": spec.margin, "message": text}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
+import time
 import traceback
 from pathlib import Path
 
@@ -121,6 +123,8 @@ class LiveProgress:
             text = f"training: epoch {event['epoch']}/{event.get('epochs') or '?'}  {logs}  ({left})"
         else:
             text = f"{event.get('phase', '')}..." + (f" ({left})" if left else "")
+        if "run" in event:
+            text = f"run {event['run']}/{event['runs']}: {text}"
         click.echo(f"\r\033[K{text[:150]}", nl=False, err=True)
         self.shown = True
 
@@ -136,6 +140,10 @@ def print_summary(report):
         click.echo(f"  [{marks[c.status]:<5}] {c.title} ({c.score:g}/{c.max_score:g}): {c.message}")
         if c.hint and c.status != "passed":
             click.echo(f"          What to try: {c.hint}")
+    if report.diagnoses:
+        click.echo("What to try:")
+        for d in report.diagnoses:
+            click.echo(f"  - {d['title']}: the grader saw that {d['evidence']}\n    Try: {d['try_this']}")
     err = report.run.get("error")
     if err and err.get("traceback"):
         click.echo("\n" + err["traceback"])
@@ -151,8 +159,11 @@ def print_summary(report):
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Where datasets are (default: GRADER_DATA_DIR, then ~/.keras/datasets).")
 @click.option("--time-limit", type=click.FloatRange(min=1), help="Wall-clock limit in seconds (overrides the exercise's).")
 @click.option("--seed", type=int, help="Random seed for the student's run (default: the exercise's).")
+@click.option("--runs", type=click.IntRange(min=1), help="Train this many times (seeds SEED, SEED+1, ...) and grade "
+              "each check on its median run (default: the exercise's, usually 1).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-def grade(exercise, submission, json_path, html_path, junit_path, gradescope_path, data_dir, time_limit, seed, quiet):
+def grade(exercise, submission, json_path, html_path, junit_path, gradescope_path, data_dir, time_limit, seed, runs,
+          quiet):
     """Grade SUBMISSION (.py or .ipynb) against EXERCISE.
 
     Exit code: 0 full marks, 1 graded without full marks, 2 usage error, 3 grader error.
@@ -166,7 +177,7 @@ def grade(exercise, submission, json_path, html_path, junit_path, gradescope_pat
     load_submission(submission, ex.graded_cells_only)  # a file that cannot be graded is a usage error, at once
     locate_data(ex, data_dir)  # so is a missing dataset
     live = None if quiet or json_path == "-" or not sys.stderr.isatty() else LiveProgress()
-    report = run_grade(ex, submission, time_limit=time_limit, seed=seed, data_dir=data_dir, progress=live)
+    report = run_grade(ex, submission, time_limit=time_limit, seed=seed, runs=runs, data_dir=data_dir, progress=live)
     if live:
         live.done()
     writers = reporters()
@@ -190,6 +201,124 @@ def grade(exercise, submission, json_path, html_path, junit_path, gradescope_pat
         click.echo("grader: internal error of the grader (not your code): " + "; ".join(failures), err=True)
         sys.exit(EXIT_INTERNAL)
     sys.exit(EXIT_FULL if report.score >= report.max_score else EXIT_PARTIAL)
+
+
+class BatchProgress:
+    """done/total, failures and time left: one status line on a terminal, a line per student elsewhere."""
+
+    def __init__(self, tty: bool):
+        self.tty = tty
+        self.started = time.time()
+        self.total = self.done_count = self.failures = self.skipped = 0
+
+    def start(self, total: int, skipped: int):
+        self.total, self.done_count, self.skipped = total, skipped, skipped
+        if skipped:
+            click.echo(f"{skipped} of {total} already graded and unchanged (--resume): skipped.", err=True)
+
+    def done(self, row: dict):
+        self.done_count += 1
+        self.failures += row["status"] != "graded"
+        fresh = self.done_count - self.skipped
+        left = (time.time() - self.started) / fresh * (self.total - self.done_count) if fresh else 0
+        status = f"{row['score']:g}/{row['max_score']:g}" if row["status"] == "graded" else row["status"]
+        line = (f"[{self.done_count}/{self.total}] {row['student']}: {status} ({row['duration_s']:.0f} s)  "
+                f"failures {self.failures}, about {left:.0f} s left")
+        if self.tty:
+            click.echo(f"\r\033[K{line[:150]}", nl=False, err=True)
+        else:
+            click.echo(line, err=True)
+
+    def close(self):
+        if self.tty and self.done_count:
+            click.echo("", err=True)
+
+
+@cli.command()
+@click.argument("exercise")
+@click.argument("submissions", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Folder for the reports, gradebook and dashboard.")
+@click.option("--workers", type=click.IntRange(min=1), help="Gradings at once (default: the number of cores).")
+@click.option("--resume", is_flag=True, help="Skip students whose submission and exercise spec are unchanged since their last report.")
+@click.option("--shard", metavar="K/N", help="Grade only the K-th of N deterministic slices of the class (CI matrices).")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="Where gradings run: processes on this machine, or a Dask distributed cluster.")
+@click.option("--scheduler", metavar="ADDRESS", help="The Dask scheduler's address, with --executor dask.")
+@click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML: a testsuite per student, a testcase per check.")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Where datasets are (as for grade).")
+@click.option("--time-limit", type=click.FloatRange(min=1), help="Wall-clock limit per grading (overrides the exercise's).")
+@click.option("--seed", type=int, help="Random seed (default: the exercise's).")
+@click.option("--runs", type=click.IntRange(min=1), help="Trainings per student, graded on the median (default: the exercise's).")
+def batch(exercise, submissions, out, workers, resume, shard, executor, scheduler, junit_path, data_dir, time_limit,
+          seed, runs):
+    """Grade every student's submission in SUBMISSIONS (one file, or one sub-folder with one .py/.ipynb,
+    per student; the name is the student id) into OUT: per-student reports, gradebook.csv,
+    summary.json and index.html (the class dashboard).
+
+    Exit code: 0 when every submission was graded, whatever the scores; 2 usage error; 3 when the
+    grader itself failed on any submission (they are listed); 130 when interrupted (finished
+    students are kept: run again with --resume).
+    """
+    from grader import batch as batch_module
+    from grader.grading import locate_data
+
+    ex = _exercise(exercise)
+    locate_data(ex, data_dir)
+    try:
+        students = batch_module.shard(batch_module.discover(submissions), shard)
+    except batch_module.BatchError as exc:
+        raise UserError(str(exc)) from None
+    options = {"data_dir": str(data_dir.resolve()) if data_dir else None, "time_limit": time_limit, "seed": seed,
+               "runs": runs}
+    progress = BatchProgress(sys.stderr.isatty())
+    interrupted = False
+    try:
+        batch_module.run_batch(ex, students, out, workers=workers or os.cpu_count() or 1, options=options,
+                               resume=resume, executor=executor, scheduler=scheduler, progress=progress)
+    except batch_module.BatchError as exc:
+        raise UserError(str(exc)) from None
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        progress.close()
+    rows, summary = batch_module.write_outputs(out, junit_path)
+    mine = {s.id for s in students}
+    rows = [r for r in rows if r["student"] in mine]
+    graded = sum(r["status"] == "graded" for r in rows)
+    click.echo(f"{ex.title}: {graded} of {len(students)} graded; mean {summary['mean_score'] if summary['mean_score'] is not None else '-'} "
+               f"of {summary['max_score']:g}; dashboard {out / 'index.html'}, gradebook {out / 'gradebook.csv'}")
+    for r in rows:
+        if r["status"] == "invalid":
+            click.echo(f"  invalid submission: {r['student']}: {r['message']}")
+    failed = [r for r in rows if r["status"] == "grader_error"]
+    if interrupted:
+        click.echo(f"grader: interrupted; {len(rows)} of {len(students)} students are finished and kept. "
+                   "Run the same command with --resume to grade the rest.", err=True)
+        sys.exit(130)
+    if failed:
+        click.echo("grader: the grader itself failed on: " + "; ".join(f"{r['student']} ({r['message']})" for r in failed),
+                   err=True)
+        sys.exit(EXIT_INTERNAL)
+
+
+@cli.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@click.argument("shards", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML for the whole class.")
+def merge(out, shards, junit_path):
+    """Merge the --out folders of `grader batch --shard K/N` runs into OUT and rebuild the gradebook,
+    summary and dashboard for the whole class."""
+    from grader import batch as batch_module
+
+    try:
+        copied = batch_module.merge(out, list(shards))
+    except batch_module.BatchError as exc:
+        raise UserError(str(exc)) from None
+    rows, summary = batch_module.write_outputs(out, junit_path)
+    click.echo(f"Merged {copied} students from {len(shards)} shard(s) into {out}: {summary['graded']} graded, "
+               f"{len(summary['errors'])} not graded.")
+    if summary["grader_errors"]:
+        sys.exit(EXIT_INTERNAL)
 
 
 @cli.group()

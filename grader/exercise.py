@@ -14,7 +14,7 @@ DEFAULT_MEMORY_MIB = 6144  # TensorFlow alone takes about 600 MiB; the course's 
 DEFAULT_PROCESSES = 1024  # processes and threads together (TensorFlow starts dozens of threads)
 DEFAULT_FILE_MIB = 2048  # the largest file the program may write (the saved model among them)
 DEFAULT_DISK_MIB = 8192  # all files in the working directory together (its copy of the data included)
-COMMON_FIELDS = {"name", "type", "points", "title", "hint"}
+COMMON_FIELDS = {"name", "type", "points", "title", "hint", "margin"}
 
 
 class ExerciseError(Exception):
@@ -39,6 +39,7 @@ class Exercise:
     disk_mib: int
     network: bool
     seed: int
+    runs: int
     entry_point: str | None
     entry_args: list
     model_variable: str
@@ -116,6 +117,9 @@ def _parse_checks(entries, where: Path, visibility: str, types: dict) -> list[Ch
         points = _expect(entry.get("points", 1), (int, float), loc, "points")
         title = _expect(entry.get("title", name.replace("_", " ")), str, loc, "title")
         hint = _expect(entry.get("hint", ""), str, loc, "hint")
+        margin = entry.get("margin")
+        if margin is not None and (_expect(margin, (int, float), loc, "margin") < 0):
+            raise ExerciseError(f"{loc}: field 'margin' must not be negative, got {margin!r}.")
         params = {}
         for fname, f in ctype.fields.items():
             if fname not in entry:
@@ -135,7 +139,8 @@ def _parse_checks(entries, where: Path, visibility: str, types: dict) -> list[Ch
             raise ExerciseError(f"{loc}: unknown field(s) {', '.join(sorted(unknown))} for check type '{type_name}'; "
                                 f"it reads: {', '.join(sorted(ctype.fields)) or 'no fields'}.")
         specs.append(CheckSpec(name=name, type=type_name, title=title, points=float(points),
-                               visibility=visibility, params=params, hint=hint))
+                               visibility=visibility, params=params, hint=hint,
+                               margin=None if margin is None else float(margin)))
     return specs
 
 
@@ -180,6 +185,7 @@ def load_exercise(path: Path) -> Exercise:
         disk_mib=_expect(limits.get("disk_mib", DEFAULT_DISK_MIB), int, where, "limits.disk_mib"),
         network=_expect(limits.get("network", False), bool, where, "limits.network"),
         seed=_expect(spec.get("seed", 0), int, where, "seed"),
+        runs=_runs(spec.get("runs", 1), where),
         entry_point=sub.get("entry_point") and _expect(sub["entry_point"], str, where, "submission.entry_point"),
         entry_args=_expect(sub.get("entry_args", []), list, where, "submission.entry_args"),
         model_variable=_expect(sub.get("model_variable", "model"), str, where, "submission.model_variable"),
@@ -189,6 +195,12 @@ def load_exercise(path: Path) -> Exercise:
         dataset=dataset,
         checks=checks,
     )
+
+
+def _runs(value, where: str) -> int:
+    if _expect(value, int, where, "runs") < 1:
+        raise ExerciseError(f"{where}: field 'runs' must be at least 1 (the number of trainings to grade on), got {value}.")
+    return value
 
 
 def exercises() -> dict[str, Path]:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from grader import datasets, evaluate, plugins, runner
 from grader.checks import run_check
+from grader.diagnoses import run_diagnoses
 from grader import exercise as exercises_module
 from grader.exercise import Exercise
 from grader.results import Report
@@ -99,37 +103,50 @@ def private_folders(located, data_dir) -> list[Path]:
 
 
 def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = None,
-          seed: int | None = None, data_dir: Path | None = None, progress=None) -> Report:
-    """Grade one submission. Raises SubmissionError or DataError when it cannot be graded at all."""
+          seed: int | None = None, runs: int | None = None, data_dir: Path | None = None,
+          progress=None, seeded: bool = True) -> Report:
+    """Grade one submission. With ``runs`` (or the exercise's ``runs``) above 1 the program is trained
+    that many times with seeds seed, seed+1, ... (in parallel where cores allow) and each check is
+    graded on its median run. ``seeded=False`` leaves the run unseeded (the benchmark's baseline).
+    Raises SubmissionError or DataError when it cannot be graded at all."""
     started = time.time()
     source = load_submission(submission, exercise.graded_cells_only)
     located = locate_data(exercise, data_dir)
     stage = (lambda workdir: located.dataset.stage(located, workdir)) if located else None
     limit = float(time_limit if time_limit is not None else exercise.time_limit)
-    use_seed = exercise.seed if seed is None else seed
+    first_seed = exercise.seed if seed is None else seed
+    count = exercise.runs if runs is None else runs
+    seeds = [first_seed + i if seeded else None for i in range(count)]
+    hide = private_folders(located, data_dir)
     warm = evaluate.warm_up()  # import Keras here while the child trains
-    run = runner.run_submission(source, time_limit=limit, max_epochs=exercise.max_epochs, seed=use_seed,
-                                entry_point=exercise.entry_point, entry_args=exercise.entry_args,
-                                model_variable=exercise.model_variable, stage=stage,
-                                memory_mib=exercise.memory_mib, max_tasks=exercise.max_processes,
-                                max_file_bytes=exercise.max_file_mib * 2**20, disk_mib=exercise.disk_mib,
-                                network=exercise.network,
-                                hide=private_folders(located, data_dir), progress=progress,
-                                continue_after_error=exercise.continue_after_error)
-    if progress:
-        progress({"phase": "evaluating the trained model"})
-    warm.join()
-    evidence = evaluate.Evidence(exercise, run, source, located)
-    try:
-        types = plugins.check_types()
-        results = [run_check(types[c.type], c, evidence) for c in exercise.checks]
-        model = dict(evidence.model_info)
-        model["layers"] = evidence.layer_summary()
-    finally:
-        evidence.close()
-        if run.artifacts:
-            shutil.rmtree(run.artifacts, ignore_errors=True)
-    trace = run.trace
+
+    def train(i: int):
+        return runner.run_submission(source, time_limit=limit, max_epochs=exercise.max_epochs, seed=seeds[i],
+                                     entry_point=exercise.entry_point, entry_args=exercise.entry_args,
+                                     model_variable=exercise.model_variable, stage=stage,
+                                     memory_mib=exercise.memory_mib, max_tasks=exercise.max_processes,
+                                     max_file_bytes=exercise.max_file_mib * 2**20, disk_mib=exercise.disk_mib,
+                                     network=exercise.network, hide=hide, progress=_tagged(progress, i, count),
+                                     continue_after_error=exercise.continue_after_error)
+
+    graded: list = [None] * count
+    if count == 1:
+        run = train(0)
+        if progress:
+            progress({"phase": "evaluating the trained model"})
+        warm.join()
+        graded[0] = _evaluate(exercise, run, source, located)
+    else:
+        # Evaluation (in this thread: Keras is not thread-safe) overlaps the runs still training.
+        with ThreadPoolExecutor(max_workers=min(count, os.cpu_count() or 1)) as pool:
+            futures = {pool.submit(train, i): i for i in range(count)}
+            for future in as_completed(futures):
+                warm.join()
+                graded[futures[future]] = _evaluate(exercise, future.result(), source, located)
+    results, chosen = _combine(exercise, graded, seeds)
+    run, trace, model = graded[chosen]["run"], graded[chosen]["run"].trace, graded[chosen]["model"]
+    environment = {"seed": seeds[chosen], "seeds": seeds, "runs": count, **(trace.get("versions") or {})}
+    environment["determinism"] = determinism_statement(trace.get("determinism") or {}, count)
     return Report(
         exercise=exercise.name,
         title=exercise.title,
@@ -146,7 +163,100 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
         model=model,
         legacy=trace.get("legacy") or [],
         data_access=trace.get("data_access") or [],
-        environment={"seed": use_seed, **(trace.get("versions") or {})},
+        environment=environment,
         duration_s=time.time() - started,
-        grader_errors=[f"{r.name}: {r.message}" for r in results if r.status == "error"],
+        grader_errors=[f"{r.name}: {r.message}" for r in results if r.status == "error"]
+        + graded[chosen]["hint_errors"],
+        diagnoses=graded[chosen]["hints"],
+        runs=[{"seed": seeds[i], "score": round(sum(r.score for r in g["results"]), 4), "status": g["run"].status,
+               "duration_s": round(g["run"].duration_s, 3), "graded": i == chosen} for i, g in enumerate(graded)]
+        if count > 1 else [],
     )
+
+
+def _tagged(progress, index: int, count: int):
+    """Progress events of one of several runs carry which run they come from."""
+    if progress is None or count == 1:
+        return progress
+    return lambda event: progress(dict(event, run=index + 1, runs=count))
+
+
+def _evaluate(exercise: Exercise, run: runner.RunResult, source, located) -> dict:
+    """Check one run's trained model (trusted side); the run's artifacts are gone afterwards."""
+    evidence = evaluate.Evidence(exercise, run, source, located)
+    try:
+        types = plugins.check_types()
+        results = [run_check(types[c.type], c, evidence) for c in exercise.checks]
+        hints, hint_errors = run_diagnoses(plugins.diagnoses(), evidence, results)
+        model = dict(evidence.model_info)
+        model["layers"] = evidence.layer_summary()
+    finally:
+        evidence.close()
+        if run.artifacts:
+            shutil.rmtree(run.artifacts, ignore_errors=True)
+    return {"run": run, "results": results, "model": model, "hints": hints, "hint_errors": hint_errors}
+
+
+def _median_index(keys: list) -> int:
+    """The index of the median of ``keys``; with an even count, the better of the two middle ones."""
+    order = sorted(range(len(keys)), key=lambda i: (keys[i], -i))
+    return order[len(keys) // 2]
+
+
+def _combine(exercise: Exercise, graded: list, seeds: list) -> tuple[list, int]:
+    """One result per check, each the check's median over the runs (ordered by score, then by how far
+    the measured value is from the line), with every run's value attached; and the run whose total
+    score is the median, whose training, output and model the report shows."""
+    totals = [sum(r.score for r in g["results"]) for g in graded]
+    chosen = _median_index(totals)
+    if len(graded) == 1:
+        return graded[0]["results"], chosen
+    combined = []
+    for k, check in enumerate(exercise.checks):
+        per_run = [g["results"][k] for g in graded]
+        pick = _median_index([(r.score, r.slack if r.slack is not None else 0.0) for r in per_run])
+        result = dataclasses.replace(per_run[pick])
+        result.runs = [{"seed": seeds[i], "status": r.status, "score": r.score, "got": r.got, "slack": r.slack}
+                       for i, r in enumerate(per_run)]
+        passes = sum(r.status == "passed" for r in per_run)
+        if check.hidden or all(r.got is None for r in per_run):
+            spread = (f"It passed in {passes} of {len(per_run)} trainings with seeds {seeds[0]}..{seeds[-1]}; "
+                      "graded on the median.")
+        else:
+            values = ", ".join(_shown(r.got) for r in per_run)
+            spread = (f"Across {len(per_run)} trainings with seeds {seeds[0]}..{seeds[-1]}: {values} "
+                      f"({passes} passed); graded on the median (seed {seeds[pick]}).")
+        result.message = f"{result.message} {spread}"
+        combined.append(result)
+    return combined, chosen
+
+
+def _shown(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.5g}"
+    if isinstance(value, list) and len(value) == 1:
+        return _shown(value[0])
+    return "n/a" if value is None else str(value)
+
+
+def determinism_statement(det: dict, runs: int) -> dict:
+    """What the seed guarantees for this grading, said plainly (op determinism can be unavailable)."""
+    caveats = list(det.get("caveats") or [])
+    if det.get("op_determinism") is False:
+        caveats.insert(0, f"TensorFlow could not be made deterministic here ({det.get('reason', 'unknown reason')})")
+    for s in det.get("student_seeds") or []:
+        caveats.append(f"your program sets its own seed ({s['call']}({s['value']}) at line {s.get('line') or '?'}), "
+                       "which replaces the grader's from that point")
+    deterministic = bool(det) and det.get("seed") is not None and det.get("op_determinism") is not False
+    if deterministic:
+        text = ("Seeded and deterministic: grading this program again with the same seed on the same machine "
+                "gives the same training.")
+    elif not det:
+        text = "The program ended before TensorFlow was set up, so no seed was applied."
+    elif det.get("seed") is None:
+        text = "Not seeded: grading this program again can give different numbers."
+    else:
+        text = "Not deterministic: grading this program again with the same seed can give different numbers."
+    if runs > 1:
+        text += f" It was trained {runs} times with different seeds and each check graded on the median."
+    return {"deterministic": deterministic, "statement": text, "caveats": caveats}

@@ -17,6 +17,9 @@ class CheckResult:
     expected: Any = None
     got: Any = None
     hint: str = ""
+    slack: float | None = None  # distance from the pass/fail line (see checks.Outcome)
+    borderline: dict | None = None  # {"by", "margin", "message"} when within the spec's margin
+    runs: list = field(default_factory=list)  # with runs = N: [{"seed", "status", "score", "got", "slack"}]
 
     def student_view(self) -> dict:
         """The result as a student may see it: a hidden check keeps its values to itself."""
@@ -24,6 +27,10 @@ class CheckResult:
         if self.visibility == "hidden":
             data["expected"] = None
             data["got"] = None
+            data["slack"] = None
+            if data["borderline"]:
+                data["borderline"] = {"message": data["borderline"]["message"]}
+            data["runs"] = [{"seed": r["seed"], "status": r["status"]} for r in data["runs"]]
         return data
 
 
@@ -43,6 +50,8 @@ class Report:
     duration_s: float
     grader_errors: list = field(default_factory=list)
     data_access: list = field(default_factory=list)
+    runs: list = field(default_factory=list)  # with runs = N: each training's seed, score, status, time
+    diagnoses: list = field(default_factory=list)  # hints: {name, title, evidence, try_this, marker}
 
     @property
     def score(self) -> float:
@@ -75,4 +84,6 @@ class Report:
             "environment": self.environment,
             "duration_s": round(self.duration_s, 3),
             "grader_errors": self.grader_errors,
+            "runs": self.runs,
+            "diagnoses": self.diagnoses,
         }

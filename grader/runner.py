@@ -212,15 +212,16 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
     # -u: prints and warnings reach the captured output in the order the program made them
     command = box.command([sys.executable, "-I", "-u", "-m", "grader.harness"], sandbox.paths_to_hide(hide, keep),
                           private_tmp=workdir / "tmp", keep=keep, network=network)
-    events_read, events_write = os.pipe()
+    # progress events travel on a pipe of their own, opened only when someone listens
+    events_read, events_write = os.pipe() if progress is not None else (None, None)
     job["progress_fd"] = events_write
     proc = subprocess.Popen(
         command, cwd=workdir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True, pass_fds=(events_write,),
+        start_new_session=True, pass_fds=(events_write,) if events_write is not None else (),
     )
-    os.close(events_write)
-    events = threading.Thread(target=_relay_events, args=(events_read, progress, started, time_limit), daemon=True)
-    events.start()
+    if events_write is not None:
+        os.close(events_write)
+        threading.Thread(target=_relay_events, args=(events_read, progress, started, time_limit), daemon=True).start()
     capture = OutputCapture(proc.stdout)
     try:  # the job goes in on stdin: no path to the artifacts in the child's arguments
         proc.stdin.write(json.dumps(job).encode())
@@ -288,8 +289,6 @@ def _relay_events(fd: int, progress, started: float, time_limit: float):
     """Drain the child's event pipe (always, so the child never blocks on it); pass each event on."""
     with os.fdopen(fd, "rb") as stream:
         for line in stream:
-            if progress is None:
-                continue
             try:
                 event = json.loads(line)
             except ValueError:

@@ -40,6 +40,7 @@ def test_reference_solution_gets_full_marks_on_stand_in_data(solution):
     result, report, _ = solution
     assert result.exit_code == 0, result.output
     assert (report["score"], report["max_score"]) == (10, 10)
+    assert report["diagnoses"] == []  # hints stay trustworthy: the reference triggers none
     fit = report["training"]["fits"][0]
     acc = fit["history"]["accuracy"]
     first = next(i for i, a in enumerate(acc) if a >= 0.9)
@@ -113,5 +114,6 @@ def test_same_seed_same_metrics(standin, grade_file, tmp_path):
                                extra=("--data-dir", standin, "--seed", "7"))
         runs.append(report)
     assert runs[0]["environment"]["seed"] == 7
+    assert runs[0]["environment"]["determinism"]["deterministic"] is True
     assert runs[0]["training"]["fits"][0]["history"] == runs[1]["training"]["fits"][0]["history"]
     assert by_name(runs[0])["test_accuracy"]["message"] == by_name(runs[1])["test_accuracy"]["message"]

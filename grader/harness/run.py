@@ -203,7 +203,7 @@ def main(job_text: str):
     events = Events(job.get("progress_fd"))
     events.send(phase="importing TensorFlow")
     started = time.time()
-    from grader.harness import fitwrap, legacy, offline
+    from grader.harness import determinism, fitwrap, legacy, offline
     from grader.tfimport import import_keras_quietly
 
     tf, keras = import_keras_quietly()
@@ -213,9 +213,8 @@ def main(job_text: str):
                          "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
                          "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads()}
     trace["import_s"] = round(time.time() - started, 3)
-    if job.get("seed") is not None:
-        keras.utils.set_random_seed(int(job["seed"]))
     recorder = fitwrap.Recorder(job, source_path, events)
+    trace["determinism"] = determinism.install(tf, keras, job.get("seed"), recorder)
     fitwrap.install(tf, keras, recorder)
     offline.install(keras, tf, job.get("downloads") or {}, recorder)
     legacy.install(tf, keras, recorder)

@@ -17,17 +17,18 @@ def check_accuracy(evidence, check):
     scale = result["scale_note"] + _reported(evidence, split) + _skipped(result["skipped"])
     what = f"on {n} {split} examples your program never saw" if split == "test" else \
         f"on the grader's copy of the {n} {split} images"
+    slack = acc - threshold
     if check.hidden:
         if acc >= threshold:
-            return passed(f"Your model's accuracy {what} is {acc:.3f}, enough to pass.{scale}")
+            return passed(f"Your model's accuracy {what} is {acc:.3f}, enough to pass.{scale}", slack=slack)
         return failed(f"Your model's accuracy {what} is {acc:.3f}, below what this exercise requires.{scale}",
                       hint="Train until the training accuracy is high, and check that the data you train on is "
-                           "prepared the same way as for predictions (pixels scaled to 0..1).")
+                           "prepared the same way as for predictions (pixels scaled to 0..1).", slack=slack)
     if acc >= threshold:
         return passed(f"Your model's accuracy {what} is {acc:.3f} (at least {threshold:g} needed).{scale}",
-                      expected=f">= {threshold:g}", got=round(acc, 4))
+                      expected=f">= {threshold:g}", got=round(acc, 4), slack=slack)
     return failed(f"Your model's accuracy {what} is {acc:.3f}; at least {threshold:g} is needed.{scale}",
-                  expected=f">= {threshold:g}", got=round(acc, 4),
+                  expected=f">= {threshold:g}", got=round(acc, 4), slack=slack,
                   hint="Train for more epochs or use a larger model.")
 
 

@@ -29,25 +29,28 @@ def check_prediction(evidence, check):
     expected = [f"{w:g} ± {a:g}" for _, w, _, a in rows]
     got = [round(g, 4) if math.isfinite(g) else str(g) for _, _, g, _ in rows]
     n = len(rows)
+    # the prediction nearest its edge of tolerance decides how close the result is to flipping
+    slack = min(a - abs(g - w) for _, w, g, a in rows) if all(math.isfinite(g) for _, _, g, _ in rows) else None
     if any(not math.isfinite(g) for _, _, g, _ in rows):
         return failed("Your model predicts NaN or infinity: its training diverged, so its weights are not numbers.",
                       expected=expected, got=got,
                       hint="Lower the learning rate or check that your inputs and labels are numbers of a sensible size.")
     if check.hidden:
         if not wrong:
-            return passed(f"Your model's predictions at {plural(n, 'input')} you were not shown are within tolerance.")
+            return passed(f"Your model's predictions at {plural(n, 'input')} you were not shown are within tolerance.",
+                          slack=slack)
         return failed(f"At {len(wrong)} of the {plural(n, 'input')} you were not shown, your model's predictions are "
-                      "off by more than the tolerance.", fraction=(n - len(wrong)) / n)
+                      "off by more than the tolerance.", fraction=(n - len(wrong)) / n, slack=slack)
     if not wrong:
         if n == 1:
             x, want, g, a = rows[0]
             return passed(f"Your model predicts {g:.3f} for x = {x:g} (expected {want:g} ± {a:g}).",
-                          expected=expected, got=got)
-        return passed(f"All {n} predictions are within tolerance.", expected=expected, got=got)
+                          expected=expected, got=got, slack=slack)
+        return passed(f"All {n} predictions are within tolerance.", expected=expected, got=got, slack=slack)
     x, want, g, a = wrong[0]
     more = f" ({len(wrong)} of {n} predictions are off)" if n > 1 else ""
     return failed(f"Your model predicts {g:.3f} for x = {x:g}, but it should be {want:g} ± {a:g}{more}.",
-                  expected=expected, got=got, fraction=(n - len(wrong)) / n)
+                  expected=expected, got=got, fraction=(n - len(wrong)) / n, slack=slack)
 
 
 @hookimpl
