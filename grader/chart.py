@@ -80,12 +80,16 @@ def line_chart(series: dict[str, list], *, title: str, log_y: bool = False, mark
     }
 
 
-def training_charts(fits: list[dict], thresholds: dict | None = None) -> list[dict]:
-    """One loss chart and, when accuracy was logged, one accuracy chart, across all fit calls."""
+def training_charts(fits: list[dict], thresholds: dict | None = None, marks: list | None = None) -> list[dict]:
+    """One loss chart and, when accuracy was logged, one accuracy chart, across all fit calls.
+    ``marks``: [{"fit": index, "epoch": 0-based, "label": text}] (the diagnoses' markers)."""
     history: dict[str, list] = {}
     markers = []
     offset = 0
     for f in fits:
+        for m in marks or []:
+            if m.get("fit") == f.get("index") and isinstance(m.get("epoch"), int):
+                markers.append((offset + m["epoch"], m.get("label", "")))
         h = f.get("history") or {}
         n = f.get("epochs_run") or 0
         for key in set(history) | set(h):

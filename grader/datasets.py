@@ -46,6 +46,8 @@ class Dataset:
     load_split: Callable  # load_split(located, split, input_shape=None) -> Split (held-out data, trusted side)
     archive: str | None = None  # published as one archive (origin + archive) instead of loose files
     unpack: Callable | None = None  # unpack(archive_path, dest) -> folder holding `files`
+    # fingerprints(located, split) -> set of grader.fingerprint hashes of every example in the split
+    fingerprints: Callable | None = None
 
 
 @dataclass

@@ -127,6 +127,7 @@ class Evidence:
         self._model_error: str | None = None
         self._loaded = False
         self._tmp = Path(tempfile.mkdtemp(prefix="grader-eval-"))
+        self._fingerprints: dict = {}
 
     # ------------------------------------------------------------ the run
     @property
@@ -245,12 +246,28 @@ class Evidence:
         return 1 / 255.0, ""
 
     def trained_on(self, split: str) -> bool:
-        """Whether a training generator read the dataset's ``split`` folder."""
+        """Whether the graded model was trained on the dataset's ``split``: a training generator read
+        that folder, or most of what fit received has the content of the grader's own copy of it."""
         for fit in self.graded_fits():
             directory = (fit.get("data") or {}).get("directory") or ""
             if directory and Path(directory).name == split:
                 return True
-        return False
+        return self.overlap(split) >= 0.5
+
+    def overlap(self, split: str) -> float:
+        """The largest share, over the graded fits, of training examples whose content hash is in the
+        grader's copy of ``split`` (0.0 when nothing can be compared)."""
+        ds = self.dataset.dataset if self.dataset is not None else None
+        sampled = [(fit.get("data") or {}).get("fingerprint") or [] for fit in self.graded_fits()]
+        if ds is None or ds.fingerprints is None or not any(sampled):
+            return 0.0
+        if split not in self._fingerprints:
+            try:
+                self._fingerprints[split] = ds.fingerprints(self.dataset, split)
+            except Exception:  # no such split in this dataset
+                self._fingerprints[split] = set()
+        held_out = self._fingerprints[split]
+        return max((sum(h in held_out for h in hashes) / len(hashes) for hashes in sampled if hashes), default=0.0)
 
     def accuracy(self, split: str) -> dict:
         """Accuracy of the graded model on a held-out split: {accuracy, examples, scale_note, skipped} or

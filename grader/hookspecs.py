@@ -52,3 +52,15 @@ def grader_register_datasets(register):
         (its files, origin and checksums, how to validate them, write stand-ins,
         stage the student's copy and load a held-out split).
     """
+
+
+# ---------------------------------------------------------------- diagnoses
+@hookspec
+def grader_register_diagnoses(register):
+    """Register diagnoses: evidence in, hints out, shown under "What to try".
+
+    :param register: call ``register(diagnosis)`` with a :class:`grader.diagnoses.Diagnosis`
+        whose ``run(evidence, results)`` returns a :class:`grader.diagnoses.Hint`, a list of
+        them, or None. ``evidence`` is the :class:`grader.evaluate.Evidence` of the graded run
+        (trace, fits, model); ``results`` the checks' results. A hint never changes a score.
+    """

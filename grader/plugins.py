@@ -19,6 +19,10 @@ DEFAULT_PLUGINS = (
     "grader.builtin.datasets.fashion_mnist",
     "grader.builtin.datasets.image_tree",
     "grader.builtin.checks.model",
+    "grader.builtin.diagnoses.inputs",
+    "grader.builtin.diagnoses.training",
+    "grader.builtin.diagnoses.callbacks",
+    "grader.builtin.diagnoses.data",
     "grader.builtin.reporters.json_report",
     "grader.builtin.reporters.html",
     "grader.builtin.reporters.junit",
@@ -77,6 +81,10 @@ def check_types() -> dict:
 
 def datasets() -> dict:
     return {k: v for k, (v, _) in _collect("grader_register_datasets", lambda d: d.name).items()}
+
+
+def diagnoses() -> dict:
+    return {k: v for k, (v, _) in _collect("grader_register_diagnoses", lambda d: d.name).items()}
 
 
 def reporters() -> dict:

@@ -79,6 +79,7 @@ def test_reference_solution_gets_full_marks(solution_reports):
     assert result.exit_code == 0
     report = json.loads((out / "r.json").read_text())
     assert (report["exercise"], report["score"], report["max_score"], report["passed"]) == ("hello_world", 10, 10, True)
+    assert report["diagnoses"] == []  # hints stay trustworthy: the reference triggers none
     assert [(c["name"], c["status"], c["score"], c["visibility"]) for c in report["checks"]] == [
         ("predicts_31_at_10", "passed", 4, "visible"),
         ("trained_with_fit", "passed", 2, "visible"),

@@ -36,6 +36,7 @@ def test_reference_solution_passes_with_its_augmentation(solution):
     result, report, html = solution
     assert result.exit_code == 0, result.output
     assert report["score"] == 10
+    assert report["diagnoses"] == []  # hints stay trustworthy: the reference triggers none
     checks = by_name(report)
     assert checks["augmented"]["message"] == (
         "The training data was augmented: ImageDataGenerator with height_shift_range=0.2, horizontal_flip=True, "

@@ -11,7 +11,8 @@ from plugins_under_test import param_limit
 def test_every_hook_is_documented_with_its_parameters():
     hooks = [f for name, f in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("grader_")]
     assert {f.__name__ for f in hooks} == {"grader_register_exercises", "grader_register_checks",
-                                          "grader_register_reporters", "grader_register_datasets"}
+                                          "grader_register_reporters", "grader_register_datasets",
+                                          "grader_register_diagnoses"}
     for hook in hooks:
         doc = inspect.getdoc(hook) or ""
         for param in inspect.signature(hook).parameters:

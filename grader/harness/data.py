@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from grader.fingerprint import file_hashes, row_hashes
+
 # ImageDataGenerator settings that make training data random (rescale alone does not).
 RANDOM_TRANSFORMS = ("rotation_range", "width_shift_range", "height_shift_range", "shear_range",
                      "zoom_range", "channel_shift_range", "brightness_range", "horizontal_flip", "vertical_flip")
@@ -97,6 +99,8 @@ def describe(x, y=None) -> dict:
             "batch_size": int(getattr(x, "batch_size", 0) or 0),
             "rescale": getattr(gen, "rescale", None),
             "random_transforms": _generator_transforms(gen),
+            "class_mode": getattr(x, "class_mode", None),
+            "num_classes": getattr(x, "num_classes", None),
         }
     kind = type(x).__module__.split(".")[0] + "." + type(x).__name__
     import tensorflow as tf
@@ -106,3 +110,17 @@ def describe(x, y=None) -> dict:
     if hasattr(x, "__next__"):
         return {"kind": "generator", "type": kind}
     return {"kind": "other", "type": kind}
+
+
+def fingerprint(x) -> list:
+    """Hashes of a sample of the examples fit received (see grader/fingerprint.py): rows of an
+    array, or the files a folder-reading generator or dataset loaded."""
+    try:
+        if isinstance(x, np.ndarray):
+            return row_hashes(x)
+        paths = getattr(x, "filepaths", None) or getattr(x, "file_paths", None)
+        if paths:
+            return file_hashes(paths)
+    except Exception:
+        pass
+    return []

@@ -45,6 +45,39 @@ def callback_info(cb) -> dict:
     }
 
 
+def compile_info(model) -> dict:
+    """The loss, optimizer and learning rate fit will use (for the diagnoses on the trusted side)."""
+    info = {}
+    loss = getattr(model, "loss", None)
+    if loss is not None:
+        info["loss"] = loss if isinstance(loss, str) else getattr(loss, "name", None) or getattr(
+            loss, "__name__", type(loss).__name__)
+        info["from_logits"] = bool(getattr(loss, "from_logits", False) or
+                                   (getattr(loss, "get_config", None) and loss.get_config().get("from_logits")))
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None:
+        info["optimizer"] = type(optimizer).__name__
+        try:
+            info["learning_rate"] = float(np.asarray(optimizer.learning_rate))
+        except Exception:  # a schedule
+            pass
+    return info
+
+
+def output_info(model) -> dict:
+    """The last layer's units and activation."""
+    try:
+        layer = model.layers[-1]
+        config = layer.get_config()
+        activation = config.get("activation")
+        if isinstance(activation, dict):
+            activation = activation.get("config", {}).get("name") or activation.get("class_name")
+        return {"class": type(layer).__name__, "units": int(model.outputs[0].shape[-1]),
+                "activation": activation if isinstance(activation, str) else None}
+    except Exception:
+        return {}
+
+
 class Recorder:
     """Collects the trace of every fit call plus the legacy idioms met on the way."""
 
@@ -158,11 +191,18 @@ def install(tf, keras, recorder: Recorder):
         """The logs a student's callback sees: 'acc' finds 'accuracy' and back (older Keras logged
         metrics=['accuracy'] as 'acc'); each use is recorded as a legacy idiom."""
 
+        reader: tuple = ("", "")  # (callback class, hook) reading these logs
+
         def _key(self, key):
             other = aliases.get(key)
             if other and not dict.__contains__(self, key) and dict.__contains__(self, other):
                 recorder.note_legacy(f"logs['{key}'] when the metric is logged as '{other}'", f"logs['{other}']")
                 return other
+            rec = recorder.current
+            if rec is not None and isinstance(key, str) and not dict.__contains__(self, key):
+                miss = {"key": key, "class": self.reader[0], "hook": self.reader[1], "available": sorted(self)}
+                if miss not in rec["callback_misses"]:
+                    rec["callback_misses"].append(miss)
             return key
 
         def __getitem__(self, key):
@@ -186,8 +226,10 @@ def install(tf, keras, recorder: Recorder):
             def wrapped(*args, _original=original, _hook=hook, **kwargs):
                 if len(args) == 2 and isinstance(args[1], dict):
                     args = (args[0], AliasLogs(args[1]))
+                    args[1].reader = (type(cb).__name__, _hook)
                 elif isinstance(kwargs.get("logs"), dict):
                     kwargs["logs"] = AliasLogs(kwargs["logs"])
+                    kwargs["logs"].reader = (type(cb).__name__, _hook)
                 m = getattr(cb, "model", None) or model
                 before = bool(getattr(m, "stop_training", False))
                 out = _original(*args, **kwargs)
@@ -229,6 +271,9 @@ def install(tf, keras, recorder: Recorder):
             "data": data_info.describe(a.get("x"), a.get("y")),
             "validation": None,
             "callbacks": [],
+            "callback_misses": [],  # metric names a student callback read that the logs did not have
+            "compile": compile_info(self),
+            "output": output_info(self),
             "fast_path": False,
             "error": None,
         }
@@ -269,13 +314,16 @@ def install(tf, keras, recorder: Recorder):
         try:
             history = original_fit(self, **a)
         except BaseException as exc:
-            record["error"] = f"{type(exc).__name__}: {exc}"[:2000]
+            text = f"{type(exc).__name__}: {exc}"
+            # TensorFlow says what was wrong at the end of a long message: keep both ends
+            record["error"] = text if len(text) <= 2000 else text[:500] + "\n[...]\n" + text[-1500:]
             raise
         finally:
             record["duration_s"] = round(time.perf_counter() - started, 4)
             recorder.current = None
             if record["epochs_run"]:
                 record["data"]["batch"] = data_info.peek(a["x"] if fast is None else None, keras, tf)
+                record["data"]["fingerprint"] = data_info.fingerprint(bound.arguments.get("x"))
             if record["epochs_run"] and all(m is not self for m in recorder.models):
                 recorder.models.append(self)
             if record["epochs_run"]:

@@ -66,7 +66,8 @@ def check_stopped_at_threshold(evidence, check):
                           hint=f"Stop only when logs.get('{key}') >= {threshold:g}.")
         return failed(f"{key} never reached {threshold:g} in {plural(len(values), 'epoch')}{best_text}.",
                       expected=f"{key} >= {threshold:g}", got=got,
-                      hint="Ask model.fit for more epochs so the threshold can be reached.")
+                      hint="Ask model.fit for more epochs so the threshold can be reached.",
+                      slack=None if best is None else best - threshold)
     first = reached[0]
     if last == first:
         return passed(f"Training stopped at epoch {first + 1}, the first epoch whose {key} ({values[first]:.3f}) "

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from grader.datasets import DataError, Dataset, Split, Staged, cached_arrays
+from grader.fingerprint import file_hashes
 from grader.hookspecs import hookimpl
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif"}
@@ -159,6 +160,8 @@ def image_tree_dataset(name: str, title: str, origin: str, archive: str, classes
         synthesize=lambda folder, seed: synthesize_tree(folder, seed, classes),
         stage=lambda located, workdir: stage_tree(located, workdir, name, archive),
         load_split=load_tree_split,
+        fingerprints=lambda located, split: set(file_hashes(
+            sorted(f for cls in class_folders(located.path / split) for f in images_in(cls)), limit=None)),
         unpack=lambda source, dest: import_archive(source, name, dest),
     )
 

@@ -8,7 +8,8 @@ from grader.templating import environment
 
 def render(report, template: str = "report.html") -> str:
     data = report.to_dict()
-    charts = training_charts(data["training"]["fits"], data["training"].get("thresholds"))
+    charts = training_charts(data["training"]["fits"], data["training"].get("thresholds"),
+                             [d["marker"] for d in data["diagnoses"] if d.get("marker")])
     return environment().get_template(template).render(r=data, charts=charts)
 
 

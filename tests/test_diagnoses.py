@@ -1,0 +1,200 @@
+"""Issue 10: diagnoses read the training trace and name the course's common mistakes.
+
+Each built-in diagnosis has a small submission here that triggers it; the reference solutions
+trigger none (asserted where each reference is graded: test_cli, test_fashion_mnist,
+test_cnn_augmentation)."""
+
+import pytest
+
+from conftest import by_name, run_cli
+from test_cnn_augmentation import GENERATORS, PREAMBLE, SMALL_CNN
+
+FASHION = ("import numpy as np\nimport tensorflow as tf\n"
+           "(x, y), _ = tf.keras.datasets.fashion_mnist.load_data()\n")
+LINE = ("import numpy as np\nimport tensorflow as tf\n"
+        "xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0])\n"
+        "model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(1)])\n")
+
+
+def hints(report):
+    return {d["name"]: d for d in report["diagnoses"]}
+
+
+def fashion(grade_file, standin, source):
+    return grade_file(FASHION + source, exercise="fashion_mnist_callback", extra=("--data-dir", standin))[1]
+
+
+def test_unscaled_pixels(standin, grade_file):
+    report = fashion(grade_file, standin, """
+model = tf.keras.Sequential([tf.keras.Input(shape=(28, 28)), tf.keras.layers.Flatten(),
+    tf.keras.layers.Dense(10, activation='softmax')])
+model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+model.fit(x, y, epochs=1, verbose=0)
+""")
+    hint = hints(report)["inputs_not_scaled"]
+    assert hint["evidence"] == ("the training images passed to model.fit had pixel values up to 255.0. Networks learn "
+                                "far more easily when all values are between 0 and 1.")
+    assert hint["try_this"].startswith("Divide the images by 255.0 before training")
+
+
+def test_no_softmax_for_the_loss_that_expects_probabilities(standin, grade_file):
+    report = fashion(grade_file, standin, """
+model = tf.keras.Sequential([tf.keras.Input(shape=(28, 28)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(10)])
+model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+model.fit(x / 255.0, y, epochs=1, verbose=0)
+""")
+    assert set(hints(report)) == {"output_mismatch"}
+    assert hints(report)["output_mismatch"]["evidence"] == (
+        "the loss sparse_categorical_crossentropy expects probabilities, but the last layer's activation is linear.")
+
+
+def test_tensorflows_label_error_is_translated(standin, grade_file):
+    report = fashion(grade_file, standin, """
+model = tf.keras.Sequential([tf.keras.Input(shape=(28, 28)), tf.keras.layers.Flatten(),
+    tf.keras.layers.Dense(5, activation='softmax')])
+model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+model.fit(x / 255.0, y, epochs=1, verbose=0)
+""")
+    hint = hints(report)["output_mismatch"]
+    assert hint["title"] == "The output layer has fewer units than there are classes"
+    assert hint["evidence"].startswith("TensorFlow stopped training: a label is ")
+    assert hint["evidence"].endswith(", but the last layer has 5 units, so it can only tell apart classes 0 to 4.")
+
+
+def test_integer_labels_with_categorical_crossentropy(standin, grade_file):
+    report = fashion(grade_file, standin, """
+model = tf.keras.Sequential([tf.keras.Input(shape=(28, 28)), tf.keras.layers.Flatten(),
+    tf.keras.layers.Dense(10, activation='softmax')])
+model.compile(optimizer='adam', loss='categorical_crossentropy', metrics=['accuracy'])
+model.fit(x / 255.0, y, epochs=1, verbose=0)
+""")
+    assert hints(report)["output_mismatch"]["title"] == "Integer labels with categorical_crossentropy"
+
+
+def test_diverging_loss_names_the_epoch_and_the_learning_rate(grade_file):
+    _, report = grade_file(LINE + "model.compile(optimizer=tf.keras.optimizers.SGD(learning_rate=0.5), loss='mse')\n"
+                                  "model.fit(xs, 3 * xs + 1, epochs=40, verbose=0)\n")
+    hint = hints(report)["learning_rate_too_high"]
+    assert hint["title"] == "Training diverged"
+    assert hint["try_this"].startswith("Lower the learning rate: SGD used 0.5; try 0.05")
+    epoch = report["training"]["fits"][0]["history"]["loss"].index(None)
+    assert hint["evidence"].startswith(f"the loss became NaN at epoch {epoch + 1}")
+    assert hint["marker"] == {"fit": 0, "epoch": epoch, "label": "loss NaN"}
+
+
+def test_too_few_epochs_is_underfitting(grade_file):
+    _, report = grade_file(LINE + "model.compile(optimizer='sgd', loss='mse')\n"
+                                  "model.fit(xs, 3 * xs + 1, epochs=15, verbose=0)\n")
+    assert by_name(report)["predicts_31_at_10"]["status"] == "failed"
+    hint = hints(report)["underfitting"]
+    assert hint["try_this"] == "Train longer (more than 15 epochs) or use a larger model."
+    assert hint["evidence"].endswith("was still falling when training ended at epoch 15, short of what "
+                                     "'Predicts y for x = 10' needs.")
+
+
+def test_overfitting_marks_the_epoch_on_the_chart(standin, grade_file, tmp_path):
+    source = FASHION + """
+model = tf.keras.Sequential([tf.keras.Input(shape=(28, 28)), tf.keras.layers.Flatten(),
+    tf.keras.layers.Dense(512, activation='relu'), tf.keras.layers.Dense(10, activation='softmax')])
+model.compile(optimizer=tf.keras.optimizers.Adam(0.005), loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+model.fit(x[:100] / 255.0, y[:100], validation_data=(x[-2000:] / 255.0, y[-2000:]), epochs=30, verbose=0)
+"""
+    _, report = grade_file(source, exercise="fashion_mnist_callback",
+                           extra=("--data-dir", standin, "--html", tmp_path / "r.html"))
+    assert set(hints(report)) == {"overfitting"}
+    hint = hints(report)["overfitting"]
+    val = report["training"]["fits"][0]["history"]["val_loss"]
+    best = val.index(min(val))
+    assert hint["marker"] == {"fit": 0, "epoch": best, "label": "validation loss lowest"}
+    assert hint["evidence"].startswith(f"the validation loss was lowest at epoch {best + 1} ({val[best]:.4g})")
+    html = (tmp_path / "r.html").read_text()
+    assert ">validation loss lowest</text>" in html and 'id="what-to-try"' in html
+
+
+def test_callback_reading_a_metric_the_logs_do_not_have(standin, grade_file):
+    report = fashion(grade_file, standin, """
+class Stop(tf.keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs={}):
+        if logs.get('val_acc') > 0.9:
+            self.model.stop_training = True
+model = tf.keras.Sequential([tf.keras.Input(shape=(28, 28)), tf.keras.layers.Flatten(),
+    tf.keras.layers.Dense(10, activation='softmax')])
+model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+model.fit(x / 255.0, y, epochs=2, callbacks=[Stop()], verbose=0)
+""")
+    hint = hints(report)["callback_metric_name"]
+    assert hint["evidence"] == ("Stop.on_epoch_end read 'val_acc', but the logs it received held only accuracy, loss; "
+                                "logs.get('val_acc') gives None.")
+    assert hint["try_this"] == "Pass validation_data=... to model.fit if you want val_acc; otherwise read logs.get('acc')."
+
+
+def test_callback_comparing_the_wrong_way_round(standin, grade_file):
+    report = fashion(grade_file, standin, """
+class Stop(tf.keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs={}):
+        if logs.get('accuracy') < 0.9:
+            self.model.stop_training = True
+model = tf.keras.Sequential([tf.keras.Input(shape=(28, 28)), tf.keras.layers.Flatten(),
+    tf.keras.layers.Dense(10, activation='softmax')])
+model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+model.fit(x / 255.0, y, epochs=10, callbacks=[Stop()], verbose=0)
+""")
+    hint = hints(report)["callback_wrong_direction"]
+    assert hint["evidence"].startswith("Stop stopped training at epoch 1, when accuracy was ")
+    assert hint["try_this"] == "Stop when logs.get('accuracy') >= 0.9 (check the comparison sign)."
+
+
+def test_training_on_a_copy_of_the_validation_images_is_found_by_content(standin, grade_file):
+    source = PREAMBLE + SMALL_CNN + GENERATORS + """
+import shutil
+shutil.copytree('cats_and_dogs_filtered/validation', 'my_training_images')
+model = small_cnn()
+model.fit(flow('my_training_images', horizontal_flip=True), epochs=1, verbose=2)
+"""
+    _, report = grade_file(source, exercise="cnn_augmentation", extra=("--data-dir", standin))
+    hint = hints(report)["trained_on_evaluation_data"]
+    assert hint["evidence"] == ("100% of a sample of the examples model.fit trained on are identical (by content hash) "
+                                "to the validation examples the grader measures accuracy on.")
+    assert by_name(report)["validation_accuracy"]["message"].startswith("Your model was trained on the validation images")
+
+
+def test_augmented_validation_data(standin, grade_file):
+    source = PREAMBLE + SMALL_CNN + GENERATORS + """
+model = small_cnn()
+model.fit(flow('cats_and_dogs_filtered/train', horizontal_flip=True),
+          validation_data=flow('cats_and_dogs_filtered/validation', zoom_range=0.2), epochs=1, verbose=2)
+"""
+    _, report = grade_file(source, exercise="cnn_augmentation", extra=("--data-dir", standin))
+    assert hints(report)["validation_augmented"]["evidence"].startswith(
+        "the validation data passed to model.fit applies zoom_range, so val_accuracy measures distorted pictures")
+
+
+def test_a_model_too_slow_for_the_limit(grade_file):
+    source = LINE + """import time
+class Slow(tf.keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        time.sleep(1.0)
+model.compile(optimizer='sgd', loss='mse')
+model.fit(xs, 3 * xs + 1, epochs=100, callbacks=[Slow()], verbose=0)
+"""
+    _, report = grade_file(source, extra=("--time-limit", "14"))
+    hint = hints(report)["too_slow"]
+    fit = report["training"]["fits"][0]
+    assert fit["limit_hit"] == "time"
+    each = sum(fit["epoch_times"]) / len(fit["epoch_times"])
+    assert hint["evidence"] == (f"each epoch took {each:.1f} s; 100 epochs need {each * 100:.0f} s but the limit is "
+                                f"14 s, so the grader stopped training after {fit['epochs_run']} epochs.")
+
+
+def test_a_broken_diagnosis_plugin_costs_no_grade(tmp_path, monkeypatch):
+    from grader import plugins
+    from grader.diagnoses import Diagnosis, run_diagnoses
+
+    def broken(evidence, results):
+        raise KeyError("history")
+
+    hints_found, errors = run_diagnoses({"broken": Diagnosis("broken", broken)}, None, [])
+    assert hints_found == [] and errors == ["diagnosis broken: KeyError: 'history'"]
+    assert {"inputs_not_scaled", "output_mismatch", "learning_rate_too_high", "overfitting", "underfitting",
+            "too_slow", "callback_metric_name", "callback_wrong_direction", "trained_on_evaluation_data",
+            "validation_augmented"} == set(plugins.diagnoses())
