@@ -1,0 +1,192 @@
+"""Issue 6: grading a whole class, resumable, sharded and merged, on a Dask cluster, and in CI."""
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conftest import EXERCISES, run_cli
+
+SOLUTION = (EXERCISES / "hello_world" / "solution.py").read_text()
+STARTER = (EXERCISES / "hello_world" / "starter.py").read_text()
+
+
+def make_class(root: Path) -> Path:
+    """A class as a course's submission export looks: files, folders, and the usual accidents."""
+    root.mkdir()
+    (root / "alice.py").write_text(SOLUTION)
+    (root / "bob").mkdir()
+    (root / "bob" / "week1.py").write_text(STARTER)  # a folder with one file: the folder names the student
+    (root / "carol.py").write_text("x = (\n")  # a syntax error: graded, 0 points
+    (root / "dave").mkdir()  # an empty folder: no submission
+    (root / "erin.ipynb").write_text("{not json")  # a broken notebook
+    (root / "frank.py").write_text("import time\ntime.sleep(1000)\n")  # hangs: stopped at the time limit
+    (root / "notes.txt").write_text("not a submission")
+    return root
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    base = tmp_path_factory.mktemp("batch")
+    submissions = make_class(base / "submissions")
+    out = base / "out"
+    result = run_cli("batch", "hello_world", submissions, "--out", out, "--workers", "2", "--time-limit", "25",
+                     "--junit", base / "class.xml")
+    return result, submissions, out, base
+
+
+def test_a_class_is_graded_with_a_gradebook_and_a_summary(graded_class):
+    result, _, out, _ = graded_class
+    assert result.exit_code == 0, result.output
+    with open(out / "gradebook.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["student", "score", "max_score", "predicts_31_at_10", "trained_with_fit",
+                             "within_limits", "learned_the_line", "status", "duration_s"]
+    got = {r["student"]: (r["score"], r["status"]) for r in rows}
+    assert got == {"alice": ("10", "graded"), "bob": ("3", "graded"), "carol": ("0", "graded"),
+                   "dave": ("0", "invalid"), "erin": ("0", "invalid"), "frank": ("0", "graded")}
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["students"], summary["graded"], summary["full_marks"]) == (6, 4, 1)
+    assert summary["invalid"] == ["dave", "erin"] and summary["grader_errors"] == []
+    assert summary["mean_score"] == pytest.approx(13 / 4)
+    rates = {c["name"]: (c["passed"], c["total"]) for c in summary["checks"]}
+    assert rates == {"predicts_31_at_10": (1, 4), "trained_with_fit": (2, 4), "within_limits": (2, 4),
+                     "learned_the_line": (1, 4)}
+    assert summary["histogram"]["counts"] == [2, 0, 0, 1, 0, 0, 0, 0, 0, 1]
+    assert "invalid submission: dave: No submission to grade: the folder dave/ holds no .py or .ipynb file." in result.output
+
+
+def test_each_student_has_reports_and_the_dashboard_links_them(graded_class):
+    _, _, out, _ = graded_class
+    alice = out / "students" / "alice"
+    assert json.loads((alice / "report.json").read_text())["score"] == 10
+    gradescope = json.loads((alice / "results.json").read_text())
+    assert gradescope["score"] == 10 and {t["visibility"] for t in gradescope["tests"]} == {"visible", "hidden"}
+    frank = json.loads((out / "students" / "frank" / "report.json").read_text())
+    assert frank["run"]["timed_out"] is True
+    html = (out / "index.html").read_text()
+    assert '<a href="students/alice/report.html">alice</a>' in html
+    assert 'id="distribution"' in html and 'id="errors"' in html
+    assert "invalid submission: erin.ipynb is not a valid notebook" in html
+
+
+def test_junit_has_a_testsuite_per_student(graded_class):
+    _, _, _, base = graded_class
+    root = ET.parse(base / "class.xml").getroot()
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert sorted(suites) == ["alice", "bob", "carol", "dave", "erin", "frank"]
+    assert (suites["alice"].get("tests"), suites["alice"].get("failures")) == ("4", "0")
+    assert (suites["bob"].get("tests"), suites["bob"].get("failures")) == ("4", "2")
+    assert suites["dave"].find("testcase/failure").get("type") == "invalid"
+
+
+def test_resume_regrades_only_what_changed(graded_class, tmp_path):
+    _, submissions, out, _ = graded_class
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    before = (copy / "students" / "alice" / "report.json").stat().st_mtime_ns
+    shutil.copytree(submissions, tmp_path / "subs")
+    (tmp_path / "subs" / "carol.py").write_text(SOLUTION)  # carol fixed her submission
+    result = run_cli("batch", "hello_world", tmp_path / "subs", "--out", copy, "--resume", "--time-limit", "25")
+    assert result.exit_code == 0, result.output
+    assert "5 of 6 already graded and unchanged (--resume): skipped." in result.output
+    assert (copy / "students" / "alice" / "report.json").stat().st_mtime_ns == before
+    with open(copy / "gradebook.csv", newline="") as f:
+        assert {r["student"]: r["score"] for r in csv.DictReader(f)}["carol"] == "10"
+
+
+def test_the_grader_failing_on_students_exits_3_and_names_them(tmp_path, monkeypatch):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "x1.py").write_text("x = (\n")
+    (subs / "x2.py").write_text("y = )\n")
+    broken = tmp_path / "templates"
+    broken.mkdir()
+    (broken / "report.html").write_text("{% if %}")  # an instructor's broken template override
+    monkeypatch.setenv("GRADER_TEMPLATES", str(broken))
+    result = run_cli("batch", "hello_world", subs, "--out", tmp_path / "out")
+    assert result.exit_code == 3
+    assert "grader: the grader itself failed on: x1 (internal error of the grader (not your code): the html " \
+           "reporter failed: TemplateSyntaxError" in result.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["grader_errors"] == ["x1", "x2"]
+
+
+def test_shards_split_the_class_and_merge_back(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name in ("a", "b", "c", "d", "e"):
+        (subs / f"{name}.py").write_text("x = (\n")
+    outs = []
+    for k in ("1/2", "2/2"):
+        out = tmp_path / f"shard{k[0]}"
+        assert run_cli("batch", "hello_world", subs, "--out", out, "--shard", k).exit_code == 0
+        outs.append(out)
+    assert sorted(p.name for p in (outs[0] / "students").iterdir()) == ["a", "c", "e"]
+    assert sorted(p.name for p in (outs[1] / "students").iterdir()) == ["b", "d"]
+    result = run_cli("merge", tmp_path / "all", *outs)
+    assert result.exit_code == 0, result.output
+    assert "Merged 5 students from 2 shard(s)" in result.output
+    with open(tmp_path / "all" / "gradebook.csv", newline="") as f:
+        assert [r["student"] for r in csv.DictReader(f)] == ["a", "b", "c", "d", "e"]
+    assert run_cli("batch", "hello_world", subs, "--out", tmp_path / "x", "--shard", "3/2").exit_code == 2
+
+
+def test_bad_batch_input_is_a_usage_error(tmp_path):
+    result = run_cli("batch", "hello_world", tmp_path / "nowhere", "--out", tmp_path / "out")
+    assert result.exit_code == 2 and "is not a folder" in result.output
+    (tmp_path / "empty").mkdir()
+    result = run_cli("batch", "hello_world", tmp_path / "empty", "--out", tmp_path / "out")
+    assert result.exit_code == 2 and "holds no submissions" in result.output
+
+
+def test_ctrl_c_keeps_finished_students_and_resume_finishes(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "a_fast.py").write_text("x = (\n")
+    (subs / "b_slow.py").write_text("import time\ntime.sleep(1000)\n")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "grader", "batch", "hello_world", str(subs), "--out", str(out), "--workers", "1",
+           "--time-limit", "120"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.time() + 120
+    while not (out / "students" / "a_fast" / "meta.json").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # b_slow's grading is under way
+    os.killpg(proc.pid, signal.SIGINT)
+    output = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode == 130, output
+    assert "interrupted; 1 of 2 students are finished and kept" in output
+    assert (out / "students" / "a_fast" / "report.json").is_file()
+    assert not (out / "students" / "b_slow" / "meta.json").exists()
+    leftover = subprocess.run(["pgrep", "-f", "b_slow.py"], capture_output=True, text=True).stdout.split()
+    assert leftover == []
+    (subs / "b_slow.py").write_text("y = )\n")
+    result = run_cli("batch", "hello_world", subs, "--out", out, "--resume", "--time-limit", "120")
+    assert result.exit_code == 0 and "1 of 2 already graded and unchanged (--resume): skipped." in result.output
+
+
+def test_the_dask_executor_grades_on_a_local_cluster(tmp_path):
+    from distributed import LocalCluster
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "alice.py").write_text(SOLUTION)
+    (subs / "carol.py").write_text("x = (\n")
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
+        result = run_cli("batch", "hello_world", subs, "--out", tmp_path / "out", "--executor", "dask",
+                         "--scheduler", cluster.scheduler_address)
+    assert result.exit_code == 0, result.output
+    with open(tmp_path / "out" / "gradebook.csv", newline="") as f:
+        assert {r["student"]: r["score"] for r in csv.DictReader(f)} == {"alice": "10", "carol": "0"}
+    assert json.loads((tmp_path / "out" / "students" / "alice" / "report.json").read_text())["score"] == 10
+    result = run_cli("batch", "hello_world", subs, "--out", tmp_path / "o2", "--executor", "dask")
+    assert result.exit_code == 2 and "--executor dask needs --scheduler ADDRESS" in result.output
