@@ -2,6 +2,7 @@
 
     python benchmarks/bench.py [--runs 5] [--exercise hello_world] [--isolation]
     python benchmarks/bench.py --fairness [--runs 5]
+    python benchmarks/bench.py --batch [--runs 3]
 
 For each exercise, alternates `python SOLUTION` (what the student runs) with
 `grader grade EXERCISE SOLUTION --json ...` (a fresh grader process each time: start-up,
@@ -80,6 +81,25 @@ def runs_cost(runs: int, tmp: Path) -> dict:
     return {"one_s": o, "three_s": t, "ratio": t / o}
 
 
+def batch_cost(runs: int, tmp: Path, students: int = 8) -> dict:
+    """A class of hello_world submissions graded with 1 worker vs 2 (alternating, fresh output folders),
+    and --resume on the unchanged class against its first grading."""
+    subs = tmp / "class"
+    subs.mkdir()
+    solution = (ROOT / "exercises" / "hello_world" / "solution.py").read_text()
+    for i in range(students):
+        (subs / f"student{i:02d}.py").write_text(solution)
+    base = [sys.executable, "-m", "grader", "batch", "hello_world", str(subs)]
+    one, two, resume = [], [], []
+    for r in range(runs):
+        one.append(timed(base + ["--out", str(tmp / f"one{r}"), "--workers", "1"], tmp, dict(os.environ)))
+        two.append(timed(base + ["--out", str(tmp / f"two{r}"), "--workers", "2"], tmp, dict(os.environ)))
+        resume.append(timed(base + ["--out", str(tmp / f"two{r}"), "--workers", "2", "--resume"], tmp,
+                            dict(os.environ)))
+    o, t, r = statistics.median(one), statistics.median(two), statistics.median(resume)
+    return {"students": students, "one_s": o, "two_s": t, "ratio": t / o, "resume_s": r, "resume_ratio": r / t}
+
+
 def bench(exercise: str, runs: int, tmp: Path) -> dict:
     solution = ROOT / "exercises" / exercise / "solution.py"
     bare, graded = [], []
@@ -105,7 +125,17 @@ def main():
     parser.add_argument("--isolation", action="store_true", help="also measure what the sandbox costs")
     parser.add_argument("--fairness", action="store_true",
                         help="only measure what seeding + progress cost, and --runs 3 against one run")
+    parser.add_argument("--batch", action="store_true",
+                        help="only measure grader batch: 2 workers against 1, and --resume on an unchanged class")
     args = parser.parse_args()
+    if args.batch:
+        with tempfile.TemporaryDirectory() as tmp:
+            r = batch_cost(args.runs, Path(tmp))
+        print(f"| {r['students']} hello_world submissions | --workers 1 (median) | --workers 2 (median) | ratio |\n"
+              f"|---|---|---|---|\n| grader batch | {r['one_s']:.1f} s | {r['two_s']:.1f} s | {r['ratio']:.2f}x |\n\n"
+              f"| unchanged class | first grading (--workers 2) | --resume (median) | ratio |\n|---|---|---|---|\n"
+              f"| grader batch --resume | {r['two_s']:.1f} s | {r['resume_s']:.2f} s | {r['resume_ratio']:.3f}x |")
+        return
     if args.fairness:
         r = seeding_cost(args.runs)
         print("| hello_world graded | seeded, live progress (median) | unseeded, no progress (median) | ratio |")
