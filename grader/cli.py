@@ -51,8 +51,18 @@ class GraderGroup(click.Group):
 
 @click.group(cls=GraderGroup)
 @click.version_option(__version__, prog_name="grader")
-def cli():
+@click.option("--exercises", "exercise_paths", multiple=True, type=click.Path(path_type=Path),
+              help="An exercise folder, or a folder of them, to use besides the installed ones (repeatable; "
+                   "also GRADER_EXERCISES_PATH).")
+def cli(exercise_paths):
     """Grade TensorFlow/Keras training exercises."""
+    for path in exercise_paths:
+        if not path.is_dir():
+            raise UserError(f"--exercises {path}: no such folder; give an exercise folder (with spec.toml) "
+                            "or a folder of them.")
+    if exercise_paths:  # the environment carries it to batch workers and to `grader` processes started later
+        known = [p for p in os.environ.get("GRADER_EXERCISES_PATH", "").split(os.pathsep) if p]
+        os.environ["GRADER_EXERCISES_PATH"] = os.pathsep.join([str(p.resolve()) for p in exercise_paths] + known)
 
 
 def _exercise(name):
@@ -161,9 +171,10 @@ def print_summary(report):
 @click.option("--seed", type=int, help="Random seed for the student's run (default: the exercise's).")
 @click.option("--runs", type=click.IntRange(min=1), help="Train this many times (seeds SEED, SEED+1, ...) and grade "
               "each check on its median run (default: the exercise's, usually 1).")
+@click.option("--public-only", is_flag=True, help="Run only the public checks (what a student can run at home).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def grade(exercise, submission, json_path, html_path, junit_path, gradescope_path, data_dir, time_limit, seed, runs,
-          quiet):
+          public_only, quiet):
     """Grade SUBMISSION (.py or .ipynb) against EXERCISE.
 
     Exit code: 0 full marks, 1 graded without full marks, 2 usage error, 3 grader error.
@@ -174,6 +185,10 @@ def grade(exercise, submission, json_path, html_path, junit_path, gradescope_pat
     from grader.submission import load_submission
 
     ex = _exercise(exercise)
+    if public_only:
+        import dataclasses
+
+        ex = dataclasses.replace(ex, checks=ex.public_checks)
     load_submission(submission, ex.graded_cells_only)  # a file that cannot be graded is a usage error, at once
     locate_data(ex, data_dir)  # so is a missing dataset
     live = None if quiet or json_path == "-" or not sys.stderr.isatty() else LiveProgress()
@@ -345,6 +360,31 @@ def verify(name, time_limit, data_dir):
         click.echo(f"{name}: NOT SOUND ({problems} problem(s) above).")
         sys.exit(EXIT_PARTIAL)
     click.echo(f"{name}: sound.")
+
+
+@exercise.command("new")
+@click.argument("name")
+@click.argument("dest", type=click.Path(path_type=Path))
+def exercise_new(name, dest):
+    """Write a new exercise NAME into DEST/NAME from the scaffold: public and hidden spec, starter,
+    a solution to fill in, README and one bad/ example."""
+    from grader.authoring import new_exercise
+
+    target = new_exercise(name, dest)
+    click.echo(f"Wrote the exercise {name} to {target}. Write the reference solution in {target / 'solution.py'}, "
+               f"adapt the spec, then run:\n  grader --exercises {dest} exercise verify {name}")
+
+
+@exercise.command("release")
+@click.argument("name")
+@click.argument("dest", type=click.Path(path_type=Path))
+def exercise_release(name, dest):
+    """Write the student bundle of NAME into DEST/NAME: README, starter, public spec and how to run
+    the public checks. Refused (nothing written) if a hidden value or a solution line would leak."""
+    from grader.authoring import release
+
+    target = release(_exercise(name), dest)
+    click.echo(f"Released {name} to {target}: {', '.join(sorted(p.name for p in target.iterdir()))}.")
 
 
 DATA_DIR_HELP = "Dataset root to use (default: GRADER_DATA_DIR, then ~/.keras/datasets)."

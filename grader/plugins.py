@@ -72,7 +72,14 @@ def _collect(hook_name: str, key) -> dict:
 
 
 def exercise_folders() -> dict[str, tuple[Path, str]]:
-    return _collect("grader_register_exercises", lambda p: Path(p).name)
+    """Every exercise folder by name: registered by plugins, then the folders given with --exercises /
+    GRADER_EXERCISES_PATH, which take precedence over an installed exercise of the same name (an
+    instructor working on a new version of it)."""
+    from grader.exercise_path import path_exercises
+
+    found = _collect("grader_register_exercises", lambda p: Path(p).name)
+    found.update({folder.name: (folder, "GRADER_EXERCISES_PATH") for folder in path_exercises()})
+    return found
 
 
 def check_types() -> dict:

@@ -1,5 +1,6 @@
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -13,6 +14,9 @@ _ISOLATED = Path(tempfile.mkdtemp(prefix="grader-tests-"))
 os.environ["KERAS_HOME"] = str(_ISOLATED / "keras-home")
 os.environ["GRADER_CACHE_DIR"] = str(_ISOLATED / "cache")
 os.environ.pop("GRADER_DATA_DIR", None)
+os.environ.pop("GRADER_EXERCISES_PATH", None)
+# The sample third-party plugin, importable in-process (test_authoring also pip-installs it).
+sys.path.insert(0, str(Path(__file__).resolve().parent / "sample_plugin"))
 
 from grader.cli import cli  # noqa: E402
 

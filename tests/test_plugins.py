@@ -5,7 +5,7 @@ import pytest
 from conftest import SUBMISSIONS, by_name, run_cli
 from grader import hookspecs, plugins
 from grader.exercise import ExerciseError, load_exercise
-from plugins_under_test import param_limit
+import grader_sample_plugin
 
 
 def test_every_hook_is_documented_with_its_parameters():
@@ -36,7 +36,7 @@ def test_builtins_register_through_the_plugin_manager():
 @pytest.fixture
 def third_party():
     pm = plugins.get_plugin_manager()
-    pm.register(param_limit, name="param_limit")
+    pm.register(grader_sample_plugin, name="param_limit")
     try:
         yield
     finally:

@@ -5,7 +5,7 @@ class myCallback(tf.keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         # TODO: once logs.get('accuracy') reaches 0.9, print a message and stop training
-        # by setting self.model.stop_training = True.
+        # by setting the stop_training attribute of self.model to True.
         pass
 
 

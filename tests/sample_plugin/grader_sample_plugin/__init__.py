@@ -1,4 +1,5 @@
-"""A third-party style plugin for the tests: a check type and an exercise folder, via the same hooks."""
+"""A third-party grader plugin: the check type `max_params` and the exercise `tiny_line`, registered
+through the same hooks as the built-ins and found through the entry-point group `grader`."""
 
 from pathlib import Path
 

@@ -1,0 +1,117 @@
+"""Instructor tools: a new exercise from the scaffold, and the student bundle of an exercise."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tomllib
+from importlib.resources import files
+from pathlib import Path
+
+from grader.exercise import Exercise, ExerciseError
+
+BUNDLE_FILES = ("README.md", "starter.py", "spec.toml")
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def new_exercise(name: str, dest: Path) -> Path:
+    """Write the scaffold (public and hidden spec, starter, solution to fill in, README, one bad
+    variant) to DEST/NAME; it passes ``grader exercise verify`` once the solution is written."""
+    if not _NAME.fullmatch(name):
+        raise ExerciseError(f"'{name}' cannot name an exercise: use lower-case letters, digits and _, starting "
+                            "with a letter (it becomes a folder and a command-line argument).")
+    target = Path(dest) / name
+    if target.exists():
+        raise ExerciseError(f"{target} already exists; choose another name or destination.")
+    scaffold = Path(str(files("grader") / "scaffold"))
+    title = name.replace("_", " ").capitalize()
+    for source in sorted(scaffold.rglob("*")):
+        if source.is_dir() or "__pycache__" in source.parts:
+            continue
+        out = target / source.relative_to(scaffold)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(source.read_text(encoding="utf-8").replace("{name}", name).replace("{title}", title),
+                       encoding="utf-8")
+    return target
+
+
+def hidden_markers(ex: Exercise) -> list[str]:
+    """Text that would give a hidden check away: its name, title and hint, and each number it compares
+    (other words, like the split it measures on, say nothing a student could use)."""
+    path = ex.path / "hidden.toml"
+    if not path.is_file():
+        return []
+    markers = []
+    for check in tomllib.loads(path.read_text(encoding="utf-8")).get("checks", []):
+        for key, value in check.items():
+            if key in ("type", "points", "margin"):
+                continue
+            for v in value if isinstance(value, list) else [value]:
+                if isinstance(v, str) and key in ("name", "title", "hint") and len(v) >= 4:
+                    markers.append(v)
+                elif isinstance(v, (int, float)) and not isinstance(v, bool) and len(f"{abs(v):g}") >= 2:
+                    markers.append(f"{v:g}")
+    return markers
+
+
+def _statement(line: str) -> bool:
+    """A whole statement, not a fragment of one spread over lines (an argument, a closing bracket)."""
+    return (sum(line.count(c) for c in "([{") == sum(line.count(c) for c in ")]}")
+            and not line.endswith((",", "\\", "(", "[", "{")))
+
+
+def solution_lines(ex: Exercise) -> list[str]:
+    """Statements of the reference solution that the starter does not have (long enough to mean something)."""
+    if not ex.solution.is_file():
+        return []
+    starter = set(l.strip() for l in ex.starter.read_text(encoding="utf-8").splitlines()) if ex.starter.is_file() else set()
+    return [l.strip() for l in ex.solution.read_text(encoding="utf-8").splitlines()
+            if len(l.strip()) >= 12 and not l.strip().startswith("#") and l.strip() not in starter
+            and _statement(l.strip())]
+
+
+def leaks(ex: Exercise, folder: Path) -> list[str]:
+    """Where a hidden value or a solution line appears in the files under ``folder``."""
+    found = []
+    markers = hidden_markers(ex)
+    lines = solution_lines(ex)
+    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+        text = f.read_text(encoding="utf-8", errors="replace")
+        for m in markers:
+            pattern = re.escape(m) if not re.fullmatch(r"-?[\d.e+-]+", m) else rf"(?<![\w.]){re.escape(m)}(?![\w]|\.\d)"
+            if re.search(pattern, text):
+                found.append(f"{f.relative_to(folder)} contains the hidden value {m!r}")
+        for line in lines:
+            if line in text:
+                found.append(f"{f.relative_to(folder)} contains a line of the reference solution: {line!r}")
+    return found
+
+
+def release(ex: Exercise, dest: Path) -> Path:
+    """The student bundle in DEST/NAME: README, starter, public spec, and how to run the public checks.
+    Nothing hidden is copied; the bundle is checked for hidden values and solution lines, and removed
+    if any is found."""
+    target = Path(dest) / ex.name
+    if target.exists():
+        raise ExerciseError(f"{target} already exists; release into an empty destination.")
+    missing = [n for n in ("starter.py", "spec.toml") if not (ex.path / n).is_file()]
+    if missing:
+        raise ExerciseError(f"{ex.path}: cannot release without {', '.join(missing)}.")
+    target.mkdir(parents=True)
+    for name in BUNDLE_FILES:
+        if (ex.path / name).is_file():
+            shutil.copyfile(ex.path / name, target / name)
+    if not (target / "README.md").is_file():
+        (target / "README.md").write_text(f"# {ex.title}\n\n{ex.summary}\n", encoding="utf-8")
+    (target / "CHECK-YOUR-WORK.md").write_text(
+        f"# Checking your work on {ex.name}\n\n"
+        "Run the public checks on your file before you submit (`pip install` the grader your course names):\n\n"
+        f"    grader --exercises {ex.name} grade {ex.name} starter.py --public-only --html report.html\n\n"
+        "from the folder that holds this one, then open report.html. The checks that grade your submission "
+        "include hidden ones, run only when you submit.\n", encoding="utf-8")
+    found = leaks(ex, target)
+    if found:
+        shutil.rmtree(target)
+        raise ExerciseError(f"Not released: {'; '.join(found[:5])}. Remove them from the exercise's public files "
+                            "and release again.")
+    return target

@@ -1,0 +1,152 @@
+"""Issue 7: instructors add exercises without touching the grader, scaffold, verify and release them,
+and publish checks as pip-installable plugins."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from conftest import EXERCISES, ROOT, by_name, run_cli
+
+SOLVED = '''import numpy as np
+import tensorflow as tf
+
+xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0], dtype=float)
+ys = np.array([-3.0, -1.0, 1.0, 3.0, 5.0, 7.0], dtype=float)
+
+
+def train_model():
+    model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mean_squared_error")
+    model.fit(xs, ys, epochs=500, verbose=0)
+    return model
+'''
+
+
+@pytest.fixture
+def exercises_path(monkeypatch):
+    monkeypatch.setenv("GRADER_EXERCISES_PATH", "")  # whatever --exercises sets is undone after the test
+
+
+def test_a_new_exercise_verifies_once_its_solution_is_written(tmp_path, exercises_path):
+    result = run_cli("exercise", "new", "line_fit", tmp_path)
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "line_fit"
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) == [
+        "README.md", "bad/never_trained.py", "hidden.toml", "solution.py", "spec.toml", "starter.py"]
+    assert "raise NotImplementedError" in (folder / "solution.py").read_text()
+    (folder / "solution.py").write_text(SOLVED)
+    result = run_cli("--exercises", tmp_path, "exercise", "verify", "line_fit")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "line_fit: sound."
+    assert run_cli("exercise", "new", "line_fit", tmp_path).exit_code == 2  # never overwrites
+
+
+def test_exercise_folders_from_the_command_line_and_the_environment(tmp_path, exercises_path, monkeypatch):
+    run_cli("exercise", "new", "line_fit", tmp_path)
+    assert "line_fit" not in run_cli("list").output
+    assert "line_fit" in run_cli("--exercises", tmp_path / "line_fit", "list").output
+    monkeypatch.setenv("GRADER_EXERCISES_PATH", str(tmp_path))
+    assert "Line fit" in run_cli("show", "line_fit").output
+    result = run_cli("--exercises", tmp_path / "nowhere", "list")
+    assert result.exit_code == 2 and "--exercises" in result.output and "no such folder" in result.output
+
+
+def test_verify_names_the_file_and_field_of_a_mistyped_spec(tmp_path, exercises_path):
+    run_cli("exercise", "new", "line_fit", tmp_path)
+    spec = tmp_path / "line_fit" / "spec.toml"
+    spec.write_text(spec.read_text().replace("tolerance = 1.0", 'tolerance = "one"'))
+    result = run_cli("--exercises", tmp_path, "exercise", "verify", "line_fit")
+    assert result.exit_code == 2
+    assert (f"{spec}, check 'predicts_19_at_10': field 'tolerance' must be a number, got 'one'.") in result.output
+
+
+def hidden_values(exercise: Path) -> list[str]:
+    """Every name, title, hint and number of the hidden checks, as a student could search for them."""
+    values = []
+    hidden = exercise / "hidden.toml"  # cnn_augmentation has no hidden checks: its held-out data is the secret
+    for check in tomllib.loads(hidden.read_text()).get("checks", []) if hidden.is_file() else []:
+        for key, value in check.items():
+            for v in value if isinstance(value, list) else [value]:
+                if key in ("name", "title", "hint"):
+                    values.append(v)
+                elif isinstance(v, float) and key != "margin":
+                    values.append(f"{v:g}")
+    return values
+
+
+@pytest.mark.parametrize("name", ["hello_world", "fashion_mnist_callback", "cnn_augmentation"])
+def test_a_release_holds_nothing_hidden(tmp_path, name):
+    result = run_cli("exercise", "release", name, tmp_path)
+    assert result.exit_code == 0, result.output
+    bundle = tmp_path / name
+    assert sorted(p.name for p in bundle.iterdir()) == ["CHECK-YOUR-WORK.md", "README.md", "spec.toml", "starter.py"]
+    text = "\n".join(p.read_text() for p in bundle.iterdir())
+    for value in hidden_values(EXERCISES / name):
+        if len(value) >= 2:
+            assert not re.search(rf"(?<![\w.]){re.escape(value)}(?![\w]|\.\d)", text), value
+    starter = set(l.strip() for l in (EXERCISES / name / "starter.py").read_text().splitlines())
+    for line in (EXERCISES / name / "solution.py").read_text().splitlines():
+        line = line.strip()
+        if len(line) >= 12 and not line.startswith("#") and line not in starter and line.count("(") == line.count(")") \
+                and not line.endswith(","):
+            assert line not in text, line
+    assert not any(p.suffix in (".gz", ".jpg", ".npy") for p in bundle.rglob("*"))  # no data, hidden or not
+    assert tomllib.loads((bundle / "spec.toml").read_text()) == tomllib.loads((EXERCISES / name / "spec.toml").read_text())
+
+
+def test_a_release_that_would_leak_is_refused(tmp_path, exercises_path):
+    leaky = tmp_path / "exercises" / "hello_world"
+    shutil.copytree(EXERCISES / "hello_world", leaky)
+    with open(leaky / "README.md", "a") as f:
+        f.write("\nHint: your model should also predict 301 at x = 100.\n")
+    result = run_cli("--exercises", tmp_path / "exercises", "exercise", "release", "hello_world", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "Not released: README.md contains the hidden value '100'; README.md contains the hidden value '301'." \
+        in result.output
+    assert not (tmp_path / "out" / "hello_world").exists()
+
+
+def test_public_only_runs_the_public_checks(tmp_path):
+    out = tmp_path / "r.json"
+    result = run_cli("grade", "hello_world", EXERCISES / "hello_world" / "solution.py", "--public-only", "--json", out)
+    report = json.loads(out.read_text())
+    assert result.exit_code == 0
+    assert [c["name"] for c in report["checks"]] == ["predicts_31_at_10", "trained_with_fit", "within_limits"]
+    assert report["max_score"] == 7
+
+
+def test_a_pip_installed_plugin_is_found_through_its_entry_point(tmp_path):
+    source = tmp_path / "src"
+    shutil.copytree(ROOT / "tests" / "sample_plugin", source, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    target = tmp_path / "site"
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                          "--disable-pip-version-check", "--target", str(target), str(source)],
+                         capture_output=True, text=True)
+    assert pip.returncode == 0, pip.stderr
+    assert (target / "grader_sample_plugin" / "tiny_line" / "spec.toml").is_file()
+    env = {k: v for k, v in os.environ.items() if k not in ("GRADER_NO_ENTRY_POINTS",)}
+    env["PYTHONPATH"] = str(target)
+
+    def grader(*args):
+        return subprocess.run([sys.executable, "-m", "grader", *map(str, args)], capture_output=True, text=True,
+                              env=env, cwd=tmp_path)
+
+    plugins = grader("plugins")
+    assert plugins.returncode == 0, plugins.stderr
+    assert f"sample\n    from: {target / 'grader_sample_plugin' / '__init__.py'}" in plugins.stdout
+    assert "hooks: grader_register_checks, grader_register_exercises" in plugins.stdout
+    sub = tmp_path / "line.py"
+    sub.write_text("import numpy as np, tensorflow as tf\nxs = np.array([0.0, 1.0, 2.0, 3.0])\n"
+                   "model = tf.keras.Sequential([tf.keras.Input((1,)), tf.keras.layers.Dense(4), tf.keras.layers.Dense(1)])\n"
+                   "model.compile(optimizer='sgd', loss='mse')\nmodel.fit(xs, 2 * xs + 1, epochs=300, verbose=0)\n")
+    graded = grader("grade", "tiny_line", sub, "--json", tmp_path / "r.json")
+    assert graded.returncode == 1, graded.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert by_name(report)["small"]["message"] == "The model has 13 parameters; at most 2 are allowed."
