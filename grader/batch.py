@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import queue
 import re
 import signal
 import statistics
@@ -277,23 +278,104 @@ def run_batch(exercise, students: list[Student], out: Path, *, workers: int, opt
     return [rows[s.id] for s in students if s.id in rows]
 
 
-def _run_local(exercise, todo, options, budget, workers, finish):
-    from concurrent.futures import ThreadPoolExecutor, as_completed
+class Worker:
+    """One long-lived ``grader.batch_worker`` process (its own session, so it can be killed whole)."""
 
+    def __init__(self, running: Running):
+        self.running = running
+        self.proc = subprocess.Popen([sys.executable, "-m", "grader.batch_worker"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                     start_new_session=True)
+        running.add(self.proc)
+        self.replies: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.replies.put(line)
+        self.replies.put(None)  # the worker ended
+
+    def grade(self, exercise: str, student: Student, options: dict, budget: float) -> dict:
+        """Grade one student in this worker; a worker that dies or overruns is killed (the caller
+        starts another) and the student gets a grader_error."""
+        started = time.time()
+        with tempfile.TemporaryDirectory(prefix="grader-batch-") as tmp:
+            out = Path(tmp)
+            submission = out / student.path.name
+            submission.write_bytes(student.path.read_bytes())
+            args = grade_command(exercise, submission, out, options)[3:]  # without "python -m grader"
+            try:
+                self.proc.stdin.write(json.dumps({"args": args}) + "\n")
+                self.proc.stdin.flush()
+                line = self.replies.get(timeout=budget)
+            except (OSError, queue.Empty) as exc:
+                line, timed_out = None, isinstance(exc, queue.Empty)
+            else:
+                timed_out = False
+            files = {n: (out / n).read_text(encoding="utf-8") for n in REPORT_FILES if (out / n).is_file()}
+        if line is None:
+            self.stop()
+            stderr = "" if timed_out else f"grader: the grading process ended unexpectedly (exit code {self.proc.poll()})"
+            return {"exit_code": None, "timed_out": timed_out, "stderr": stderr, "files": files,
+                    "duration_s": round(time.time() - started, 3)}
+        reply = json.loads(line)
+        return {"exit_code": reply["exit_code"], "timed_out": False, "stderr": reply["stderr"], "files": files,
+                "duration_s": round(time.time() - started, 3)}
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self):
+        _kill(self.proc)
+        self.proc.wait()
+        self.running.discard(self.proc)
+
+
+def _run_local(exercise, todo, options, budget, workers, finish):
+    """``workers`` threads, each feeding students to its own long-lived worker process."""
     running = Running()
-    pool = ThreadPoolExecutor(max_workers=max(1, workers))
-    futures = {pool.submit(grade_payload, exercise.name, s.path.name, s.path.read_bytes(), options, budget,
-                           running): (s, folder, key) for s, folder, key in todo}
+    jobs: queue.Queue = queue.Queue()
+    for item in todo:
+        jobs.put(item)
+    results: queue.Queue = queue.Queue()
+
+    def feed():
+        worker = None
+        try:
+            while not running.stopping:
+                try:
+                    s, folder, key = jobs.get_nowait()
+                except queue.Empty:
+                    return
+                if worker is None or not worker.alive:
+                    worker = Worker(running)
+                results.put((s, folder, key, worker.grade(exercise.name, s, options, budget)))
+        except BaseException as exc:  # never leave the main thread waiting
+            results.put(exc)
+        finally:
+            if worker is not None:
+                worker.proc.stdin.close()
+                try:
+                    worker.proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    worker.stop()
+                running.discard(worker.proc)
+
+    threads = [threading.Thread(target=feed, daemon=True) for _ in range(min(max(1, workers), len(todo)))]
+    for t in threads:
+        t.start()
     try:
-        for future in as_completed(futures):
-            finish(*futures[future], future.result())
+        for _ in range(len(todo)):
+            item = results.get()
+            if isinstance(item, BaseException):
+                raise item
+            finish(*item)
     except BaseException:  # Ctrl-C: stop the gradings in flight; finished students are already on disk
-        for f in futures:
-            f.cancel()
         running.stop_all()
-        pool.shutdown(wait=True, cancel_futures=True)
         raise
-    pool.shutdown(wait=True)
+    for t in threads:
+        t.join()
 
 
 def _run_dask(exercise, todo, options, budget, scheduler, finish):
