@@ -152,6 +152,21 @@ class Running:
 
 
 def _kill(proc):
+    """Kill a grading process and everything below it: the student's sandboxed child runs in a session
+    of its own, so killing the process group alone would leave it training."""
+    from grader.runner import descendants
+
+    below = descendants(proc.pid)
+    for pid in [proc.pid] + below:
+        try:
+            os.kill(pid, signal.SIGSTOP)  # nothing forks while the tree is taken down
+        except OSError:
+            pass
+    for pid in reversed(below):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except OSError:

@@ -144,7 +144,8 @@ def child_environment(workdir: Path) -> dict:
     return env
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid``, whatever session or process group it put itself in."""
     out, todo = [], [pid]
     while todo:
         p = todo.pop()
@@ -161,7 +162,7 @@ def _descendants(pid: int) -> list[int]:
 def _harness_pids(pid: int) -> list[int]:
     """The harness process (inside any namespace wrapper), to ask it to save what it has trained."""
     found = []
-    for p in [pid] + _descendants(pid):
+    for p in [pid] + descendants(pid):
         try:
             if b"grader.harness" in Path(f"/proc/{p}/cmdline").read_bytes():
                 found.append(p)

@@ -148,6 +148,18 @@ def test_bad_batch_input_is_a_usage_error(tmp_path):
     assert result.exit_code == 2 and "holds no submissions" in result.output
 
 
+def running_in(folder: Path) -> list[int]:
+    """Processes whose working directory is inside ``folder`` (the student's child runs in its workdir)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if str(proc.joinpath("cwd").resolve()).startswith(str(folder)):
+                found.append(int(proc.name))
+        except OSError:
+            pass
+    return found
+
+
 def test_ctrl_c_keeps_finished_students_and_resume_finishes(tmp_path):
     subs = tmp_path / "subs"
     subs.mkdir()
@@ -156,19 +168,25 @@ def test_ctrl_c_keeps_finished_students_and_resume_finishes(tmp_path):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "grader", "batch", "hello_world", str(subs), "--out", str(out), "--workers", "1",
            "--time-limit", "120"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    (tmp_path / "work").mkdir()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                            env=dict(os.environ, GRADER_WORK_DIR=str(tmp_path / "work")))
     deadline = time.time() + 120
     while not (out / "students" / "a_fast" / "meta.json").exists() and time.time() < deadline:
         time.sleep(0.2)
-    time.sleep(3)  # b_slow's grading is under way
+    while not running_in(tmp_path / "work") and time.time() < deadline:
+        time.sleep(0.2)
+    assert running_in(tmp_path / "work")  # b_slow's program is running
     os.killpg(proc.pid, signal.SIGINT)
     output = proc.communicate(timeout=60)[0].decode()
     assert proc.returncode == 130, output
     assert "interrupted; 1 of 2 students are finished and kept" in output
     assert (out / "students" / "a_fast" / "report.json").is_file()
     assert not (out / "students" / "b_slow" / "meta.json").exists()
-    leftover = subprocess.run(["pgrep", "-f", "b_slow.py"], capture_output=True, text=True).stdout.split()
-    assert leftover == []
+    deadline = time.time() + 10  # no process is left working in b_slow's folders
+    while running_in(tmp_path / "work") and time.time() < deadline:
+        time.sleep(0.2)
+    assert running_in(tmp_path / "work") == []
     (subs / "b_slow.py").write_text("y = )\n")
     result = run_cli("batch", "hello_world", subs, "--out", out, "--resume", "--time-limit", "120")
     assert result.exit_code == 0 and "1 of 2 already graded and unchanged (--resume): skipped." in result.output
