@@ -111,17 +111,22 @@ model.fit(x[:100] / 255.0, y[:100], validation_data=(x[-2000:] / 255.0, y[-2000:
     assert ">validation loss lowest</text>" in html and 'id="what-to-try"' in html
 
 
-def test_callback_reading_a_metric_the_logs_do_not_have(standin, grade_file):
-    report = fashion(grade_file, standin, """
+def stopping_when(condition: str, epochs: int) -> str:
+    """A course-style callback that stops training when ``condition`` holds."""
+    return f"""
 class Stop(tf.keras.callbacks.Callback):
-    def on_epoch_end(self, epoch, logs={}):
-        if logs.get('val_acc') > 0.9:
+    def on_epoch_end(self, epoch, logs={{}}):
+        if {condition}:
             self.model.stop_training = True
 model = tf.keras.Sequential([tf.keras.Input(shape=(28, 28)), tf.keras.layers.Flatten(),
     tf.keras.layers.Dense(10, activation='softmax')])
 model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
-model.fit(x / 255.0, y, epochs=2, callbacks=[Stop()], verbose=0)
-""")
+model.fit(x / 255.0, y, epochs={epochs}, callbacks=[Stop()], verbose=0)
+"""
+
+
+def test_callback_reading_a_metric_the_logs_do_not_have(standin, grade_file):
+    report = fashion(grade_file, standin, stopping_when("logs.get('val_acc') > 0.9", epochs=2))
     hint = hints(report)["callback_metric_name"]
     assert hint["evidence"] == ("Stop.on_epoch_end read 'val_acc', but the logs it received held only accuracy, loss; "
                                 "logs.get('val_acc') gives None.")
@@ -129,16 +134,7 @@ model.fit(x / 255.0, y, epochs=2, callbacks=[Stop()], verbose=0)
 
 
 def test_callback_comparing_the_wrong_way_round(standin, grade_file):
-    report = fashion(grade_file, standin, """
-class Stop(tf.keras.callbacks.Callback):
-    def on_epoch_end(self, epoch, logs={}):
-        if logs.get('accuracy') < 0.9:
-            self.model.stop_training = True
-model = tf.keras.Sequential([tf.keras.Input(shape=(28, 28)), tf.keras.layers.Flatten(),
-    tf.keras.layers.Dense(10, activation='softmax')])
-model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
-model.fit(x / 255.0, y, epochs=10, callbacks=[Stop()], verbose=0)
-""")
+    report = fashion(grade_file, standin, stopping_when("logs.get('accuracy') < 0.9", epochs=10))
     hint = hints(report)["callback_wrong_direction"]
     assert hint["evidence"].startswith("Stop stopped training at epoch 1, when accuracy was ")
     assert hint["try_this"] == "Stop when logs.get('accuracy') >= 0.9 (check the comparison sign)."

@@ -46,36 +46,41 @@ SAME_SHAPE = re.compile(r"Arguments `target` and `output` must have the same sha
                         r"output\.shape=\(([^)]*)\)", re.S)
 
 
+def _label_range(m) -> dict:
+    return {"label": m.group(1), "units": int(m.group(2)), "top": int(m.group(2)) - 1}
+
+
+# TensorFlow's errors about labels and outputs -> (the fields a match gives, or None when it does not
+# apply; title; evidence; what to try), said as sentences about the student's model
+TRANSLATED = [
+    ((LABEL_RANGE, LABEL_INDEX), _label_range, "The output layer has fewer units than there are classes",
+     "TensorFlow stopped training: a label is {label}, but the last layer has {units} units, so it can only tell "
+     "apart classes 0 to {top}.",
+     "Give the last layer one unit per class, e.g. Dense(10, activation='softmax') for the ten Fashion-MNIST classes."),
+    ((SAME_RANK,), lambda m: {} if "," in m.group(2) else None, "Integer labels with categorical_crossentropy",
+     "TensorFlow stopped training: the labels are class numbers (one per example) but the loss "
+     "categorical_crossentropy expects one-hot rows.",
+     "Use loss='sparse_categorical_crossentropy' for labels that are class numbers."),
+    ((SPARSE_RANK,), lambda m: {}, "One-hot labels with sparse_categorical_crossentropy",
+     "TensorFlow stopped training: the labels are one-hot rows but the loss sparse_categorical_crossentropy "
+     "expects one class number per example.",
+     "Use loss='categorical_crossentropy' for one-hot labels, or pass the class numbers."),
+    ((SAME_SHAPE,), lambda m: {"target": m.group(1), "output": m.group(2)}, "The output layer does not match the labels",
+     "TensorFlow stopped training: the labels have shape ({target}) but the model's output has shape ({output}).",
+     "For two classes with class_mode='binary' end with Dense(1, activation='sigmoid') and "
+     "loss='binary_crossentropy'; for N classes, Dense(N, activation='softmax')."),
+]
+
+
 def _from_error(evidence):
     """TensorFlow's error about labels and outputs, said as a sentence about the student's model."""
     for text in error_texts(evidence):
-        m = LABEL_RANGE.search(text) or LABEL_INDEX.search(text)
-        if m:
-            label, units = int(m.group(1)), int(m.group(2))
-            return Hint(title="The output layer has fewer units than there are classes",
-                        evidence=f"TensorFlow stopped training: a label is {label}, but the last layer has {units} "
-                                 f"units, so it can only tell apart classes 0 to {units - 1}.",
-                        try_this="Give the last layer one unit per class, e.g. Dense(10, activation='softmax') for "
-                                 "the ten Fashion-MNIST classes.")
-        m = SAME_RANK.search(text)
-        if m and "," in m.group(2):
-            return Hint(title="Integer labels with categorical_crossentropy",
-                        evidence="TensorFlow stopped training: the labels are class numbers (one per example) but the "
-                                 "loss categorical_crossentropy expects one-hot rows.",
-                        try_this="Use loss='sparse_categorical_crossentropy' for labels that are class numbers.")
-        m = SPARSE_RANK.search(text)
-        if m:
-            return Hint(title="One-hot labels with sparse_categorical_crossentropy",
-                        evidence="TensorFlow stopped training: the labels are one-hot rows but the loss "
-                                 "sparse_categorical_crossentropy expects one class number per example.",
-                        try_this="Use loss='categorical_crossentropy' for one-hot labels, or pass the class numbers.")
-        m = SAME_SHAPE.search(text)
-        if m:
-            return Hint(title="The output layer does not match the labels",
-                        evidence=f"TensorFlow stopped training: the labels have shape ({m.group(1)}) but the model's "
-                                 f"output has shape ({m.group(2)}).",
-                        try_this="For two classes with class_mode='binary' end with Dense(1, activation='sigmoid') and "
-                                 "loss='binary_crossentropy'; for N classes, Dense(N, activation='softmax').")
+        for patterns, fields, title, said, try_this in TRANSLATED:
+            for pattern in patterns:
+                m = pattern.search(text)
+                found = fields(m) if m else None
+                if found is not None:
+                    return Hint(title=title, evidence=said.format(**found), try_this=try_this)
     return None
 
 
