@@ -19,7 +19,7 @@ def environment(user_dir: str | os.PathLike | None = None) -> jinja2.Environment
     user_dir = user_dir or os.environ.get("GRADER_TEMPLATES")
     if user_dir:
         loaders.append(jinja2.FileSystemLoader(str(user_dir)))
-    loaders += [jinja2.PrefixLoader({"default": builtin}), builtin]
+    loaders += [jinja2.PrefixLoader({"default": builtin}, delimiter=":"), builtin]
     env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["show"] = show

@@ -150,3 +150,15 @@ def test_a_pip_installed_plugin_is_found_through_its_entry_point(tmp_path):
     assert graded.returncode == 1, graded.stderr
     report = json.loads((tmp_path / "r.json").read_text())
     assert by_name(report)["small"]["message"] == "The model has 13 parameters; at most 2 are allowed."
+
+
+def test_an_instructors_template_folder_overrides_the_report(tmp_path, monkeypatch):
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "report.html").write_text(
+        "<!DOCTYPE html><title>CS101</title><p>CS101 feedback: {{ r.score }} of {{ r.max_score }}</p>"
+        "{% include 'default:report.html' %}")
+    monkeypatch.setenv("GRADER_TEMPLATES", str(tmp_path / "templates"))
+    html = tmp_path / "r.html"
+    run_cli("grade", "hello_world", EXERCISES / "hello_world" / "starter.py", "--html", html)
+    text = html.read_text()
+    assert "<p>CS101 feedback: 3.0 of 10.0</p>" in text and 'id="checks"' in text  # the built-in one, included

@@ -29,6 +29,7 @@ def make_class(root: Path) -> Path:
     (root / "dave").mkdir()  # an empty folder: no submission
     (root / "erin.ipynb").write_text("{not json")  # a broken notebook
     (root / "frank.py").write_text("import time\ntime.sleep(1000)\n")  # hangs: stopped at the time limit
+    (root / "gina.py").write_text("import numpy as np\nbig = np.ones(10 * 2**30, dtype=np.uint8)\n")  # 10 GiB > 6 GiB
     (root / "notes.txt").write_text("not a submission")
     return root
 
@@ -52,15 +53,16 @@ def test_a_class_is_graded_with_a_gradebook_and_a_summary(graded_class):
                              "within_limits", "learned_the_line", "status", "duration_s"]
     got = {r["student"]: (r["score"], r["status"]) for r in rows}
     assert got == {"alice": ("10", "graded"), "bob": ("3", "graded"), "carol": ("0", "graded"),
-                   "dave": ("0", "invalid"), "erin": ("0", "invalid"), "frank": ("0", "graded")}
+                   "dave": ("0", "invalid"), "erin": ("0", "invalid"), "frank": ("0", "graded"),
+                   "gina": ("0", "graded")}
     summary = json.loads((out / "summary.json").read_text())
-    assert (summary["students"], summary["graded"], summary["full_marks"]) == (6, 4, 1)
+    assert (summary["students"], summary["graded"], summary["full_marks"]) == (7, 5, 1)
     assert summary["invalid"] == ["dave", "erin"] and summary["grader_errors"] == []
-    assert summary["mean_score"] == pytest.approx(13 / 4)
+    assert summary["mean_score"] == pytest.approx(13 / 5)
     rates = {c["name"]: (c["passed"], c["total"]) for c in summary["checks"]}
-    assert rates == {"predicts_31_at_10": (1, 4), "trained_with_fit": (2, 4), "within_limits": (2, 4),
-                     "learned_the_line": (1, 4)}
-    assert summary["histogram"]["counts"] == [2, 0, 0, 1, 0, 0, 0, 0, 0, 1]
+    assert rates == {"predicts_31_at_10": (1, 5), "trained_with_fit": (2, 5), "within_limits": (2, 5),
+                     "learned_the_line": (1, 5)}
+    assert summary["histogram"]["counts"] == [3, 0, 0, 1, 0, 0, 0, 0, 0, 1]
     assert "invalid submission: dave: No submission to grade: the folder dave/ holds no .py or .ipynb file." in result.output
 
 
@@ -72,6 +74,8 @@ def test_each_student_has_reports_and_the_dashboard_links_them(graded_class):
     assert gradescope["score"] == 10 and {t["visibility"] for t in gradescope["tests"]} == {"visible", "hidden"}
     frank = json.loads((out / "students" / "frank" / "report.json").read_text())
     assert frank["run"]["timed_out"] is True
+    gina = json.loads((out / "students" / "gina" / "report.json").read_text())
+    assert gina["run"]["status"] == "memory" and gina["run"]["memory_exceeded"] is True
     html = (out / "index.html").read_text()
     assert '<a href="students/alice/report.html">alice</a>' in html
     assert 'id="distribution"' in html and 'id="errors"' in html
@@ -82,7 +86,7 @@ def test_junit_has_a_testsuite_per_student(graded_class):
     _, _, _, base = graded_class
     root = ET.parse(base / "class.xml").getroot()
     suites = {s.get("name"): s for s in root.iter("testsuite")}
-    assert sorted(suites) == ["alice", "bob", "carol", "dave", "erin", "frank"]
+    assert sorted(suites) == ["alice", "bob", "carol", "dave", "erin", "frank", "gina"]
     assert (suites["alice"].get("tests"), suites["alice"].get("failures")) == ("4", "0")
     assert (suites["bob"].get("tests"), suites["bob"].get("failures")) == ("4", "2")
     assert suites["dave"].find("testcase/failure").get("type") == "invalid"
@@ -97,7 +101,7 @@ def test_resume_regrades_only_what_changed(graded_class, tmp_path):
     (tmp_path / "subs" / "carol.py").write_text(SOLUTION)  # carol fixed her submission
     result = run_cli("batch", "hello_world", tmp_path / "subs", "--out", copy, "--resume", "--time-limit", "25")
     assert result.exit_code == 0, result.output
-    assert "5 of 6 already graded and unchanged (--resume): skipped." in result.output
+    assert "6 of 7 already graded and unchanged (--resume): skipped." in result.output
     assert (copy / "students" / "alice" / "report.json").stat().st_mtime_ns == before
     with open(copy / "gradebook.csv", newline="") as f:
         assert {r["student"]: r["score"] for r in csv.DictReader(f)}["carol"] == "10"
