@@ -52,6 +52,21 @@ def main():
         reply = run_job(json.loads(line)["args"])
         protocol.write(json.dumps(reply) + "\n")
         protocol.flush()
+        _forget()
+
+
+def _forget():
+    """Drop what the last grading loaded (its model, Keras' global graph state), so a worker that
+    grades a whole class does not grow with it."""
+    import gc
+
+    try:
+        from grader.evaluate import keras_module
+
+        keras_module().backend.clear_session()
+    except Exception:
+        pass
+    gc.collect()
 
 
 if __name__ == "__main__":
