@@ -555,7 +555,10 @@ def merge(out: Path, shards: list[Path]) -> int:
     names = {i["exercise"] for i in infos}
     if len(names) != 1:
         raise BatchError(f"the shards graded different exercises ({', '.join(sorted(names))}); merge one exercise at a time.")
-    (out / "students").mkdir(parents=True, exist_ok=True)
+    try:
+        (out / "students").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BatchError(f"{out}: cannot create the merged output folder there ({exc.strerror}).") from None
     atomic_write(out / "batch.json", json.dumps(infos[0], indent=1) + "\n")
     copied = 0
     for d in shards:

@@ -280,6 +280,11 @@ def batch(exercise, submissions, out, workers, resume, shard, executor, schedule
     ex = _exercise(exercise)
     locate_data(ex, data_dir)
     try:
+        (out / "students").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot create the output folder there ({exc.strerror}); give a folder "
+                        "path (it is created if missing).") from None
+    try:
         students = batch_module.shard(batch_module.discover(submissions), shard)
     except batch_module.BatchError as exc:
         raise UserError(str(exc)) from None

@@ -150,6 +150,10 @@ def test_bad_batch_input_is_a_usage_error(tmp_path):
     (tmp_path / "empty").mkdir()
     result = run_cli("batch", "hello_world", tmp_path / "empty", "--out", tmp_path / "out")
     assert result.exit_code == 2 and "holds no submissions" in result.output
+    (tmp_path / "a_file").write_text("")
+    result = run_cli("batch", "hello_world", tmp_path / "empty", "--out", tmp_path / "a_file")
+    assert result.exit_code == 2
+    assert f"--out {tmp_path / 'a_file'}: cannot create the output folder there (Not a directory)" in result.output
 
 
 def running_in(folder: Path) -> list[int]:
