@@ -1,7 +1,9 @@
 """Grade a whole class: one grading per student, in parallel, resumable, on one machine or a Dask cluster.
 
-Each student is graded by its own ``grader grade`` process (the same path as grading one file), so a
-crash, hang or memory blow-up of one grading never touches the others or the batch. A finished
+Each student is graded as ``grader grade`` grades one file: on this machine by long-lived worker
+processes (``grader.batch_worker``) that take student after student, on a Dask cluster by a
+``grader grade`` process per student. The student's code runs in its own sandboxed child either way,
+so a crash, hang or memory blow-up costs only that student's grade, never the batch. A finished
 student is a folder ``OUT/students/ID/`` holding report.json, report.html, results.json (Gradescope)
 and, written last, meta.json (the content key and the gradebook row): a student with a meta.json is
 done, whatever happens to the batch afterwards.
@@ -173,11 +175,10 @@ def _kill(proc):
         pass
 
 
-def grade_payload(exercise: str, filename: str, source: bytes, options: dict, budget_s: float,
-                  running: Running | None = None) -> dict:
+def grade_payload(exercise: str, filename: str, source: bytes, options: dict, budget_s: float) -> dict:
     """Grade one submission in a ``grader grade`` process of its own; returns what it wrote
-    ({file name: text}) and how it ended. Runs where the submission is not: a thread here or a
-    Dask worker elsewhere, so the submission travels as bytes and the reports come back as text."""
+    ({file name: text}) and how it ended. Runs on a Dask worker, where the submission is not: it
+    travels as bytes and the reports come back as text."""
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="grader-batch-") as tmp:
         tmp = Path(tmp)
@@ -187,8 +188,6 @@ def grade_payload(exercise: str, filename: str, source: bytes, options: dict, bu
         out.mkdir()
         proc = subprocess.Popen(grade_command(exercise, submission, out, options), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True)
-        if running is not None:
-            running.add(proc)
         try:
             _, err = proc.communicate(timeout=budget_s)
             timed_out = False
@@ -196,9 +195,6 @@ def grade_payload(exercise: str, filename: str, source: bytes, options: dict, bu
             _kill(proc)
             _, err = proc.communicate()
             timed_out = True
-        finally:
-            if running is not None:
-                running.discard(proc)
         files = {name: (out / name).read_text(encoding="utf-8") for name in REPORT_FILES if (out / name).is_file()}
     return {"exit_code": proc.returncode, "timed_out": timed_out, "stderr": err.decode("utf-8", "replace")[-4000:],
             "files": files, "duration_s": round(time.time() - started, 3)}
