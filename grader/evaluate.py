@@ -248,11 +248,15 @@ class Evidence:
     def trained_on(self, split: str) -> bool:
         """Whether the graded model was trained on the dataset's ``split``: a training generator read
         that folder, or most of what fit received has the content of the grader's own copy of it."""
+        return bool(self.folder_read(split)) or self.overlap(split) >= 0.5
+
+    def folder_read(self, split: str) -> str:
+        """The folder named ``split`` that a generator fed to a graded fit read ("" if none)."""
         for fit in self.graded_fits():
             directory = (fit.get("data") or {}).get("directory") or ""
             if directory and Path(directory).name == split:
-                return True
-        return self.overlap(split) >= 0.5
+                return directory
+        return ""
 
     def overlap(self, split: str) -> float:
         """The largest share, over the graded fits, of training examples whose content hash is in the

@@ -118,6 +118,8 @@ model.fit(flow('cats_and_dogs_filtered/validation', horizontal_flip=True), epoch
     assert by_name(report)["validation_accuracy"]["message"] == (
         "Your model was trained on the validation images themselves, so its accuracy on them says nothing about "
         "pictures it has not seen.")
+    hint = {d["name"]: d for d in report["diagnoses"]}["trained_on_evaluation_data"]
+    assert hint["evidence"].startswith("the training generator read the validation folder (")
 
 
 def test_wrong_number_of_outputs_for_the_classes(standin, grade_file):

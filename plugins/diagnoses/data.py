@@ -11,13 +11,12 @@ from grader.hookspecs import hookimpl
 def trained_on_evaluation_data(evidence, results):
     splits = {c.params.get("split") for c in evidence.exercise.checks if c.type == "accuracy"}
     for split in sorted(s for s in splits if s):
-        for fit in fits_to_read(evidence):
-            directory = (fit.get("data") or {}).get("directory") or ""
-            if directory and directory.rstrip("/").rsplit("/", 1)[-1] == split:
-                return Hint(title=f"Trained on the {split} data",
-                            evidence=f"the training generator read the {split} folder ({directory}).",
-                            try_this=f"Train on the train folder and pass the {split} data only as validation_data: "
-                                     "a model graded on pictures it was trained on proves nothing.")
+        directory = evidence.folder_read(split)
+        if directory:
+            return Hint(title=f"Trained on the {split} data",
+                        evidence=f"the training generator read the {split} folder ({directory}).",
+                        try_this=f"Train on the train folder and pass the {split} data only as validation_data: "
+                                 "a model graded on pictures it was trained on proves nothing.")
         share = evidence.overlap(split)
         if share >= 0.5:
             return Hint(title=f"Trained on the {split} data",
