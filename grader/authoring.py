@@ -23,6 +23,7 @@ def new_exercise(name: str, dest: Path) -> Path:
     target = Path(dest) / name
     if target.exists():
         raise ExerciseError(f"{target} already exists; choose another name or destination.")
+    _make_folder(target)
     scaffold = Path(str(files("grader") / "scaffold"))
     title = name.replace("_", " ").capitalize()
     for source in sorted(scaffold.rglob("*")):
@@ -33,6 +34,13 @@ def new_exercise(name: str, dest: Path) -> Path:
         out.write_text(source.read_text(encoding="utf-8").replace("{name}", name).replace("{title}", title),
                        encoding="utf-8")
     return target
+
+
+def _make_folder(target: Path):
+    try:
+        target.mkdir(parents=True)
+    except OSError as exc:
+        raise ExerciseError(f"Cannot create {target} ({exc.strerror}); give a destination folder.") from None
 
 
 def hidden_markers(ex: Exercise) -> list[str]:
@@ -97,7 +105,7 @@ def release(ex: Exercise, dest: Path) -> Path:
     missing = [n for n in ("starter.py", "spec.toml") if not (ex.path / n).is_file()]
     if missing:
         raise ExerciseError(f"{ex.path}: cannot release without {', '.join(missing)}.")
-    target.mkdir(parents=True)
+    _make_folder(target)
     for name in BUNDLE_FILES:
         if (ex.path / name).is_file():
             shutil.copyfile(ex.path / name, target / name)

@@ -46,6 +46,8 @@ def test_a_new_exercise_verifies_once_its_solution_is_written(tmp_path, exercise
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1] == "line_fit: sound."
     assert run_cli("exercise", "new", "line_fit", tmp_path).exit_code == 2  # never overwrites
+    result = run_cli("exercise", "new", "other", folder / "README.md")  # a file is no destination
+    assert result.exit_code == 2 and f"Cannot create {folder / 'README.md' / 'other'} (Not a directory)" in result.output
 
 
 def test_exercise_folders_from_the_command_line_and_the_environment(tmp_path, exercises_path, monkeypatch):
