@@ -12,8 +12,8 @@ from grader.checks import CheckSpec
 DEFAULT_TIME_LIMIT = 300.0
 DEFAULT_MEMORY_MIB = 6144  # TensorFlow alone takes about 600 MiB; the course's CNN about 2 GiB
 DEFAULT_PROCESSES = 1024  # processes and threads together (TensorFlow starts dozens of threads)
-DEFAULT_FILE_MIB = 2048  # the largest file the program may write (the saved model among them)
-DEFAULT_DISK_MIB = 8192  # all files in the working directory together (its copy of the data included)
+DEFAULT_FILE_MIB = 512  # the largest file the program may write (the course's CNN saves about 80 MiB)
+DEFAULT_DISK_MIB = 1536  # all its files together (its copy of cats_and_dogs_filtered is 68 MiB, twice with the zip)
 COMMON_FIELDS = {"name", "type", "points", "title", "hint", "margin"}
 
 

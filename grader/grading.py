@@ -120,14 +120,11 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
     hide = private_folders(located, data_dir)
     warm = evaluate.warm_up()  # import Keras here while the child trains
 
+    task, limits = runner.Task.of(exercise), runner.Limits.of(exercise, limit)
+
     def train(i: int):
-        return runner.run_submission(source, time_limit=limit, max_epochs=exercise.max_epochs, seed=seeds[i],
-                                     entry_point=exercise.entry_point, entry_args=exercise.entry_args,
-                                     model_variable=exercise.model_variable, stage=stage,
-                                     memory_mib=exercise.memory_mib, max_tasks=exercise.max_processes,
-                                     max_file_bytes=exercise.max_file_mib * 2**20, disk_mib=exercise.disk_mib,
-                                     network=exercise.network, hide=hide, progress=_tagged(progress, i, count),
-                                     continue_after_error=exercise.continue_after_error)
+        return runner.run_submission(source, task, limits, seed=seeds[i], stage=stage, hide=hide,
+                                     progress=_tagged(progress, i, count))
 
     graded: list = [None] * count
     if count == 1:

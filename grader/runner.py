@@ -13,6 +13,7 @@ import signal
 import stat
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
@@ -144,82 +145,152 @@ def child_environment(workdir: Path) -> dict:
     return env
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process below ``pid``, whatever session or process group it put itself in."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        for task in Path(f"/proc/{p}/task").glob("*/children") if Path(f"/proc/{p}").exists() else []:
-            try:
-                kids = [int(k) for k in task.read_text().split()]
-            except (OSError, ValueError):
-                continue
-            out += kids
-            todo += kids
-    return out
-
-
-def _harness_pids(pid: int) -> list[int]:
-    """The harness process (inside any namespace wrapper), to ask it to save what it has trained."""
-    found = []
-    for p in [pid] + descendants(pid):
+def _harness_pid(pid: int) -> int | None:
+    """The harness process (inside any sandbox wrapper, whose own command line names it too), to ask
+    it to save what it has trained: the first process below ``pid`` that is this Python running it."""
+    for p in [pid] + sandbox.descendants(pid):
         try:
-            if b"grader.harness" in Path(f"/proc/{p}/cmdline").read_bytes():
-                found.append(p)
+            argv = Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")
         except OSError:
-            pass
-    return found[:1]
+            continue
+        if argv[0] == sys.executable.encode() and any(b"grader.harness" in a for a in argv):
+            return p
+    return None
 
 
-def run_submission(source: Source, *, time_limit: float, max_epochs: int | None, seed: int | None,
-                   entry_point: str | None, model_variable: str, entry_args=(),
-                   stage=None, memory_mib: int = 6144, max_tasks: int = 1024, max_file_bytes: int = 2**31,
-                   hide=(), isolation: str | None = None, network: bool = False,
-                   disk_mib: int = 8192, progress=None, continue_after_error: bool = False) -> RunResult:
+@dataclass(frozen=True)
+class Limits:
+    """What the child may use, built once from the exercise (and the command line's time limit)."""
+    time_s: float
+    max_epochs: int | None = None
+    memory_mib: int = 6144
+    processes: int = 1024
+    file_mib: int = 512
+    disk_mib: int = 1536
+    network: bool = False
+
+    @classmethod
+    def of(cls, exercise, time_limit: float | None = None) -> "Limits":
+        return cls(time_s=float(exercise.time_limit if time_limit is None else time_limit),
+                   max_epochs=exercise.max_epochs, memory_mib=exercise.memory_mib,
+                   processes=exercise.max_processes, file_mib=exercise.max_file_mib, disk_mib=exercise.disk_mib,
+                   network=exercise.network)
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.memory_mib * 2**20
+
+
+@dataclass(frozen=True)
+class Task:
+    """What the harness does with the program: the entry point to call and with what, where the model is."""
+    entry_point: str | None = None
+    entry_args: tuple = ()
+    model_variable: str = "model"
+    continue_after_error: bool = False
+
+    @classmethod
+    def of(cls, exercise) -> "Task":
+        return cls(exercise.entry_point, tuple(exercise.entry_args), exercise.model_variable,
+                   exercise.continue_after_error)
+
+
+# The harness's own modules: all the child is shown of the grader (no checks, exercises or tests).
+HARNESS_FILES = ("__init__.py", "tfimport.py", "fingerprint.py", "harness")
+BOOT = ("import sys; sys.path.insert(0, {root!r}); "
+        "from grader.harness.run import main; main(sys.stdin.read())")
+
+
+def harness_command(box: sandbox.Sandbox) -> tuple[list[str], dict]:
+    """How to start the harness in ``box``, and which grader files the child must see for it."""
+    python = [sys.executable, "-I", "-u"]  # -u: prints and warnings reach the output in the order made
+    if box.mode != "bubblewrap":
+        return python + ["-m", "grader.harness"], {}
+    package = Path(__file__).resolve().parent
+    root = sandbox.HARNESS_ROOT
+    return python + ["-c", BOOT.format(root=root)], {f"{root}/grader/{f}": package / f for f in HARNESS_FILES}
+
+
+def python_installation() -> list[str]:
+    """The folders the child's Python reads: its prefixes and its standard and site-packages paths."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+             str(Path(sys.executable).resolve().parent)}
+    for scheme_path in sysconfig.get_paths().values():
+        paths.add(scheme_path)
+    return [p for p in paths if os.path.isdir(p) and Path(p).resolve() != Path("/")]
+
+
+def grader_tree() -> list[Path]:
+    """The grader's own files, held back from the child wherever they lie (an installed package, or
+    the whole checkout of an editable install, with its tests and exercises)."""
+    package = Path(__file__).resolve().parent
+    checkout = package.parent
+    return [package, checkout] if (checkout / "pyproject.toml").is_file() else [package]
+
+
+def run_submission(source: Source, task: Task, limits: Limits, *, seed: int | None, stage=None, hide=(),
+                   isolation: str | None = None, progress=None) -> RunResult:
     """Run ``source`` in a child. ``stage(workdir) -> Staged`` puts the student's data in place;
-    ``hide`` lists folders the child must not see (hidden specs, solutions, held-out data);
-    ``progress(event: dict)`` receives the harness's phase and per-epoch events as they happen."""
+    ``hide`` lists folders the child must not see (hidden specs, solutions, held-out data) should they
+    lie inside what it may read; ``progress(event: dict)`` receives the harness's phase and per-epoch
+    events as they happen."""
     base = work_base()
     workdir = Path(tempfile.mkdtemp(prefix="grader-run-", dir=base))
     artifacts = Path(tempfile.mkdtemp(prefix="grader-artifacts-", dir=base))
+    try:
+        return _run(source, task, limits, seed, stage, [*hide, *grader_tree()], isolation, progress,
+                    workdir, artifacts)
+    except BaseException:
+        shutil.rmtree(artifacts, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: Path, artifacts: Path) -> RunResult:
     (workdir / "tmp").mkdir()
     name = source.filename if source.kind == "python" else Path(source.filename).stem + "_notebook.py"
     source_path = workdir / name
     source_path.write_text(source.text, encoding="utf-8")
     staged = stage(workdir) if stage is not None else None
     started = time.time()
+    time_limit = limits.time_s
     # Training stops at the budget so the model trained so far can still be saved and graded.
     reserve = min(max(3.0, 0.1 * time_limit), 20.0)
     job = {
         "source": str(source_path),
         "filename": source.filename,
         "line_map": source.line_map,
-        "continue_after_error": continue_after_error,
+        "continue_after_error": task.continue_after_error,
         "artifacts": str(artifacts),
-        "entry_point": entry_point,
-        "entry_args": [staged.paths[a] if staged and a in staged.paths else a for a in entry_args],
+        "entry_point": task.entry_point,
+        "entry_args": [staged.paths[a] if staged and a in staged.paths else a for a in task.entry_args],
         "downloads": staged.downloads if staged else {},
-        "model_variable": model_variable,
-        "max_epochs": max_epochs,
+        "model_variable": task.model_variable,
+        "max_epochs": limits.max_epochs,
         "seed": seed,
         "train_deadline": started + max(time_limit - reserve, 0.5 * time_limit),
     }
     env = child_environment(workdir)
     if staged is not None:
         env.update(staged.env)
-    box = sandbox.open_sandbox(memory_mib, max_tasks, isolation, max_file_bytes)
-    keep = [workdir, artifacts, sys.prefix, sys.base_prefix, Path(sys.executable).resolve().parent,
-            Path(__file__).resolve().parent, *[p for p in sys.path if p and os.path.isdir(p)]]
-    # -u: prints and warnings reach the captured output in the order the program made them
-    command = box.command([sys.executable, "-I", "-u", "-m", "grader.harness"], sandbox.paths_to_hide(hide, keep),
-                          private_tmp=workdir / "tmp", keep=keep, network=network)
+    box = sandbox.open_sandbox(limits.memory_mib, limits.processes, isolation, limits.file_mib * 2**20)
+    argv, harness = harness_command(box)
+    view = sandbox.View(workdir=workdir, artifacts=artifacts, readable=python_installation(), harness=harness,
+                        hide=list(hide), network=limits.network)
+    box.prepare(view)
+    command = box.command(argv, view)
     # progress events travel on a pipe of their own, opened only when someone listens
     events_read, events_write = os.pipe() if progress is not None else (None, None)
     job["progress_fd"] = events_write
-    proc = subprocess.Popen(
-        command, cwd=workdir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True, pass_fds=(events_write,) if events_write is not None else (),
-    )
+    try:
+        proc = subprocess.Popen(
+            command, cwd=workdir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            start_new_session=True, pass_fds=(events_write,) if events_write is not None else (),
+        )
+    except BaseException:
+        box.close()
+        raise
     if events_write is not None:
         os.close(events_write)
         threading.Thread(target=_relay_events, args=(events_read, progress, started, time_limit), daemon=True).start()
@@ -237,26 +308,22 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
 
     waiter = threading.Thread(target=wait, daemon=True)
     waiter.start()
-    disk_exceeded = False
-    while waiter.is_alive() and time.time() < started + time_limit:
-        waiter.join(timeout=min(1.0, max(0.0, started + time_limit - time.time())))
-        if waiter.is_alive() and folder_mib(workdir) + folder_mib(artifacts) > disk_mib:
-            disk_exceeded = True
-            _signal(proc.pid, signal.SIGKILL, group=True)
-            if box.cgroup:
-                box.cgroup.kill_all()
+    try:
+        stopped = _watch(proc, box, waiter, limits, started, workdir, artifacts)
+        timed_out = waiter.is_alive()
+        if timed_out:
+            harness_pid = _harness_pid(proc.pid)
+            if harness_pid is not None:  # the harness saves what was trained so far
+                _signal(harness_pid, signal.SIGTERM, group=False)
+            waiter.join(timeout=min(reserve, 5.0))
+            _stop(proc, box)
             waiter.join()
-    timed_out = waiter.is_alive()
-    if timed_out:
-        for pid in _harness_pids(proc.pid):  # the harness saves what was trained so far
-            _signal(pid, signal.SIGTERM, group=False)
-        waiter.join(timeout=min(reserve, 5.0))
-        _signal(proc.pid, signal.SIGKILL, group=True)
-        waiter.join()
-    _signal(proc.pid, signal.SIGKILL, group=True)  # nothing the submission started survives it
+    finally:
+        _stop(proc, box)  # nothing the submission started survives it, whatever happened here
     proc.returncode = 0  # reaped by wait4 above; stop Popen from waiting again
-    memory_exceeded = bool(box.cgroup and box.cgroup.oom_killed())
+    memory_exceeded = stopped == "memory" or bool(box.cgroup and box.cgroup.oom_killed())
     peak = box.cgroup.peak_memory_mib() if box.cgroup else None
+    held = box.cgroup.memory_limit_mib() if box.cgroup else None
     box.close()
     duration = time.time() - started
     raw = waited.get("status", 0)
@@ -266,24 +333,61 @@ def run_submission(source: Source, *, time_limit: float, max_epochs: int | None,
     trace = read_trace(artifacts / "trace.json")
     model_path = artifacts / "model.keras"
     status = trace.get("status") or ("timeout" if timed_out else "crashed")
-    if timed_out:
-        status = "timeout"
-    elif memory_exceeded:
+    if memory_exceeded:
         status = "memory"
-    elif disk_exceeded:
+    elif timed_out:
+        status = "timeout"
+    elif stopped == "disk":
         status = "disk"
-    result = RunResult(
+    warnings = list(box.warnings)
+    if held is not None and held != limits.memory_mib:
+        warnings.append(f"The memory limit read back after the run was {held:g} MiB, not {limits.memory_mib} MiB.")
+    return RunResult(
         status=status, exit_code=exit_code if exit_code >= 0 else None, signal=sig, timed_out=timed_out,
         duration_s=duration,
         peak_memory_mib=peak or (round(waited["usage"].ru_maxrss / 1024, 1) if "usage" in waited else None),
         output_head=head, output_tail=tail, output_bytes=capture.total, trace=trace,
         model_path=model_path if regular_file(model_path, MAX_MODEL_BYTES) else None,
-        artifacts=artifacts, time_limit_s=time_limit, memory_limit_mib=memory_mib,
-        memory_exceeded=memory_exceeded, isolation=box.mode, warnings=box.warnings,
-        disk_limit_mib=disk_mib, disk_exceeded=disk_exceeded,
+        artifacts=artifacts, time_limit_s=time_limit, memory_limit_mib=limits.memory_mib,
+        memory_exceeded=memory_exceeded, isolation=box.mode, warnings=warnings,
+        disk_limit_mib=limits.disk_mib, disk_exceeded=stopped == "disk",
     )
-    shutil.rmtree(workdir, ignore_errors=True)
-    return result
+
+
+MEMORY_POLL_S = 0.25
+DISK_POLL_S = 1.0
+
+
+def _watch(proc, box: sandbox.Sandbox, waiter: threading.Thread, limits: Limits, started: float,
+           workdir: Path, artifacts: Path) -> str | None:
+    """Wait for the child until the wall clock runs out, stopping it at once when its own memory
+    reaches the limit (a tree at its cgroup limit otherwise thrashes until the clock ends it) or its
+    files exceed the disk limit. Returns "memory", "disk" or None."""
+    margin = max(32 * 2**20, limits.memory_bytes // 32)
+    deadline = started + limits.time_s
+    next_disk = time.time() + DISK_POLL_S
+    while waiter.is_alive() and time.time() < deadline:
+        waiter.join(timeout=min(MEMORY_POLL_S, max(0.0, deadline - time.time())))
+        if not waiter.is_alive():
+            break
+        stopped = None
+        if box.memory_in_use(proc.pid) >= limits.memory_bytes - margin:
+            stopped = "memory"
+        elif time.time() >= next_disk:
+            next_disk = time.time() + DISK_POLL_S
+            if folder_mib(workdir) + folder_mib(artifacts) > limits.disk_mib:
+                stopped = "disk"
+        if stopped:
+            _stop(proc, box)
+            waiter.join()
+            return stopped
+    return None
+
+
+def _stop(proc, box: sandbox.Sandbox):
+    _signal(proc.pid, signal.SIGKILL, group=True)
+    if box.cgroup:
+        box.cgroup.kill_all()
 
 
 def _relay_events(fd: int, progress, started: float, time_limit: float):

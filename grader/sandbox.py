@@ -1,17 +1,24 @@
 """Isolation for the child, using what the machine offers (parent side, trusted).
 
-Modes, strongest first (the report names the mode, and warns when it is not the strongest):
-- ``namespaces``: ``unshare`` gives the child its own /tmp (a folder of its working directory), its own
-  PID namespace (it cannot see or signal the
-  grader; when it ends, every process it started ends with it, ``setsid`` or not), its own mount
-  namespace (empty tmpfs mounted over the exercise folders, dataset folders and caches: hidden
-  specs, reference solutions and held-out data are not there to read), its own network namespace
-  (no network, loopback included), and no capabilities (it cannot undo those mounts).
-- ``process-group``: the child leads its own process group, killed as a whole at the end. A
-  process that calls ``setsid()`` escapes it, and nothing is hidden from the filesystem.
-Independently, a cgroup (v1 or v2, where writable) caps memory and the number of processes and
-threads, and measures peak memory for the whole tree; ``ulimit -f`` (RLIMIT_FSIZE) caps the size of
-any file.
+The child's view of the machine is an allow-list. Modes, strongest first (the report names the
+mode, and warns when it is not the strongest):
+- ``bubblewrap``: ``bwrap`` builds the child's file system from nothing: the system folders (``/usr``,
+  ``/etc``, ...) and the Python installation **read-only**, the harness's own modules read-only (the
+  rest of the grader, its exercises and its tests are not there), the working folder and the
+  artifacts folder writable, ``/tmp`` a folder of the working folder. Nothing else exists: not the
+  grader's checkout, not other gradings' folders, not the datasets. Its own PID, network, IPC, UTS
+  and cgroup namespaces, no capabilities, a session of its own, and it dies with the grader.
+- ``unprivileged-user``: no bubblewrap, the grader runs as root: the program runs as user ``nobody``,
+  which owns its working folder and nothing else, so it cannot change the grader, its virtualenv or
+  anything of root's (it can read what every user may read); with ``unshare`` where it works, in PID
+  and network namespaces of its own. Used only when ``nobody`` can run the grader's Python.
+- ``process-group``: the child leads its own process group, killed as a whole at the end, and runs
+  as the grader's own user: it can read and change what that user can. Used only when nothing
+  stronger is available, or on request (``GRADER_ISOLATION=process-group``), always with a warning.
+Independently, a cgroup (v1 or v2, where writable) caps memory (swap included) and the number of
+processes and threads, and measures peak memory for the whole tree; the parent also watches the
+program's own memory and stops it at the limit (the kernel alone lets a tree thrash at its limit
+for minutes); ``ulimit -f`` (RLIMIT_FSIZE) caps the size of any file.
 """
 
 from __future__ import annotations
@@ -20,22 +27,60 @@ import functools
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# $1: the child's own /tmp; $2: how many folders under /tmp it must still see (the Python installation,
-# the grader's code, its working folders, when they live under /tmp), then those folders, then folders
-# to hide, then --, then the command. Hide first, then bind the kept folders into the new /tmp
-# (recursively, so hidden mounts below them stay hidden), then put the new /tmp in place.
-HIDE_SCRIPT = (
-    'tmp="$1"; n="$2"; shift 2; keep=""; i=0; '
-    'while [ "$i" -lt "$n" ]; do keep="$keep $1"; shift; i=$((i+1)); done; '
-    'while [ "$1" != -- ]; do mount -t tmpfs -o size=16k,mode=000 grader-hidden "$1" || exit 97; shift; done; '
-    'shift; for k in $keep; do rel="${k#/tmp/}"; mkdir -p "$tmp/$rel" && mount --rbind "$k" "$tmp/$rel" '
-    '|| exit 95; done; mount --rbind "$tmp" /tmp || exit 96; exec "$@"')
-DROP_PRIVILEGES = ["setpriv", "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all"]
+NOBODY = 65534
+# System folders the child may read (when they exist). Everything else on the machine is absent.
+SYSTEM = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc")
+HARNESS_ROOT = "/run/grader"  # where the harness's own modules appear in the bubblewrap child
+
+BECOME_NOBODY = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs",
+                 "--bounding-set=-all", "--inh-caps=-all"]
+
+
+@dataclass
+class View:
+    """What the child may see of the machine."""
+    workdir: Path  # writable; the child's working directory and $HOME
+    artifacts: Path  # writable; where the harness puts the model and the trace
+    readable: list  # folders the child reads (the Python installation), read-only
+    harness: dict  # path inside the child -> file or folder of the grader, read-only (bubblewrap)
+    hide: list = field(default_factory=list)  # held-back folders that must not show inside what is readable
+    network: bool = False
+
+    @property
+    def private_tmp(self) -> Path:
+        return self.workdir / "tmp"
+
+
+@functools.lru_cache(maxsize=1)
+def bubblewrap_available() -> bool:
+    if not shutil.which("bwrap"):
+        return False
+    try:
+        probe = subprocess.run(["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                                *_system_binds(), "--proc", "/proc", "--dev", "/dev", "true"],
+                               capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+@functools.lru_cache(maxsize=1)
+def nobody_can_run_python() -> bool:
+    """Whether user nobody can start this Python (not when it lives in a folder only root may enter)."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        return False
+    try:
+        probe = subprocess.run([*BECOME_NOBODY, sys.executable, "-I", "-c", "import numpy"], capture_output=True,
+                               timeout=30, cwd="/")
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
 
 
 @functools.lru_cache(maxsize=1)
@@ -51,26 +96,46 @@ def namespaces_available() -> bool:
     return probe.returncode == 0
 
 
+def _system_binds() -> list[str]:
+    out = []
+    for name in SYSTEM:
+        path = Path("/") / name
+        if path.is_symlink():
+            out += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            out += ["--ro-bind", str(path), str(path)]
+    return out
+
+
 class Cgroup:
-    """One cgroup per grading, under cgroup v2 or the v1 memory and pids hierarchies."""
+    """One cgroup per grading, under cgroup v2 or the v1 memory and pids hierarchies. Its name carries
+    the grader's pid, so a grader killed outright leaves a folder the next grading removes."""
+
+    PREFIX = "grader-"
 
     def __init__(self, memory_bytes: int, max_tasks: int):
         self.dirs: dict[str, Path] = {}
-        name = f"grader-{uuid.uuid4().hex[:12]}"
+        self.memory_bytes = memory_bytes
+        name = f"{self.PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
         unified = Path("/sys/fs/cgroup")
         if (unified / "cgroup.controllers").is_file() and {"memory", "pids"} <= set(
                 (unified / "cgroup.subtree_control").read_text().split()):
+            _sweep(unified)
             d = unified / name
             d.mkdir()
-            (d / "memory.max").write_text(str(memory_bytes))
-            (d / "pids.max").write_text(str(max_tasks))
             self.dirs = {"v2": d}
+            (d / "memory.max").write_text(str(memory_bytes))
+            _try_write(d / "memory.swap.max", "0")
+            (d / "pids.max").write_text(str(max_tasks))
             return
-        for ctrl, file, value in (("memory", "memory.limit_in_bytes", memory_bytes), ("pids", "pids.max", max_tasks)):
+        for ctrl in ("memory", "pids"):
+            _sweep(Path("/sys/fs/cgroup") / ctrl)
             d = Path("/sys/fs/cgroup") / ctrl / name
             d.mkdir()
             self.dirs[ctrl] = d
-            (d / file).write_text(str(value))
+        (self.dirs["memory"] / "memory.limit_in_bytes").write_text(str(memory_bytes))
+        _try_write(self.dirs["memory"] / "memory.memsw.limit_in_bytes", str(memory_bytes))  # no swapping past it
+        (self.dirs["pids"] / "pids.max").write_text(str(max_tasks))
 
     def join_command(self) -> str:
         """Shell text that moves the shell itself into the cgroup before it execs the rest."""
@@ -82,9 +147,23 @@ class Cgroup:
         except (KeyError, OSError):
             return ""
 
+    def memory_limit_mib(self) -> float | None:
+        """The limit as the kernel holds it now (read back after the run: what really held)."""
+        raw = (self._read("memory", "memory.limit_in_bytes") or self._read("v2", "memory.max")).strip()
+        return round(int(raw) / 2**20, 1) if raw.isdigit() else None
+
     def peak_memory_mib(self) -> float | None:
         raw = self._read("memory", "memory.max_usage_in_bytes") or self._read("v2", "memory.peak")
         return round(int(raw) / 2**20, 1) if raw.strip() else None
+
+    def own_memory_bytes(self) -> int | None:
+        """The program's own memory (anonymous and shared pages, not the page cache it can give back)."""
+        stat = self._read("memory", "memory.stat") or self._read("v2", "memory.stat")
+        if not stat:
+            return None
+        values = dict(line.split()[:2] for line in stat.splitlines() if len(line.split()) >= 2)
+        keys = ("total_rss", "total_shmem") if "memory" in self.dirs else ("anon", "shmem")
+        return sum(int(values.get(k, 0)) for k in keys)
 
     def oom_killed(self) -> bool:
         text = self._read("memory", "memory.oom_control") or self._read("v2", "memory.events")
@@ -100,21 +179,50 @@ class Cgroup:
 
     def kill_all(self):
         for d in self.dirs.values():
-            for pid in (d / "cgroup.procs").read_text().split() if (d / "cgroup.procs").exists() else []:
-                try:
-                    os.kill(int(pid), 9)
-                except (ProcessLookupError, ValueError, PermissionError):
-                    pass
+            _kill_members(d)
 
     def remove(self):
         for d in self.dirs.values():
-            for _ in range(50):
-                try:
-                    d.rmdir()
-                    break
-                except OSError:
-                    self.kill_all()
-                    time.sleep(0.05)
+            _remove(d)
+
+
+def _try_write(path: Path, value: str):
+    try:
+        path.write_text(value)
+    except OSError:
+        pass  # no swap accounting on this kernel: nothing to cap
+
+
+def _kill_members(d: Path):
+    try:
+        pids = (d / "cgroup.procs").read_text().split()
+    except OSError:
+        return
+    for pid in pids:
+        try:
+            os.kill(int(pid), 9)
+        except (ProcessLookupError, ValueError, PermissionError):
+            pass
+
+
+def _remove(d: Path):
+    for _ in range(50):
+        try:
+            d.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            _kill_members(d)
+            time.sleep(0.05)
+
+
+def _sweep(parent: Path):
+    """Remove the cgroups of graders that no longer run (killed before they could clean up)."""
+    for d in parent.glob(f"{Cgroup.PREFIX}*"):
+        owner = d.name[len(Cgroup.PREFIX):].split("-")[0]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            _remove(d)
 
 
 def make_cgroup(memory_mib: int, max_tasks: int) -> Cgroup | None:
@@ -124,6 +232,35 @@ def make_cgroup(memory_mib: int, max_tasks: int) -> Cgroup | None:
         return None
 
 
+def tree_memory_bytes(pid: int) -> int:
+    """Anonymous and shared resident memory of ``pid`` and every process below it (no cgroup)."""
+    total = 0
+    for p in [pid, *descendants(pid)]:
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith(("RssAnon:", "RssShmem:")):
+                total += int(line.split()[1]) * 1024
+    return total
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid``, whatever session or process group it put itself in."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for task in Path(f"/proc/{p}/task").glob("*/children") if Path(f"/proc/{p}").exists() else []:
+            try:
+                kids = [int(k) for k in task.read_text().split()]
+            except (OSError, ValueError):
+                continue
+            out += kids
+            todo += kids
+    return out
+
+
 @dataclass
 class Sandbox:
     mode: str
@@ -131,22 +268,36 @@ class Sandbox:
     warnings: list = field(default_factory=list)
     max_file_bytes: int = 2**31
 
-    def command(self, argv: list[str], hide: list[Path], private_tmp: Path, keep=(),
-                network: bool = False) -> list[str]:
-        """The command line that runs ``argv`` in this sandbox. In namespaces mode the child's /tmp is
-        ``private_tmp`` (course code writes to /tmp/...; gradings must not see each other's files);
-        folders in ``keep`` that live under /tmp stay visible at their own paths."""
+    def prepare(self, view: View):
+        """Hand the writable folders to the user the program runs as (nobody, when the grader is root)."""
+        if self.mode == "process-group" or os.geteuid() != 0:
+            return
+        for top in (view.workdir, view.artifacts):
+            os.chown(top, NOBODY, NOBODY)
+            os.chmod(top, 0o711)  # bwrap, root without capabilities, must still enter it
+            for root, dirs, files in os.walk(top):
+                for name in dirs + files:
+                    os.lchown(os.path.join(root, name), NOBODY, NOBODY)
+
+    def command(self, argv: list[str], view: View) -> list[str]:
+        """The command line that runs ``argv`` in this sandbox with ``view`` of the machine."""
         inner = list(argv)
-        if self.mode == "namespaces":
-            under_tmp = outermost(p for p in keep if Path(p).is_dir() and Path("/tmp") in Path(p).resolve().parents)
-            inner = (["unshare", "--pid", "--fork", "--kill-child", "--mount", "--mount-proc",
-                      *([] if network else ["--net"]), "--propagation", "private",
-                      "sh", "-c", HIDE_SCRIPT, "sh", str(private_tmp), str(len(under_tmp)), *under_tmp,
-                      *map(str, hide), "--"] + DROP_PRIVILEGES + inner)
+        if self.mode == "bubblewrap":
+            inner = _bwrap(view) + inner
+        elif self.mode == "unprivileged-user":
+            inner = BECOME_NOBODY + inner
+            if namespaces_available():
+                inner = ["setpriv", "--pdeathsig", "KILL", "unshare", "--pid", "--fork", "--kill-child", "--mount",
+                         "--mount-proc", *([] if view.network else ["--net"]), "--"] + inner
         join = self.cgroup.join_command() if self.cgroup is not None else ""
         # The shell joins the cgroup and sets the file-size limit (ulimit -f counts 512-byte blocks),
         # then becomes the rest: no preexec_fn, which is unsafe while the grader runs threads.
         return ["sh", "-c", f'{join} ulimit -f {self.max_file_bytes // 512} && exec "$@"', "sh", *inner]
+
+    def memory_in_use(self, pid: int) -> int:
+        """The program's own memory now: from the cgroup, else summed over its processes."""
+        own = self.cgroup.own_memory_bytes() if self.cgroup is not None else None
+        return own if own is not None else tree_memory_bytes(pid)
 
     def close(self):
         if self.cgroup is not None:
@@ -154,27 +305,71 @@ class Sandbox:
             self.cgroup.remove()
 
 
+def _bwrap(view: View) -> list[str]:
+    """bubblewrap's arguments. As root, without a user namespace (in one, the program would own every
+    file root owns, the machine's device nodes included): bwrap keeps only the right to change user,
+    and the program runs as nobody, which owns its two folders and nothing else."""
+    as_root = os.geteuid() == 0
+    spaces = ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+              *([] if view.network else ["--unshare-net"])] if as_root else \
+        ["--unshare-all", *(["--share-net"] if view.network else [])]
+    args = ["bwrap", *spaces, "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            *(["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"] if as_root else []), *_system_binds()]
+    readable = [Path(p) for p in outermost(view.readable)]
+    bound, made = [Path("/") / n for n in SYSTEM], {Path("/")}
+
+    def bind(option: str, outside, inside):
+        for parent in reversed(Path(inside).parents):  # folders on the way, enterable (/root is not, outside)
+            if parent not in made and not any(b == parent or b in parent.parents for b in bound):
+                args.extend(["--perms", "0755", "--dir", str(parent)])
+                made.add(parent)
+        args.extend([option, str(outside), str(inside)])
+        bound.append(Path(inside))
+
+    for path in readable:
+        bind("--ro-bind", path, path)
+    for hidden in paths_to_hide(view.hide):
+        if any(b == hidden or b in hidden.parents for b in bound):
+            args += ["--tmpfs", str(hidden)]
+    for inside, outside in view.harness.items():
+        bind("--ro-bind", outside, inside)
+    args += ["--ro-bind", "/sys", "/sys", "--proc", "/proc", "--dev", "/dev", "--perms", "01777", "--tmpfs",
+             "/dev/shm", "--bind", str(view.private_tmp), "/tmp"]
+    for path in (view.workdir, view.artifacts):
+        bind("--bind", path, path)
+    return args + ["--chdir", str(view.workdir), "--", *(BECOME_NOBODY if as_root else [])]
+
+
 def open_sandbox(memory_mib: int, max_tasks: int, isolation: str | None = None,
                  max_file_bytes: int = 2**31) -> Sandbox:
     """The strongest sandbox this machine offers, or the weaker one ``isolation`` (or the environment
-    variable GRADER_ISOLATION) asks for: "auto" (default) or "process-group"."""
+    variable GRADER_ISOLATION) asks for: "auto" (default), "unprivileged-user" or "process-group"."""
     isolation = isolation or os.environ.get("GRADER_ISOLATION") or "auto"
+    warnings: list[str] = []
     if isolation == "process-group":
         return Sandbox("process-group", None, ["Isolation was reduced on request (GRADER_ISOLATION=process-group): "
-                                               "no namespaces and no cgroup limits for this grading."],
-                       max_file_bytes)
-    warnings = []
-    mode = "process-group"
-    if namespaces_available():
-        mode = "namespaces"
+                                               "no sandbox and no cgroup limits for this grading; the program ran "
+                                               "as the grader's own user."], max_file_bytes)
+    if isolation == "unprivileged-user" or not bubblewrap_available():
+        why = ("on request (GRADER_ISOLATION=unprivileged-user)" if isolation == "unprivileged-user" else
+               "on this machine: bubblewrap (bwrap) is not available")
+        if nobody_can_run_python():
+            mode = "unprivileged-user"
+            warnings.append(f"Isolation is weaker {why}: the program ran as user nobody, which can change nothing "
+                            "outside its working folder but can read files readable by every user. Install the "
+                            "bubblewrap package for the full sandbox.")
+        else:
+            mode = "process-group"
+            warnings.append(f"Isolation is weak {why}, and user nobody cannot run this Python ({sys.executable}), "
+                            "so the program ran as the grader's own user: it could read and change that user's "
+                            "files, use the network, and leave processes behind by calling setsid(). Install the "
+                            "bubblewrap package.")
     else:
-        warnings.append("Isolation is weaker on this machine: Linux namespaces are not available (unshare "
-                        "failed), so the submission could read files the grader can read, use the network, "
-                        "and leave processes behind by calling setsid().")
+        mode = "bubblewrap"
     cgroup = make_cgroup(memory_mib, max_tasks)
     if cgroup is None:
-        warnings.append(f"No writable cgroup: the memory limit ({memory_mib} MiB) and the process limit "
-                        f"({max_tasks}) are not enforced, and peak memory counts the main process only.")
+        warnings.append(f"No writable cgroup: the process limit ({max_tasks}) is not enforced, and the memory limit "
+                        f"({memory_mib} MiB) is watched from outside, every quarter second.")
     return Sandbox(mode, cgroup, warnings, max_file_bytes)
 
 
@@ -184,19 +379,14 @@ def outermost(paths) -> list[str]:
     return [p for p in resolved if not any(p != q and p.startswith(q + "/") for q in resolved)]
 
 
-def paths_to_hide(candidates, keep) -> list[Path]:
-    """Existing folders among ``candidates`` that hold nothing in ``keep`` (the child's own folders,
-    the Python installation, the grader's code)."""
-    keep = [Path(k).resolve() for k in keep]
+def paths_to_hide(candidates) -> list[Path]:
+    """The existing folders among ``candidates``, resolved, once each."""
     out = []
     for c in candidates:
         try:
             p = Path(c).resolve()
         except OSError:
             continue
-        if not p.is_dir() or p == Path("/") or p in out:
-            continue
-        if any(k == p or p in k.parents for k in keep):
-            continue
-        out.append(p)
+        if p.is_dir() and p != Path("/") and p not in out:
+            out.append(p)
     return out

@@ -38,10 +38,10 @@ def run(exercise, name, tmp_path, **replace):
 
 
 def test_this_machine_gives_the_strongest_isolation():
-    assert sandbox.namespaces_available() is True
+    assert sandbox.bubblewrap_available() is True
     box = sandbox.open_sandbox(512, 64)
     try:
-        assert (box.mode, box.warnings) == ("namespaces", [])
+        assert (box.mode, box.warnings) == ("bubblewrap", [])
         assert box.cgroup is not None
     finally:
         box.close()
@@ -51,7 +51,7 @@ def test_hidden_spec_solution_and_data_are_not_readable(tight, tmp_path):
     report = run(tight, "read_hidden.py", tmp_path)
     assert "nothing hidden was readable 0" in report["run"]["output_tail"]
     assert report["score"] == 10
-    assert report["run"]["isolation"] == "namespaces"
+    assert report["run"]["isolation"] == "bubblewrap"
 
 
 def test_no_network_not_even_loopback(tight, tmp_path):

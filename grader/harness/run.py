@@ -7,8 +7,10 @@ import json
 import os
 import platform
 import re
+import shutil
 import signal
 import sys
+import tempfile
 import time
 import traceback
 import types
@@ -179,6 +181,7 @@ def main(job_text: str):
                    "error": None, "seed": job.get("seed")}
 
     def finish(code=0):
+        out.mkdir(parents=True, exist_ok=True)  # a program that emptied every folder it could reach
         _write_json(out / "trace.json", trace)
         for stream in (sys.stdout, sys.stderr):
             try:
@@ -272,7 +275,13 @@ def main(job_text: str):
         try:
             if info["fitted"]:
                 info["weights_changed_after_fit"] = fitwrap.weights_digest(model) != recorder.digests.get(id(model))
+            # Keras builds the file in a temporary folder: one of the harness's own, since the program
+            # may have emptied its /tmp or pointed TMPDIR elsewhere
+            scratch = out / "scratch"
+            scratch.mkdir(parents=True, exist_ok=True)
+            tempfile.tempdir = str(scratch)
             model.save(out / "model.keras")
+            shutil.rmtree(scratch, ignore_errors=True)
             info["saved"] = True
         except BaseException as exc:
             info["saved"] = False

@@ -1,0 +1,204 @@
+"""The child sees a read-only machine: a program that deletes, chmods or plants whatever it can reach
+changes nothing outside its own folder (checked with content hashes before and after), finds none of
+the grader's secrets, cannot touch another grading, cannot raise its own limits, and dies with the
+grader. Destructive programs run only under bubblewrap: the first assertion of each such test."""
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import EXERCISES, ROOT, SUBMISSIONS, by_name, run_cli
+from grader import runner, sandbox
+from grader.exercise import load_exercise
+from grader.grading import grade
+
+ADVERSARIAL = SUBMISSIONS / "adversarial"
+SKIP_NAMES = {"__pycache__", ".pytest_cache", "test-artifacts"}
+
+
+def tree_state(top: Path, contents: bool = True) -> dict:
+    """Every file and folder under ``top``: its mode, size and (with ``contents``) a hash of its bytes."""
+    state = {}
+    for root, dirs, files in os.walk(top):
+        dirs[:] = [d for d in dirs if d not in SKIP_NAMES]
+        for name in dirs + files:
+            path = os.path.join(root, name)
+            st = os.lstat(path)
+            entry = (st.st_mode, st.st_size if not os.path.isdir(path) else 0)
+            if contents and os.path.isfile(path) and not os.path.islink(path):
+                with open(path, "rb") as f:
+                    entry += (hashlib.blake2b(f.read(), digest_size=12).hexdigest(),)
+            state[path] = entry
+    return state
+
+
+@pytest.fixture(scope="module")
+def tight(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ex") / "hello_tight"
+    shutil.copytree(EXERCISES / "hello_world", folder)
+    spec = (folder / "spec.toml").read_text().replace(
+        "max_epochs = 1000", "max_epochs = 1000\nmemory_mib = 1024\nprocesses = 160\nfile_mib = 16\ndisk_mib = 200")
+    (folder / "spec.toml").write_text(spec)
+    return load_exercise(folder)
+
+
+def submission(tmp_path: Path, name: str, **replace) -> Path:
+    source = (ADVERSARIAL / name).read_text()
+    for key, value in replace.items():
+        source = source.replace(key, value)
+    path = tmp_path / name
+    path.write_text(source)
+    return path
+
+
+def test_a_program_that_destroys_what_it_reaches_changes_nothing_outside_its_folder(tight, tmp_path, standin):
+    assert sandbox.open_sandbox(256, 16).mode == "bubblewrap"  # never run this program outside the sandbox
+    out = tmp_path / "batch-out"
+    out.mkdir()
+    (out / "gradebook.csv").write_text("student,score\nalice,10\n")
+    package = Path(runner.__file__).resolve().parent
+    targets = [ROOT, package, standin, out, Path(sys.prefix)]
+    watched = {"checkout": (ROOT, True), "dataset": (standin, True), "out": (out, True),
+               "python": (Path(sys.prefix), False)}
+    before = {k: tree_state(p, contents) for k, (p, contents) in watched.items()}
+    path = submission(tmp_path, "destroy.py", TARGETS=repr([str(t) for t in targets]))
+    report = grade(tight, path, time_limit=90).to_dict()
+    after = {k: tree_state(p, contents) for k, (p, contents) in watched.items()}
+    for key in watched:
+        assert after[key] == before[key], key
+    assert report["run"]["isolation"] == "bubblewrap"
+    assert "destroyed what it could" in report["run"]["output_tail"]
+    assert "planted a .pth" not in report["run"]["output_tail"]
+    assert report["score"] == 10
+    assert not Path("/tmp/PWNED-BY-PTH").exists()
+
+
+def test_a_program_that_searches_the_machine_finds_no_secret(tight, tmp_path):
+    report = grade(tight, submission(tmp_path, "seek_secrets.py"), time_limit=120).to_dict()
+    out = report["run"]["output_tail"]
+    assert "secrets found: 0 []" in out
+    assert "harness files: ['__init__.py', 'fingerprint.py', 'harness', 'tfimport.py']" in out
+    assert report["score"] == 10
+
+
+def test_a_destructive_and_a_colluding_student_leave_their_classmates_grades_alone(tmp_path):
+    assert sandbox.open_sandbox(256, 16).mode == "bubblewrap"
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(EXERCISES / "hello_world" / "solution.py", subs / "a_alice.py")
+    weak = (SUBMISSIONS / "hello_world" / "too_few_epochs.py").read_text()
+    (subs / "c_carol.py").write_text(weak)
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "c_carol.py").write_text(weak)
+    result = run_cli("grade", "hello_world", alone / "c_carol.py", "--json", tmp_path / "carol-alone.json")
+    carol_alone = json.loads((tmp_path / "carol-alone.json").read_text())
+    assert result.exit_code == 1
+    (subs / "b_mallory.py").write_text(
+        (ADVERSARIAL / "collude.py").read_text() + "\n" +
+        (ADVERSARIAL / "destroy.py").read_text().replace("TARGETS", repr([str(tmp_path)])))
+    work = tmp_path / "work"
+    work.mkdir()
+    env = dict(os.environ, GRADER_WORK_DIR=str(work))
+    done = subprocess.run([sys.executable, "-m", "grader", "batch", "hello_world", str(subs), "--out",
+                           str(tmp_path / "out"), "--workers", "2", "--time-limit", "120"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with open(tmp_path / "out" / "gradebook.csv", newline="") as f:
+        scores = {r["student"]: float(r["score"]) for r in csv.DictReader(f)}
+    assert scores["a_alice"] == 10
+    assert scores["c_carol"] == carol_alone["score"]
+    carol = json.loads((tmp_path / "out" / "students" / "c_carol" / "report.json").read_text())
+    assert [c["score"] for c in carol["checks"]] == [c["score"] for c in carol_alone["checks"]]
+    mallory = json.loads((tmp_path / "out" / "students" / "b_mallory" / "report.json").read_text())
+    assert "touched other gradings: 0" in mallory["run"]["output_tail"]
+    assert list(work.iterdir()) == []  # every grading's folders are gone
+
+
+def test_a_program_that_raises_its_own_limits_is_still_stopped_at_the_memory_limit(tight, tmp_path):
+    source = ("import glob\nimport numpy as np\n"
+              "for f in glob.glob('/sys/fs/cgroup/**/memory.limit_in_bytes', recursive=True)"
+              " + glob.glob('/sys/fs/cgroup/**/memory.max', recursive=True):\n"
+              "    try:\n        open(f, 'w').write(str(64 * 2**30))\n        print('raised', f)\n"
+              "    except OSError as e:\n        print('refused', e.errno)\n"
+              "blob = np.ones(10 * 2**30, dtype=np.uint8)\nprint('allocated')\n")
+    path = tmp_path / "raise_limits.py"
+    path.write_text(source)
+    report = grade(tight, path, time_limit=120).to_dict()
+    run = report["run"]
+    assert "raised" not in run["output_tail"] and "allocated" not in run["output_tail"]
+    assert (run["status"], run["memory_exceeded"], run["timed_out"], run["memory_limit_mib"]) == \
+        ("memory", True, False, 1024)
+    assert run["duration_s"] < 60  # stopped at the limit, not by the 120 s clock
+    assert by_name(report)["within_limits"]["message"] == \
+        "Your program was stopped: it used more than the memory limit of 1024 MiB."
+
+
+def test_a_grader_killed_outright_takes_its_student_with_it_and_its_cgroup_goes_next_time(tmp_path):
+    (tmp_path / "slow.py").write_text("import time\nopen('started', 'w').write('1')\ntime.sleep(1000)\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "grade", "hello_world", str(tmp_path / "slow.py")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, GRADER_WORK_DIR=str(work)))
+    deadline = time.time() + 60
+    while not list(work.glob("grader-run-*/started")) and time.time() < deadline:
+        time.sleep(0.1)
+    assert list(work.glob("grader-run-*/started"))
+    groups = [d for d in Path("/sys/fs/cgroup").glob(f"*/grader-{proc.pid}-*")] + \
+        list(Path("/sys/fs/cgroup").glob(f"grader-{proc.pid}-*"))
+    assert groups
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 10
+    while any(_cwd_in(p, work) for p in os.listdir("/proc")) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not any(_cwd_in(p, work) for p in os.listdir("/proc"))
+    sandbox.open_sandbox(256, 16).close()  # the next grading sweeps what the dead one left
+    assert [d for d in groups if d.exists()] == []
+
+
+def _cwd_in(pid: str, folder: Path) -> bool:
+    try:
+        return pid.isdigit() and os.readlink(f"/proc/{pid}/cwd").startswith(str(folder))
+    except OSError:
+        return False
+
+
+def test_without_bubblewrap_the_report_says_which_protection_applied(tight, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADER_ISOLATION", "unprivileged-user")
+    (tmp_path / "s.py").write_text("import os\nprint('uid', os.getuid())\n")
+    report = grade(tight, tmp_path / "s.py", time_limit=60).to_dict()
+    run = report["run"]
+    if sandbox.nobody_can_run_python():
+        assert run["isolation"] == "unprivileged-user" and f"uid {sandbox.NOBODY}" in run["output_tail"]
+        assert run["warnings"][0].startswith("Isolation is weaker on request (GRADER_ISOLATION=unprivileged-user): "
+                                             "the program ran as user nobody")
+    else:
+        assert run["isolation"] == "process-group"
+        assert run["warnings"][0] == (
+            "Isolation is weak on request (GRADER_ISOLATION=unprivileged-user), and user nobody cannot run this "
+            f"Python ({sys.executable}), so the program ran as the grader's own user: it could read and change "
+            "that user's files, use the network, and leave processes behind by calling setsid(). Install the "
+            "bubblewrap package.")
+
+
+def test_the_default_limits_refuse_two_gibibytes_of_zeros(tmp_path):
+    exercise = load_exercise(EXERCISES / "hello_world")  # the default file and disk limits
+    (tmp_path / "zeros.py").write_text(
+        "import os\nblock = bytes(2**20)\nfor i in range(4):\n    with open(f'zeros{i}', 'wb') as f:\n"
+        "        for _ in range(512):\n            f.write(block)\n    print('wrote', i, flush=True)\n"
+        "print('wrote 2 GiB')\n")
+    report = grade(exercise, tmp_path / "zeros.py", time_limit=120).to_dict()
+    assert (report["run"]["status"], report["run"]["disk_exceeded"], report["run"]["disk_limit_mib"]) == \
+        ("disk", True, 1536)
+    assert "wrote 2 GiB" not in report["run"]["output_tail"]
