@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import __version__
+from grader import __version__, safetext
 from grader.output import atomic_write
 
 SUFFIXES = (".py", ".ipynb")
@@ -156,7 +156,7 @@ class Running:
 def _kill(proc):
     """Kill a grading process and everything below it: the student's sandboxed child runs in a session
     of its own, so killing the process group alone would leave it training."""
-    from grader.runner import descendants
+    from grader.sandbox import descendants
 
     below = descendants(proc.pid)
     for pid in [proc.pid] + below:
@@ -535,7 +535,7 @@ def batch_junit(out: Path, info: dict, rows: list[dict]) -> str:
         suite.set("failures", str(sum(c["status"] == "failed" for c in checks) + (not checks and r["status"] != "grader_error")))
         suite.set("errors", str(sum(c["status"] == "error" for c in checks) + (not checks and r["status"] == "grader_error")))
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + safetext.for_xml(ET.tostring(root, encoding="unicode")) + "\n"
 
 
 def merge(out: Path, shards: list[Path]) -> int:

@@ -20,12 +20,21 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return [round(first + i * step, 10) for i in range(int((hi - first) / step) + 1)]
 
 
+LARGEST = 1e12
+
+
+def _drawable(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and abs(x) <= LARGEST
+
+
 def line_chart(series: dict[str, list], *, title: str, log_y: bool = False, markers: list | None = None,
                hlines: list | None = None) -> dict | None:
     """Geometry for one chart: polylines per series (None values break the line), axes, ticks.
 
     ``markers``: [(epoch, label)] vertical lines; ``hlines``: [(value, label)] horizontal lines.
     """
+    # a value that is not a finite number of sensible size (NaN, inf, 1e308) breaks the line there
+    series = {k: [x if _drawable(x) else None for x in v] for k, v in series.items()}
     series = {k: v for k, v in series.items() if any(x is not None for x in v)}
     if not series:
         return None

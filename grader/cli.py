@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from grader import __version__
+from grader import __version__, safetext
 
 EXIT_FULL, EXIT_PARTIAL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -143,20 +143,26 @@ class LiveProgress:
             click.echo("\r\033[K", nl=False, err=True)
 
 
+def say(text: str = "", **kwargs):
+    """Print a line made from the report's data: control characters from the student's program are
+    shown escaped, never obeyed by the terminal."""
+    click.echo(safetext.for_terminal(text), **kwargs)
+
+
 def print_summary(report):
-    click.echo(f"{report.title}: {report.score:g}/{report.max_score:g} points")
+    say(f"{report.title}: {report.score:g}/{report.max_score:g} points")
     marks = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
     for c in report.checks:
-        click.echo(f"  [{marks[c.status]:<5}] {c.title} ({c.score:g}/{c.max_score:g}): {c.message}")
+        say(f"  [{marks[c.status]:<5}] {c.title} ({c.score:g}/{c.max_score:g}): {c.message}")
         if c.hint and c.status != "passed":
-            click.echo(f"          What to try: {c.hint}")
+            say(f"          What to try: {c.hint}")
     if report.diagnoses:
-        click.echo("What to try:")
+        say("What to try:")
         for d in report.diagnoses:
-            click.echo(f"  - {d['title']}: the grader saw that {d['evidence']}\n    Try: {d['try_this']}")
+            say(f"  - {d['title']}: the grader saw that {d['evidence']}\n    Try: {d['try_this']}")
     err = report.run.get("error")
     if err and err.get("traceback"):
-        click.echo("\n" + err["traceback"])
+        say("\n" + err["traceback"])
 
 
 @cli.command()
@@ -239,6 +245,7 @@ class BatchProgress:
         status = f"{row['score']:g}/{row['max_score']:g}" if row["status"] == "graded" else row["status"]
         line = (f"[{self.done_count}/{self.total}] {row['student']}: {status} ({row['duration_s']:.0f} s)  "
                 f"failures {self.failures}, about {left:.0f} s left")
+        line = safetext.for_terminal(line)
         if self.tty:
             click.echo(f"\r\033[K{line[:150]}", nl=False, err=True)
         else:
@@ -309,15 +316,15 @@ def batch(exercise, submissions, out, workers, resume, shard, executor, schedule
                f"of {summary['max_score']:g}; dashboard {out / 'index.html'}, gradebook {out / 'gradebook.csv'}")
     for r in rows:
         if r["status"] == "invalid":
-            click.echo(f"  invalid submission: {r['student']}: {r['message']}")
+            say(f"  invalid submission: {r['student']}: {r['message']}")
     failed = [r for r in rows if r["status"] == "grader_error"]
     if interrupted:
         click.echo(f"grader: interrupted; {len(rows)} of {len(students)} students are finished and kept. "
                    "Run the same command with --resume to grade the rest.", err=True)
         sys.exit(130)
     if failed:
-        click.echo("grader: the grader itself failed on: " + "; ".join(f"{r['student']} ({r['message']})" for r in failed),
-                   err=True)
+        say("grader: the grader itself failed on: " + "; ".join(f"{r['student']} ({r['message']})" for r in failed),
+            err=True)
         sys.exit(EXIT_INTERNAL)
 
 

@@ -7,6 +7,7 @@ working directory, and ``python -I`` so files planted beside it cannot shadow re
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -27,6 +28,7 @@ OUTPUT_HEAD = 8 * 1024
 OUTPUT_TAIL = 24 * 1024
 MAX_TRACE_BYTES = 20 * 1024 * 1024
 MAX_MODEL_BYTES = 2 * 1024 * 1024 * 1024
+MAX_EVENT_BYTES = 64 * 1024  # one progress event (phase, epoch, loss, accuracy) is about 200 bytes
 ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
 
 
@@ -98,13 +100,72 @@ def regular_file(path: Path, max_bytes: int) -> bool:
 
 
 def read_trace(path: Path) -> dict:
+    """The trace the harness wrote, as data to validate: {} when missing or malformed (the child may
+    have forged it), else with every value bounded and of the type the grader expects."""
     if not regular_file(path, MAX_TRACE_BYTES):
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, OSError):
+    except (ValueError, OSError, RecursionError):
         return {}
-    return data if isinstance(data, dict) else {}
+    return clean_trace(data) if isinstance(data, dict) else {}
+
+
+MAX_DEPTH = 24
+MAX_ITEMS = 100_000
+MAX_TEXT = 20_000
+MAX_EPOCHS = 100_000
+# The trace's top-level fields and their types; any other field, or one of another type, is dropped.
+TRACE_FIELDS = {"status": str, "fits": list, "legacy": list, "model": dict, "error": dict, "seed": int,
+                "versions": dict, "determinism": dict, "data_access": list, "cell_errors": list,
+                "entry_point_called": str, "exit_code": (int, str), "import_s": (int, float), "run_s": (int, float)}
+FIT_FIELDS = {"index": int, "line": int, "epochs_requested": int, "epochs_allowed": int, "epochs_run": int,
+              "capped": bool, "stopped_by": dict, "limit_hit": bool, "history": dict, "epoch_times": list,
+              "data": dict, "validation": dict, "callbacks": list, "fast_path": bool, "duration_s": (int, float),
+              "error": dict}
+
+
+def _bounded(value, depth: int = 0):
+    """A JSON value with its depth, lengths and numbers bounded: non-finite floats become None."""
+    if depth > MAX_DEPTH:
+        return None
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if abs(value) < 2**53 else None
+    if isinstance(value, str):
+        return value[:MAX_TEXT]
+    if isinstance(value, list):
+        return [_bounded(v, depth + 1) for v in value[:MAX_ITEMS]]
+    if isinstance(value, dict):
+        return {str(k)[:200]: _bounded(v, depth + 1) for k, v in list(value.items())[:1000]}
+    return value
+
+
+def _typed(data: dict, fields: dict) -> dict:
+    return {k: v for k, v in data.items() if k in fields and v is not None and isinstance(v, fields[k])
+            and not (isinstance(v, bool) and fields[k] in (int, (int, float)))}
+
+
+def clean_trace(data: dict) -> dict:
+    trace = _typed(_bounded(data), TRACE_FIELDS)
+    fits = []
+    for f in trace.get("fits", []):
+        if not isinstance(f, dict) or not isinstance(f.get("index"), int) or isinstance(f.get("index"), bool):
+            continue
+        f = _typed(f, FIT_FIELDS)
+        for key in ("epochs_requested", "epochs_allowed", "epochs_run"):
+            if key in f:
+                f[key] = min(max(f[key], 0), MAX_EPOCHS)
+        f["epochs_run"] = f.get("epochs_run", 0)
+        f["history"] = {k: [x if isinstance(x, (int, float)) and not isinstance(x, bool) else None
+                            for x in v[:MAX_EPOCHS]]
+                        for k, v in (f.get("history") or {}).items() if isinstance(v, list)}
+        fits.append(f)
+    trace["fits"] = fits
+    for key in ("legacy", "data_access", "cell_errors"):
+        trace[key] = [item for item in trace.get(key, []) if isinstance(item, dict)]
+    return trace
 
 
 def work_base() -> str | None:
@@ -328,6 +389,8 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
     duration = time.time() - started
     raw = waited.get("status", 0)
     exit_code = os.waitstatus_to_exitcode(raw)
+    if box.mode == "bubblewrap" and exit_code - 128 in CRASH_SIGNALS:
+        exit_code = 128 - exit_code  # bwrap reports a program killed by signal N as exit code 128 + N
     sig = -exit_code if exit_code < 0 else None
     head, tail = capture.texts()
     trace = read_trace(artifacts / "trace.json")
@@ -354,6 +417,7 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
     )
 
 
+CRASH_SIGNALS = {signal.SIGILL, signal.SIGABRT, signal.SIGBUS, signal.SIGFPE, signal.SIGKILL, signal.SIGSEGV}
 MEMORY_POLL_S = 0.25
 DISK_POLL_S = 1.0
 
@@ -393,10 +457,14 @@ def _stop(proc, box: sandbox.Sandbox):
 def _relay_events(fd: int, progress, started: float, time_limit: float):
     """Drain the child's event pipe (always, so the child never blocks on it); pass each event on."""
     with os.fdopen(fd, "rb") as stream:
-        for line in stream:
+        too_long = False
+        while line := stream.readline(MAX_EVENT_BYTES):
+            if too_long or not line.endswith(b"\n"):  # a line past the cap is skipped to its end, never kept
+                too_long = not line.endswith(b"\n")
+                continue
             try:
                 event = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if isinstance(event, dict):
                 event["time_left_s"] = max(0.0, started + time_limit - time.time())

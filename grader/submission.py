@@ -86,6 +86,9 @@ def notebook_to_source(raw: str, filename: str, graded_only: bool = False) -> So
     except json.JSONDecodeError as exc:
         raise SubmissionError(f"{filename} is not a valid notebook: it is not JSON ({exc.msg} at line {exc.lineno}). "
                               "Save it again from Jupyter or Colab (File > Download > .ipynb).") from None
+    except RecursionError:
+        raise SubmissionError(f"{filename} is not a valid notebook: its JSON is nested too deeply. "
+                              "Save it again from Jupyter or Colab (File > Download > .ipynb).") from None
     if not isinstance(nb, dict) or nb.get("nbformat") != 4 or not isinstance(nb.get("cells"), list):
         raise SubmissionError(f"{filename} is not a Jupyter notebook in format 4. "
                               "Save it again from Jupyter or Colab (File > Download > .ipynb).")
@@ -95,11 +98,18 @@ def notebook_to_source(raw: str, filename: str, graded_only: bool = False) -> So
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         cell_no += 1
-        tags = (cell.get("metadata") or {}).get("tags") or []
-        if graded_only and "graded" not in tags:
+        metadata = cell.get("metadata") or {}
+        tags = metadata.get("tags") if isinstance(metadata, dict) else None
+        if graded_only and not (isinstance(tags, list) and "graded" in tags):
             continue
         src = cell.get("source", "")
-        text = "".join(src) if isinstance(src, list) else str(src)
+        if isinstance(src, list) and all(isinstance(part, str) for part in src):
+            text = "".join(src)
+        elif isinstance(src, str):
+            text = src
+        else:
+            raise SubmissionError(f"{filename} is not a valid notebook: the source of code cell {cell_no} is not "
+                                  "text. Save it again from Jupyter or Colab (File > Download > .ipynb).")
         cell_lines = text.splitlines()
         if cell_lines and cell_lines[0].lstrip().startswith("%%"):
             # A cell magic (%%bash, %%writefile, ...) makes the whole cell non-Python.

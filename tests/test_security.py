@@ -164,4 +164,4 @@ def test_links_and_special_files_where_artifacts_are_read_are_refused(tmp_path):
     assert read_trace(tmp_path / "link.json") == {} and read_trace(tmp_path / "fifo.json") == {}
     assert regular_file(tmp_path / "hard.json", 10**6) is False
     (tmp_path / "hard.json").unlink()
-    assert read_trace(real) == {"status": "ok"}
+    assert read_trace(real) == {"status": "ok", "fits": [], "legacy": [], "data_access": [], "cell_errors": []}

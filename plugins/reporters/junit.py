@@ -2,6 +2,8 @@
 
 from xml.etree import ElementTree as ET
 
+from grader.safetext import for_xml
+
 from grader.hookspecs import hookimpl
 from grader.output import atomic_write
 
@@ -30,7 +32,7 @@ def render(report) -> str:
     root = ET.Element("testsuites")
     root.append(suite)
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + for_xml(ET.tostring(root, encoding="unicode")) + "\n"
 
 
 def write(report, path):

@@ -1,0 +1,154 @@
+"""What the child hands back (model file, trace, progress lines, notebook, output) is hostile data: each
+artifact here gets a verdict, never a grader crash; all bounded so the suite stays safe."""
+
+import json
+import os
+import threading
+import zipfile
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from conftest import run_cli
+from grader import runner
+from grader.chart import training_charts
+from grader.evaluate import UnsafeModel, load_model_safely
+from grader.safetext import for_terminal, for_xml
+from grader.submission import SubmissionError, notebook_to_source
+from test_evaluate import saved
+
+
+@pytest.fixture(scope="module")
+def course_model(tmp_path_factory):
+    return saved(tmp_path_factory.mktemp("model"), "course")
+
+
+def forge(src, dest, change=None, config_bytes=None):
+    """A copy of the saved model ``src`` with its config changed by ``change(config)`` or replaced."""
+    with zipfile.ZipFile(src) as z, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
+        config = json.loads(z.read("config.json"))
+        if change:
+            change(config)
+        out.writestr("config.json", config_bytes if config_bytes is not None else json.dumps(config))
+        for name in ("metadata.json", "model.weights.h5"):
+            out.writestr(name, z.read(name))
+    return dest
+
+
+LAMBDA_SPELLINGS = [
+    ("keras", "layers.Lambda"),
+    (None, "Lambda"),
+    ("keras.layers", "Lambda"),
+    ("keras.src.layers.core.lambda_layer", "Lambda"),
+    ("keras.layers", "TFOpLambda"),
+    ("keras", "lambda"),
+    ("keras.layers", "__lambda__"),
+]
+
+
+@pytest.mark.parametrize("module,cls", LAMBDA_SPELLINGS)
+def test_a_lambda_is_refused_in_every_spelling(course_model, tmp_path, module, cls):
+    def change(config):
+        layer = config["config"]["layers"][1]
+        layer["class_name"] = cls
+        if module is None:
+            layer.pop("module", None)
+        else:
+            layer["module"] = module
+
+    with pytest.raises(UnsafeModel, match=f"contains a {cls} layer, which runs arbitrary Python code"):
+        load_model_safely(forge(course_model, tmp_path / "m.keras", change), tmp_path)
+
+
+def test_a_class_must_exist_exactly_in_the_keras_module_it_names(course_model, tmp_path):
+    def change(config):
+        config["config"]["layers"][1]["module"] = "keras.layers"
+        config["config"]["layers"][1]["class_name"] = "Sequential.from_config"
+
+    with pytest.raises(UnsafeModel, match="uses 'Sequential.from_config', which is not a class of Keras' module "
+                                          "'keras.layers'"):
+        load_model_safely(forge(course_model, tmp_path / "m.keras", change), tmp_path)
+
+
+def test_a_config_bomb_is_refused_from_the_zip_directory(course_model, tmp_path):
+    bomb = b"{" + b" " * (64 * 2**20) + b"}"  # 64 MiB that deflate to about 64 KiB
+    with pytest.raises(ValueError, match="the saved model's config.json is too large \\(64 MiB\\)"):
+        load_model_safely(forge(course_model, tmp_path / "m.keras", config_bytes=bomb), tmp_path)
+
+
+def test_a_deeply_nested_config_is_malformed(course_model, tmp_path):
+    deep = "[" * 200_000 + "]" * 200_000
+    with pytest.raises(ValueError, match="the saved model's config.json is nested too deeply"):
+        load_model_safely(forge(course_model, tmp_path / "m.keras", config_bytes=deep), tmp_path)
+
+
+def test_a_trace_nested_too_deeply_is_no_trace(tmp_path):
+    path = tmp_path / "trace.json"
+    path.write_text('{"fits": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    assert runner.read_trace(path) == {}
+
+
+def test_a_trace_of_wrong_types_and_absurd_numbers_is_cleaned_and_charted(tmp_path):
+    path = tmp_path / "trace.json"
+    path.write_text(json.dumps({
+        "status": ["ok"], "legacy": "x", "model": {"found": True},
+        "fits": [{"index": 0, "epochs_run": 10**12, "history": {"loss": [1e308, -1e308, 2.0, "x", None]},
+                  "stopped_by": "me"}, {"index": "1"}, 7],
+    }).replace("2.0", "NaN"))
+    trace = runner.read_trace(path)
+    assert trace == {"model": {"found": True}, "legacy": [], "data_access": [], "cell_errors": [],
+                     "fits": [{"index": 0, "epochs_run": runner.MAX_EPOCHS,
+                               "history": {"loss": [1e308, -1e308, None, None, None]}}]}
+    fits = [dict(trace["fits"][0], epochs_run=5)]
+    assert training_charts(fits) == []  # no drawable value: nothing to draw, and no crash
+    charts = training_charts([{"index": 0, "epochs_run": 3, "history": {"loss": [1e308, 2.0, 1.0]}}])
+    assert [c["title"] for c in charts] == ["Loss per epoch"]
+    assert [len(line["segments"]) for line in charts[0]["lines"]] == [1]  # 2.0 -> 1.0, the huge value left out
+
+
+def test_a_progress_line_past_the_cap_is_dropped_and_the_next_event_arrives():
+    read, write = os.pipe()
+    events = []
+    relay = threading.Thread(target=runner._relay_events, args=(read, events.append, 0.0, 10.0))
+    relay.start()
+    with os.fdopen(write, "wb") as w:
+        w.write(b'{"phase": "' + b"x" * (4 * runner.MAX_EVENT_BYTES) + b'"}\n')
+        w.write(b'{"phase": "saving the model"}\n')
+    relay.join(timeout=10)
+    assert [e["phase"] for e in events] == ["saving the model"]
+
+
+@pytest.mark.parametrize("cells,reason", [
+    ([{"cell_type": "code", "metadata": [], "source": "print(1)"}], None),
+    ([{"cell_type": "code", "metadata": {}, "source": [1, 2, 3]}], "the source of code cell 1 is not text"),
+])
+def test_notebooks_with_fields_of_the_wrong_type(cells, reason):
+    raw = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells})
+    if reason is None:
+        assert notebook_to_source(raw, "nb.ipynb").text == "print(1)\n"
+    else:
+        with pytest.raises(SubmissionError, match=reason):
+            notebook_to_source(raw, "nb.ipynb")
+
+
+def test_a_notebook_nested_200000_levels_is_exit_2(tmp_path):
+    path = tmp_path / "deep.ipynb"
+    path.write_text('{"cells": ' + "[" * 200_000 + "]" * 200_000 + "}")
+    result = run_cli("grade", "hello_world", path)
+    assert result.exit_code == 2
+    assert "deep.ipynb is not a valid notebook: its JSON is nested too deeply." in result.output
+
+
+def test_escape_sequences_never_reach_the_terminal_and_junit_stays_xml(tmp_path):
+    (tmp_path / "s.py").write_text(
+        "raise RuntimeError('\\x1b]0;owned\\x07\\x1b[2K\\r\\x1b[32m10/10 points\\x1b[0m \\x00\\x0c')\n")
+    result = run_cli("grade", "hello_world", tmp_path / "s.py", "--junit", tmp_path / "j.xml")
+    assert result.exit_code == 1
+    assert "\x1b" not in result.output and "\x07" not in result.output and "\x00" not in result.output
+    assert "RuntimeError: \\x1b]0;owned\\x07\\x1b[2K\n\\x1b[32m10/10 points\\x1b[0m \\x00\n" in result.output
+    ET.parse(tmp_path / "j.xml")  # valid XML
+
+
+def test_the_text_filters():
+    assert for_terminal("a\x1b[31mb\tc\nd\x9b") == "a\\x1b[31mb\tc\nd\\x9b"
+    assert for_xml("ok\x00\x0b\ttab\ufffe") == "ok\\x00\\x0b\ttab\\xfffe"
