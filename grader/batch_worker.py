@@ -1,5 +1,5 @@
 """A long-lived batch worker: runs ``grader grade`` jobs one after another in one process, so the
-grader's own start-up and TensorFlow import are paid once per worker, not once per student. Each
+grader's own start-up is paid once per worker, not once per student. Each
 student's code still runs in its own sandboxed child, as with ``grader grade``.
 
 Protocol: one JSON job per line on stdin ({"args": [...]}, the arguments of ``grader``); one JSON
@@ -43,9 +43,8 @@ def main():
     quiet = os.open(os.devnull, os.O_WRONLY)
     os.dup2(quiet, 1)  # stray writes to fd 1 (TensorFlow's C++ side) cannot corrupt the protocol
     os.close(quiet)
-    from grader.evaluate import warm_up
+    import grader.cli  # noqa: F401  (the grader's own modules, once per worker)
 
-    warm_up()  # import Keras while waiting for the first job
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -56,16 +55,10 @@ def main():
 
 
 def _forget():
-    """Drop what the last grading loaded (its model, Keras' global graph state), so a worker that
-    grades a whole class does not grow with it."""
+    """Drop what the last grading left, so a worker that grades a whole class does not grow with it
+    (the models themselves never enter this process: each grading has its own evaluator)."""
     import gc
 
-    try:
-        from grader.evaluate import keras_module
-
-        keras_module().backend.clear_session()
-    except Exception:
-        pass
     gc.collect()
 
 

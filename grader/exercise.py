@@ -13,6 +13,10 @@ DEFAULT_TIME_LIMIT = 300.0
 DEFAULT_MEMORY_MIB = 6144  # TensorFlow alone takes about 600 MiB; the course's CNN about 2 GiB
 DEFAULT_PROCESSES = 1024  # processes and threads together (TensorFlow starts dozens of threads)
 DEFAULT_FILE_MIB = 512  # the largest file the program may write (the course's CNN saves about 80 MiB)
+# The evaluator (loading the saved model and running it on held-out data): the CNN's 1,000 validation
+# images take about 10 s and 1.5 GiB; a crafted model that would take more is the student's verdict.
+DEFAULT_EVALUATION_TIME = 120.0
+DEFAULT_EVALUATION_MEMORY_MIB = 4096
 DEFAULT_DISK_MIB = 1536  # all its files together (its copy of cats_and_dogs_filtered is 68 MiB, twice with the zip)
 COMMON_FIELDS = {"name", "type", "points", "title", "hint", "margin"}
 
@@ -38,6 +42,8 @@ class Exercise:
     max_file_mib: int
     disk_mib: int
     network: bool
+    evaluation_time: float
+    evaluation_memory_mib: int
     seed: int
     runs: int
     entry_point: str | None
@@ -184,6 +190,10 @@ def load_exercise(path: Path) -> Exercise:
         max_file_mib=_expect(limits.get("file_mib", DEFAULT_FILE_MIB), int, where, "limits.file_mib"),
         disk_mib=_expect(limits.get("disk_mib", DEFAULT_DISK_MIB), int, where, "limits.disk_mib"),
         network=_expect(limits.get("network", False), bool, where, "limits.network"),
+        evaluation_time=float(_expect(limits.get("evaluation_time", DEFAULT_EVALUATION_TIME), (int, float), where,
+                                      "limits.evaluation_time")),
+        evaluation_memory_mib=_expect(limits.get("evaluation_memory_mib", DEFAULT_EVALUATION_MEMORY_MIB), int, where,
+                                      "limits.evaluation_memory_mib"),
         seed=_expect(spec.get("seed", 0), int, where, "seed"),
         runs=_runs(spec.get("runs", 1), where),
         entry_point=sub.get("entry_point") and _expect(sub["entry_point"], str, where, "submission.entry_point"),

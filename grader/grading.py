@@ -13,6 +13,7 @@ from pathlib import Path
 from grader import datasets, evaluate, plugins, runner
 from grader.checks import run_check
 from grader.diagnoses import run_diagnoses
+from grader.evaluator import EvalLimits, Evaluator
 from grader import exercise as exercises_module
 from grader.exercise import Exercise
 from grader.results import Report
@@ -118,8 +119,6 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
     count = exercise.runs if runs is None else runs
     seeds = [first_seed + i if seeded else None for i in range(count)]
     hide = private_folders(located, data_dir)
-    warm = evaluate.warm_up()  # import Keras here while the child trains
-
     task, limits = runner.Task.of(exercise), runner.Limits.of(exercise, limit)
 
     def train(i: int):
@@ -127,21 +126,24 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
                                      progress=_tagged(progress, i, count))
 
     graded: list = [None] * count
-    if count == 1:
-        run = train(0)
-        if progress:
-            progress({"phase": "evaluating the trained model"})
-        warm.join()
-        graded[0] = _evaluate(exercise, run, source, located)
-    else:
-        # All runs start together, up to two per core: a run spends much of its time importing
-        # TensorFlow and saving, so interleaving beats waiting (measured: benchmarks/bench.py --fairness).
-        # Evaluation (in this thread: Keras is not thread-safe) overlaps the runs still training.
-        with ThreadPoolExecutor(max_workers=min(count, 2 * (os.cpu_count() or 1))) as pool:
-            futures = {pool.submit(train, i): i for i in range(count)}
-            for future in as_completed(futures):
-                warm.join()
-                graded[futures[future]] = _evaluate(exercise, future.result(), source, located)
+    # The evaluator starts with the training, so its Keras import costs CPU the training leaves idle.
+    evaluator = Evaluator(EvalLimits.of(exercise))
+    try:
+        if count == 1:
+            run = train(0)
+            if progress:
+                progress({"phase": "evaluating the trained model"})
+            graded[0] = _evaluate(exercise, run, source, located, evaluator)
+        else:
+            # All runs start together, up to two per core: a run spends much of its time importing
+            # TensorFlow and saving, so interleaving beats waiting (measured: benchmarks/bench.py
+            # --fairness). Evaluation (one model at a time, in the evaluator) overlaps the runs still training.
+            with ThreadPoolExecutor(max_workers=min(count, 2 * (os.cpu_count() or 1))) as pool:
+                futures = {pool.submit(train, i): i for i in range(count)}
+                for future in as_completed(futures):
+                    graded[futures[future]] = _evaluate(exercise, future.result(), source, located, evaluator)
+    finally:
+        evaluator.close()
     results, chosen = _combine(exercise, graded, seeds)
     run, trace, model = graded[chosen]["run"], graded[chosen]["run"].trace, graded[chosen]["model"]
     environment = {"seed": seeds[chosen], "seeds": seeds, "runs": count, **(trace.get("versions") or {})}
@@ -155,6 +157,8 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
         run=_run_summary(run),
         limits={"time_limit_s": limit, "max_epochs": exercise.max_epochs,
                 "time_used_s": round(run.duration_s, 3),
+                "evaluation_time_limit_s": evaluator.limits.time_s, "evaluation_time_s": round(evaluator.used_s, 3),
+                "evaluation_memory_limit_mib": evaluator.limits.memory_mib,
                 "epochs_used": max([f["epochs_run"] for f in trace.get("fits") or []] or [0])},
         dataset=({"name": located.dataset.name, "source": located.origin, "path": str(located.path),
                   "synthetic": located.synthetic} if located else
@@ -180,9 +184,9 @@ def _tagged(progress, index: int, count: int):
     return lambda event: progress(dict(event, run=index + 1, runs=count))
 
 
-def _evaluate(exercise: Exercise, run: runner.RunResult, source, located) -> dict:
+def _evaluate(exercise: Exercise, run: runner.RunResult, source, located, evaluator: Evaluator) -> dict:
     """Check one run's trained model (trusted side); the run's artifacts are gone afterwards."""
-    evidence = evaluate.Evidence(exercise, run, source, located)
+    evidence = evaluate.Evidence(exercise, run, source, located, evaluator)
     try:
         types = plugins.check_types()
         results = [run_check(types[c.type], c, evidence) for c in exercise.checks]
@@ -190,7 +194,6 @@ def _evaluate(exercise: Exercise, run: runner.RunResult, source, located) -> dic
         model = dict(evidence.model_info)
         model["layers"] = evidence.layer_summary()
     finally:
-        evidence.close()
         if run.artifacts:
             shutil.rmtree(run.artifacts, ignore_errors=True)
     return {"run": run, "results": results, "model": model, "hints": hints, "hint_errors": hint_errors}

@@ -258,18 +258,18 @@ class Task:
 
 # The harness's own modules: all the child is shown of the grader (no checks, exercises or tests).
 HARNESS_FILES = ("__init__.py", "tfimport.py", "fingerprint.py", "harness")
-BOOT = ("import sys; sys.path.insert(0, {root!r}); "
-        "from grader.harness.run import main; main(sys.stdin.read())")
+BOOT = "import runpy, sys; sys.path.insert(0, {root!r}); runpy.run_module({module!r}, run_name='__main__')"
 
 
-def harness_command(box: sandbox.Sandbox) -> tuple[list[str], dict]:
-    """How to start the harness in ``box``, and which grader files the child must see for it."""
+def python_command(box: sandbox.Sandbox, module: str, files: tuple) -> tuple[list[str], dict]:
+    """How to run the grader's ``module`` in ``box``, and which of the grader's files (``files``, names in
+    the package) the sandbox must show for it: under bubblewrap, those alone, at their own root."""
     python = [sys.executable, "-I", "-u"]  # -u: prints and warnings reach the output in the order made
     if box.mode != "bubblewrap":
-        return python + ["-m", "grader.harness"], {}
+        return python + ["-m", module], {}
     package = Path(__file__).resolve().parent
     root = sandbox.HARNESS_ROOT
-    return python + ["-c", BOOT.format(root=root)], {f"{root}/grader/{f}": package / f for f in HARNESS_FILES}
+    return python + ["-c", BOOT.format(root=root, module=module)], {f"{root}/grader/{f}": package / f for f in files}
 
 
 def python_installation() -> list[str]:
@@ -336,7 +336,7 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
     if staged is not None:
         env.update(staged.env)
     box = sandbox.open_sandbox(limits.memory_mib, limits.processes, isolation, limits.file_mib * 2**20)
-    argv, harness = harness_command(box)
+    argv, harness = python_command(box, "grader.harness", HARNESS_FILES)
     view = sandbox.View(workdir=workdir, artifacts=artifacts, readable=python_installation(), harness=harness,
                         hide=list(hide), network=limits.network)
     box.prepare(view)

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from grader.evaluate import UnsafeModel, load_model_safely
+from grader.modelcheck import UnsafeModel, load_model_safely
 
 SAVE = textwrap.dedent("""
     import sys

@@ -9,10 +9,10 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from conftest import run_cli
+from conftest import SUBMISSIONS, run_cli
 from grader import runner
 from grader.chart import training_charts
-from grader.evaluate import UnsafeModel, load_model_safely
+from grader.modelcheck import UnsafeModel, load_model_safely
 from grader.safetext import for_terminal, for_xml
 from grader.submission import SubmissionError, notebook_to_source
 from test_evaluate import saved
@@ -152,3 +152,39 @@ def test_escape_sequences_never_reach_the_terminal_and_junit_stays_xml(tmp_path)
 def test_the_text_filters():
     assert for_terminal("a\x1b[31mb\tc\nd\x9b") == "a\\x1b[31mb\tc\nd\\x9b"
     assert for_xml("ok\x00\x0b\ttab\ufffe") == "ok\\x00\\x0b\ttab\\xfffe"
+
+
+@pytest.fixture(scope="module")
+def strict(tmp_path_factory):
+    """hello_world whose evaluation may take 5 s and 1024 MiB."""
+    import shutil
+
+    from conftest import EXERCISES
+    from grader.exercise import load_exercise
+
+    folder = tmp_path_factory.mktemp("ex") / "hello_strict"
+    shutil.copytree(EXERCISES / "hello_world", folder)
+    spec = (folder / "spec.toml").read_text().replace(
+        "max_epochs = 1000", "max_epochs = 1000\nevaluation_time = 5\nevaluation_memory_mib = 1024")
+    (folder / "spec.toml").write_text(spec)
+    return load_exercise(folder)
+
+
+@pytest.mark.parametrize("steps,units,verdict", [
+    (400_000, 256, "The model could not be evaluated within 5 s."),
+    (400_000_000, 1, "The model could not be evaluated within 1024 MiB of memory."),
+])
+def test_a_model_too_slow_or_too_big_to_evaluate_is_the_students_verdict(strict, tmp_path, steps, units, verdict):
+    import time
+
+    from grader.grading import grade
+
+    source = (SUBMISSIONS / "adversarial" / "slow_model.py").read_text()
+    (tmp_path / "s.py").write_text(source.replace("STEPS", str(steps)).replace("UNITS", str(units)))
+    started = time.time()
+    report = grade(strict, tmp_path / "s.py", time_limit=60).to_dict()
+    messages = {c["name"]: c["message"] for c in report["checks"]}
+    assert messages["predicts_31_at_10"] == verdict
+    assert messages["learned_the_line"] == verdict  # the evaluator is not asked twice
+    assert report["limits"]["evaluation_time_limit_s"] == 5 and report["limits"]["evaluation_time_s"] <= 6
+    assert time.time() - started < 60 + 30

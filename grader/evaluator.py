@@ -1,0 +1,197 @@
+"""The evaluator process, from the grader's side (trusted): started with the student's run so its Keras
+import overlaps the training, sandboxed like the student's program but running only the grader's
+own code (``grader.evalworker``), with a memory limit and a time budget of its own. The grader hands it
+the saved model and held-out inputs as files and reads back ``.npy`` arrays (never pickles); a model
+that is too big, too slow or crafted to blow up parsing ends in a sentence for the student
+("could not be evaluated within 120 s"), never a grader crash or hang."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from grader import runner, sandbox
+from grader.modelcheck import UnsafeModel
+
+WORKER_FILES = ("__init__.py", "tfimport.py", "modelcheck.py", "evalworker.py")
+MAX_REPLY_BYTES = 8 * 2**20
+MAX_OUTPUT_BYTES = 1 * 2**30  # predictions for the largest held-out split are a few MiB
+
+
+@dataclass(frozen=True)
+class EvalLimits:
+    time_s: float = 120.0
+    memory_mib: int = 4096
+
+    @classmethod
+    def of(cls, exercise) -> "EvalLimits":
+        return cls(exercise.evaluation_time, exercise.evaluation_memory_mib)
+
+
+class EvaluationLimit(Exception):
+    """The evaluator could not finish: the message is a sentence for the student."""
+
+
+class InferenceError(Exception):
+    def __init__(self, type_name: str, message: str):
+        super().__init__(message)
+        self.type_name = type_name
+
+
+class RemoteModel:
+    """The student's model as the grader knows it: its input shape, its layers, and a way to run it."""
+
+    def __init__(self, evaluator: "Evaluator", input_shape, layers: list):
+        self.evaluator = evaluator
+        self.input_shape = tuple(input_shape) if isinstance(input_shape, list) else None
+        self.layers = layers if isinstance(layers, list) else []
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        """The model's outputs for ``x``, computed in the evaluator. Raises InferenceError or EvaluationLimit."""
+        return self.evaluator.infer(x)
+
+    def count_params(self) -> int:
+        return sum(int(row.get("params") or 0) for row in self.layers if row.get("depth") == 0)
+
+
+class Evaluator:
+    def __init__(self, limits: EvalLimits, isolation: str | None = None):
+        self.limits = limits
+        self.used_s = 0.0
+        self.failure: str | None = None
+        self.loads = 0
+        self.folder = Path(tempfile.mkdtemp(prefix="grader-eval-", dir=runner.work_base()))
+        (self.folder / "tmp").mkdir()
+        self.box = sandbox.open_sandbox(limits.memory_mib, 512, isolation, max_file_bytes=MAX_OUTPUT_BYTES)
+        try:
+            argv, files = runner.python_command(self.box, "grader.evalworker", WORKER_FILES)
+            view = sandbox.View(workdir=self.folder, artifacts=self.folder, readable=runner.python_installation(),
+                                harness=files, hide=runner.grader_tree())
+            self.box.prepare(view)
+            self.proc = subprocess.Popen(self.box.command(argv, view), cwd=self.folder,
+                                         env=runner.child_environment(self.folder), stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+        except BaseException:
+            self.box.close()
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
+        self.buffer = b""
+
+    # ------------------------------------------------------------ requests
+    def load(self, model_path: Path) -> RemoteModel:
+        """Check and load the saved model. Raises UnsafeModel, ValueError or EvaluationLimit."""
+        self.loads += 1
+        target = self.folder / f"model-{self.loads}.keras"
+        try:
+            os.link(model_path, target)
+        except OSError:
+            shutil.copyfile(model_path, target)
+        os.chmod(target, 0o644)
+        try:
+            reply = self._ask({"op": "load", "model": str(target)})
+        finally:
+            target.unlink(missing_ok=True)
+        if reply.get("ok"):
+            return RemoteModel(self, reply.get("input_shape"), reply.get("layers"))
+        if reply.get("kind") == "unsafe":
+            raise UnsafeModel(str(reply.get("message")))
+        raise ValueError(str(reply.get("message")) or str(reply.get("type")))
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        inputs, outputs = self.folder / "x.npy", self.folder / "out.npy"
+        np.save(inputs, np.ascontiguousarray(x), allow_pickle=False)
+        os.chmod(inputs, 0o644)
+        try:
+            reply = self._ask({"op": "infer", "x": str(inputs), "out": str(outputs)})
+            if not reply.get("ok"):
+                raise InferenceError(str(reply.get("type")), str(reply.get("message")))
+            if not runner.regular_file(outputs, MAX_OUTPUT_BYTES):
+                raise InferenceError("OutputMissing", "the evaluator wrote no predictions")
+            return np.load(outputs, allow_pickle=False)
+        finally:
+            inputs.unlink(missing_ok=True)
+            outputs.unlink(missing_ok=True)
+
+    def _ask(self, request: dict) -> dict:
+        if self.failure:
+            raise EvaluationLimit(self.failure)
+        try:
+            self.proc.stdin.write((json.dumps(request) + "\n").encode())
+            self.proc.stdin.flush()
+        except OSError:
+            self._fail(None)
+        started = time.monotonic()
+        try:
+            line = self._read_line(started)
+        finally:
+            self.used_s += time.monotonic() - started
+        try:
+            reply = json.loads(line)
+        except (ValueError, RecursionError):
+            reply = None
+        if not isinstance(reply, dict):
+            self._fail("its reply was malformed")
+        return reply
+
+    def _read_line(self, started: float) -> bytes:
+        fd = self.proc.stdout.fileno()
+        margin = max(32 * 2**20, self.limits.memory_mib * 2**20 // 32)
+        while b"\n" not in self.buffer:
+            left = self.limits.time_s - self.used_s - (time.monotonic() - started)
+            if left <= 0:
+                self._fail("time")
+            if self.box.memory_in_use(self.proc.pid) >= self.limits.memory_mib * 2**20 - margin:
+                self._fail("memory")
+            ready, _, _ = select.select([fd], [], [], min(0.25, left))
+            if ready:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    self._fail("memory" if self.box.cgroup and self.box.cgroup.oom_killed() else None)
+                self.buffer += chunk
+                if len(self.buffer) > MAX_REPLY_BYTES:
+                    self._fail("its reply was too long")
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line
+
+    def _fail(self, why: str | None):
+        self.stop()
+        if why == "time":
+            self.failure = f"The model could not be evaluated within {self.limits.time_s:g} s."
+        elif why == "memory":
+            self.failure = f"The model could not be evaluated within {self.limits.memory_mib} MiB of memory."
+        else:
+            self.failure = "The model could not be evaluated: the evaluator stopped" + (f" ({why})." if why else ".")
+        raise EvaluationLimit(self.failure)
+
+    # ------------------------------------------------------------ the process
+    def stop(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if self.box.cgroup:
+            self.box.cgroup.kill_all()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def close(self):
+        self.stop()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        self.box.close()
+        shutil.rmtree(self.folder, ignore_errors=True)

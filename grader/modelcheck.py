@@ -1,0 +1,190 @@
+"""The saved model, checked and loaded as data (runs in the evaluator process, never in the grader's).
+
+The model file's architecture is checked against Keras' own classes, by exact module and name, before
+Keras sees it (``safe_mode`` alone blocks Python lambdas only), every member of the archive is bounded
+by the sizes its zip directory declares before anything is inflated, and TensorFlow activation
+functions the course uses (``tf.nn.relu``, ``tf.nn.softmax``) are mapped to their Keras names so they
+load. Imports only the standard library, NumPy and Keras.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+ALLOWED_MODULES = ("keras", "keras.layers", "keras.models", "keras.initializers", "keras.regularizers",
+                   "keras.constraints", "keras.optimizers", "keras.losses", "keras.metrics",
+                   "keras.activations", "keras.src")
+FORBIDDEN_CLASSES = {"Lambda", "TFOpLambda", "TorchModuleWrapper", "JaxLayer", "FlaxLayer", "TFSMLayer"}
+# Functions from tf.nn that students pass as activation=..., by the name Keras 3 saves them under.
+TF_ACTIVATIONS = {"relu": "relu", "softmax_v2": "softmax", "softmax": "softmax", "sigmoid": "sigmoid",
+                  "tanh": "tanh", "elu": "elu", "selu": "selu", "softplus": "softplus", "softsign": "softsign",
+                  "swish": "silu", "silu": "silu", "gelu": "gelu", "leaky_relu": "leaky_relu", "relu6": "relu6",
+                  "log_softmax_v2": "log_softmax", "log_softmax": "log_softmax", "exponential": "exponential",
+                  "linear": "linear"}
+
+
+class UnsafeModel(Exception):
+    pass
+
+
+def infer(model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """The model's outputs, batch by batch, called directly: no predict() loop to retrace per model."""
+    outs = [np.asarray(model(x[i:i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+    return np.concatenate(outs) if outs else np.zeros((0,))
+
+
+# Keras 3 serialises tuples, tensors, arrays and the like as {"class_name": "__tuple__", ...} with no
+# module; these carry data, not code. "__lambda__" (a Python function) is not among them.
+DATA_MARKERS = {"__tuple__", "__tensor__", "__numpy__", "__bytes__", "__ellipsis__", "__slice__", "__typespec__"}
+MAX_CONFIG_BYTES = 16 * 2**20  # the course's largest model's config.json is about 10 KiB
+MAX_METADATA_BYTES = 2**20
+MAX_WEIGHTS_BYTES = 2 * 2**30
+MAX_RATIO = 200  # uncompressed / compressed, for the JSON members (a zip bomb is thousands)
+
+
+def _keras_class(module: str, cls: str):
+    """The class ``cls`` of Keras' module ``module``, exactly as named, or None."""
+    import importlib
+    import sys
+
+    if not (module in ALLOWED_MODULES or module.startswith("keras.src.")) or not cls.isidentifier():
+        return None
+    try:
+        mod = sys.modules.get(module) or importlib.import_module(module)
+    except ImportError:
+        return None
+    found = getattr(mod, cls, None)
+    return found if isinstance(found, type) else None
+
+
+def _sanitise(node, path="model"):
+    """Walk a Keras config: refuse anything that is not exactly a Keras class (by module and name),
+    any kind of Lambda, and custom objects; map tf.nn activations. Returns the new node."""
+    if isinstance(node, list):
+        return [_sanitise(v, path) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if "class_name" in node:
+        module, cls = node.get("module"), node.get("class_name")
+        if module == "builtins" and cls == "function":
+            name = node.get("config")
+            if name in TF_ACTIVATIONS:
+                return TF_ACTIVATIONS[name]
+            raise UnsafeModel(f"the function '{name}' in {path} is not a Keras activation")
+        if not isinstance(cls, str):
+            raise UnsafeModel(f"{path} names a class that is not a name")
+        if "lambda" in cls.lower() or cls.rsplit(".", 1)[-1] in FORBIDDEN_CLASSES:
+            raise UnsafeModel(f"{path} contains a {cls} layer, which runs arbitrary Python code")
+        if module is None and cls in DATA_MARKERS:
+            return {k: _sanitise(v, path) for k, v in node.items()}
+        if not isinstance(module, str) or not (module in ALLOWED_MODULES or module.startswith("keras.src.")):
+            raise UnsafeModel(f"{path} uses {cls} from '{module}', which is not part of Keras")
+        found = _keras_class(module, cls)
+        if found is None:
+            raise UnsafeModel(f"{path} uses '{cls}', which is not a class of Keras' module '{module}'")
+        lambdas = tuple(t for t in (_keras_class("keras.layers", "Lambda"),) if t is not None)
+        if lambdas and issubclass(found, lambdas):
+            raise UnsafeModel(f"{path} contains a {cls} layer, which runs arbitrary Python code")
+        registered = node.get("registered_name")
+        if registered not in (None, cls) and not str(registered).startswith("keras"):
+            raise UnsafeModel(f"{path} uses the custom object '{registered}'")
+        config = node.get("config")
+        path = f"{path} > {config.get('name', cls) if isinstance(config, dict) else cls}"
+    return {k: _sanitise(v, path) for k, v in node.items()}
+
+
+def _member(z: zipfile.ZipFile, name: str, limit: int, ratio: bool = True) -> zipfile.ZipInfo:
+    """The zip entry ``name``, refused by the sizes its directory declares, before anything is inflated."""
+    info = z.getinfo(name)
+    if info.file_size > limit or (ratio and info.file_size > 2**20 and info.file_size > MAX_RATIO * max(
+            info.compress_size, 1)):
+        raise ValueError(f"the saved model's {name} is too large ({info.file_size / 2**20:.0f} MiB)")
+    return info
+
+
+def _read_bounded(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """The entry's bytes, never more than it declared (a forged directory cannot inflate past it)."""
+    with z.open(info) as f:
+        data = f.read(info.file_size + 1)
+    if len(data) > info.file_size:
+        raise ValueError(f"the saved model's {info.filename} is larger than its zip entry says")
+    return data
+
+
+def parse_json(data, what: str):
+    """JSON from the child, with its nesting bounded (a deep document is malformed, not a crash)."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError(f"{what} is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError(f"{what} is not valid JSON") from None
+
+
+def load_model_safely(path: Path, workdir: Path):
+    """Check and load a .keras file written by the child. Raises UnsafeModel or ValueError."""
+    from grader.tfimport import import_keras_quietly
+
+    keras = import_keras_quietly()[1]
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+            if not {"config.json", "model.weights.h5"} <= names:
+                raise ValueError("the saved model file is incomplete")
+            config = parse_json(_read_bounded(z, _member(z, "config.json", MAX_CONFIG_BYTES)),
+                                "the saved model's config.json")
+            try:
+                clean = _sanitise(config)
+            except RecursionError:
+                raise ValueError("the saved model's config.json is nested too deeply") from None
+            metadata = (_read_bounded(z, _member(z, "metadata.json", MAX_METADATA_BYTES))
+                        if "metadata.json" in names else b"{}")
+            weights = _member(z, "model.weights.h5", MAX_WEIGHTS_BYTES, ratio=False)
+            safe = workdir / "checked.keras"
+            with zipfile.ZipFile(safe, "w") as out:
+                out.writestr("config.json", json.dumps(clean))
+                out.writestr("metadata.json", metadata)
+                with z.open(weights) as src, out.open("model.weights.h5", "w", force_zip64=True) as dst:
+                    copied = 0
+                    while chunk := src.read(1 << 20):
+                        copied += len(chunk)
+                        if copied > weights.file_size:
+                            raise ValueError("the saved model's weights are larger than their zip entry says")
+                        dst.write(chunk)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, EOFError):
+        raise ValueError("the saved model file is not a Keras archive") from None
+    return keras.saving.load_model(safe, safe_mode=True, compile=False)
+
+
+
+
+def layer_rows(model) -> list[dict]:
+    """The model's layers, nested models opened up: class, name, output shape, parameters, depth."""
+    rows = []
+
+    def walk(layers, depth):
+        for layer in layers:
+            try:
+                shape = str(layer.output.shape)
+            except Exception:
+                shape = ""
+            rows.append({"class": type(layer).__name__, "name": layer.name, "output_shape": shape,
+                         "params": int(layer.count_params()) if layer.built else 0, "depth": depth})
+            if getattr(layer, "layers", None):
+                walk(layer.layers, depth + 1)
+
+    walk(model.layers, 0)
+    return rows
+
+
+def input_shape(model) -> list | None:
+    """The shape of one input example (without the batch axis), or None when the model has no fixed one."""
+    try:
+        return [d for d in model.inputs[0].shape[1:]]
+    except Exception:
+        return None
