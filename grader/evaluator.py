@@ -13,7 +13,6 @@ import select
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,7 +69,7 @@ class Evaluator:
         self.used_s = 0.0
         self.failure: str | None = None
         self.loads = 0
-        self.folder = Path(tempfile.mkdtemp(prefix="grader-eval-", dir=runner.work_base()))
+        self.folder = runner.work_folder("eval", runner.work_base())
         (self.folder / "tmp").mkdir()
         self.box = sandbox.open_sandbox(limits.memory_mib, 512, isolation, max_file_bytes=MAX_OUTPUT_BYTES)
         try:
@@ -78,12 +77,16 @@ class Evaluator:
             view = sandbox.View(workdir=self.folder, artifacts=self.folder, readable=runner.python_installation(),
                                 harness=files, hide=runner.grader_tree())
             self.box.prepare(view)
-            self.proc = subprocess.Popen(self.box.command(argv, view), cwd=self.folder,
-                                         env=runner.child_environment(self.folder), stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+            command = self.box.command(argv, view)
+            try:
+                self.proc = subprocess.Popen(command, cwd=self.folder, env=runner.child_environment(self.folder),
+                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                             start_new_session=True, pass_fds=self.box.pass_fds)
+            finally:
+                self.box.started()
         except BaseException:
             self.box.close()
-            shutil.rmtree(self.folder, ignore_errors=True)
+            runner.remove_tree(self.folder)
             raise
         self.buffer = b""
 
@@ -194,4 +197,4 @@ class Evaluator:
             except OSError:
                 pass
         self.box.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        runner.remove_tree(self.folder)

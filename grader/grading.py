@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -195,7 +194,7 @@ def _evaluate(exercise: Exercise, run: runner.RunResult, source, located, evalua
         model["layers"] = evidence.layer_summary()
     finally:
         if run.artifacts:
-            shutil.rmtree(run.artifacts, ignore_errors=True)
+            runner.remove_tree(run.artifacts)
     return {"run": run, "results": results, "model": model, "hints": hints, "hint_errors": hint_errors}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import stat
@@ -177,20 +178,72 @@ def work_base() -> str | None:
     return None
 
 
-def folder_mib(folder: Path) -> float:
-    """Disk used by the files under ``folder`` (symlinks not followed)."""
-    total, todo = 0, [str(folder)]
+def folder_usage(folder: Path) -> tuple[int, int]:
+    """Bytes of disk used by the files under ``folder`` and how many entries it holds (symlinks not
+    followed; iterative, so a folder nested thousands deep is measured, not a crash)."""
+    total, entries, todo = 0, 0, [str(folder)]
     while todo:
         try:
-            with os.scandir(todo.pop()) as entries:
-                for e in entries:
+            with os.scandir(todo.pop()) as found:
+                for e in found:
+                    entries += 1
                     if e.is_dir(follow_symlinks=False):
                         todo.append(e.path)
                     elif e.is_file(follow_symlinks=False):
                         total += e.stat(follow_symlinks=False).st_blocks * 512
         except OSError:
             continue
-    return total / 2**20
+    return total, entries
+
+
+MAX_ENTRIES = 100_000  # files and folders together; cats_and_dogs_filtered has about 3,000
+
+
+def disk_used(folders, pid: int) -> tuple[float, int]:
+    """MiB the program holds on disk (its folders, and files it deleted but keeps open) and entries."""
+    used, entries = 0, 0
+    for folder in folders:
+        b, n = folder_usage(folder)
+        used, entries = used + b, entries + n
+    return (used + sandbox.open_deleted_bytes(pid)) / 2**20, entries
+
+
+def remove_tree(path: Path):
+    """Delete a folder the child wrote, whatever it holds (``rm`` walks any depth; Python 3.11's
+    ``shutil.rmtree`` recurses once per level and fails on a folder nested thousands deep)."""
+    if not os.path.lexists(path):
+        return
+    try:
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", str(path)], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    if os.path.lexists(path):
+        try:
+            shutil.rmtree(path, ignore_errors=True)
+        except RecursionError:
+            pass
+
+
+STALE = re.compile(r"grader-(run|artifacts|eval)-(\d+)-")
+
+
+def sweep_stale(base: str | None):
+    """Remove the folders of graders that no longer run (killed before they could clean up)."""
+    folder = Path(base or tempfile.gettempdir())
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        m = STALE.match(name)
+        if m and not Path(f"/proc/{m.group(2)}").exists():
+            remove_tree(folder / name)
+
+
+def work_folder(kind: str, base: str | None) -> Path:
+    """A new folder for one grading: named with the grader's pid, so a killed grader's are found later."""
+    return Path(tempfile.mkdtemp(prefix=f"grader-{kind}-{os.getpid()}-", dir=base))
 
 
 def child_environment(workdir: Path) -> dict:
@@ -257,7 +310,7 @@ class Task:
 
 
 # The harness's own modules: all the child is shown of the grader (no checks, exercises or tests).
-HARNESS_FILES = ("__init__.py", "tfimport.py", "fingerprint.py", "harness")
+HARNESS_FILES = ("__init__.py", "tfimport.py", "fingerprint.py", "shellcmd.py", "harness")
 BOOT = "import runpy, sys; sys.path.insert(0, {root!r}); runpy.run_module({module!r}, run_name='__main__')"
 
 
@@ -296,16 +349,16 @@ def run_submission(source: Source, task: Task, limits: Limits, *, seed: int | No
     lie inside what it may read; ``progress(event: dict)`` receives the harness's phase and per-epoch
     events as they happen."""
     base = work_base()
-    workdir = Path(tempfile.mkdtemp(prefix="grader-run-", dir=base))
-    artifacts = Path(tempfile.mkdtemp(prefix="grader-artifacts-", dir=base))
+    sweep_stale(base)
+    workdir, artifacts = work_folder("run", base), work_folder("artifacts", base)
     try:
         return _run(source, task, limits, seed, stage, [*hide, *grader_tree()], isolation, progress,
                     workdir, artifacts)
     except BaseException:
-        shutil.rmtree(artifacts, ignore_errors=True)
+        remove_tree(artifacts)
         raise
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove_tree(workdir)
 
 
 def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: Path, artifacts: Path) -> RunResult:
@@ -347,11 +400,13 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
     try:
         proc = subprocess.Popen(
             command, cwd=workdir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=True, pass_fds=(events_write,) if events_write is not None else (),
+            start_new_session=True, pass_fds=((events_write,) if events_write is not None else ()) + box.pass_fds,
         )
     except BaseException:
         box.close()
         raise
+    finally:
+        box.started()
     if events_write is not None:
         os.close(events_write)
         threading.Thread(target=_relay_events, args=(events_read, progress, started, time_limit), daemon=True).start()
@@ -439,7 +494,8 @@ def _watch(proc, box: sandbox.Sandbox, waiter: threading.Thread, limits: Limits,
             stopped = "memory"
         elif time.time() >= next_disk:
             next_disk = time.time() + DISK_POLL_S
-            if folder_mib(workdir) + folder_mib(artifacts) > limits.disk_mib:
+            used, entries = disk_used((workdir, artifacts), proc.pid)
+            if used > limits.disk_mib or entries > MAX_ENTRIES:
                 stopped = "disk"
         if stopped:
             _stop(proc, box)

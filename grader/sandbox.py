@@ -5,13 +5,14 @@ mode, and warns when it is not the strongest):
 - ``bubblewrap``: ``bwrap`` builds the child's file system from nothing: the system folders (``/usr``,
   ``/etc``, ...) and the Python installation **read-only**, the harness's own modules read-only (the
   rest of the grader, its exercises and its tests are not there), the working folder and the
-  artifacts folder writable, ``/tmp`` a folder of the working folder. Nothing else exists: not the
+  artifacts folder writable, ``/tmp`` a folder of the working folder; as root, the program runs as a
+  user id of its own. Nothing else exists: not the
   grader's checkout, not other gradings' folders, not the datasets. Its own PID, network, IPC, UTS
   and cgroup namespaces, no capabilities, a session of its own, and it dies with the grader.
-- ``unprivileged-user``: no bubblewrap, the grader runs as root: the program runs as user ``nobody``,
-  which owns its working folder and nothing else, so it cannot change the grader, its virtualenv or
+- ``unprivileged-user``: no bubblewrap, the grader runs as root: the program runs as a user id of
+  its own (new for each grading), which owns its working folder and nothing else, so it cannot change the grader, its virtualenv or
   anything of root's (it can read what every user may read); with ``unshare`` where it works, in PID
-  and network namespaces of its own. Used only when ``nobody`` can run the grader's Python.
+  and network namespaces of its own. Used only when an unprivileged user can run the grader's Python.
 - ``process-group``: the child leads its own process group, killed as a whole at the end, and runs
   as the grader's own user: it can read and change what that user can. Used only when nothing
   stronger is available, or on request (``GRADER_ISOLATION=process-group``), always with a warning.
@@ -25,7 +26,9 @@ from __future__ import annotations
 
 import functools
 import os
+import secrets
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -34,12 +37,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 NOBODY = 65534
+# Each grading's program runs as a user id of its own, owning its two folders and nothing else: with
+# one shared id (nobody), gradings could meet through what the kernel keeps per user (its keyring).
+FIRST_UID, LAST_UID = 200_000, 2**31 - 2
 # System folders the child may read (when they exist). Everything else on the machine is absent.
 SYSTEM = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc")
 HARNESS_ROOT = "/run/grader"  # where the harness's own modules appear in the bubblewrap child
 
-BECOME_NOBODY = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs",
-                 "--bounding-set=-all", "--inh-caps=-all"]
+
+
+def become(uid: int) -> list[str]:
+    """setpriv's arguments that make the rest run as ``uid`` with no privileges left to regain."""
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+            "--bounding-set=-all", "--inh-caps=-all"]
 
 
 @dataclass
@@ -76,7 +86,7 @@ def nobody_can_run_python() -> bool:
     if os.geteuid() != 0 or not shutil.which("setpriv"):
         return False
     try:
-        probe = subprocess.run([*BECOME_NOBODY, sys.executable, "-I", "-c", "import numpy"], capture_output=True,
+        probe = subprocess.run([*become(NOBODY), sys.executable, "-I", "-c", "import numpy"], capture_output=True,
                                timeout=30, cwd="/")
     except (OSError, subprocess.TimeoutExpired):
         return False
@@ -246,6 +256,26 @@ def tree_memory_bytes(pid: int) -> int:
     return total
 
 
+def open_deleted_bytes(pid: int) -> int:
+    """Disk held by files that ``pid`` or a process below it deleted but keeps open (they fill the disk
+    while no folder shows them)."""
+    seen, total = set(), 0
+    for p in [pid, *descendants(pid)]:
+        try:
+            fds = os.listdir(f"/proc/{p}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                st = os.stat(f"/proc/{p}/fd/{fd}")
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode) and st.st_nlink == 0 and (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_blocks * 512
+    return total
+
+
 def descendants(pid: int) -> list[int]:
     """Every process below ``pid``, whatever session or process group it put itself in."""
     out, todo = [], [pid]
@@ -267,25 +297,39 @@ class Sandbox:
     cgroup: Cgroup | None
     warnings: list = field(default_factory=list)
     max_file_bytes: int = 2**31
+    uid: int = field(default_factory=lambda: secrets.randbelow(LAST_UID - FIRST_UID) + FIRST_UID)
+    pass_fds: tuple = ()  # file descriptors the command needs inherited (bwrap's arguments)
+
+    def started(self):
+        """The command is running: the parent's copies of what it inherited are closed."""
+        for fd in self.pass_fds:
+            os.close(fd)
+        self.pass_fds = ()
 
     def prepare(self, view: View):
-        """Hand the writable folders to the user the program runs as (nobody, when the grader is root)."""
+        """Hand the writable folders to the user the program runs as (its own, when the grader is root)."""
         if self.mode == "process-group" or os.geteuid() != 0:
             return
         for top in (view.workdir, view.artifacts):
-            os.chown(top, NOBODY, NOBODY)
+            os.chown(top, self.uid, self.uid)
             os.chmod(top, 0o711)  # bwrap, root without capabilities, must still enter it
             for root, dirs, files in os.walk(top):
                 for name in dirs + files:
-                    os.lchown(os.path.join(root, name), NOBODY, NOBODY)
+                    os.lchown(os.path.join(root, name), self.uid, self.uid)
 
     def command(self, argv: list[str], view: View) -> list[str]:
         """The command line that runs ``argv`` in this sandbox with ``view`` of the machine."""
         inner = list(argv)
         if self.mode == "bubblewrap":
-            inner = _bwrap(view) + inner
+            # bwrap reads its arguments from a pipe: its command line (the child's /proc/1/cmdline)
+            # then names none of the machine's paths
+            read, write = os.pipe()
+            with os.fdopen(write, "wb") as w:
+                w.write(b"".join(os.fsencode(a) + b"\0" for a in _bwrap(view)))
+            self.pass_fds = (read,)
+            inner = ["bwrap", "--args", str(read), "--", *(become(self.uid) if os.geteuid() == 0 else [])] + inner
         elif self.mode == "unprivileged-user":
-            inner = BECOME_NOBODY + inner
+            inner = become(self.uid) + inner
             if namespaces_available():
                 inner = ["setpriv", "--pdeathsig", "KILL", "unshare", "--pid", "--fork", "--kill-child", "--mount",
                          "--mount-proc", *([] if view.network else ["--net"]), "--"] + inner
@@ -306,14 +350,14 @@ class Sandbox:
 
 
 def _bwrap(view: View) -> list[str]:
-    """bubblewrap's arguments. As root, without a user namespace (in one, the program would own every
+    """bubblewrap's options. As root, without a user namespace (in one, the program would own every
     file root owns, the machine's device nodes included): bwrap keeps only the right to change user,
-    and the program runs as nobody, which owns its two folders and nothing else."""
+    and the command starts by becoming a user id of its own, which owns its two folders and nothing else."""
     as_root = os.geteuid() == 0
     spaces = ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
               *([] if view.network else ["--unshare-net"])] if as_root else \
         ["--unshare-all", *(["--share-net"] if view.network else [])]
-    args = ["bwrap", *spaces, "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+    args = [*spaces, "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             *(["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"] if as_root else []), *_system_binds()]
     readable = [Path(p) for p in outermost(view.readable)]
     bound, made = [Path("/") / n for n in SYSTEM], {Path("/")}
@@ -337,7 +381,7 @@ def _bwrap(view: View) -> list[str]:
              "/dev/shm", "--bind", str(view.private_tmp), "/tmp"]
     for path in (view.workdir, view.artifacts):
         bind("--bind", path, path)
-    return args + ["--chdir", str(view.workdir), "--", *(BECOME_NOBODY if as_root else [])]
+    return args + ["--chdir", str(view.workdir)]
 
 
 def open_sandbox(memory_mib: int, max_tasks: int, isolation: str | None = None,
@@ -355,12 +399,13 @@ def open_sandbox(memory_mib: int, max_tasks: int, isolation: str | None = None,
                "on this machine: bubblewrap (bwrap) is not available")
         if nobody_can_run_python():
             mode = "unprivileged-user"
-            warnings.append(f"Isolation is weaker {why}: the program ran as user nobody, which can change nothing "
+            warnings.append(f"Isolation is weaker {why}: the program ran as an unprivileged user of its own, which "
+                            "can change nothing "
                             "outside its working folder but can read files readable by every user. Install the "
                             "bubblewrap package for the full sandbox.")
         else:
             mode = "process-group"
-            warnings.append(f"Isolation is weak {why}, and user nobody cannot run this Python ({sys.executable}), "
+            warnings.append(f"Isolation is weak {why}, and an unprivileged user cannot run this Python ({sys.executable}), "
                             "so the program ran as the grader's own user: it could read and change that user's "
                             "files, use the network, and leave processes behind by calling setsid(). Install the "
                             "bubblewrap package.")

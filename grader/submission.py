@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from grader import shellcmd
 
 
 class SubmissionError(Exception):
@@ -35,33 +36,12 @@ _MAGIC = re.compile(r"^(\s*)([%!].*)$")
 def _shell_download(command: str) -> str | None:
     """``!wget URL -O PATH``, ``!curl -o PATH URL``, ``!unzip ZIP -d DIR`` as calls the harness
     answers from the grader's local copies (there is no network while grading). None otherwise."""
-    try:
-        words = shlex.split(command)
-    except ValueError:
+    asked = shellcmd.parse(command)
+    if asked is None:
         return None
-    if not words:
-        return None
-    tool, args = words[0], words[1:]
-    if tool in ("wget", "curl"):
-        urls = [a for a in args if a.startswith(("http://", "https://"))]
-        if not urls:
-            return None
-        target = None
-        for i, a in enumerate(args):
-            if (tool == "wget" and a in ("-O", "--output-document")) or (tool == "curl" and a in ("-o", "--output")):
-                target = args[i + 1] if i + 1 < len(args) else None
-            elif a.startswith("--output-document="):
-                target = a.split("=", 1)[1]
-            elif tool == "wget" and a == "-P" and i + 1 < len(args):
-                target = args[i + 1].rstrip("/") + "/" + urls[0].rsplit("/", 1)[-1]
-        return f"__grader_download__({urls[0]!r}, {target!r})"
-    if tool == "unzip":
-        files = [a for a in args if not a.startswith("-")]
-        dest = args[args.index("-d") + 1] if "-d" in args and args.index("-d") + 1 < len(args) else "."
-        archives = [f for f in files if f != dest]
-        if archives:
-            return f"__grader_unzip__({archives[0]!r}, {dest!r})"
-    return None
+    kind, first, second = asked
+    return f"__grader_download__({first!r}, {second!r})" if kind == "download" else \
+        f"__grader_unzip__({first!r}, {second!r})"
 
 
 def _neutralise(line: str) -> str:

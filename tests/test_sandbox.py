@@ -86,7 +86,7 @@ def test_a_program_that_searches_the_machine_finds_no_secret(tight, tmp_path):
     report = grade(tight, submission(tmp_path, "seek_secrets.py"), time_limit=120).to_dict()
     out = report["run"]["output_tail"]
     assert "secrets found: 0 []" in out
-    assert "harness files: ['__init__.py', 'fingerprint.py', 'harness', 'tfimport.py']" in out
+    assert "harness files: ['__init__.py', 'fingerprint.py', 'harness', 'shellcmd.py', 'tfimport.py']" in out
     assert report["score"] == 10
 
 
@@ -180,13 +180,13 @@ def test_without_bubblewrap_the_report_says_which_protection_applied(tight, tmp_
     report = grade(tight, tmp_path / "s.py", time_limit=60).to_dict()
     run = report["run"]
     if sandbox.nobody_can_run_python():
-        assert run["isolation"] == "unprivileged-user" and f"uid {sandbox.NOBODY}" in run["output_tail"]
+        assert run["isolation"] == "unprivileged-user" and "uid 0" not in run["output_tail"]
         assert run["warnings"][0].startswith("Isolation is weaker on request (GRADER_ISOLATION=unprivileged-user): "
-                                             "the program ran as user nobody")
+                                             "the program ran as an unprivileged user of its own")
     else:
         assert run["isolation"] == "process-group"
         assert run["warnings"][0] == (
-            "Isolation is weak on request (GRADER_ISOLATION=unprivileged-user), and user nobody cannot run this "
+            "Isolation is weak on request (GRADER_ISOLATION=unprivileged-user), and an unprivileged user cannot run this "
             f"Python ({sys.executable}), so the program ran as the grader's own user: it could read and change "
             "that user's files, use the network, and leave processes behind by calling setsid(). Install the "
             "bubblewrap package.")
@@ -202,3 +202,36 @@ def test_the_default_limits_refuse_two_gibibytes_of_zeros(tmp_path):
     assert (report["run"]["status"], report["run"]["disk_exceeded"], report["run"]["disk_limit_mib"]) == \
         ("disk", True, 1536)
     assert "wrote 2 GiB" not in report["run"]["output_tail"]
+
+
+def test_a_folder_nested_thousands_deep_and_deleted_open_files_are_measured_not_a_crash(tight, tmp_path):
+    (tmp_path / "deep.py").write_text(
+        "import os\nos.mkdir('d'); os.chdir('d')\nfor i in range(3000):\n    os.mkdir('a'); os.chdir('a')\n"
+        "os.chdir('/tmp')\nfds = []\nfor i in range(25):\n"
+        "    fd = os.open(f'/tmp/hide{i}', os.O_CREAT | os.O_WRONLY, 0o600); os.unlink(f'/tmp/hide{i}')\n"
+        "    fds.append(fd)\n    for _ in range(12):\n        os.write(fd, bytes(2**20))\n"
+        "print('held 300 MiB in deleted files', flush=True)\nimport time\ntime.sleep(30)\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    old = os.environ.get("GRADER_WORK_DIR")
+    os.environ["GRADER_WORK_DIR"] = str(work)
+    try:
+        report = grade(tight, tmp_path / "deep.py", time_limit=60).to_dict()
+    finally:
+        os.environ.pop("GRADER_WORK_DIR") if old is None else os.environ.__setitem__("GRADER_WORK_DIR", old)
+    assert (report["run"]["status"], report["run"]["disk_exceeded"], report["run"]["disk_limit_mib"]) == \
+        ("disk", True, 200)
+    assert list(work.iterdir()) == []  # the 3,000-deep folder is gone too
+
+
+def test_gradings_cannot_meet_through_the_kernel_keyring(tight, tmp_path):
+    setup = ("import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+             "libc.syscall.restype = ctypes.c_long\n")
+    (tmp_path / "leave.py").write_text(setup + "k = libc.syscall(248, b'user', b'grader-note', b'the answer', 10, "
+                                       "ctypes.c_int(-4))\nprint('left', k > 0)\n")
+    (tmp_path / "find.py").write_text(setup + "k = libc.syscall(249, b'user', b'grader-note', None, 0)\n"
+                                      "print('found', k > 0)\n")
+    left = grade(tight, tmp_path / "leave.py", time_limit=60).to_dict()
+    found = grade(tight, tmp_path / "find.py", time_limit=60).to_dict()
+    assert "left True" in left["run"]["output_tail"]
+    assert "found False" in found["run"]["output_tail"]

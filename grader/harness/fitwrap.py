@@ -139,9 +139,38 @@ def _fast_dataset(tf, keras, args: dict):
     return tf.data.Dataset.from_tensor_slices((standard(x), standard(y))).batch(n).cache()
 
 
+def _numbers(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _list_of_numbers(value) -> bool:
+    """[10.0], [[1, 2], [3, 4]]: what Keras 2 took as an array and Keras 3 refuses ("Unrecognized data type")."""
+    return isinstance(value, (list, tuple)) and bool(value) and all(
+        _numbers(v) or (isinstance(v, (list, tuple)) and v and all(_numbers(u) for u in v)) for v in value)
+
+
+def _accepting_lists(original, method: str, as_array):
+    """``model.METHOD`` taking x (and y) as Python lists of numbers, as Keras 2 did."""
+
+    @functools.wraps(original)
+    def method_(self, x=None, y=None, *args, **kwargs):
+        return original(self, as_array(x, method), as_array(y, method), *args, **kwargs) if y is not None else \
+            original(self, as_array(x, method), *args, **kwargs)
+
+    return method_
+
+
 def install(tf, keras, recorder: Recorder):
-    """Patch keras.Model.fit / fit_generator / predict at class level (tf.keras is keras here)."""
+    """Patch keras.Model.fit / fit_generator / predict / evaluate / train_on_batch / test_on_batch at class
+    level (tf.keras is keras here)."""
     Callback = keras.callbacks.Callback
+
+    def as_array(value, method: str):
+        if not _list_of_numbers(value):
+            return value
+        modern = "model.predict(np.array([10.0]))" if method == "predict" else f"model.{method}(np.array(xs), np.array(ys))"
+        recorder.note_legacy(f"model.{method} on a Python list", modern)
+        return np.asarray(value, dtype=keras.config.floatx())
 
     class GraderTrace(Callback):
         def __init__(self, record):
@@ -255,6 +284,8 @@ def install(tf, keras, recorder: Recorder):
             return original_fit(self, *args, **kwargs)  # let Keras word the error
         a = dict(bound.arguments)
         a.pop("self", None)
+        for key in ("x", "y"):
+            a[key] = as_array(a.get(key), "fit")
         epochs = a.get("epochs", 1)
         initial = a.get("initial_epoch", 0) or 0
         record = {
@@ -344,17 +375,5 @@ def install(tf, keras, recorder: Recorder):
     if not hasattr(keras.Model, "fit_generator"):
         keras.Model.fit_generator = fit_generator
 
-    original_predict = keras.Model.predict
-
-    def _numbers(v):
-        return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-    @functools.wraps(original_predict)
-    def predict(self, x, *args, **kwargs):
-        if isinstance(x, (list, tuple)) and x and all(
-                _numbers(v) or (isinstance(v, (list, tuple)) and v and all(_numbers(u) for u in v)) for v in x):
-            recorder.note_legacy("model.predict on a Python list", "model.predict(np.array([10.0]))")
-            x = np.asarray(x, dtype=keras.config.floatx())
-        return original_predict(self, x, *args, **kwargs)
-
-    keras.Model.predict = predict
+    for method in ("predict", "evaluate", "train_on_batch", "test_on_batch"):
+        setattr(keras.Model, method, _accepting_lists(getattr(keras.Model, method), method, as_array))

@@ -64,6 +64,54 @@ def install(tf, keras, recorder):
             note("tf.enable_eager_execution()", "nothing: TensorFlow 2 runs eagerly")
 
         tf.enable_eager_execution = enable_eager_execution
+    install_tf1_session(tf, keras, note)
+
+
+def install_tf1_session(tf, keras, note):
+    """TensorFlow 1 boilerplate that only configured the GPU (``tf.ConfigProto()``,
+    ``gpu_options.allow_growth``, ``tf.Session(config=...)``, ``set_session(sess)``), run as the
+    harmless no-op it is on a CPU under TensorFlow 2, so the Keras code after it is graded."""
+    v1 = tf.compat.v1
+    modern = "nothing: TensorFlow 2 needs no session (tf.config.experimental.set_memory_growth for the GPU)"
+    for name in ("ConfigProto", "GPUOptions", "Session", "InteractiveSession"):
+        if not hasattr(tf, name):
+            setattr(tf, name, _noting(getattr(v1, name), f"tf.{name}(...)", modern, note))
+    for name in ("Session", "InteractiveSession"):
+        setattr(v1, name, _noting(getattr(v1, name), f"tf.compat.v1.{name}(...)", modern, note))
+
+    def set_session(session=None):
+        note("set_session(sess)", modern)
+
+    def get_session():
+        note("get_session()", modern)
+        return v1.Session()
+
+    backend = types.ModuleType("keras.backend.tensorflow_backend")
+    backend.set_session, backend.get_session = set_session, get_session
+    import sys
+
+    sys.modules.setdefault("keras.backend.tensorflow_backend", backend)
+    for module in {keras.backend, tf.keras.backend}:
+        for name, fn in (("set_session", set_session), ("get_session", get_session)):
+            if not hasattr(module, name):
+                setattr(module, name, fn)
+        if not hasattr(module, "tensorflow_backend"):
+            module.tensorflow_backend = backend
+    try:
+        compat_backend = v1.keras.backend
+        if not hasattr(compat_backend, "set_session"):
+            compat_backend.set_session = set_session
+    except AttributeError:
+        pass
+
+
+def _noting(target, idiom: str, modern: str, note):
+    @functools.wraps(target)
+    def call(*args, **kwargs):
+        note(idiom, modern)
+        return target(*args, **kwargs)
+
+    return call
 
 
 def _base_optimizer(keras):

@@ -164,6 +164,23 @@ def entry_arguments(keras, args: list) -> list:
     return out
 
 
+def arguments_taken(fn, args: list) -> list:
+    """As many of the exercise's arguments as the student's function takes: the course's assignments
+    changed signatures over the years (``train_mnist()`` loading its own data, ``train_mnist(x_train,
+    y_train)``), and one exercise grades them all."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return list(args)
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return list(args)
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = sum(p.default is p.empty for p in positional)
+    return list(args)[:max(required, min(len(args), len(positional)))] if required <= len(args) else list(args)
+
+
 def _write_json(path: Path, data: dict):
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, default=str), encoding="utf-8")
@@ -206,7 +223,7 @@ def main(job_text: str):
     events = Events(job.get("progress_fd"))
     events.send(phase="importing TensorFlow")
     started = time.time()
-    from grader.harness import determinism, fitwrap, legacy, offline
+    from grader.harness import determinism, fitwrap, legacy, notebooks, offline
     from grader.tfimport import import_keras_quietly
 
     tf, keras = import_keras_quietly()
@@ -221,12 +238,12 @@ def main(job_text: str):
     fitwrap.install(tf, keras, recorder)
     offline.install(keras, tf, job.get("downloads") or {}, recorder)
     legacy.install(tf, keras, recorder)
+    display = notebooks.install(recorder)
 
     module = types.ModuleType("__main__")
     module.__file__ = source_path
     module.__builtins__ = builtins
-    if job.get("line_map"):  # notebooks call display(); outside IPython it does not exist
-        module.display = lambda *a, **k: None
+    module.display = display  # notebooks (and their exports) call display(); outside IPython it does not exist
     sys.modules["__main__"] = module
     sys.argv = [source_path]
     namespace = module.__dict__
@@ -254,7 +271,8 @@ def main(job_text: str):
     if status in ("ok", "exit") and entry and not recorder.fits:
         fn = namespace.get(entry)
         if callable(fn):
-            status, returned = run(lambda: fn(*entry_arguments(keras, job.get("entry_args", []))))
+            args = arguments_taken(fn, job.get("entry_args", []))
+            status, returned = run(lambda: fn(*entry_arguments(keras, args)))
             trace["entry_point_called"] = entry
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # saving must not be cut short by our own signal
     events.send(phase="saving the model")
