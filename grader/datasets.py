@@ -48,6 +48,9 @@ class Dataset:
     unpack: Callable | None = None  # unpack(archive_path, dest) -> folder holding `files`
     # fingerprints(located, split) -> set of grader.fingerprint hashes of every example in the split
     fingerprints: Callable | None = None
+    # the keras.datasets loader it backs ("mnist" for keras.datasets.mnist.load_data()): the harness
+    # answers that loader with the file named in Staged.loaders, whatever path the program asks for
+    keras_loader: str | None = None
 
 
 @dataclass
@@ -59,6 +62,7 @@ class Staged:
     env: dict = field(default_factory=dict)
     paths: dict = field(default_factory=dict)
     downloads: dict = field(default_factory=dict)
+    loaders: dict = field(default_factory=dict)  # keras.datasets loader name -> the child's copy of its file
 
 
 @dataclass

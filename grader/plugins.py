@@ -18,6 +18,7 @@ DEFAULT_PLUGINS = (
     "grader.builtin.checks.accuracy",
     "grader.builtin.datasets.fashion_mnist",
     "grader.builtin.datasets.image_tree",
+    "grader.builtin.datasets.mnist",
     "grader.builtin.checks.model",
     "grader.builtin.diagnoses.inputs",
     "grader.builtin.diagnoses.training",

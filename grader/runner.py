@@ -380,6 +380,7 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
         "entry_point": task.entry_point,
         "entry_args": [staged.paths[a] if staged and a in staged.paths else a for a in task.entry_args],
         "downloads": staged.downloads if staged else {},
+        "loaders": staged.loaders if staged else {},
         "model_variable": task.model_variable,
         "max_epochs": limits.max_epochs,
         "seed": seed,

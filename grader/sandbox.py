@@ -370,6 +370,9 @@ def _bwrap(view: View) -> list[str]:
         args.extend([option, str(outside), str(inside)])
         bound.append(Path(inside))
 
+    # the child's own /tmp first: a virtualenv under /tmp is then bound on top of it, not hidden by it
+    args += ["--ro-bind", "/sys", "/sys", "--proc", "/proc", "--dev", "/dev", "--perms", "01777", "--tmpfs",
+             "/dev/shm", "--bind", str(view.private_tmp), "/tmp"]
     for path in readable:
         bind("--ro-bind", path, path)
     for hidden in paths_to_hide(view.hide):
@@ -377,8 +380,6 @@ def _bwrap(view: View) -> list[str]:
             args += ["--tmpfs", str(hidden)]
     for inside, outside in view.harness.items():
         bind("--ro-bind", outside, inside)
-    args += ["--ro-bind", "/sys", "/sys", "--proc", "/proc", "--dev", "/dev", "--perms", "01777", "--tmpfs",
-             "/dev/shm", "--bind", str(view.private_tmp), "/tmp"]
     for path in (view.workdir, view.artifacts):
         bind("--bind", path, path)
     return args + ["--chdir", str(view.workdir)]

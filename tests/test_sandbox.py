@@ -235,3 +235,19 @@ def test_gradings_cannot_meet_through_the_kernel_keyring(tight, tmp_path):
     found = grade(tight, tmp_path / "find.py", time_limit=60).to_dict()
     assert "left True" in left["run"]["output_tail"]
     assert "found False" in found["run"]["output_tail"]
+
+
+def test_a_grader_running_from_a_virtualenv_under_tmp_keeps_it(tmp_path):
+    """The data-loss bug: the grader's virtualenv lived under /tmp and a course script emptied /tmp."""
+    assert sandbox.open_sandbox(256, 16).mode == "bubblewrap"
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
+    assert str(venv).startswith("/tmp/")
+    before = tree_state(venv)
+    path = submission(tmp_path, "destroy.py", TARGETS=repr([str(venv)]))
+    out = tmp_path / "r.json"
+    done = subprocess.run([str(venv / "bin" / "python"), "-m", "grader", "grade", "hello_world", str(path),
+                           "--json", str(out)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    report = json.loads(out.read_text())
+    assert tree_state(venv) == before
+    assert (done.returncode, report["score"], report["run"]["isolation"]) == (0, 10, "bubblewrap"), done.stderr

@@ -93,3 +93,39 @@ def install(keras, tf, downloads: dict, recorder):
 
     builtins.__grader_download__ = grader_download
     builtins.__grader_unzip__ = grader_unzip
+
+
+KERAS_LOADERS = ("mnist", "fashion_mnist", "cifar10", "cifar100", "imdb", "reuters", "boston_housing",
+                 "california_housing")
+
+
+def install_loaders(loaders: dict, recorder):
+    """Answer every ``keras.datasets.NAME.load_data()`` at the loader itself: each loader module fetches
+    its file through its own reference to Keras' ``get_file`` (which checks the published hash, so a
+    copy with a held-back test split would be refused and fetched from the network). Here the loader's
+    ``get_file`` returns the grader's staged copy, whatever ``path=`` the program gave; a loader the
+    exercise has no copy for fails at once with a sentence, never a network wait."""
+    import importlib
+
+    for name in KERAS_LOADERS:
+        try:
+            module = importlib.import_module(f"keras.src.datasets.{name}")
+        except ImportError:
+            continue
+        original = getattr(module, "get_file", None)
+        if original is None:
+            continue
+
+        @functools.wraps(original)
+        def get_file(fname=None, origin=None, *args, _name=name, _original=original, **kwargs):
+            if _name in loaders:
+                recorder.note_data(f"keras.datasets.{_name}.load_data()")
+                return loaders[_name]
+            try:
+                return _original(fname, origin, *args, **kwargs)
+            except Exception:
+                raise RuntimeError(f"grader: keras.datasets.{_name}.load_data() needs {os.path.basename(str(fname))}, "
+                                   "and the grader has no copy of it for this exercise (there is no network while "
+                                   "grading).") from None
+
+        module.get_file = get_file

@@ -237,6 +237,7 @@ def main(job_text: str):
     trace["determinism"] = determinism.install(tf, keras, job.get("seed"), recorder)
     fitwrap.install(tf, keras, recorder)
     offline.install(keras, tf, job.get("downloads") or {}, recorder)
+    offline.install_loaders(job.get("loaders") or {}, recorder)
     legacy.install(tf, keras, recorder)
     display = notebooks.install(recorder)
 
