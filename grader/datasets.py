@@ -63,6 +63,15 @@ class Staged:
     paths: dict = field(default_factory=dict)
     downloads: dict = field(default_factory=dict)
     loaders: dict = field(default_factory=dict)  # keras.datasets loader name -> the child's copy of its file
+    # the staged copy (a folder or a file in the working directory), and more paths that lead to it:
+    # absolute, or relative to the working directory (see runner.place_aliases)
+    home: Path | None = None
+    aliases: list = field(default_factory=list)
+
+    def also_at(self, paths: list) -> "Staged":
+        """The same, with more aliases (an exercise's ``[dataset] paths``)."""
+        self.aliases = [*self.aliases, *paths]
+        return self
 
 
 @dataclass

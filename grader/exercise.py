@@ -174,6 +174,10 @@ def load_exercise(path: Path) -> Exercise:
     if not checks:
         raise ExerciseError(f"{spec_path}: the exercise has no [[checks]].")
     dataset = _expect(spec.get("dataset", {"name": path.name, "source": "exercise"}), dict, where, "dataset")
+    paths = _expect(dataset.get("paths", []), list, where, "dataset.paths")
+    if not all(isinstance(p, str) and p for p in paths):
+        raise ExerciseError(f"{where}: [dataset] paths must be a list of paths (text), such as "
+                            "[\"/tmp/horse-or-human\"]; got {paths!r}.")
     if dataset.get("source") != "exercise" and dataset.get("name") not in plugins.datasets():
         raise ExerciseError(f"{spec_path}: [dataset] name '{dataset.get('name')}' is not a registered dataset "
                             f"(known: {', '.join(sorted(plugins.datasets())) or 'none'}); set source = \"exercise\" "

@@ -112,7 +112,8 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
     started = time.time()
     source = load_submission(submission, exercise.graded_cells_only)
     located = locate_data(exercise, data_dir)
-    stage = (lambda workdir: located.dataset.stage(located, workdir)) if located else None
+    stage = (lambda workdir: located.dataset.stage(located, workdir).also_at(exercise.dataset.get("paths") or [])) \
+        if located else None
     limit = float(time_limit if time_limit is not None else exercise.time_limit)
     first_seed = exercise.seed if seed is None else seed
     count = exercise.runs if runs is None else runs

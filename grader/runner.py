@@ -54,6 +54,7 @@ class RunResult:
     disk_exceeded: bool = False
     isolation: str = ""
     warnings: list = field(default_factory=list)
+    data_places: list = field(default_factory=list)  # where the program could find its dataset
 
     @property
     def output_cut(self) -> int:
@@ -241,6 +242,28 @@ def sweep_stale(base: str | None):
             remove_tree(folder / name)
 
 
+def place_aliases(staged, workdir: Path) -> dict:
+    """Make each of the staged copy's aliases lead to it: inside the working folder or the child's own
+    /tmp, a symlink there; elsewhere ("../data/NAME"), a symlink the sandbox shows at that path
+    (returned: path inside the child -> target)."""
+    links = {}
+    if staged.home is None:
+        return links
+    for alias in staged.aliases:
+        inside = Path(os.path.normpath(workdir / alias))  # an absolute alias stays as it is
+        if inside.parts[:2] == ("/", "tmp"):
+            place = workdir / "tmp" / inside.relative_to("/tmp")
+        elif inside == workdir or workdir in inside.parents:
+            place = inside
+        else:
+            links[str(inside)] = str(staged.home)
+            continue
+        if not os.path.lexists(place):
+            place.parent.mkdir(parents=True, exist_ok=True)
+            place.symlink_to(staged.home)
+    return links
+
+
 def work_folder(kind: str, base: str | None) -> Path:
     """A new folder for one grading: named with the grader's pid, so a killed grader's are found later."""
     return Path(tempfile.mkdtemp(prefix=f"grader-{kind}-{os.getpid()}-", dir=base))
@@ -367,6 +390,7 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
     source_path = workdir / name
     source_path.write_text(source.text, encoding="utf-8")
     staged = stage(workdir) if stage is not None else None
+    links = place_aliases(staged, workdir) if staged is not None else {}
     started = time.time()
     time_limit = limits.time_s
     # Training stops at the budget so the model trained so far can still be saved and graded.
@@ -392,7 +416,7 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
     box = sandbox.open_sandbox(limits.memory_mib, limits.processes, isolation, limits.file_mib * 2**20)
     argv, harness = python_command(box, "grader.harness", HARNESS_FILES)
     view = sandbox.View(workdir=workdir, artifacts=artifacts, readable=python_installation(), harness=harness,
-                        hide=list(hide), network=limits.network)
+                        hide=list(hide), network=limits.network, links=links)
     box.prepare(view)
     command = box.command(argv, view)
     # progress events travel on a pipe of their own, opened only when someone listens
@@ -470,6 +494,7 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
         artifacts=artifacts, time_limit_s=time_limit, memory_limit_mib=limits.memory_mib,
         memory_exceeded=memory_exceeded, isolation=box.mode, warnings=warnings,
         disk_limit_mib=limits.disk_mib, disk_exceeded=stopped == "disk",
+        data_places=[f"./{staged.home.name}", *staged.aliases] if staged is not None and staged.home else [],
     )
 
 

@@ -61,6 +61,7 @@ class View:
     harness: dict  # path inside the child -> file or folder of the grader, read-only (bubblewrap)
     hide: list = field(default_factory=list)  # held-back folders that must not show inside what is readable
     network: bool = False
+    links: dict = field(default_factory=dict)  # path inside the child -> what it leads to (bubblewrap only)
 
     @property
     def private_tmp(self) -> Path:
@@ -382,6 +383,9 @@ def _bwrap(view: View) -> list[str]:
         bind("--ro-bind", outside, inside)
     for path in (view.workdir, view.artifacts):
         bind("--bind", path, path)
+    for inside, target in view.links.items():
+        if not any(b == Path(inside) or b in Path(inside).parents for b in bound):
+            bind("--symlink", target, inside)
     return args + ["--chdir", str(view.workdir)]
 
 

@@ -124,7 +124,8 @@ def install_loaders(loaders: dict, recorder):
             try:
                 return _original(fname, origin, *args, **kwargs)
             except Exception:
-                raise RuntimeError(f"grader: keras.datasets.{_name}.load_data() needs {os.path.basename(str(fname))}, "
+                wanted = os.path.basename(urllib.parse.urlparse(str(origin or "")).path) or os.path.basename(str(fname))
+                raise RuntimeError(f"grader: keras.datasets.{_name}.load_data() needs {wanted}, "
                                    "and the grader has no copy of it for this exercise (there is no network while "
                                    "grading).") from None
 

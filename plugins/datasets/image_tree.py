@@ -96,7 +96,8 @@ def load_tree_split(located, split: str, input_shape=None, native=(150, 150, 3))
 
 def stage_tree(located, workdir: Path, name: str, archive: str) -> Staged:
     """The student's copy, in the working directory under the dataset's own name (the course's
-    relative paths work) and in the child's Keras cache, where get_file would have put it."""
+    relative paths work), in the child's Keras cache, where get_file would have put it, and where course
+    code and students' local copies look for it (/tmp/NAME, data/NAME, ../data/NAME)."""
     tree = workdir / name
     shutil.copytree(located.path, tree, ignore=shutil.ignore_patterns("STAND-IN.txt"))
     cache = workdir / ".keras" / "datasets"
@@ -104,7 +105,8 @@ def stage_tree(located, workdir: Path, name: str, archive: str) -> Staged:
     (cache / name).symlink_to(tree, target_is_directory=True)
     splits = {f"{p.name}_dir": str(tree / p.name) for p in sorted(tree.iterdir()) if p.is_dir()}
     return Staged(env={"KERAS_HOME": str(workdir / ".keras")}, paths=splits,
-                  downloads={archive: {"archive": str(cache / archive), "tree": str(tree), "top": name}})
+                  downloads={archive: {"archive": str(cache / archive), "tree": str(tree), "top": name}},
+                  home=tree, aliases=[f"/tmp/{name}", f"data/{name}", f"../data/{name}"])
 
 
 def _shape_image(rng, angle: float, size: int, side: int) -> Image.Image:

@@ -3,6 +3,8 @@ augmented validation data."""
 
 from __future__ import annotations
 
+import re
+
 from grader.builtin.diagnoses.common import fits_to_read
 from grader.diagnoses import Diagnosis, Hint
 from grader.hookspecs import hookimpl
@@ -41,8 +43,28 @@ def validation_augmented(evidence, results):
     return None
 
 
+_QUOTED = re.compile(r"'([^']+)'")
+
+
+def data_path_missing(evidence, results):
+    """The program looked for its data at a path the grader does not serve: name the places it does."""
+    err = evidence.trace.get("error") or {}
+    places = evidence.run.data_places
+    if not places or err.get("type") not in ("FileNotFoundError", "NotADirectoryError"):
+        return None
+    asked = _QUOTED.search(err.get("message") or "")
+    where = f" at {err['where']}" if err.get("where") else ""
+    name = evidence.dataset.dataset.name if evidence.dataset is not None else "the exercise's"
+    return Hint(title="Your program looked for its data where the grader does not put it",
+                evidence=f"it asked for '{asked.group(1) if asked else '?'}' ({err['type']}{where}); while grading, "
+                         f"the dataset {name} is at {', '.join(places)}.",
+                try_this=f"Read the data from one of those paths, for example '{places[0]}'.")
+
+
 @hookimpl
 def grader_register_diagnoses(register):
+    register(Diagnosis("data_path_missing", data_path_missing,
+                       "The program asked for a data path the grader does not serve; the hint names those it does."))
     register(Diagnosis("trained_on_evaluation_data", trained_on_evaluation_data,
                        "model.fit received the split the grader measures accuracy on (folder or content hashes)."))
     register(Diagnosis("validation_augmented", validation_augmented,
