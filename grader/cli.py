@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from grader import __version__, safetext
+from grader.output import check_writable
 
 EXIT_FULL, EXIT_PARTIAL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -41,6 +42,9 @@ class GraderGroup(click.Group):
             raise UserError(str(exc)) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
             raise
+        except BrokenPipeError:  # `grader list | head -1`: the reader had enough, as with any Unix tool
+            stdout_closed()
+            sys.exit(0)
         except Exception:
             log = Path(tempfile.gettempdir()) / "grader-internal-error.log"
             log.write_text(traceback.format_exc(), encoding="utf-8")
@@ -145,8 +149,19 @@ class LiveProgress:
 
 def say(text: str = "", **kwargs):
     """Print a line made from the report's data: control characters from the student's program are
-    shown escaped, never obeyed by the terminal."""
-    click.echo(safetext.for_terminal(text), **kwargs)
+    shown escaped, never obeyed by the terminal. A reader that went away (``| head``) ends the printing,
+    not the command: the reports are still written and the exit code still says the grade."""
+    try:
+        click.echo(safetext.for_terminal(text), **kwargs)
+    except BrokenPipeError:
+        stdout_closed()
+
+
+def stdout_closed():
+    """Standard output's reader is gone: further writes (and Python's flush at exit) go nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def print_summary(report):
@@ -197,6 +212,11 @@ def grade(exercise, submission, json_path, html_path, junit_path, gradescope_pat
         ex = dataclasses.replace(ex, checks=ex.public_checks)
     load_submission(submission, ex.graded_cells_only)  # a file that cannot be graded is a usage error, at once
     locate_data(ex, data_dir)  # so is a missing dataset
+    for name, path in {"json": json_path, "html": html_path, "junit": junit_path,
+                       "gradescope": gradescope_path}.items():
+        problem = check_writable(path, name) if path else None
+        if problem:  # before any training: a wrong path must not cost minutes of it
+            raise UserError(problem)
     live = None if quiet or json_path == "-" or not sys.stderr.isatty() else LiveProgress()
     report = run_grade(ex, submission, time_limit=time_limit, seed=seed, runs=runs, data_dir=data_dir, progress=live)
     if live:
