@@ -8,12 +8,14 @@ import os
 from pathlib import Path
 
 
+def path_entries() -> list[Path]:
+    """The folders named on GRADER_EXERCISES_PATH, as given."""
+    return [Path(e) for e in os.environ.get("GRADER_EXERCISES_PATH", "").split(os.pathsep) if e.strip()]
+
+
 def path_exercises() -> list[Path]:
     folders = []
-    for entry in os.environ.get("GRADER_EXERCISES_PATH", "").split(os.pathsep):
-        if not entry.strip():
-            continue
-        path = Path(entry)
+    for path in path_entries():
         if (path / "spec.toml").is_file():
             folders.append(path.resolve())
         elif path.is_dir():

@@ -39,6 +39,9 @@ class PluginError(Exception):
     """A plugin registered something twice or badly; the message names both sides."""
 
 
+_local: tuple = ()  # the local plugin.py files loaded, with their modification times
+
+
 def get_plugin_manager() -> pluggy.PluginManager:
     global _pm
     if _pm is None:
@@ -50,7 +53,81 @@ def get_plugin_manager() -> pluggy.PluginManager:
             pm.load_setuptools_entrypoints("grader")
         pm.check_pending()
         _pm = pm
+    _load_local(_pm)
     return _pm
+
+
+def local_plugin_files() -> list[Path]:
+    """plugin.py files of the folders on GRADER_EXERCISES_PATH: a course folder's, and each of its
+    exercise folders' (the way pytest finds conftest.py)."""
+    from grader.exercise_path import path_entries, path_exercises
+
+    files = [entry / "plugin.py" for entry in path_entries()]
+    files += [folder / "plugin.py" for folder in path_exercises()]
+    seen: list[Path] = []
+    for f in files:
+        if f.is_file() and f.resolve() not in seen:
+            seen.append(f.resolve())
+    return seen
+
+
+def _load_local(pm: pluggy.PluginManager):
+    """(Re)load the local plugin files when the set in use or their contents changed: no install, and
+    an edit takes effect on the next command. An error in one is a PluginError naming file and line."""
+    global _local
+    files = local_plugin_files()
+    state = tuple((str(f), f.stat().st_mtime_ns) for f in files)
+    if state == _local:
+        return
+    for name, _ in _local:
+        if pm.has_plugin(name):
+            pm.unregister(name=name)
+    _local = ()
+    for f in files:
+        module = _import_local(f)
+        try:
+            pm.register(module, name=str(f))
+            pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            if pm.has_plugin(str(f)):
+                pm.unregister(name=str(f))
+            raise PluginError(f"{f}: {_hook_error(module, exc)}") from None
+    _local = state
+
+
+def _import_local(path: Path):
+    import hashlib
+    import importlib.util
+    import sys
+    import traceback
+
+    name = "grader_local_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise PluginError(f"{path}, line {exc.lineno}: {exc.msg} (a syntax error in the local plugin).") from None
+    except Exception as exc:
+        lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+        where = f", line {lines[-1]}" if lines else ""
+        raise PluginError(f"{path}{where}: {type(exc).__name__}: {exc} (while loading the local plugin).") from None
+    sys.modules[name] = module
+    return module
+
+
+def _hook_error(module, exc) -> str:
+    """A hook implemented with the wrong name or arguments, said with the function's line."""
+    import inspect
+
+    for attr in vars(module).values():
+        if callable(attr) and getattr(attr, "grader_impl", None) is not None and attr.__name__ in str(exc):
+            try:
+                line = inspect.getsourcelines(attr)[1]
+            except (OSError, TypeError):
+                break
+            return f"line {line}: {exc}"
+    return str(exc)
 
 
 def _collect(hook_name: str, key) -> dict:

@@ -26,8 +26,16 @@ SUBMISSIONS = Path(__file__).resolve().parent / "submissions"
 
 
 def run_cli(*args):
-    """Run the grader command in-process; returns click's Result (exit_code, output)."""
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    """Run the grader command in-process, as a command of its own: what it puts in the environment for
+    its workers (GRADER_EXERCISES_PATH) does not outlive it. Returns click's Result (exit_code, output)."""
+    saved = os.environ.get("GRADER_EXERCISES_PATH")
+    try:
+        return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    finally:
+        if saved is None:
+            os.environ.pop("GRADER_EXERCISES_PATH", None)
+        else:
+            os.environ["GRADER_EXERCISES_PATH"] = saved
 
 
 @pytest.fixture
