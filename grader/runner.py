@@ -121,10 +121,11 @@ MAX_EPOCHS = 100_000
 TRACE_FIELDS = {"status": str, "fits": list, "legacy": list, "model": dict, "error": dict, "seed": int,
                 "versions": dict, "determinism": dict, "data_access": list, "cell_errors": list,
                 "entry_point_called": str, "exit_code": (int, str), "import_s": (int, float), "run_s": (int, float)}
-FIT_FIELDS = {"index": int, "line": int, "epochs_requested": int, "epochs_allowed": int, "epochs_run": int,
-              "capped": bool, "stopped_by": dict, "limit_hit": bool, "history": dict, "epoch_times": list,
-              "data": dict, "validation": dict, "callbacks": list, "fast_path": bool, "duration_s": (int, float),
-              "error": dict}
+FIT_FIELDS = {"index": int, "line": int, "epochs_requested": (int, float), "epochs_allowed": int,
+              "epochs_run": int, "capped": bool, "stopped_by": dict, "limit_hit": str, "history": dict,
+              "epoch_times": list, "data": dict, "validation": dict, "callbacks": list, "callback_misses": list,
+              "compile": dict, "output": dict, "fast_path": bool, "duration_s": (int, float), "error": dict,
+              "current_epoch": int}
 
 
 def _bounded(value, depth: int = 0):
@@ -158,8 +159,9 @@ def clean_trace(data: dict) -> dict:
         f = _typed(f, FIT_FIELDS)
         for key in ("epochs_requested", "epochs_allowed", "epochs_run"):
             if key in f:
-                f[key] = min(max(f[key], 0), MAX_EPOCHS)
+                f[key] = min(max(int(f[key]), 0), MAX_EPOCHS)
         f["epochs_run"] = f.get("epochs_run", 0)
+        f.setdefault("epochs_requested", f["epochs_run"])
         f["history"] = {k: [x if isinstance(x, (int, float)) and not isinstance(x, bool) else None
                             for x in v[:MAX_EPOCHS]]
                         for k, v in (f.get("history") or {}).items() if isinstance(v, list)}

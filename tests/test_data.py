@@ -23,7 +23,11 @@ def empty_places(tmp_path, monkeypatch):
 
 
 def test_synth_writes_the_real_format_with_a_stand_in_marker(standin):
-    assert sorted(p.name for p in standin.iterdir()) == ["cats_and_dogs_filtered", "fashion-mnist"]
+    assert sorted(p.name for p in standin.iterdir()) == ["cats_and_dogs_filtered", "fashion-mnist", "mnist"]
+    with np.load(standin / "mnist" / "mnist.npz", allow_pickle=False) as f:  # Keras' own mnist.npz layout
+        assert {k: (f[k].shape, f[k].dtype) for k in f.files} == {
+            "x_train": ((6000, 28, 28), np.uint8), "y_train": ((6000,), np.uint8),
+            "x_test": ((1000, 28, 28), np.uint8), "y_test": ((1000,), np.uint8)}
     folder = standin / "fashion-mnist"
     assert sorted(p.name for p in folder.iterdir()) == sorted(FILES + ["STAND-IN.txt"])
     with gzip.open(folder / "train-images-idx3-ubyte.gz") as f:
@@ -39,10 +43,12 @@ def test_status_says_where_each_dataset_is_or_that_it_is_missing(standin, empty_
     found = run_cli("data", "status", "--data-dir", standin)
     assert found.output == (
         f"cats_and_dogs_filtered   found [stand-in]: {standin / 'cats_and_dogs_filtered'} (from --data-dir)\n"
-        f"fashion_mnist            found [stand-in]: {standin / 'fashion-mnist'} (from --data-dir)\n")
+        f"fashion_mnist            found [stand-in]: {standin / 'fashion-mnist'} (from --data-dir)\n"
+        f"mnist                    found [stand-in]: {standin / 'mnist'} (from --data-dir)\n")
     missing = run_cli("data", "status")
     assert missing.output == ("cats_and_dogs_filtered   MISSING: needs train, validation\n"
-                              "fashion_mnist            MISSING: needs " + ", ".join(FILES) + "\n")
+                              "fashion_mnist            MISSING: needs " + ", ".join(FILES) + "\n"
+                              "mnist                    MISSING: needs mnist.npz\n")
 
 
 def test_grading_without_the_dataset_is_exit_2_at_once_naming_files_and_commands(empty_places, tmp_path):
