@@ -39,7 +39,7 @@ def graded_class(tmp_path_factory):
     base = tmp_path_factory.mktemp("batch")
     submissions = make_class(base / "submissions")
     out = base / "out"
-    result = run_cli("batch", "hello_world", submissions, "--out", out, "--workers", "2", "--time-limit", "25",
+    result = run_cli("batch", "hello_world", submissions, "--out", out, "--workers", "2", "--time-limit", "60",
                      "--junit", base / "class.xml")
     return result, submissions, out, base
 
@@ -99,7 +99,7 @@ def test_resume_regrades_only_what_changed(graded_class, tmp_path):
     before = (copy / "students" / "alice" / "report.json").stat().st_mtime_ns
     shutil.copytree(submissions, tmp_path / "subs")
     (tmp_path / "subs" / "carol.py").write_text(SOLUTION)  # carol fixed her submission
-    result = run_cli("batch", "hello_world", tmp_path / "subs", "--out", copy, "--resume", "--time-limit", "25")
+    result = run_cli("batch", "hello_world", tmp_path / "subs", "--out", copy, "--resume", "--time-limit", "60")
     assert result.exit_code == 0, result.output
     assert "6 of 7 already graded and unchanged (--resume): skipped." in result.output
     assert (copy / "students" / "alice" / "report.json").stat().st_mtime_ns == before
