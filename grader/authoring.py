@@ -95,8 +95,40 @@ def leaks(ex: Exercise, folder: Path) -> list[str]:
     return found
 
 
+def starter_notebook(ex: Exercise) -> str:
+    """The starter as a Jupyter notebook (nbformat 4.5): the task as markdown, then the starter's code,
+    one cell per block (blocks are separated by two blank lines, as in PEP 8 files, or by ``# %%``),
+    every code cell tagged ``graded`` (the tag the grader honours), so it opens in Jupyter and Colab."""
+    import hashlib
+    import json
+
+    def source(text: str) -> list[str]:
+        lines = text.strip("\n").split("\n")
+        return [line + "\n" for line in lines[:-1]] + lines[-1:]
+
+    def cell_id(kind: str, n: int) -> str:
+        return hashlib.sha1(f"{ex.name}-{kind}-{n}".encode()).hexdigest()[:8]
+
+    readme = ex.path / "README.md"
+    task = readme.read_text(encoding="utf-8") if readme.is_file() else f"# {ex.title}\n\n{ex.summary}\n"
+    cells = [{"cell_type": "markdown", "id": cell_id("md", 0), "metadata": {}, "source": source(task)},
+             {"cell_type": "markdown", "id": cell_id("md", 1), "metadata": {},
+              "source": source("Fill in the code cells below (they are tagged `graded`), then check your work "
+                               f"with `grader grade {ex.name} this_notebook.ipynb`.")}]
+    code = ex.starter.read_text(encoding="utf-8")
+    blocks = [b for b in re.split(r"\n\s*\n\s*\n|^# %%.*$", code, flags=re.M) if b.strip()]
+    for n, block in enumerate(blocks):
+        cells.append({"cell_type": "code", "id": cell_id("code", n), "execution_count": None,
+                      "metadata": {"tags": ["graded"]}, "outputs": [], "source": source(block)})
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "cells": cells,
+                "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                             "language_info": {"name": "python"}}}
+    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+
+
 def release(ex: Exercise, dest: Path) -> Path:
-    """The student bundle in DEST/NAME: README, starter, public spec, and how to run the public checks.
+    """The student bundle in DEST/NAME: README, starter (as .py and as a notebook), public spec, and how to
+    run the public checks.
     Nothing hidden is copied; the bundle is checked for hidden values and solution lines, and removed
     if any is found."""
     target = Path(dest) / ex.name
@@ -111,6 +143,7 @@ def release(ex: Exercise, dest: Path) -> Path:
             shutil.copyfile(ex.path / name, target / name)
     if not (target / "README.md").is_file():
         (target / "README.md").write_text(f"# {ex.title}\n\n{ex.summary}\n", encoding="utf-8")
+    (target / "starter.ipynb").write_text(starter_notebook(ex), encoding="utf-8")
     (target / "CHECK-YOUR-WORK.md").write_text(
         f"# Checking your work on {ex.name}\n\n"
         "Run the public checks on your file before you submit (`pip install` the grader your course names):\n\n"

@@ -125,6 +125,9 @@ def grade_command(exercise: str, submission: Path, folder: Path, options: dict) 
     for flag in ("data_dir", "time_limit", "seed", "runs"):
         if options.get(flag) is not None:
             cmd += ["--" + flag.replace("_", "-"), str(options[flag])]
+    for item in options.get("reports") or []:
+        name, _, filename = item.partition("=")
+        cmd += ["--report", f"{name}={folder / filename}"]
     return cmd
 
 

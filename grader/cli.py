@@ -109,7 +109,7 @@ def show(exercise):
 @click.argument("dest", type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite DEST if it exists.")
 def init(exercise, dest, force):
-    """Write the exercise's starter file to DEST for a student to fill in."""
+    """Write the exercise's starter file to DEST for a student to fill in (DEST.ipynb: as a notebook)."""
     ex = _exercise(exercise)
     if not ex.starter.is_file():
         raise UserError(f"Exercise '{exercise}' has no starter file.")
@@ -118,9 +118,33 @@ def init(exercise, dest, force):
     if dest.exists() and not force:
         raise UserError(f"{dest} already exists; choose another name or pass --force to overwrite it.")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(ex.starter, dest)
+    if dest.suffix == ".ipynb":  # the same starter as a notebook, for Jupyter and Colab
+        from grader.authoring import starter_notebook
+
+        dest.write_text(starter_notebook(ex), encoding="utf-8")
+    else:
+        shutil.copyfile(ex.starter, dest)
     click.echo(f"Wrote the starter for '{exercise}' to {dest}. Fill in the TODOs, then run:\n"
                f"  grader grade {exercise} {dest}")
+
+
+def report_paths(shorthands: dict, extra: tuple, writers: dict) -> dict:
+    """Reporter name -> path, from the shorthand flags and ``--report NAME=PATH``, each checked before
+    any training: an unknown reporter or a path that cannot be written is a usage error at once."""
+    paths = {name: path for name, path in shorthands.items() if path}
+    for item in extra:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise UserError(f"--report {item}: give NAME=PATH, e.g. --report junit=results.xml.")
+        paths[name] = path
+    for name, path in paths.items():
+        if name not in writers:
+            raise UserError(f"--report {name}=...: no reporter named '{name}'. Known reporters: "
+                            f"{', '.join(sorted(writers))}.")
+        problem = check_writable(path, name)
+        if problem:  # before any training: a wrong path must not cost minutes of it
+            raise UserError(problem)
+    return paths
 
 
 class LiveProgress:
@@ -187,6 +211,10 @@ def print_summary(report):
 @click.option("--html", "html_path", metavar="PATH", help="Write the HTML feedback page here.")
 @click.option("--junit", "junit_path", metavar="PATH", help="Write JUnit XML (one testcase per check) here.")
 @click.option("--gradescope", "gradescope_path", metavar="PATH", help="Write Gradescope results.json here.")
+@click.option("--github-classroom", "classroom_path", metavar="PATH",
+              help="Append GitHub Classroom's result=BASE64 line here (in a workflow: $GITHUB_OUTPUT).")
+@click.option("--report", "extra_reports", metavar="NAME=PATH", multiple=True,
+              help="Write the report of any registered reporter NAME to PATH (repeatable; see `grader plugins`).")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Where datasets are (default: GRADER_DATA_DIR, then ~/.keras/datasets).")
 @click.option("--time-limit", type=click.FloatRange(min=1), help="Wall-clock limit in seconds (overrides the exercise's).")
 @click.option("--seed", type=int, help="Random seed for the student's run (default: the exercise's).")
@@ -194,8 +222,8 @@ def print_summary(report):
               "each check on its median run (default: the exercise's, usually 1).")
 @click.option("--public-only", is_flag=True, help="Run only the public checks (what a student can run at home).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-def grade(exercise, submission, json_path, html_path, junit_path, gradescope_path, data_dir, time_limit, seed, runs,
-          public_only, quiet):
+def grade(exercise, submission, json_path, html_path, junit_path, gradescope_path, classroom_path, extra_reports,
+          data_dir, time_limit, seed, runs, public_only, quiet):
     """Grade SUBMISSION (.py or .ipynb) against EXERCISE.
 
     Exit code: 0 full marks, 1 graded without full marks, 2 usage error, 3 grader error.
@@ -212,17 +240,13 @@ def grade(exercise, submission, json_path, html_path, junit_path, gradescope_pat
         ex = dataclasses.replace(ex, checks=ex.public_checks)
     load_submission(submission, ex.graded_cells_only)  # a file that cannot be graded is a usage error, at once
     locate_data(ex, data_dir)  # so is a missing dataset
-    for name, path in {"json": json_path, "html": html_path, "junit": junit_path,
-                       "gradescope": gradescope_path}.items():
-        problem = check_writable(path, name) if path else None
-        if problem:  # before any training: a wrong path must not cost minutes of it
-            raise UserError(problem)
+    writers = reporters()
+    paths = report_paths({"json": json_path, "html": html_path, "junit": junit_path, "gradescope": gradescope_path,
+                          "github-classroom": classroom_path}, extra_reports, writers)
     live = None if quiet or json_path == "-" or not sys.stderr.isatty() else LiveProgress()
     report = run_grade(ex, submission, time_limit=time_limit, seed=seed, runs=runs, data_dir=data_dir, progress=live)
     if live:
         live.done()
-    writers = reporters()
-    paths = {"json": json_path, "html": html_path, "junit": junit_path, "gradescope": gradescope_path}
     if not quiet and json_path != "-":
         print_summary(report)
     failures = list(report.grader_errors)
@@ -287,12 +311,14 @@ class BatchProgress:
               help="Where gradings run: processes on this machine, or a Dask distributed cluster.")
 @click.option("--scheduler", metavar="ADDRESS", help="The Dask scheduler's address, with --executor dask.")
 @click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML: a testsuite per student, a testcase per check.")
+@click.option("--report", "extra_reports", metavar="NAME=FILE", multiple=True,
+              help="Also write reporter NAME's report as FILE in each student's folder (repeatable).")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Where datasets are (as for grade).")
 @click.option("--time-limit", type=click.FloatRange(min=1), help="Wall-clock limit per grading (overrides the exercise's).")
 @click.option("--seed", type=int, help="Random seed (default: the exercise's).")
 @click.option("--runs", type=click.IntRange(min=1), help="Trainings per student, graded on the median (default: the exercise's).")
-def batch(exercise, submissions, out, workers, resume, shard, executor, scheduler, junit_path, data_dir, time_limit,
-          seed, runs):
+def batch(exercise, submissions, out, workers, resume, shard, executor, scheduler, junit_path, extra_reports, data_dir,
+          time_limit, seed, runs):
     """Grade every student's submission in SUBMISSIONS (one file, or one sub-folder with one .py/.ipynb,
     per student; the name is the student id) into OUT: per-student reports, gradebook.csv,
     summary.json and index.html (the class dashboard).
@@ -315,8 +341,16 @@ def batch(exercise, submissions, out, workers, resume, shard, executor, schedule
         students = batch_module.shard(batch_module.discover(submissions), shard)
     except batch_module.BatchError as exc:
         raise UserError(str(exc)) from None
+    from grader.plugins import reporters
+
+    writers = reporters()
+    for item in extra_reports:
+        name, sep, filename = item.partition("=")
+        if not sep or name not in writers or not filename or "/" in filename or filename in (".", ".."):
+            raise UserError(f"--report {item}: give NAME=FILE, a registered reporter ({', '.join(sorted(writers))}) "
+                            "and a file name, written in each student's folder.")
     options = {"data_dir": str(data_dir.resolve()) if data_dir else None, "time_limit": time_limit, "seed": seed,
-               "runs": runs}
+               "runs": runs, "reports": list(extra_reports)}
     progress = BatchProgress(sys.stderr.isatty())
     interrupted = False
     try:

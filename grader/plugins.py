@@ -28,6 +28,7 @@ DEFAULT_PLUGINS = (
     "grader.builtin.reporters.html",
     "grader.builtin.reporters.junit",
     "grader.builtin.reporters.gradescope",
+    "grader.builtin.reporters.classroom",
 )
 
 # Set GRADER_NO_ENTRY_POINTS=1 to load built-ins only (the test suite does, so
