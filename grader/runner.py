@@ -463,6 +463,8 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
             waiter.join()
     finally:
         _stop(proc, box)  # nothing the submission started survives it, whatever happened here
+    if stopped is None and disk_used((workdir, artifacts), proc.pid)[0] > limits.disk_mib:
+        stopped = "disk"  # written faster than the watch looks, and left behind: over the limit all the same
     proc.returncode = 0  # reaped by wait4 above; stop Popen from waiting again
     memory_exceeded = stopped == "memory" or bool(box.cgroup and box.cgroup.oom_killed())
     peak = box.cgroup.peak_memory_mib() if box.cgroup else None

@@ -88,7 +88,8 @@ def test_a_release_holds_nothing_hidden(tmp_path, name):
     result = run_cli("exercise", "release", name, tmp_path)
     assert result.exit_code == 0, result.output
     bundle = tmp_path / name
-    assert sorted(p.name for p in bundle.iterdir()) == ["CHECK-YOUR-WORK.md", "README.md", "spec.toml", "starter.py"]
+    assert sorted(p.name for p in bundle.iterdir()) == ["CHECK-YOUR-WORK.md", "README.md", "spec.toml",
+                                                        "starter.ipynb", "starter.py"]
     text = "\n".join(p.read_text() for p in bundle.iterdir())
     for value in hidden_values(EXERCISES / name):
         if len(value) >= 2:
@@ -110,7 +111,8 @@ def test_a_release_that_would_leak_is_refused(tmp_path, exercises_path):
         f.write("\nHint: your model should also predict 301 at x = 100.\n")
     result = run_cli("--exercises", tmp_path / "exercises", "exercise", "release", "hello_world", tmp_path / "out")
     assert result.exit_code == 2
-    assert "Not released: README.md contains the hidden value '100'; README.md contains the hidden value '301'." \
+    assert ("Not released: README.md contains the hidden value '100'; README.md contains the hidden value '301'; "
+            "starter.ipynb contains the hidden value '100'; starter.ipynb contains the hidden value '301'.") \
         in result.output
     assert not (tmp_path / "out" / "hello_world").exists()
 
@@ -164,3 +166,28 @@ def test_an_instructors_template_folder_overrides_the_report(tmp_path, monkeypat
     run_cli("grade", "hello_world", EXERCISES / "hello_world" / "starter.py", "--html", html)
     text = html.read_text()
     assert "<p>CS101 feedback: 3.0 of 10.0</p>" in text and 'id="checks"' in text  # the built-in one, included
+
+
+def test_the_notebook_hand_out_is_valid_and_grades_like_the_starter(tmp_path):
+    import json
+
+    import nbformat
+
+    result = run_cli("exercise", "release", "hello_world", tmp_path)
+    assert result.exit_code == 0, result.output
+    notebook = tmp_path / "hello_world" / "starter.ipynb"
+    nb = nbformat.read(notebook, as_version=4)
+    nbformat.validate(nb)  # Jupyter's own schema
+    assert [c.cell_type for c in nb.cells][:2] == ["markdown", "markdown"]
+    assert all(c.metadata.get("tags") == ["graded"] for c in nb.cells if c.cell_type == "code")
+    assert "".join(c.source for c in nb.cells if c.cell_type == "code").split() == \
+        (EXERCISES / "hello_world" / "starter.py").read_text().split()
+    scores = []
+    for starter in (notebook, EXERCISES / "hello_world" / "starter.py"):
+        out = tmp_path / f"{starter.suffix}.json"
+        run_cli("grade", "hello_world", starter, "--json", out)
+        scores.append([(c["name"], c["score"]) for c in json.loads(out.read_text())["checks"]])
+    assert scores[0] == scores[1]
+    mine = tmp_path / "mine.ipynb"
+    assert run_cli("init", "hello_world", mine).exit_code == 0
+    assert mine.read_text() == notebook.read_text()

@@ -15,8 +15,10 @@ from conftest import EXERCISES, ROOT
 EXAMPLES = ROOT / "examples" / "github-actions"
 
 
-def expand(text: str, env: dict, matrix: dict) -> str:
+def expand(text: str, env: dict, matrix: dict, outputs: dict | None = None) -> str:
     text = re.sub(r"\$\{\{\s*matrix\.(\w+)\s*\}\}", lambda m: matrix[m.group(1)], text)
+    text = re.sub(r"\$\{\{\s*steps\.(\w+)\.outputs\.(\w+)\s*\}\}",
+                  lambda m: (outputs or {}).get(m.group(1), {}).get(m.group(2), ""), text)
     return re.sub(r"\$\{\{\s*env\.(\w+)\s*\}\}", lambda m: env[m.group(1)], text)
 
 
@@ -28,18 +30,25 @@ def run_job(workflow: dict, job: str, workdir: Path, matrix: dict | None = None,
     github_env = workdir / ".github_env"
     github_env.write_text("")
     env["GITHUB_ENV"] = str(github_env)
+    outputs: dict = {}  # step id -> its outputs ($GITHUB_OUTPUT), for ${{ steps.ID.outputs.NAME }}
     for step in workflow["jobs"][job]["steps"]:
         if step.get("id") == "install":
             assert "pip install" in step["run"]
             continue
         if "uses" in step:
             if on_uses:
+                step = dict(step, env={k: expand(str(v), env, matrix, outputs) for k, v in (step.get("env") or {}).items()})
                 on_uses(step, env, matrix)
             continue
-        script = expand(step["run"], env, matrix)
-        done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=workdir, env=env,
-                              capture_output=True, text=True)
+        script = expand(step["run"], env, matrix, outputs)
+        github_output = workdir / ".github_output"
+        github_output.write_text("")
+        done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=workdir,
+                              env=dict(env, GITHUB_OUTPUT=str(github_output)), capture_output=True, text=True)
         assert done.returncode == 0, (step.get("name"), done.stdout, done.stderr)
+        if step.get("id"):
+            outputs[step["id"]] = dict(line.split("=", 1) for line in github_output.read_text().splitlines()
+                                       if "=" in line)
         for line in github_env.read_text().splitlines():
             key, _, value = line.partition("=")
             env[key] = value
@@ -83,3 +92,26 @@ def test_the_class_workflow_grades_shards_and_merges_them(tmp_path):
     gradebook = (tmp_path / "class" / "gradebook.csv").read_text().splitlines()
     assert [line.split(",")[0] for line in gradebook] == ["student", "ana", "ben", "cem"]
     assert (tmp_path / "class" / "index.html").is_file() and (tmp_path / "class" / "junit.xml").is_file()
+
+
+def test_the_classroom_workflow_hands_the_reporter_partial_points(tmp_path):
+    import base64
+    import json
+
+    workflow = yaml.safe_load((EXAMPLES / "classroom.yml").read_text())
+    (tmp_path / "solution.py").write_text((ROOT / "tests" / "submissions" / "hello_world" / "too_few_epochs.py")
+                                          .read_text())
+    received = []
+
+    def reporter(step, env, matrix):
+        if step["uses"].startswith("classroom-resources/autograding-grading-reporter"):
+            received.append(step["env"]["GRADE_RESULTS"])
+
+    run_job(workflow, "run-autograding-tests", tmp_path, on_uses=reporter)
+    result = json.loads(base64.b64decode(received[0]))
+    assert (result["version"], result["status"], result["max_score"]) == (1, "fail", 10)
+    assert [(t["name"], t["status"], t["score"]) for t in result["tests"]] == [
+        ("Predicts y for x = 10", "fail", 0), ("A Keras model was trained with model.fit", "pass", 2),
+        ("Training stayed within the limits", "pass", 1), ("Predicts well away from the training points", "fail", 1)]
+    assert sum(t["score"] for t in result["tests"]) == 4  # the file's expect-score: partial points per check
+    assert result["tests"][3]["message"] == "A hidden check: its details are not shown."
