@@ -3,6 +3,7 @@
     python benchmarks/bench.py [--runs 5] [--exercise hello_world] [--isolation]
     python benchmarks/bench.py --fairness [--runs 5]
     python benchmarks/bench.py --batch [--runs 3]
+    python benchmarks/bench.py --against REF [--runs 5]   hello_world: this tree's grader against REF's
 
 For each exercise, alternates `python SOLUTION` (what the student runs) with
 `grader grade EXERCISE SOLUTION --json ...` (a fresh grader process each time: start-up,
@@ -45,6 +46,33 @@ def isolation_cost(runs: int, tmp: Path) -> dict:
         weak.append(timed(cmd, tmp, dict(os.environ, GRADER_ISOLATION="process-group")))
     s, w = statistics.median(strong), statistics.median(weak)
     return {"strong_s": s, "weak_s": w, "ratio": s / w}
+
+
+def against_cost(ref: str, runs: int, tmp: Path) -> dict:
+    """hello_world: bare run, REF's grader and this tree's, alternating in one run. REF is checked out
+    in a git worktree and put first on PYTHONPATH for its grader process; the student's child starts
+    with `python -I`, so it runs the installed harness either way (the parent side is what differs)."""
+    before = tmp / "before"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(before), ref], check=True,
+                   capture_output=True)
+    try:
+        solution = ROOT / "exercises" / "hello_world" / "solution.py"
+        bare_cmd = [sys.executable, "-c", "import keras, runpy; keras.utils.set_random_seed(42); "
+                                          f"runpy.run_path({str(solution)!r}, run_name='__main__')"]
+        grade_cmd = [sys.executable, "-m", "grader", "grade", "hello_world", str(solution), "--json",
+                     str(tmp / "r.json")]
+        env = dict(os.environ)
+        old_env = dict(os.environ, PYTHONPATH=str(before))
+        timed(bare_cmd, tmp, env)
+        bare, old, new = [], [], []
+        for _ in range(runs):
+            bare.append(timed(bare_cmd, tmp, env))
+            old.append(timed(grade_cmd, tmp, old_env))
+            new.append(timed(grade_cmd, tmp, env))
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)], capture_output=True)
+    b, o, n = statistics.median(bare), statistics.median(old), statistics.median(new)
+    return {"bare_s": b, "old_s": o, "new_s": n, "old_ratio": o / b, "new_ratio": n / b}
 
 
 def seeding_cost(runs: int) -> dict:
@@ -127,7 +155,15 @@ def main():
                         help="only measure what seeding + progress cost, and --runs 3 against one run")
     parser.add_argument("--batch", action="store_true",
                         help="only measure grader batch: 2 workers against 1, and --resume on an unchanged class")
+    parser.add_argument("--against", metavar="REF", help="only measure hello_world graded by REF's grader and this one")
     args = parser.parse_args()
+    if args.against:
+        with tempfile.TemporaryDirectory() as tmp:
+            r = against_cost(args.against, args.runs, Path(tmp))
+        print(f"| hello_world | bare (median) | grade at {args.against} (median) | grade now (median) |\n"
+              f"|---|---|---|---|\n| seconds | {r['bare_s']:.2f} s | {r['old_s']:.2f} s | {r['new_s']:.2f} s |\n"
+              f"| grade / bare | 1 | {r['old_ratio']:.2f}x | {r['new_ratio']:.2f}x |")
+        return
     if args.batch:
         with tempfile.TemporaryDirectory() as tmp:
             r = batch_cost(args.runs, Path(tmp))
@@ -163,7 +199,7 @@ def main():
             print(f"| {name} | {r['bare_s']:.2f} s | {r['grade_s']:.2f} s | {r['ratio']:.2f}x |", flush=True)
         if args.isolation:
             r = isolation_cost(args.runs, tmp)
-            print("\n| hello_world graded | namespaces + cgroup (median) | process group only (median) | ratio |")
+            print("\n| hello_world graded | bubblewrap + cgroup (median) | process group only (median) | ratio |")
             print("|---|---|---|---|")
             print(f"| isolation cost | {r['strong_s']:.2f} s | {r['weak_s']:.2f} s | {r['ratio']:.3f}x |", flush=True)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from grader import __version__, safetext
+from grader.checks import plural
 from grader.output import check_writable
 
 EXIT_FULL, EXIT_PARTIAL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -97,10 +98,12 @@ def show(exercise):
         click.echo(f"  epochs: at most {ex.max_epochs} per call to model.fit")
     click.echo("\nChecks")
     for c in ex.public_checks:
-        click.echo(f"  {c.points:>3g} pts  {c.title}")
+        click.echo(f"  {c.points:>3g} {'point ' if c.points == 1 else 'points'}  {c.title}")
     hidden = [c for c in ex.checks if c.hidden]
     if hidden:
-        click.echo(f"  {sum(c.points for c in hidden):>3g} pts  in {len(hidden)} hidden check(s), run on inputs you are not shown")
+        points = sum(c.points for c in hidden)
+        click.echo(f"  {points:>3g} {'point ' if points == 1 else 'points'}  in {plural(len(hidden), 'hidden check')}, "
+                   "run on inputs you are not shown")
     click.echo(f"\nTotal: {ex.max_score:g} points")
 
 
@@ -189,12 +192,20 @@ def stdout_closed():
 
 
 def print_summary(report):
+    """The terminal's report, complete in itself: verdict, checks, stand-in note, hints, the error."""
     say(f"{report.title}: {report.score:g}/{report.max_score:g} points")
+    if report.dataset.get("synthetic"):
+        say(f"  Data: a stand-in for {report.dataset.get('name')} (generated with `grader data synth`), not the "
+            "real dataset: these scores are not those the real data would give.")
     marks = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
+    said: set = set()  # one cause, one message: what was said for one check is not said again
     for c in report.checks:
-        say(f"  [{marks[c.status]:<5}] {c.title} ({c.score:g}/{c.max_score:g}): {c.message}")
-        if c.hint and c.status != "passed":
+        message = "the same reason as above" if c.status != "passed" and c.message in said else c.message
+        say(f"  [{marks[c.status]:<5}] {c.title} ({c.score:g}/{c.max_score:g}): {message}")
+        if c.hint and c.status != "passed" and c.hint not in said:
             say(f"          What to try: {c.hint}")
+        if c.status != "passed":
+            said.update((c.message, c.hint))
     if report.diagnoses:
         say("What to try:")
         for d in report.diagnoses:
@@ -474,7 +485,8 @@ def data_status(data_dir):
             kind = " [stand-in]" if row["synthetic"] else ""
             click.echo(f"{row['name']:<24} found{kind}: {row['path']} (from {row['origin']})")
         else:
-            click.echo(f"{row['name']:<24} MISSING: needs {', '.join(row['missing'])}")
+            click.echo(f"{row['name']:<24} MISSING: needs {', '.join(row['missing'])}; looked in "
+                       f"{', '.join(row['places'])}. {row['fix']}")
 
 
 @data.command("import")

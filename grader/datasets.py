@@ -170,7 +170,8 @@ def status(data_dir: Path | None = None) -> list[dict]:
                          "synthetic": loc.synthetic})
         except DataError:
             rows.append({"name": name, "found": False, "path": None, "origin": None, "synthetic": False,
-                         "missing": ds.files})
+                         "missing": ds.files, "fix": how_to_provide(ds),
+                         "places": [f"{root / ds.subdir} ({origin})" for root, origin in roots(data_dir)]})
     return rows
 
 

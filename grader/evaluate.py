@@ -82,7 +82,8 @@ class Evidence:
         if self.run.status == "memory":
             return "Load less data at once (use generators or smaller batches) or build a smaller model."
         if self.run.status in ("syntax_error", "error"):
-            return "Fix the error shown under 'Your program' below, run your file once yourself, then submit again."
+            return ("Fix the error shown with its line at the end of this report, run your file once yourself, "
+                    "then submit again.")
         return "Build the model with tf.keras.Sequential([...]), call model.compile(...) and model.fit(...)."
 
     # ------------------------------------------------------------ the model

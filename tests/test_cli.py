@@ -33,7 +33,8 @@ def test_show_prints_task_and_limits_but_nothing_hidden():
     assert result.exit_code == 0
     assert "time: 120 s for the whole program" in result.output
     assert "epochs: at most 1000 per call to model.fit" in result.output
-    assert "3 pts  in 1 hidden check(s)" in result.output
+    assert "    3 points  in 1 hidden check, run on inputs you are not shown" in result.output
+    assert "    1 point   Training stayed within the limits" in result.output
     assert "Total: 10 points" in result.output
     for value in HIDDEN_VALUES:
         assert value not in result.output

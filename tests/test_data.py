@@ -46,9 +46,18 @@ def test_status_says_where_each_dataset_is_or_that_it_is_missing(standin, empty_
         f"fashion_mnist            found [stand-in]: {standin / 'fashion-mnist'} (from --data-dir)\n"
         f"mnist                    found [stand-in]: {standin / 'mnist'} (from --data-dir)\n")
     missing = run_cli("data", "status")
-    assert missing.output == ("cats_and_dogs_filtered   MISSING: needs train, validation\n"
-                              "fashion_mnist            MISSING: needs " + ", ".join(FILES) + "\n"
-                              "mnist                    MISSING: needs mnist.npz\n")
+    cache = empty_places / "keras" / "datasets"
+
+    def fix(name):
+        return (f"Provide it with `grader data fetch {name}` (downloads it), `grader data import {name} PATH` (files "
+                "you downloaded yourself), or stand-ins for testing with `grader data synth DIR` and `--data-dir DIR`.")
+
+    assert missing.output == (
+        f"cats_and_dogs_filtered   MISSING: needs train, validation; looked in {cache / 'cats_and_dogs_filtered'} "
+        f"(Keras cache). {fix('cats_and_dogs_filtered')}\n"
+        f"fashion_mnist            MISSING: needs {', '.join(FILES)}; looked in {cache / 'fashion-mnist'} (Keras cache). "
+        f"{fix('fashion_mnist')}\n"
+        f"mnist                    MISSING: needs mnist.npz; looked in {cache / 'mnist'} (Keras cache). {fix('mnist')}\n")
 
 
 def test_grading_without_the_dataset_is_exit_2_at_once_naming_files_and_commands(empty_places, tmp_path):

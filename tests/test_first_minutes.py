@@ -42,3 +42,18 @@ def test_a_closed_pipe_ends_the_command_quietly(tmp_path):
                             capture_output=True, text=True, env=env, timeout=300)
     assert graded.returncode == 0 and "internal error" not in graded.stderr
     assert json.loads(out.read_text())["score"] == 10
+
+
+def test_the_terminal_says_each_cause_once_and_names_a_stand_in(tmp_path, standin):
+    (tmp_path / "broken.py").write_text("import tensorflow as tf\nmodel = tf.keras.Sequential(\n")
+    result = run_cli("grade", "hello_world", tmp_path / "broken.py")
+    lines = result.output.splitlines()
+    assert lines[1] == ("  [FAIL ] Predicts y for x = 10 (0/4): Your code could not run: a syntax error at line 2 "
+                        "('(' was never closed).")
+    assert lines[3] == "  [FAIL ] A Keras model was trained with model.fit (0/2): the same reason as above"
+    assert sum("What to try:" in line for line in lines) == 1
+    assert "below" not in result.output  # nothing refers to a section only the HTML page has
+    result = run_cli("grade", "mnist_callback", EXERCISES / "mnist_callback" / "starter.py", "--data-dir", standin)
+    assert result.output.splitlines()[1] == (
+        "  Data: a stand-in for mnist (generated with `grader data synth`), not the real dataset: these scores "
+        "are not those the real data would give.")

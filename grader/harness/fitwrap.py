@@ -107,8 +107,20 @@ class Recorder:
         if entry not in self.data_access:
             self.data_access.append(entry)
 
-    def note_legacy(self, idiom: str, modern: str, where_unknown: bool = False):
-        line = None if where_unknown else self.student_line()
+    def source_line_with(self, word: str) -> int | None:
+        """The first line of the student's source that uses ``word`` as a keyword argument."""
+        try:
+            with open(self.source_path, encoding="utf-8") as f:
+                for number, text in enumerate(f, start=1):
+                    code = text.split("#", 1)[0]
+                    if f"{word}=" in code.replace(" ", ""):
+                        return number
+        except OSError:
+            pass
+        return None
+
+    def note_legacy(self, idiom: str, modern: str, where_unknown: bool = False, line: int | None = None):
+        line = line if line is not None else (None if where_unknown else self.student_line())
         if not any(n["idiom"] == idiom and n["line"] == line for n in self.legacy):
             self.legacy.append({"idiom": idiom, "modern": modern, "line": line})
 
@@ -336,9 +348,11 @@ def install(tf, keras, recorder: Recorder):
             record["fast_path"] = True
         if any(getattr(layer, "_input_shape_arg", None) is not None for layer in getattr(self, "layers", [])):
             # Dense(..., input_shape=[1]) still works under Keras 3 (with a warning); wrapping Layer.__init__
-            # to find the line would break Keras' config capture, so the idiom is named without a line.
+            # to find the line would break Keras' config capture, so the line is the first in the source
+            # that passes input_shape=.
             recorder.note_legacy("input_shape= on the first layer",
-                                 "tf.keras.Input(shape=...) as the model's first entry", where_unknown=True)
+                                 "tf.keras.Input(shape=...) as the model's first entry",
+                                 line=recorder.source_line_with("input_shape"))
         recorder.fits.append(record)
         recorder.current = record
         started = time.perf_counter()

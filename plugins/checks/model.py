@@ -18,7 +18,7 @@ def check_convolutional(evidence, check):
     pools = [c for c in classes if "Pooling" in c]
     if convs and pools:
         return passed(f"The model is convolutional: {plural(len(convs), 'convolution layer')} and "
-                      f"{plural(len(pools), 'pooling layer')} (see the layer table below).")
+                      f"{plural(len(pools), 'pooling layer')}; its layers are: {', '.join(classes)}.")
     missing = " and ".join(n for n, have in (("a convolution layer (Conv2D)", convs),
                                              ("a pooling layer (MaxPooling2D)", pools)) if not have)
     return failed(f"The model has no {missing}; its layers are: {', '.join(classes)}.",
