@@ -51,6 +51,7 @@ class Exercise:
     model_variable: str
     graded_cells_only: bool
     continue_after_error: bool
+    fixed_architecture: bool  # the task prescribes the model (one neuron, ...): no hint suggests another
     dataset: dict
     checks: list[CheckSpec]
 
@@ -206,6 +207,7 @@ def load_exercise(path: Path) -> Exercise:
         graded_cells_only=_expect(sub.get("graded_cells_only", False), bool, where, "submission.graded_cells_only"),
         continue_after_error=_expect(sub.get("continue_after_error", False), bool, where,
                                      "submission.continue_after_error"),
+        fixed_architecture=_expect(sub.get("fixed_architecture", False), bool, where, "submission.fixed_architecture"),
         dataset=dataset,
         checks=checks,
     )

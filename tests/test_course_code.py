@@ -21,7 +21,7 @@ def test_a_notebook_export_runs_and_each_leftover_is_named_with_its_line(tmp_pat
     assert legacy == [("from IPython import get_ipython", 8),
                       ("get_ipython().system('pip install -q tensorflow')", 9),
                       ("import wget", 14), ("model.fit on a Python list", 24),
-                      ("input_shape= on the first layer", None), ("model.predict on a Python list", 30),
+                      ("input_shape= on the first layer", 20), ("model.predict on a Python list", 30),
                       ("model.evaluate on a Python list", 31)]
 
 

@@ -22,7 +22,8 @@ validation_generator = validation_datagen.flow_from_directory(validation_dir, ta
                                                               batch_size=20, class_mode="binary")
 
 model = tf.keras.models.Sequential([
-    tf.keras.layers.Conv2D(16, (3, 3), activation="relu", input_shape=(150, 150, 3)),
+    tf.keras.Input(shape=(150, 150, 3)),
+    tf.keras.layers.Conv2D(16, (3, 3), activation="relu"),
     tf.keras.layers.MaxPooling2D(2, 2),
     tf.keras.layers.Conv2D(32, (3, 3), activation="relu"),
     tf.keras.layers.MaxPooling2D(2, 2),

@@ -14,7 +14,8 @@ validation_generator = validation_datagen.flow_from_directory(validation_dir, ta
 
 # TODO: replace this with Conv2D + MaxPooling2D blocks before Flatten.
 model = tf.keras.models.Sequential([
-    tf.keras.layers.Flatten(input_shape=(150, 150, 3)),
+    tf.keras.Input(shape=(150, 150, 3)),
+    tf.keras.layers.Flatten(),
     tf.keras.layers.Dense(1, activation="sigmoid"),
 ])
 model.compile(loss="binary_crossentropy", optimizer="rmsprop", metrics=["accuracy"])

@@ -15,7 +15,8 @@ training_images = training_images / 255.0
 test_images = test_images / 255.0
 
 model = tf.keras.models.Sequential([
-    tf.keras.layers.Flatten(input_shape=(28, 28)),
+    tf.keras.Input(shape=(28, 28)),
+    tf.keras.layers.Flatten(),
     tf.keras.layers.Dense(128, activation=tf.nn.relu),
     tf.keras.layers.Dense(10, activation=tf.nn.softmax),
 ])

@@ -15,7 +15,8 @@ mnist = tf.keras.datasets.fashion_mnist
 # TODO: scale the pixel values to 0..1.
 
 model = tf.keras.models.Sequential([
-    tf.keras.layers.Flatten(input_shape=(28, 28)),
+    tf.keras.Input(shape=(28, 28)),
+    tf.keras.layers.Flatten(),
     tf.keras.layers.Dense(128, activation=tf.nn.relu),
     tf.keras.layers.Dense(10, activation=tf.nn.softmax),
 ])

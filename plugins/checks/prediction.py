@@ -35,12 +35,13 @@ def check_prediction(evidence, check):
         return failed("Your model predicts NaN or infinity: its training diverged, so its weights are not numbers.",
                       expected=expected, got=got,
                       hint="Lower the learning rate or check that your inputs and labels are numbers of a sensible size.")
+    learning = still_learning(evidence)
     if check.hidden:
         if not wrong:
             return passed(f"Your model's predictions at {plural(n, 'input')} you were not shown are within tolerance.",
                           slack=slack)
         return failed(f"At {len(wrong)} of the {plural(n, 'input')} you were not shown, your model's predictions are "
-                      "off by more than the tolerance.", fraction=(n - len(wrong)) / n, slack=slack)
+                      "off by more than the tolerance.", fraction=(n - len(wrong)) / n, slack=slack, hint=learning)
     if not wrong:
         if n == 1:
             x, want, g, a = rows[0]
@@ -50,7 +51,22 @@ def check_prediction(evidence, check):
     x, want, g, a = wrong[0]
     more = f" ({len(wrong)} of {n} predictions are off)" if n > 1 else ""
     return failed(f"Your model predicts {g:.3f} for x = {x:g}, but it should be {want:g} ± {a:g}{more}.",
-                  expected=expected, got=got, fraction=(n - len(wrong)) / n, slack=slack)
+                  expected=expected, got=got, fraction=(n - len(wrong)) / n, slack=slack, hint=learning)
+
+
+def still_learning(evidence) -> str | None:
+    """The hint when training ended while the loss was still falling fast: more epochs, whatever the
+    exercise's own hint says (it is about other mistakes). None otherwise."""
+    try:
+        losses = [v for v in evidence.last_graded_fit().get("history", {}).get("loss") or []
+                  if isinstance(v, (int, float)) and math.isfinite(v)]
+    except Exception:
+        return None
+    if len(losses) < 2 or losses[-2] <= 0 or (losses[-2] - losses[-1]) / losses[-2] < 0.03:
+        return None
+    return (f"Your model was still learning when training ended (the loss fell by "
+            f"{(losses[-2] - losses[-1]) / losses[-2]:.0%} in the last of {len(losses)} epochs): train for more "
+            "epochs.")
 
 
 @hookimpl

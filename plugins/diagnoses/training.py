@@ -85,11 +85,12 @@ def underfitting(evidence, results):
     if drop < 0.03 or (accuracy and accuracy[-1] >= 0.97):
         return None  # not falling any more, or falling only because the training set is memorised
     n = len(losses)
+    fixed = evidence.exercise.fixed_architecture  # the task prescribes the model: never suggest another
     if fit.get("capped"):
         what = (f"The grader allows at most {fit.get('epochs_allowed')} epochs per fit, so make each epoch count: "
-                "a larger model, or a larger learning rate.")
+                + ("a larger learning rate." if fixed else "a larger model, or a larger learning rate."))
     else:
-        what = f"Train longer (more than {n} epochs) or use a larger model."
+        what = f"Train longer (more than {n} epochs)" + ("." if fixed else " or use a larger model.")
     return Hint(title="Training ended while the model was still learning",
                 evidence=f"the loss fell by {drop:.0%} in the last epoch ({losses[-2]:.4g} to {losses[-1]:.4g}) and "
                          f"was still falling when training ended at epoch {n}, short of what '{short[0].title}' needs.",
