@@ -282,9 +282,13 @@ def descendants(pid: int) -> list[int]:
     out, todo = [], [pid]
     while todo:
         p = todo.pop()
-        for task in Path(f"/proc/{p}/task").glob("*/children") if Path(f"/proc/{p}").exists() else []:
+        try:  # a process can end at any moment while its tree is walked
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for task in tasks:
             try:
-                kids = [int(k) for k in task.read_text().split()]
+                kids = [int(k) for k in Path(f"/proc/{p}/task/{task}/children").read_text().split()]
             except (OSError, ValueError):
                 continue
             out += kids
