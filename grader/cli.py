@@ -92,6 +92,11 @@ def show(exercise):
     """Print an exercise's task, limits and public checks (never a hidden value)."""
     ex = _exercise(exercise)
     click.echo(ex.readme().rstrip())
+    held = ex.dataset.get("held_back")
+    if held:
+        click.echo(f"\nData\n  {held:.0%} of the {ex.dataset.get('name')} validation images (per class, the same "
+                   "ones every time) are held back from your program: your validation/ folder holds the other "
+                   f"{1 - held:.0%}, and validation accuracy is graded on the held-back images.")
     click.echo("\nLimits")
     click.echo(f"  time: {ex.time_limit:g} s for the whole program")
     if ex.max_epochs:

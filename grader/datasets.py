@@ -90,6 +90,9 @@ class Located:
     root: Path  # the ROOT it was found under
     path: Path  # ROOT/subdir
     origin: str  # which setting pointed there: --data-dir, GRADER_DATA_DIR, keras cache
+    # the share of the evaluation images the child's copy lacks and the grader measures on (an
+    # exercise's `[dataset] held_back`); see held_back_files
+    held_back: float = 0.0
 
     @property
     def synthetic(self) -> bool:
@@ -320,3 +323,13 @@ def cached_arrays(key: str, build: Callable[[], dict]) -> dict:
     out = {p.stem: np.load(p, mmap_mode="r", allow_pickle=False) for p in sorted(folder.glob("*.npy"))}
     out["meta"] = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     return out
+
+
+def held_back_files(files: list, share: float) -> set:
+    """The files (of one class) held back from the student: ``share`` of them, chosen by a hash of
+    each file's name, so the same images are held back every time from the same copy."""
+    if share <= 0 or not files:
+        return set()
+    ranked = sorted(files, key=lambda f: hashlib.sha256(Path(f).name.encode()).hexdigest())
+    keep = min(len(files) - 1, max(1, round(len(files) * share)))
+    return set(ranked[:keep])

@@ -27,6 +27,7 @@ class Evidence:
         self._model_error: str | None = None
         self._loaded = False
         self._fingerprints: dict = {}
+        self._accuracy: dict = {}
 
     # ------------------------------------------------------------ the run
     @property
@@ -151,10 +152,17 @@ class Evidence:
             return 1 / 255.0, ""
         return 1 / 255.0, ""
 
+    def held_back(self, split: str) -> bool:
+        """Whether part of ``split`` was held back from the student's program (the grade is measured on
+        that part; the dataset serves the part the program had as ``SPLIT_visible``)."""
+        return bool(self.dataset is not None and self.dataset.held_back and split == "validation")
+
     def trained_on(self, split: str) -> bool:
         """Whether the graded model was trained on the dataset's ``split``: a training generator read
-        that folder, or most of what fit received has the content of the grader's own copy of it."""
-        return bool(self.folder_read(split)) or self.overlap(split) >= 0.5
+        that folder, or most of what fit received has the content of the grader's own copy of it (or of
+        the part of it the program had, when part is held back)."""
+        parts = [split] + ([f"{split}_visible"] if self.held_back(split) else [])
+        return bool(self.folder_read(split)) or max(self.overlap(p) for p in parts) >= 0.5
 
     def folder_read(self, split: str) -> str:
         """The folder named ``split`` that a generator fed to a graded fit read ("" if none)."""
@@ -181,7 +189,12 @@ class Evidence:
 
     def accuracy(self, split: str) -> dict:
         """Accuracy of the graded model on a held-out split: {accuracy, examples, scale_note, skipped} or
-        {problem, hint}."""
+        {problem, hint}. Measured once per split."""
+        if split not in self._accuracy:
+            self._accuracy[split] = self._measure(split)
+        return self._accuracy[split]
+
+    def _measure(self, split: str) -> dict:
         if self.dataset is None:
             raise ModelUnavailable(f"The exercise '{self.exercise.name}' names no dataset to measure accuracy on.")
         model = self.model()

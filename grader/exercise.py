@@ -175,6 +175,10 @@ def load_exercise(path: Path) -> Exercise:
     if not checks:
         raise ExerciseError(f"{spec_path}: the exercise has no [[checks]].")
     dataset = _expect(spec.get("dataset", {"name": path.name, "source": "exercise"}), dict, where, "dataset")
+    held = _expect(dataset.get("held_back", 0.0), (int, float), where, "dataset.held_back")
+    if not 0 <= held < 1:
+        raise ExerciseError(f"{where}: [dataset] held_back is the share of the evaluation images held back from "
+                            f"the student, from 0 up to (not including) 1; got {held!r}.")
     paths = _expect(dataset.get("paths", []), list, where, "dataset.paths")
     if not all(isinstance(p, str) and p for p in paths):
         raise ExerciseError(f"{where}: [dataset] paths must be a list of paths (text), such as "

@@ -88,7 +88,7 @@ def locate_data(exercise: Exercise, data_dir: Path | None = None):
     name = exercise.dataset.get("name")
     if exercise.dataset.get("source", "registry") == "exercise" or not name:
         return None
-    return datasets.locate(name, data_dir)
+    return dataclasses.replace(datasets.locate(name, data_dir), held_back=exercise.dataset.get("held_back", 0.0))
 
 
 def private_folders(located, data_dir) -> list[Path]:

@@ -194,4 +194,4 @@ def test_a_broken_diagnosis_plugin_costs_no_grade(tmp_path, monkeypatch):
     assert hints_found == [] and errors == ["diagnosis broken: KeyError: 'history'"]
     assert {"inputs_not_scaled", "output_mismatch", "learning_rate_too_high", "overfitting", "underfitting",
             "too_slow", "callback_metric_name", "callback_wrong_direction", "trained_on_evaluation_data",
-            "validation_augmented", "data_path_missing"} == set(plugins.diagnoses())
+            "validation_augmented", "data_path_missing", "validation_gap"} == set(plugins.diagnoses())

@@ -14,8 +14,9 @@ def check_accuracy(evidence, check):
     if result.get("problem"):
         return failed(result["problem"], hint=result.get("hint", ""))
     acc, n = result["accuracy"], result["examples"]
-    scale = result["scale_note"] + _reported(evidence, split) + _skipped(result["skipped"])
+    scale = result["scale_note"] + _reported(evidence, split) + _visible(evidence, split) + _skipped(result["skipped"])
     what = f"on {n} {split} examples your program never saw" if split == "test" else \
+        f"on the {n} {split} images held back from your program" if evidence.held_back(split) else \
         f"on the grader's copy of the {n} {split} images"
     slack = acc - threshold
     if check.hidden:
@@ -42,6 +43,17 @@ def _reported(evidence, split) -> str:
         return ""
     values = [v for v in history.get("val_accuracy", history.get("val_acc", [])) if v is not None]
     return f" Your training reported {values[-1]:.3f} at its last epoch." if values else ""
+
+
+def _visible(evidence, split) -> str:
+    """With part of the split held back: the accuracy on the part the program had, for comparison."""
+    if not evidence.held_back(split):
+        return ""
+    seen = evidence.accuracy(f"{split}_visible")
+    if seen.get("problem"):
+        return ""
+    return (f" On the {seen['examples']} {split} images your program had, it scores {seen['accuracy']:.3f} "
+            "(not graded).")
 
 
 def _skipped(files) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from grader.datasets import DataError, Dataset, Split, Staged, cached_arrays
+from grader.datasets import DataError, Dataset, Split, Staged, cached_arrays, held_back_files
 from grader.fingerprint import file_hashes
 from grader.hookspecs import hookimpl
 
@@ -70,18 +70,36 @@ def _decode(path: Path, size: tuple, channels: int) -> np.ndarray:
     return arr[..., None] if channels == 1 else arr
 
 
+EVALUATION = "validation"
+VISIBLE = "validation_visible"  # the evaluation images the student's copy holds (when some are held back)
+
+
+def split_files(located, split: str) -> dict:
+    """{class name: [image files]} of ``split``. With images held back, "validation" is the held-back
+    part (what the grade is measured on) and "validation_visible" the part the student's program has."""
+    folder = located.path / (EVALUATION if split == VISIBLE else split)
+    if not folder.is_dir():
+        raise DataError(f"{located.dataset.name} has no split '{split}' ({folder} is missing).")
+    out = {}
+    for cls in class_folders(folder):
+        files = images_in(cls)
+        if split in (EVALUATION, VISIBLE) and located.held_back:
+            held = held_back_files(files, located.held_back)
+            files = [f for f in files if (f in held) == (split == EVALUATION)]
+        out[cls.name] = files
+    return out
+
+
 def load_tree_split(located, split: str, input_shape=None, native=(150, 150, 3)) -> Split:
-    split_dir = located.path / split
-    if not split_dir.is_dir():
-        raise DataError(f"{located.dataset.name} has no split '{split}' ({split_dir} is missing).")
+    files = split_files(located, split)
     h, w, c = (tuple(input_shape) if input_shape and None not in tuple(input_shape) and len(input_shape) == 3
                else native)
-    classes = [p.name for p in class_folders(split_dir)]
+    classes = list(files)
 
     def build():
         xs, ys, skipped = [], [], []
         for label, cls in enumerate(classes):
-            for f in images_in(split_dir / cls):
+            for f in files[cls]:
                 try:
                     xs.append(_decode(f, (h, w), c))
                     ys.append(label)
@@ -90,7 +108,7 @@ def load_tree_split(located, split: str, input_shape=None, native=(150, 150, 3))
         return {"x": np.stack(xs) if xs else np.zeros((0, h, w, c), np.uint8), "y": np.array(ys, np.int64),
                 "meta": {"skipped": skipped}}
 
-    arrays = cached_arrays(f"{located.dataset.name}-{split}-{h}x{w}x{c}-{located.stamp()}", build)
+    arrays = cached_arrays(f"{located.dataset.name}-{split}-{h}x{w}x{c}-{located.held_back:g}-{located.stamp()}", build)
     return Split(x=arrays["x"], y=arrays["y"], classes=classes, skipped=arrays["meta"]["skipped"])
 
 
@@ -99,7 +117,12 @@ def stage_tree(located, workdir: Path, name: str, archive: str) -> Staged:
     relative paths work), in the child's Keras cache, where get_file would have put it, and where course
     code and students' local copies look for it (/tmp/NAME, data/NAME, ../data/NAME)."""
     tree = workdir / name
-    shutil.copytree(located.path, tree, ignore=shutil.ignore_patterns("STAND-IN.txt"))
+    held = {str(f) for files in split_files(located, EVALUATION).values() for f in files} if located.held_back else set()
+
+    def ignored(folder, names):  # the marker, and the evaluation images held back from the student
+        return {n for n in names if n == "STAND-IN.txt" or str(Path(folder) / n) in held}
+
+    shutil.copytree(located.path, tree, ignore=ignored)
     cache = workdir / ".keras" / "datasets"
     cache.mkdir(parents=True, exist_ok=True)
     (cache / name).symlink_to(tree, target_is_directory=True)
@@ -163,7 +186,7 @@ def image_tree_dataset(name: str, title: str, origin: str, archive: str, classes
         stage=lambda located, workdir: stage_tree(located, workdir, name, archive),
         load_split=load_tree_split,
         fingerprints=lambda located, split: set(file_hashes(
-            sorted(f for cls in class_folders(located.path / split) for f in images_in(cls)), limit=None)),
+            sorted(f for files in split_files(located, split).values() for f in files), limit=None)),
         unpack=lambda source, dest: import_archive(source, name, dest),
     )
 

@@ -25,6 +25,13 @@ def trained_on_evaluation_data(evidence, results):
                         evidence=f"{share:.0%} of a sample of the examples model.fit trained on are identical (by "
                                  f"content hash) to the {split} examples the grader measures accuracy on.",
                         try_this=f"Train only on the training data; keep the {split} data for measuring.")
+        share = evidence.overlap(f"{split}_visible") if evidence.held_back(split) else 0.0
+        if share >= 0.5:
+            return Hint(title=f"Trained on your {split} images",
+                        evidence=f"{share:.0%} of a sample of the examples model.fit trained on are identical (by "
+                                 f"content hash) to the {split} images your program was given, whatever folder "
+                                 "they were copied to.",
+                        try_this=f"Train only on the training data; keep the {split} data for measuring.")
     return None
 
 
@@ -40,6 +47,27 @@ def validation_augmented(evidence, results):
                                  "distorted pictures and changes from one epoch to the next.",
                         try_this="Give the validation ImageDataGenerator only rescale=1./255; augment the training "
                                  "data alone.")
+    return None
+
+
+def validation_gap(evidence, results):
+    """Far better on the validation images the program had than on those held back: tuned to them."""
+    for check in evidence.exercise.checks:
+        split = check.params.get("split")
+        if check.type != "accuracy" or not split or not evidence.held_back(split):
+            continue
+        try:
+            held, seen = evidence.accuracy(split), evidence.accuracy(f"{split}_visible")
+        except Exception:
+            return None
+        if held.get("problem") or seen.get("problem") or seen["accuracy"] - held["accuracy"] < 0.15:
+            continue
+        return Hint(title="Much better on the validation images you had than on those held back",
+                    evidence=f"your model scores {seen['accuracy']:.3f} on the {seen['examples']} {split} images your "
+                             f"program had, but {held['accuracy']:.3f} on the {held['examples']} held back from it: it "
+                             f"fits those particular pictures rather than cats and dogs in general.",
+                    try_this="Choose epochs and settings by the training curve, not by rerunning until val_accuracy "
+                             "is high; more augmentation or dropout makes the model generalise.")
     return None
 
 
@@ -63,6 +91,8 @@ def data_path_missing(evidence, results):
 
 @hookimpl
 def grader_register_diagnoses(register):
+    register(Diagnosis("validation_gap", validation_gap,
+                       "Accuracy on the validation images the program had is far above that on the held-back ones."))
     register(Diagnosis("data_path_missing", data_path_missing,
                        "The program asked for a data path the grader does not serve; the hint names those it does."))
     register(Diagnosis("trained_on_evaluation_data", trained_on_evaluation_data,
