@@ -53,3 +53,19 @@ def test_show_says_which_images_the_grade_is_measured_on():
     assert ("40% of the cats_and_dogs_filtered validation images (per class, the same ones every time) are held "
             "back from your program: your validation/ folder holds the other 60%, and validation accuracy is "
             "graded on the held-back images.") in result.output
+
+
+def test_training_on_the_test_split_it_was_handed_is_named(tmp_path, standin):
+    (tmp_path / "s.py").write_text(
+        "import tensorflow as tf\n(x_train, y_train), (x_test, y_test) = tf.keras.datasets.fashion_mnist.load_data()\n"
+        "model = tf.keras.Sequential([tf.keras.Input((28, 28)), tf.keras.layers.Flatten(),\n"
+        "                             tf.keras.layers.Dense(10, activation='softmax')])\n"
+        "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n"
+        "model.fit(x_test / 255.0, y_test, epochs=1)\n")
+    out = tmp_path / "r.json"
+    run_cli("grade", "fashion_mnist_callback", tmp_path / "s.py", "--data-dir", standin, "--json", out)
+    hint = {d["name"]: d for d in json.loads(out.read_text())["diagnoses"]}["trained_on_evaluation_data"]
+    assert (hint["title"], hint["evidence"]) == (
+        "Trained on your test split",
+        "100% of a sample of the examples model.fit trained on are the test examples your program was given "
+        "(x_test, y_test).")

@@ -58,6 +58,10 @@ def load_split(located, split: str, input_shape=None) -> Split:
 
 
 def fingerprints(located, split: str) -> set:
+    """Hashes of every example of ``split``; "test_visible" is the test split the student's program was
+    given (a sample of the training split)."""
+    if split == "test_visible":
+        return set(row_hashes(np.asarray(load_split(located, "train").x[:DECOY_SIZE]), limit=None))
     return set(row_hashes(load_split(located, split).x, limit=None))
 
 

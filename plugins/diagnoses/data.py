@@ -25,7 +25,13 @@ def trained_on_evaluation_data(evidence, results):
                         evidence=f"{share:.0%} of a sample of the examples model.fit trained on are identical (by "
                                  f"content hash) to the {split} examples the grader measures accuracy on.",
                         try_this=f"Train only on the training data; keep the {split} data for measuring.")
-        share = evidence.overlap(f"{split}_visible") if evidence.held_back(split) else 0.0
+        share = evidence.overlap(f"{split}_visible")
+        if share >= 0.5 and not evidence.held_back(split):  # the decoy test split the program was handed
+            return Hint(title=f"Trained on your {split} split",
+                        evidence=f"{share:.0%} of a sample of the examples model.fit trained on are the {split} "
+                                 f"examples your program was given (x_{split}, y_{split}).",
+                        try_this=f"Train on x_train and y_train; keep the {split} split for model.evaluate, to "
+                                 "measure the model on examples it has not seen.")
         if share >= 0.5:
             return Hint(title=f"Trained on your {split} images",
                         evidence=f"{share:.0%} of a sample of the examples model.fit trained on are identical (by "
