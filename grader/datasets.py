@@ -333,3 +333,16 @@ def held_back_files(files: list, share: float) -> set:
     ranked = sorted(files, key=lambda f: hashlib.sha256(Path(f).name.encode()).hexdigest())
     keep = min(len(files) - 1, max(1, round(len(files) * share)))
     return set(ranked[:keep])
+
+
+def array_fingerprints(load_split: Callable, decoy_size: int) -> Callable:
+    """``fingerprints`` for an array dataset whose program copy's test split is the first ``decoy_size``
+    training examples: "test_visible" hashes that decoy, any other split its own examples."""
+    from grader.fingerprint import row_hashes
+
+    def fingerprints(located, split: str) -> set:
+        if split == "test_visible":
+            return set(row_hashes(np.asarray(load_split(located, "train").x[:decoy_size]), limit=None))
+        return set(row_hashes(load_split(located, split).x, limit=None))
+
+    return fingerprints

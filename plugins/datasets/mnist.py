@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.datasets import DataError, Dataset, Split, Staged, cache_dir, cached_arrays
-from grader.fingerprint import row_hashes
+from grader.datasets import (DataError, Dataset, Split, Staged, array_fingerprints, cache_dir,
+                             cached_arrays)
 from grader.hookspecs import hookimpl
 
 FILE = "mnist.npz"
@@ -55,14 +55,6 @@ def load_split(located, split: str, input_shape=None) -> Split:
 
     arrays = cached_arrays(f"mnist-{split}-{located.stamp()}", build)
     return Split(x=arrays["x"], y=arrays["y"], classes=[str(i) for i in range(10)])
-
-
-def fingerprints(located, split: str) -> set:
-    """Hashes of every example of ``split``; "test_visible" is the test split the student's program was
-    given (a sample of the training split)."""
-    if split == "test_visible":
-        return set(row_hashes(np.asarray(load_split(located, "train").x[:DECOY_SIZE]), limit=None))
-    return set(row_hashes(load_split(located, split).x, limit=None))
 
 
 def stage(located, workdir: Path) -> Staged:
@@ -123,7 +115,7 @@ def synthesize(folder: Path, seed: int, train: int = 6000, test: int = 1000):
 @hookimpl
 def grader_register_datasets(register):
     register(Dataset(
-        fingerprints=fingerprints, keras_loader="mnist",
+        fingerprints=array_fingerprints(load_split, DECOY_SIZE), keras_loader="mnist",
         name="mnist", title="MNIST (LeCun et al.): 28x28 grey handwritten digits, 10 classes",
         subdir="mnist", files=(FILE,),
         origin="https://storage.googleapis.com/tensorflow/tf-keras-datasets/", md5={},
