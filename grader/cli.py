@@ -231,10 +231,10 @@ def print_summary(report):
               help="Append GitHub Classroom's result=BASE64 line here (in a workflow: $GITHUB_OUTPUT).")
 @click.option("--report", "extra_reports", metavar="NAME=PATH", multiple=True,
               help="Write the report of any registered reporter NAME to PATH (repeatable; see `grader plugins`).")
-@click.option("--data-dir", type=click.Path(path_type=Path), help="Where datasets are (default: GRADER_DATA_DIR, then ~/.keras/datasets).")
-@click.option("--time-limit", type=click.FloatRange(min=1), help="Wall-clock limit in seconds (overrides the exercise's).")
-@click.option("--seed", type=int, help="Random seed for the student's run (default: the exercise's).")
-@click.option("--runs", type=click.IntRange(min=1), help="Train this many times (seeds SEED, SEED+1, ...) and grade "
+@click.option("--data-dir", type=click.Path(path_type=Path), metavar="DIR", help="Where datasets are (default: GRADER_DATA_DIR, then ~/.keras/datasets).")
+@click.option("--time-limit", type=click.FloatRange(min=1), metavar="SECONDS", help="Wall-clock limit in seconds (overrides the exercise's).")
+@click.option("--seed", type=int, metavar="N", help="Random seed for the student's run (default: the exercise's).")
+@click.option("--runs", type=click.IntRange(min=1), metavar="N", help="Train this many times (seeds SEED, SEED+1, ...) and grade "
               "each check on its median run (default: the exercise's, usually 1).")
 @click.option("--public-only", is_flag=True, help="Run only the public checks (what a student can run at home).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
@@ -329,10 +329,10 @@ class BatchProgress:
 @click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML: a testsuite per student, a testcase per check.")
 @click.option("--report", "extra_reports", metavar="NAME=FILE", multiple=True,
               help="Also write reporter NAME's report as FILE in each student's folder (repeatable).")
-@click.option("--data-dir", type=click.Path(path_type=Path), help="Where datasets are (as for grade).")
-@click.option("--time-limit", type=click.FloatRange(min=1), help="Wall-clock limit per grading (overrides the exercise's).")
-@click.option("--seed", type=int, help="Random seed (default: the exercise's).")
-@click.option("--runs", type=click.IntRange(min=1), help="Trainings per student, graded on the median (default: the exercise's).")
+@click.option("--data-dir", type=click.Path(path_type=Path), metavar="DIR", help="Where datasets are (as for grade).")
+@click.option("--time-limit", type=click.FloatRange(min=1), metavar="SECONDS", help="Wall-clock limit per grading (overrides the exercise's).")
+@click.option("--seed", type=int, metavar="N", help="Random seed (default: the exercise's).")
+@click.option("--runs", type=click.IntRange(min=1), metavar="N", help="Trainings per student, graded on the median (default: the exercise's).")
 def batch(exercise, submissions, out, workers, resume, shard, executor, scheduler, junit_path, extra_reports, data_dir,
           time_limit, seed, runs):
     """Grade every student's submission in SUBMISSIONS (one file, or one sub-folder with one .py/.ipynb,
@@ -425,8 +425,8 @@ def exercise():
 
 @exercise.command()
 @click.argument("name")
-@click.option("--time-limit", type=click.FloatRange(min=1), help="Wall-clock limit per grading.")
-@click.option("--data-dir", type=click.Path(path_type=Path), help="Where datasets are (as for grade).")
+@click.option("--time-limit", type=click.FloatRange(min=1), metavar="SECONDS", help="Wall-clock limit per grading.")
+@click.option("--data-dir", type=click.Path(path_type=Path), metavar="DIR", help="Where datasets are (as for grade).")
 def verify(name, time_limit, data_dir):
     """Check that an exercise is sound: the solution gets full marks, the starter does not,
     and each bad/ variant fails the check it names. Exit 0 if sound, 1 if not."""
@@ -478,7 +478,7 @@ def data():
 
 
 @data.command("status")
-@click.option("--data-dir", type=click.Path(path_type=Path), help=DATA_DIR_HELP)
+@click.option("--data-dir", type=click.Path(path_type=Path), metavar="DIR", help=DATA_DIR_HELP)
 def data_status(data_dir):
     """List each registered dataset and where it was found, or that it is missing."""
     from grader import datasets
@@ -497,7 +497,7 @@ def data_status(data_dir):
 @data.command("import")
 @click.argument("name")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--data-dir", type=click.Path(path_type=Path), help="Where to put it (default: GRADER_DATA_DIR, then ~/.keras/datasets).")
+@click.option("--data-dir", type=click.Path(path_type=Path), metavar="DIR", help="Where to put it (default: GRADER_DATA_DIR, then ~/.keras/datasets).")
 def data_import(name, path, data_dir):
     """Check files you downloaded by hand and put them where the grader looks."""
     from grader import datasets
@@ -509,7 +509,7 @@ def data_import(name, path, data_dir):
 @data.command("fetch")
 @click.argument("name")
 @click.option("--mirror", metavar="URL", help="Base URL of a mirror holding the same files (file:// works).")
-@click.option("--data-dir", type=click.Path(path_type=Path), help="Where to put it (default: GRADER_DATA_DIR, then ~/.keras/datasets).")
+@click.option("--data-dir", type=click.Path(path_type=Path), metavar="DIR", help="Where to put it (default: GRADER_DATA_DIR, then ~/.keras/datasets).")
 def data_fetch(name, mirror, data_dir):
     """Download a dataset from its origin or a mirror, verifying checksums."""
     from grader import datasets

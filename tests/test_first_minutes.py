@@ -2,6 +2,7 @@
 others as any new file, and a closed pipe ends the command quietly."""
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -57,3 +58,15 @@ def test_the_terminal_says_each_cause_once_and_names_a_stand_in(tmp_path, standi
     assert result.output.splitlines()[1] == (
         "  Data: a stand-in for mnist (generated with `grader data synth`), not the real dataset: these scores "
         "are not those the real data would give.")
+
+
+def test_the_readme_synopsis_and_grade_help_name_the_same_options():
+    from conftest import ROOT
+
+    synopsis = next(line for line in (ROOT / "README.md").read_text().splitlines()
+                    if line.startswith("`grader grade EXERCISE SUBMISSION"))
+    helped = run_cli("grade", "--help").output
+    options = sorted({m for m in re.findall(r"(--[a-z-]+)(?: [A-Z=]+)?", helped) if m != "--help"})
+    assert sorted(set(re.findall(r"(--[a-z-]+)", synopsis))) == options
+    for option, metavar in re.findall(r"\[(--[a-z-]+) ([A-Z=]+)\]", synopsis):
+        assert f"{option} {metavar}" in helped  # the same placeholder in both
