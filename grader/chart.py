@@ -6,6 +6,10 @@ import math
 
 WIDTH, HEIGHT, PAD_L, PAD_R, PAD_T, PAD_B = 640, 260, 64, 16, 16, 40
 COLOURS = ["#1f5fbf", "#c2410c", "#15803d", "#7e22ce", "#a16207", "#0f766e"]
+# One colour per series in every chart: training blue, validation orange.
+SERIES_COLOURS = {"loss": "#1f5fbf", "accuracy": "#1f5fbf", "acc": "#1f5fbf",
+                  "val_loss": "#c2410c", "val_accuracy": "#c2410c", "val_acc": "#c2410c"}
+CHAR_W, TEXT_H = 6.6, 12  # the page's 11px sans-serif: about 6.6 px a character, 12 px a line
 
 
 def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
@@ -69,7 +73,7 @@ def line_chart(series: dict[str, list], *, title: str, log_y: bool = False, mark
             current.append(f"{px(i):.1f},{py(v):.1f}")
         if current:
             segments.append(current)
-        lines.append({"name": name, "colour": COLOURS[idx % len(COLOURS)],
+        lines.append({"name": name, "colour": SERIES_COLOURS.get(name, COLOURS[(idx + 2) % len(COLOURS)]),
                       "segments": [" ".join(s) for s in segments if len(s) > 1],
                       "dots": [tuple(s[0].split(",")) for s in segments if len(s) == 1],
                       "last": vals[-1]})
@@ -77,16 +81,89 @@ def line_chart(series: dict[str, list], *, title: str, log_y: bool = False, mark
     for t in _ticks(lo, hi):
         value = 10 ** t if log_y else t
         yticks.append({"y": round(PAD_T + plot_h * (1 - (t - lo) / (hi - lo)), 1), "label": f"{value:.3g}"})
-    step = max(1, n // 8)
-    ticks = [i for i in range(0, n, step) if n - 1 - i >= step / 2] + [n - 1]
-    xticks = [{"x": round(px(i), 1), "label": str(i + 1)} for i in sorted(set(ticks))]
+    step = _round_step(n)
+    epochs = sorted({1, *range(step, n + 1, step)})  # epoch numbers, 1-based: 1, then round multiples
+    xticks = [{"x": round(px(e - 1), 1), "label": str(e)} for e in epochs]
+    # marker labels go in the half of the plot away from where the curves end (the top for a falling
+    # loss, the bottom for a rising accuracy), a row further for each label or threshold line in the way
+    ends = [float(seg.split()[-1].split(",")[1]) for line in lines for seg in line["segments"]]
+    at_top = not ends or sum(ends) / len(ends) > PAD_T + plot_h / 2
+    line_ys = [py(v) for v, _ in hlines or [] if lo <= f(v) <= hi]
+    marker_boxes, placed_markers = [], []
+    for e, label in markers or []:
+        if 0 <= e < n:
+            x = round(px(e), 1)
+            right = x - 4 - CHAR_W * len(label) < PAD_L  # no room on the left of the line: write on its right
+            x0, x1 = (x + 4, x + 4 + CHAR_W * len(label)) if right else (x - 4 - CHAR_W * len(label), x - 4)
+            row = 0
+            while True:
+                ty = PAD_T + 12 + row * TEXT_H if at_top else HEIGHT - PAD_B - 4 - row * TEXT_H
+                box = (x0, ty - TEXT_H + 2, x1, ty + 2)
+                if row > 8 or not (any(boxes_overlap(box, b) for b in marker_boxes)
+                                   or any(box[1] - 2 <= y <= box[3] + 2 for y in line_ys)):
+                    break
+                row += 1
+            marker_boxes.append(box)
+            placed_markers.append({"x": x, "label": label, "tx": round(x0, 1), "ty": round(ty, 1)})
+    placed_hlines = []
+    for v, label in hlines or []:
+        if lo <= f(v) <= hi:
+            placed_hlines.append(_place_hline(round(py(v), 1), label, placed_markers, lines))
     return {
         "title": title, "width": WIDTH, "height": HEIGHT, "lines": lines, "yticks": yticks, "xticks": xticks,
         "plot": {"x0": PAD_L, "x1": WIDTH - PAD_R, "y0": PAD_T, "y1": HEIGHT - PAD_B},
         "log_y": log_y, "epochs": n,
-        "markers": [{"x": round(px(e), 1), "label": label} for e, label in markers or [] if 0 <= e < n],
-        "hlines": [{"y": round(py(v), 1), "label": label} for v, label in hlines or [] if lo <= f(v) <= hi],
+        "markers": placed_markers,
+        "hlines": placed_hlines,
     }
+
+
+def _round_step(n: int, most: int = 8) -> int:
+    """Epochs between x ticks: 1, 2, 5, 10, 20, 25, 50, 100, ... so that at most ``most`` ticks show."""
+    for base in (1, 10, 100, 1000, 10000):
+        for m in (1, 2, 5) if base == 1 else (1, 2, 2.5, 5):
+            step = int(base * m)
+            if n / step <= most:
+                return step
+    return max(1, n // most)
+
+
+def boxes_overlap(a: tuple, b: tuple) -> bool:
+    """Two (x0, y0, x1, y1) text boxes overlap."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def label_boxes(chart: dict) -> list[tuple]:
+    """The boxes of a chart's marker and threshold labels, as drawn (for tests and placement)."""
+    out = [(m["tx"], m["ty"] - TEXT_H + 2, m["tx"] + CHAR_W * len(m["label"]), m["ty"] + 2) for m in chart["markers"]]
+    out += [(h["tx"], h["ty"] - TEXT_H + 2, h["tx"] + CHAR_W * len(h["label"]), h["ty"] + 2) for h in chart["hlines"]]
+    return out
+
+
+def _place_hline(y: float, label: str, markers: list, lines: list) -> dict:
+    """A threshold's label: above the line at the right end, unless a marker label or the curves' ends
+    are there; then at the left end; then below the line."""
+    width = CHAR_W * len(label)
+    taken = [(m["tx"], m["ty"] - TEXT_H + 2, m["tx"] + CHAR_W * len(m["label"]), m["ty"] + 2) for m in markers]
+    taken += [(x - 2, yy - 2, x + 2, yy + 2) for x, yy in _curve_points(lines)]
+    x1, x0 = WIDTH - PAD_R - 4, PAD_L + 4
+    for tx, ty in ((x1 - width, y - 4), (x0, y - 4), (x1 - width, y + TEXT_H), (x0, y + TEXT_H)):
+        box = (tx, ty - TEXT_H + 2, tx + width, ty + 2)
+        if not any(boxes_overlap(box, t) for t in taken):
+            return {"y": y, "label": label, "tx": round(tx, 1), "ty": round(ty, 1)}
+    return {"y": y, "label": label, "tx": round(x0, 1), "ty": round(y + TEXT_H, 1)}
+
+
+def _curve_points(lines: list, every: float = 4.0) -> list[tuple]:
+    """Points along every drawn curve, a few pixels apart (what a label must not sit on)."""
+    out = []
+    for line in lines:
+        for seg in line["segments"]:
+            pts = [tuple(map(float, p.split(","))) for p in seg.split()]
+            for (xa, ya), (xb, yb) in zip(pts, pts[1:]):
+                steps = max(1, int(max(abs(xb - xa), abs(yb - ya)) / every))
+                out += [(xa + (xb - xa) * k / steps, ya + (yb - ya) * k / steps) for k in range(steps + 1)]
+    return out
 
 
 def training_charts(fits: list[dict], thresholds: dict | None = None, marks: list | None = None) -> list[dict]:
@@ -114,6 +191,7 @@ def training_charts(fits: list[dict], thresholds: dict | None = None, marks: lis
         charts.append(line_chart(loss, title="Loss per epoch", log_y=True, markers=markers))
     acc = {k: v for k, v in history.items() if k in ("accuracy", "acc", "val_accuracy", "val_acc")}
     if acc:
-        lines = [(v, f"{k} {v:g}") for k, v in (thresholds or {}).items() if k in ("accuracy", "acc")]
+        lines = [(v, f"{k} {v:g}") for k, v in (thresholds or {}).items()
+                 if k in ("accuracy", "acc", "val_accuracy", "val_acc")]
         charts.append(line_chart(acc, title="Accuracy per epoch", markers=markers, hlines=lines))
     return [c for c in charts if c]

@@ -30,9 +30,18 @@ def _training_summary(trace: dict) -> dict:
 
 
 def chart_thresholds(exercise: Exercise) -> dict:
-    """Thresholds the public checks compare a logged metric with, drawn on the charts."""
-    return {c.params["metric"]: c.params["threshold"] for c in exercise.public_checks
-            if isinstance(c.params.get("metric"), str) and isinstance(c.params.get("threshold"), (int, float))}
+    """Thresholds the public checks compare a logged metric with, drawn on the charts: a metric's own
+    line, and an accuracy check's on the validation split as the val_accuracy line."""
+    lines = {}
+    for c in exercise.public_checks:
+        threshold = c.params.get("threshold")
+        if not isinstance(threshold, (int, float)):
+            continue
+        if isinstance(c.params.get("metric"), str):
+            lines[c.params["metric"]] = threshold
+        elif c.type == "accuracy" and c.params.get("split") == "validation":
+            lines["val_accuracy"] = threshold
+    return lines
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

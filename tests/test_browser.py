@@ -67,3 +67,28 @@ def test_the_dashboard_renders_with_its_distribution_and_no_console_errors(tmp_p
     png, console = screenshot(tmp_path / "out" / "index.html", "dashboard")
     assert console == []
     assert blue_pixels(png) > 300  # the score distribution's bar
+
+
+MEASURE = """<script>
+for (const svg of document.querySelectorAll('svg.chart')) {
+  const boxes = [...svg.querySelectorAll('text')].map(t => [t.textContent, t.getBBox()]);
+  console.log('TEXTS ' + boxes.length);
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const [na, a] = boxes[i], [nb, b] = boxes[j];
+    if (a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height)
+      console.log('OVERLAP ' + na + ' / ' + nb);
+  }
+}
+</script></body>"""
+
+
+def test_no_two_labels_of_a_chart_overlap_in_the_browser(tmp_path, standin):
+    html = tmp_path / "report.html"
+    run_cli("grade", "fashion_mnist_callback", EXERCISES / "fashion_mnist_callback" / "solution.py",
+            "--data-dir", standin, "--html", html)
+    measured = tmp_path / "measured.html"
+    measured.write_text(html.read_text().replace("</body>", MEASURE))
+    _, console = screenshot(measured, "report-fashion_mnist_callback")
+    counts = [int(line.split("TEXTS ")[1].split('"')[0]) for line in console if "TEXTS " in line]
+    assert len(counts) == 2 and min(counts) >= 10  # both charts measured: ticks, axis, threshold, marker
+    assert [line for line in console if "OVERLAP" in line] == []
