@@ -404,7 +404,8 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
         "continue_after_error": task.continue_after_error,
         "artifacts": str(artifacts),
         "entry_point": task.entry_point,
-        "entry_args": [staged.paths[a] if staged and a in staged.paths else a for a in task.entry_args],
+        "entry_args": [staged.paths[a] if staged and isinstance(a, str) and a in staged.paths else a
+                       for a in task.entry_args],
         "downloads": staged.downloads if staged else {},
         "loaders": staged.loaders if staged else {},
         "model_variable": task.model_variable,
