@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.checks import ModelUnavailable
-from grader.evaluator import EvaluationLimit, InferenceError
+from grader.evaluator import EvaluationLimit, EvaluatorUnavailable, InferenceError
 from grader.modelcheck import UnsafeModel
 
 
@@ -102,6 +102,9 @@ class Evidence:
                     self._model_error = f"The model cannot be graded safely: {exc}. Use only built-in Keras layers."
                 except EvaluationLimit as exc:
                     self._model_error = str(exc)
+                except EvaluatorUnavailable:
+                    self._loaded = False
+                    raise  # the grader's failure: the check is an error, the grading exit 3
                 except Exception as exc:
                     self._model_error = f"The saved model could not be loaded ({type(exc).__name__}: {str(exc)[:300]})."
         if self._model is None:
@@ -234,6 +237,10 @@ class Evidence:
         ``required``, ModelUnavailable with the reason)."""
         try:
             model = self.model()
+        except EvaluatorUnavailable:
+            if required:
+                raise
+            return []  # the checks that needed the model already report the grader's failure
         except ModelUnavailable:
             if required:
                 raise

@@ -41,6 +41,10 @@ class EvaluationLimit(Exception):
     """The evaluator could not finish: the message is a sentence for the student."""
 
 
+class EvaluatorUnavailable(Exception):
+    """The evaluator process could not start: the grader's failure (exit 3), never the student's."""
+
+
 class InferenceError(Exception):
     def __init__(self, type_name: str, message: str):
         super().__init__(message)
@@ -89,6 +93,7 @@ class Evaluator:
             runner.remove_tree(self.folder)
             raise
         self.buffer = b""
+        self.ready = self.died = False
 
     # ------------------------------------------------------------ requests
     def load(self, model_path: Path) -> RemoteModel:
@@ -127,7 +132,9 @@ class Evaluator:
 
     def _ask(self, request: dict) -> dict:
         if self.failure:
-            raise EvaluationLimit(self.failure)
+            raise (EvaluatorUnavailable if not self.ready else EvaluationLimit)(self.failure)
+        if not self.ready:
+            self._wait_ready()
         try:
             self.proc.stdin.write((json.dumps(request) + "\n").encode())
             self.proc.stdin.flush()
@@ -145,6 +152,23 @@ class Evaluator:
         if not isinstance(reply, dict):
             self._fail("its reply was malformed")
         return reply
+
+    def _wait_ready(self):
+        """The worker's first line says it started; dying before it is the grader's failure (its
+        sandbox or its Python), not the student's: an error, not a verdict."""
+        started = time.monotonic()
+        try:
+            line = self._read_line(started)
+        except EvaluationLimit:
+            if self.died:
+                self.failure = "the grader's evaluator process could not start; no model was evaluated"
+                raise EvaluatorUnavailable(self.failure) from None
+            raise
+        finally:
+            self.used_s += time.monotonic() - started
+        self.ready = line.strip() == b'{"ready": true}'
+        if not self.ready:
+            self._fail("its first line was not the expected greeting")
 
     def _read_line(self, started: float) -> bytes:
         fd = self.proc.stdout.fileno()
@@ -168,6 +192,7 @@ class Evaluator:
 
     def _fail(self, why: str | None):
         self.stop()
+        self.died = why is None
         if why == "time":
             self.failure = f"The model could not be evaluated within {self.limits.time_s:g} s."
         elif why == "memory":

@@ -2,7 +2,8 @@
 hands over, in a sandbox of its own (no network, a memory limit, a read-only machine), so a model
 crafted to blow up parsing, memory or time costs this process, never the grader.
 
-Protocol: one JSON request per line on stdin, one JSON reply per line on the original stdout.
+Protocol: {"ready": true} once Keras is imported, then one JSON reply per JSON request (a line each)
+on the original stdout.
   {"op": "load", "model": PATH}                -> {"ok": true, "input_shape": [...], "layers": [...]}
   {"op": "infer", "x": NPY, "out": NPY}        -> {"ok": true}   (arrays as .npy, never pickled)
 Failures: {"ok": false, "kind": "unsafe" | "invalid" | "error", "type": NAME, "message": TEXT}.
@@ -29,6 +30,8 @@ def main():
     from grader.tfimport import import_keras_quietly
 
     import_keras_quietly()
+    replies.write(json.dumps({"ready": True}) + "\n")  # started: from here a failure is the model's
+    replies.flush()
     model = None
     for line in sys.stdin:
         request = json.loads(line)

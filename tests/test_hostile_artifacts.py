@@ -188,3 +188,17 @@ def test_a_model_too_slow_or_too_big_to_evaluate_is_the_students_verdict(strict,
     assert messages["learned_the_line"] == verdict  # the evaluator is not asked twice
     assert report["limits"]["evaluation_time_limit_s"] == 5 and report["limits"]["evaluation_time_s"] <= 6
     assert time.time() - started < 60 + 30
+
+
+def test_an_evaluator_that_cannot_start_is_the_graders_error_not_the_students_verdict(tmp_path, monkeypatch):
+    from grader import evaluator
+
+    monkeypatch.setattr(evaluator, "WORKER_FILES", ("__init__.py",))  # the worker's module is not there
+    out = tmp_path / "r.json"
+    result = run_cli("grade", "hello_world", SUBMISSIONS.parent.parent / "exercises" / "hello_world" / "solution.py",
+                     "--json", out)
+    report = json.loads(out.read_text())
+    assert result.exit_code == 3
+    assert {c["name"]: c["status"] for c in report["checks"]} == {
+        "predicts_31_at_10": "error", "trained_with_fit": "error", "within_limits": "passed", "learned_the_line": "error"}
+    assert "the grader's evaluator process could not start" in report["checks"][0]["message"]
