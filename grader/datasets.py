@@ -335,14 +335,22 @@ def held_back_files(files: list, share: float) -> set:
     return set(ranked[:keep])
 
 
+def decoy_rows(n: int, size: int) -> slice:
+    """The training rows an array dataset's program copy holds as its test split: every k-th row,
+    spread over the whole training split, so a program that trains on a slice of x_train (x[:100])
+    is not taken for one that trains on x_test."""
+    return slice(0, None, max(1, n // max(size, 1)))
+
+
 def array_fingerprints(load_split: Callable, decoy_size: int) -> Callable:
-    """``fingerprints`` for an array dataset whose program copy's test split is the first ``decoy_size``
-    training examples: "test_visible" hashes that decoy, any other split its own examples."""
+    """``fingerprints`` for an array dataset whose program copy's test split is drawn from the training
+    split (``decoy_rows``): "test_visible" hashes that decoy, any other split its own examples."""
     from grader.fingerprint import row_hashes
 
     def fingerprints(located, split: str) -> set:
         if split == "test_visible":
-            return set(row_hashes(np.asarray(load_split(located, "train").x[:decoy_size]), limit=None))
+            train = load_split(located, "train").x
+            return set(row_hashes(np.asarray(train[decoy_rows(len(train), decoy_size)][:decoy_size]), limit=None))
         return set(row_hashes(load_split(located, split).x, limit=None))
 
     return fingerprints

@@ -149,9 +149,10 @@ model = small_cnn()
 model.fit(flow('my_training_images', horizontal_flip=True), epochs=1, verbose=2)
 """
     _, report = grade_file(source, exercise="cnn_augmentation", extra=("--data-dir", standin))
-    hint = hints(report)["trained_on_evaluation_data"]
+    hint = hints(report)["trained_on_evaluation_data"]  # the images it had: the rest are held back from it
     assert hint["evidence"] == ("100% of a sample of the examples model.fit trained on are identical (by content hash) "
-                                "to the validation examples the grader measures accuracy on.")
+                                "to the validation images your program was given, whatever folder they were copied "
+                                "to.")
     assert by_name(report)["validation_accuracy"]["message"].startswith("Your model was trained on the validation images")
 
 

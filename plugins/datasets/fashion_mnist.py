@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.datasets import (DataError, Dataset, Split, Staged, array_fingerprints, cache_dir,
-                             cached_arrays)
+                             cached_arrays, decoy_rows)
 from grader.hookspecs import hookimpl
 from grader.builtin.datasets import idx
 
@@ -62,12 +62,13 @@ def stage(located, workdir: Path) -> Staged:
     target.mkdir(parents=True, exist_ok=True)
     for name in (TRAIN_IMAGES, TRAIN_LABELS):
         shutil.copyfile(located.path / name, target / name)
-    decoy = cache_dir() / f"fashion_mnist-decoy-{located.stamp()}"
+    decoy = cache_dir() / f"fashion_mnist-decoy-spread-{located.stamp()}"
     if not (decoy / TEST_LABELS).is_file():
         train = load_split(located, "train")
+        rows = decoy_rows(len(train.x), DECOY_SIZE)
         decoy.mkdir(parents=True, exist_ok=True)
-        idx.write(decoy / TEST_IMAGES, train.x[:DECOY_SIZE])
-        idx.write(decoy / TEST_LABELS, train.y[:DECOY_SIZE])
+        idx.write(decoy / TEST_IMAGES, np.asarray(train.x[rows][:DECOY_SIZE]))
+        idx.write(decoy / TEST_LABELS, np.asarray(train.y[rows][:DECOY_SIZE]))
     for name in (TEST_IMAGES, TEST_LABELS):
         shutil.copyfile(decoy / name, target / name)
     # For an entry point such as train_mnist(x_train, y_train): the child loads them from its own copy.

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.datasets import (DataError, Dataset, Split, Staged, array_fingerprints, cache_dir,
-                             cached_arrays)
+                             cached_arrays, decoy_rows)
 from grader.hookspecs import hookimpl
 
 FILE = "mnist.npz"
@@ -61,12 +61,13 @@ def stage(located, workdir: Path) -> Staged:
     """The student's copy, where Keras' cache would hold it, handed to the loader by the harness."""
     target = workdir / ".keras" / "datasets" / FILE
     target.parent.mkdir(parents=True, exist_ok=True)
-    decoy = cache_dir() / f"mnist-child-{located.stamp()}.npz"
+    decoy = cache_dir() / f"mnist-child-spread-{located.stamp()}.npz"
     if not decoy.is_file():
         train = load_split(located, "train")
+        rows = decoy_rows(len(train.x), DECOY_SIZE)
         part = decoy.with_suffix(".part.npz")
         np.savez(part, x_train=np.asarray(train.x), y_train=np.asarray(train.y),
-                 x_test=np.asarray(train.x[:DECOY_SIZE]), y_test=np.asarray(train.y[:DECOY_SIZE]))
+                 x_test=np.asarray(train.x[rows][:DECOY_SIZE]), y_test=np.asarray(train.y[rows][:DECOY_SIZE]))
         part.rename(decoy)
     target.write_bytes(decoy.read_bytes())
     parts = {"x_train": [0, 0], "y_train": [0, 1], "x_test": [1, 0], "y_test": [1, 1]}
