@@ -97,7 +97,7 @@ def test_a_trace_of_wrong_types_and_absurd_numbers_is_cleaned_and_charted(tmp_pa
     }).replace("2.0", "NaN"))
     trace = runner.read_trace(path)
     assert trace == {"model": {"found": True}, "legacy": [], "data_access": [], "cell_errors": [],
-                     "fits": [{"index": 0, "epochs_run": runner.MAX_EPOCHS,
+                     "fits": [{"index": 0, "epochs_run": runner.MAX_EPOCHS, "epochs_requested": runner.MAX_EPOCHS,
                                "history": {"loss": [1e308, -1e308, None, None, None]}}]}
     fits = [dict(trace["fits"][0], epochs_run=5)]
     assert training_charts(fits) == []  # no drawable value: nothing to draw, and no crash
@@ -154,35 +154,35 @@ def test_the_text_filters():
     assert for_xml("ok\x00\x0b\ttab\ufffe") == "ok\\x00\\x0b\ttab\\xfffe"
 
 
-@pytest.fixture(scope="module")
-def strict(tmp_path_factory):
-    """hello_world whose evaluation may take 5 s and 1024 MiB."""
+def strict(folder, memory_mib: int):
+    """hello_world whose evaluation may take 5 s and ``memory_mib``."""
     import shutil
 
     from conftest import EXERCISES
     from grader.exercise import load_exercise
 
-    folder = tmp_path_factory.mktemp("ex") / "hello_strict"
     shutil.copytree(EXERCISES / "hello_world", folder)
     spec = (folder / "spec.toml").read_text().replace(
-        "max_epochs = 1000", "max_epochs = 1000\nevaluation_time = 5\nevaluation_memory_mib = 1024")
+        "max_epochs = 1000", f"max_epochs = 1000\nevaluation_time = 5\nevaluation_memory_mib = {memory_mib}")
     (folder / "spec.toml").write_text(spec)
     return load_exercise(folder)
 
 
-@pytest.mark.parametrize("steps,units,verdict", [
-    (400_000, 256, "The model could not be evaluated within 5 s."),
-    (400_000_000, 1, "The model could not be evaluated within 1024 MiB of memory."),
+@pytest.mark.parametrize("steps,units,memory_mib,verdict", [
+    (400_000, 256, 6144, "The model could not be evaluated within 5 s."),
+    (400_000_000, 1, 1024, "The model could not be evaluated within 1024 MiB of memory."),
 ])
-def test_a_model_too_slow_or_too_big_to_evaluate_is_the_students_verdict(strict, tmp_path, steps, units, verdict):
+def test_a_model_too_slow_or_too_big_to_evaluate_is_the_students_verdict(tmp_path, steps, units, memory_mib, verdict):
     import time
 
     from grader.grading import grade
 
+    exercise = strict(tmp_path / "hello_strict", memory_mib)
+
     source = (SUBMISSIONS / "adversarial" / "slow_model.py").read_text()
     (tmp_path / "s.py").write_text(source.replace("STEPS", str(steps)).replace("UNITS", str(units)))
     started = time.time()
-    report = grade(strict, tmp_path / "s.py", time_limit=60).to_dict()
+    report = grade(exercise, tmp_path / "s.py", time_limit=60).to_dict()
     messages = {c["name"]: c["message"] for c in report["checks"]}
     assert messages["predicts_31_at_10"] == verdict
     assert messages["learned_the_line"] == verdict  # the evaluator is not asked twice

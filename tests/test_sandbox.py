@@ -249,6 +249,7 @@ def test_a_grader_running_from_a_virtualenv_under_tmp_keeps_it(tmp_path):
     out = tmp_path / "r.json"
     done = subprocess.run([str(venv / "bin" / "python"), "-m", "grader", "grade", "hello_world", str(path),
                            "--json", str(out)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.is_file(), (done.returncode, done.stdout[-2000:], done.stderr[-3000:])
     report = json.loads(out.read_text())
     assert tree_state(venv) == before
     assert (done.returncode, report["score"], report["run"]["isolation"]) == (0, 10, "bubblewrap"), done.stderr
