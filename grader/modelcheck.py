@@ -10,7 +10,6 @@ load. Imports only the standard library, NumPy and Keras.
 from __future__ import annotations
 
 import json
-import shutil
 import zipfile
 from pathlib import Path
 

@@ -71,5 +71,18 @@ def grade_reference(exercise, out, *extra):
     return result, json.loads((out / "r.json").read_text()), (out / "r.html").read_text()
 
 
+def hello_world_with(folder: Path, **limits):
+    """A copy of hello_world in ``folder`` whose [limits] add ``limits`` (memory_mib=1024, ...)."""
+    import shutil
+
+    from grader.exercise import load_exercise
+
+    shutil.copytree(EXERCISES / "hello_world", folder)
+    extra = "".join(f"\n{k} = {v}" for k, v in limits.items())
+    spec = (folder / "spec.toml").read_text().replace("max_epochs = 1000", "max_epochs = 1000" + extra)
+    (folder / "spec.toml").write_text(spec)
+    return load_exercise(folder)
+
+
 def by_name(report):
     return {c["name"]: c for c in report["checks"]}

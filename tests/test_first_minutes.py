@@ -22,8 +22,8 @@ def test_an_output_path_that_cannot_be_written_fails_before_any_training(tmp_pat
 
 
 def test_reports_honour_the_umask(tmp_path):
-    script = (f"import os, sys; os.umask(int(sys.argv[1], 8)); from grader.output import atomic_write; "
-              f"atomic_write(sys.argv[2], 'x')")
+    script = ("import os, sys; os.umask(int(sys.argv[1], 8)); from grader.output import atomic_write; "
+              "atomic_write(sys.argv[2], 'x')")
     for mask, mode in (("022", 0o644), ("077", 0o600), ("002", 0o664)):
         target = tmp_path / f"r{mask}.json"
         subprocess.run([sys.executable, "-c", script, mask, str(target)], check=True)

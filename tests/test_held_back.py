@@ -3,7 +3,7 @@ back from the child's copy, wherever it is staged, and training on the rest (eve
 
 import json
 
-from conftest import EXERCISES, run_cli
+from conftest import run_cli
 
 PROBE = '''import os
 import shutil

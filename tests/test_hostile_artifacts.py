@@ -9,7 +9,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from conftest import SUBMISSIONS, run_cli
+from conftest import SUBMISSIONS, hello_world_with, run_cli
 from grader import runner
 from grader.chart import training_charts
 from grader.modelcheck import UnsafeModel, load_model_safely
@@ -154,20 +154,6 @@ def test_the_text_filters():
     assert for_xml("ok\x00\x0b\ttab\ufffe") == "ok\\x00\\x0b\ttab\\xfffe"
 
 
-def strict(folder, memory_mib: int):
-    """hello_world whose evaluation may take 5 s and ``memory_mib``."""
-    import shutil
-
-    from conftest import EXERCISES
-    from grader.exercise import load_exercise
-
-    shutil.copytree(EXERCISES / "hello_world", folder)
-    spec = (folder / "spec.toml").read_text().replace(
-        "max_epochs = 1000", f"max_epochs = 1000\nevaluation_time = 5\nevaluation_memory_mib = {memory_mib}")
-    (folder / "spec.toml").write_text(spec)
-    return load_exercise(folder)
-
-
 @pytest.mark.parametrize("steps,units,memory_mib,verdict", [
     (400_000, 256, 6144, "The model could not be evaluated within 5 s."),
     (400_000_000, 1, 1024, "The model could not be evaluated within 1024 MiB of memory."),
@@ -177,7 +163,7 @@ def test_a_model_too_slow_or_too_big_to_evaluate_is_the_students_verdict(tmp_pat
 
     from grader.grading import grade
 
-    exercise = strict(tmp_path / "hello_strict", memory_mib)
+    exercise = hello_world_with(tmp_path / "hello_strict", evaluation_time=5, evaluation_memory_mib=memory_mib)
 
     source = (SUBMISSIONS / "adversarial" / "slow_model.py").read_text()
     (tmp_path / "s.py").write_text(source.replace("STEPS", str(steps)).replace("UNITS", str(units)))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXERCISES, ROOT, SUBMISSIONS, by_name, run_cli
+from conftest import EXERCISES, ROOT, SUBMISSIONS, by_name, hello_world_with, run_cli
 from grader import runner, sandbox
 from grader.exercise import load_exercise
 from grader.grading import grade
@@ -43,12 +43,8 @@ def tree_state(top: Path, contents: bool = True) -> dict:
 
 @pytest.fixture(scope="module")
 def tight(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("ex") / "hello_tight"
-    shutil.copytree(EXERCISES / "hello_world", folder)
-    spec = (folder / "spec.toml").read_text().replace(
-        "max_epochs = 1000", "max_epochs = 1000\nmemory_mib = 1024\nprocesses = 160\nfile_mib = 16\ndisk_mib = 200")
-    (folder / "spec.toml").write_text(spec)
-    return load_exercise(folder)
+    return hello_world_with(tmp_path_factory.mktemp("ex") / "hello_tight", memory_mib=1024, processes=160,
+                            file_mib=16, disk_mib=200)
 
 
 def submission(tmp_path: Path, name: str, **replace) -> Path:

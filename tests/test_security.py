@@ -3,15 +3,13 @@ verdict, the grader alive, nothing left running, nothing hidden revealed. All bo
 bomb, memory and disk capped by the grader's own limits."""
 
 import os
-import shutil
 import socket
 import time
 
 import pytest
 
-from conftest import EXERCISES, SUBMISSIONS, by_name
+from conftest import SUBMISSIONS, by_name, hello_world_with
 from grader import sandbox
-from grader.exercise import load_exercise
 from grader.grading import grade
 
 ADVERSARIAL = SUBMISSIONS / "adversarial"
@@ -20,12 +18,8 @@ ADVERSARIAL = SUBMISSIONS / "adversarial"
 @pytest.fixture(scope="module")
 def tight(tmp_path_factory):
     """hello_world with small limits, so misbehaviour meets them quickly."""
-    folder = tmp_path_factory.mktemp("ex") / "hello_tight"
-    shutil.copytree(EXERCISES / "hello_world", folder)
-    spec = (folder / "spec.toml").read_text().replace(
-        "max_epochs = 1000", "max_epochs = 1000\nmemory_mib = 1536\nprocesses = 160\nfile_mib = 16\ndisk_mib = 200")
-    (folder / "spec.toml").write_text(spec)
-    return load_exercise(folder)
+    return hello_world_with(tmp_path_factory.mktemp("ex") / "hello_tight", memory_mib=1536, processes=160,
+                            file_mib=16, disk_mib=200)
 
 
 def run(exercise, name, tmp_path, **replace):

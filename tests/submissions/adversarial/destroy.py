@@ -4,7 +4,6 @@ import glob
 import os
 import shutil
 import site
-import stat
 import sys
 
 import numpy as np
