@@ -51,6 +51,8 @@ class Dataset:
     # the keras.datasets loader it backs ("mnist" for keras.datasets.mnist.load_data()): the harness
     # answers that loader with the file named in Staged.loaders, whatever path the program asks for
     keras_loader: str | None = None
+    # files published each at an address of its own rather than under ``origin`` (file -> URL)
+    sources: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -67,6 +69,8 @@ class Staged:
     # absolute, or relative to the working directory (see runner.place_aliases)
     home: Path | None = None
     aliases: list = field(default_factory=list)
+    # more paths that lead to a file or folder of the copy other than ``home`` (path -> where it leads)
+    links: dict = field(default_factory=dict)
 
     def also_at(self, paths: list) -> "Staged":
         """The same, with more aliases (an exercise's ``[dataset] paths``)."""
@@ -82,6 +86,9 @@ class Split:
     y: np.ndarray
     classes: list
     skipped: list = field(default_factory=list)
+    # a label space with gaps, whose course models have spare output units (Dense(26) for the 24
+    # letters of Sign Language MNIST, labelled 0 to 24 without 9): more units than classes is fine
+    spare_units: bool = False
 
 
 @dataclass(frozen=True)
@@ -235,6 +242,10 @@ def fetch(name: str, mirror: str | None = None, data_dir: Path | None = None, ti
     """Download from the dataset's origin or a mirror (http(s):// or file://), verifying checksums."""
     ds = get(name)
     base = (mirror or ds.origin).rstrip("/") + "/"
+
+    def url_of(f: str) -> str:  # a mirror holds every file under its own name
+        return ds.sources[f] if f in ds.sources and not mirror else base + f
+
     dest_root = target_root(data_dir)
     dest_root.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(prefix=f".{ds.subdir}-fetch-", dir=dest_root))
@@ -243,7 +254,7 @@ def fetch(name: str, mirror: str | None = None, data_dir: Path | None = None, ti
             archive = staged.parent / (staged.name + ".archive")
             try:
                 _download(base + ds.archive, archive, name, timeout)
-                _check_md5(ds, ds.archive, archive, base)
+                _check_md5(ds, ds.archive, archive, base + ds.archive)
                 shutil.rmtree(staged)
                 with tempfile.TemporaryDirectory(prefix=".unpack-", dir=dest_root) as tmp:
                     shutil.move(str(ds.unpack(archive, Path(tmp))), str(staged))
@@ -252,12 +263,15 @@ def fetch(name: str, mirror: str | None = None, data_dir: Path | None = None, ti
         for f in [] if ds.archive else ds.files:
             out = staged / f
             out.parent.mkdir(parents=True, exist_ok=True)
-            _download(base + f, out, name, timeout)
-            _check_md5(ds, f, out, base)
+            _download(url_of(f), out, name, timeout)
+            _check_md5(ds, f, out, url_of(f))
         try:
             ds.validate(staged)
         except DataError as exc:
-            raise DataError(str(exc).replace(str(staged) + os.sep, base) + " Nothing was installed.") from None
+            message = str(exc)
+            for f in ds.files:
+                message = message.replace(str(staged / f), url_of(f))
+            raise DataError(message.replace(str(staged) + os.sep, base) + " Nothing was installed.") from None
         return _install(ds, staged, dest_root)
     finally:
         shutil.rmtree(staged, ignore_errors=True)
@@ -273,12 +287,12 @@ def _download(url: str, out: Path, name: str, timeout: float):
                         f"yourself and run `grader data import {name} PATH`.") from None
 
 
-def _check_md5(ds: Dataset, f: str, out: Path, base: str):
+def _check_md5(ds: Dataset, f: str, out: Path, url: str):
     want = ds.md5.get(f)
     if want:
         got = md5_of(out)
         if got != want:
-            raise DataError(f"{f} from {base} has the wrong checksum (md5 {got}, expected {want}): it is "
+            raise DataError(f"{url} has the wrong checksum (md5 {got}, expected {want}): it is "
                             f"not the published file. Nothing was installed.")
 
 
@@ -333,6 +347,19 @@ def held_back_files(files: list, share: float) -> set:
     ranked = sorted(files, key=lambda f: hashlib.sha256(Path(f).name.encode()).hexdigest())
     keep = min(len(files) - 1, max(1, round(len(files) * share)))
     return set(ranked[:keep])
+
+
+def held_back_rows(labels, share: float) -> np.ndarray:
+    """Which rows of a table (one label per row) are held back from the student: ``share`` of each
+    class's rows, chosen by a hash of the row's number, as ``held_back_files`` chooses files."""
+    labels = np.asarray(labels)
+    mask = np.zeros(len(labels), bool)
+    if share <= 0:
+        return mask
+    for label in np.unique(labels):
+        rows = {f"row-{r}": int(r) for r in np.flatnonzero(labels == label)}
+        mask[[rows[name] for name in held_back_files(list(rows), share)]] = True
+    return mask
 
 
 def decoy_rows(n: int, size: int) -> slice:

@@ -221,7 +221,7 @@ class Evidence:
         units = out.shape[-1] if out.ndim > 1 else 1
         if units == 1 and classes == 2:
             predicted = (out.reshape(-1) > 0.5).astype(int)
-        elif units != classes:
+        elif units != classes and not (data.spare_units and units > classes):
             return {"problem": f"Your model's last layer has {units} unit{'s' if units != 1 else ''}, but the data "
                                f"has {classes} classes ({', '.join(data.classes)}).",
                     "hint": ("End the model with Dense(1, activation='sigmoid') for two classes, or "

@@ -19,6 +19,7 @@ DEFAULT_PLUGINS = (
     "grader.builtin.datasets.fashion_mnist",
     "grader.builtin.datasets.image_tree",
     "grader.builtin.datasets.mnist",
+    "grader.builtin.datasets.sign_mnist",
     "grader.builtin.checks.model",
     "grader.builtin.diagnoses.inputs",
     "grader.builtin.diagnoses.training",

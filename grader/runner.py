@@ -245,24 +245,25 @@ def sweep_stale(base: str | None):
 
 
 def place_aliases(staged, workdir: Path) -> dict:
-    """Make each of the staged copy's aliases lead to it: inside the working folder or the child's own
-    /tmp, a symlink there; elsewhere ("../data/NAME"), a symlink the sandbox shows at that path
-    (returned: path inside the child -> target)."""
+    """Make each of the staged copy's aliases lead to it (and each of its links to the file or folder it
+    names): inside the working folder or the child's own /tmp, a symlink there; elsewhere
+    ("../data/NAME", "/kaggle/input/NAME"), a symlink the sandbox shows at that path (returned: path
+    inside the child -> target)."""
     links = {}
-    if staged.home is None:
-        return links
-    for alias in staged.aliases:
+    wanted = [(alias, staged.home) for alias in staged.aliases if staged.home is not None]
+    wanted += list(staged.links.items())
+    for alias, target in wanted:
         inside = Path(os.path.normpath(workdir / alias))  # an absolute alias stays as it is
         if inside.parts[:2] == ("/", "tmp"):
             place = workdir / "tmp" / inside.relative_to("/tmp")
         elif inside == workdir or workdir in inside.parents:
             place = inside
         else:
-            links[str(inside)] = str(staged.home)
+            links[str(inside)] = str(target)
             continue
         if not os.path.lexists(place):
             place.parent.mkdir(parents=True, exist_ok=True)
-            place.symlink_to(staged.home)
+            place.symlink_to(target)
     return links
 
 
@@ -499,7 +500,8 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
         artifacts=artifacts, time_limit_s=time_limit, memory_limit_mib=limits.memory_mib,
         memory_exceeded=memory_exceeded, isolation=box.mode, warnings=warnings,
         disk_limit_mib=limits.disk_mib, disk_exceeded=stopped == "disk",
-        data_places=[f"./{staged.home.name}", *staged.aliases] if staged is not None and staged.home else [],
+        data_places=([f"./{staged.home.name}", *staged.aliases] if staged.home else []) + list(staged.links)
+        if staged is not None else [],
     )
 
 

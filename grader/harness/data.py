@@ -114,10 +114,13 @@ def describe(x, y=None) -> dict:
 
 def fingerprint(x) -> list:
     """Hashes of a sample of the examples fit received (see grader/fingerprint.py): rows of an
-    array, or the files a folder-reading generator or dataset loaded."""
+    array (also the arrays of ImageDataGenerator.flow), or the files a folder-reading generator or
+    dataset loaded."""
     try:
         if isinstance(x, np.ndarray):
             return row_hashes(x)
+        if isinstance(getattr(x, "x", None), np.ndarray) and hasattr(x, "image_data_generator"):
+            return row_hashes(x.x)  # ImageDataGenerator.flow(x, y): the arrays it draws batches from
         paths = getattr(x, "filepaths", None) or getattr(x, "file_paths", None)
         if paths:
             return file_hashes(paths)

@@ -3,7 +3,8 @@
 ``.run_cell_magic(...)`` and ``.system(...)`` lines; Colab code imports ``google.colab`` and ``wget``.
 Importing one of these modules gets the grader's stand-in: magics that only set up the notebook do
 nothing, ``%%writefile`` writes its file, shell lines that fetch or unpack data are answered from the
-grader's staged copy, and every use is listed (with its line) among the legacy idioms.
+grader's staged copy, and every use is listed (with its line) among the legacy idioms. ``gdown``
+(Google Drive downloads, as the course's later notebooks fetch their CSV files) is answered the same way.
 """
 
 from __future__ import annotations
@@ -126,14 +127,24 @@ def install(recorder):
 
         m.download = download
 
+    def build_gdown(m):
+        def download(url=None, output=None, quiet=False, fuzzy=False, id=None, **kwargs):
+            source, _ = shellcmd.gdown_args([id or url or ""])
+            note("gdown.download(...)", "read the data from the path the exercise gives")
+            return builtins.__grader_download__(source, output)
+
+        m.download = download
+
     builders = {"IPython": build_ipython, "IPython.display": build_display, "IPython.core": build_colab,
                 "IPython.core.display": build_display, "google.colab": build_colab,
-                "google.colab.files": build_files, "google.colab.drive": build_drive, "wget": build_wget}
+                "google.colab.files": build_files, "google.colab.drive": build_drive, "wget": build_wget,
+                "gdown": build_gdown}
     packages = {"IPython", "IPython.core", "google.colab"}
     imports = {"IPython": ("from IPython import get_ipython", f"nothing: {EXPORT}; the grader runs it as the "
                                                               "notebook would"),
                "google.colab": ("from google.colab import ...", "nothing: Colab's helpers do nothing while grading"),
-               "wget": ("import wget", "tf.keras.utils.get_file(origin=URL)")}
+               "wget": ("import wget", "tf.keras.utils.get_file(origin=URL)"),
+               "gdown": ("import gdown", "nothing: the grader gives the program the course's files")}
 
     class StandIns(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         def find_spec(self, name, path=None, target=None):

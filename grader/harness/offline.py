@@ -1,8 +1,10 @@
 """No network in the child: course code that downloads its data gets the grader's staged copy.
 
 Handled: ``tf.keras.utils.get_file(name, origin=URL, extract=...)``, ``urllib.request.urlretrieve``,
-and a notebook's ``!wget URL -O PATH`` / ``!curl -o PATH URL`` / ``!unzip ZIP -d DIR`` lines (the
-notebook loader turns them into calls of ``__grader_download__`` / ``__grader_unzip__``). A URL the
+and a notebook's ``!wget URL -O PATH`` / ``!curl -o PATH URL`` / ``!gdown --id ID`` / ``!unzip ZIP -d
+DIR`` lines (the notebook loader turns them into calls of ``__grader_download__`` /
+``__grader_unzip__``). A download is known by its URL's file name, or a Google Drive file by its id;
+it is a course zip built from a staged folder, or one staged ``file``. A URL the
 grader has no copy of fails at once with a sentence saying so, never a hang.
 """
 
@@ -18,7 +20,10 @@ import zipfile
 
 
 def _archive_of(entry: dict) -> str:
-    """The course's zip, built from the staged folder the first time something opens it."""
+    """The course's zip, built from the staged folder the first time something opens it (or the one
+    staged file the entry names)."""
+    if "file" in entry:
+        return entry["file"]
     archive = entry["archive"]
     if not os.path.isfile(archive):
         tree, top = entry["tree"], entry["top"]
@@ -33,8 +38,12 @@ def _archive_of(entry: dict) -> str:
 
 def install(keras, tf, downloads: dict, recorder):
     def known(url: str | None, fname: str | None = None):
-        name = os.path.basename(urllib.parse.urlparse(url or "").path)
-        for key in (name, fname):
+        parsed = urllib.parse.urlparse(url or "")
+        name = os.path.basename(parsed.path)
+        drive = (urllib.parse.parse_qs(parsed.query).get("id") or [None])[0]
+        if parsed.netloc.endswith("drive.google.com") and "/d/" in parsed.path:  # .../file/d/ID/view
+            drive = parsed.path.split("/d/", 1)[1].split("/")[0]
+        for key in (drive, name, fname):
             if key and key in downloads:
                 return downloads[key]
         return None
@@ -42,8 +51,9 @@ def install(keras, tf, downloads: dict, recorder):
     def copy_to(entry: dict, target: str) -> str:
         target = os.path.abspath(os.path.expanduser(target))
         os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
-        if target != entry["archive"]:
-            with open(_archive_of(entry), "rb") as src, open(target, "wb") as dst:
+        source = _archive_of(entry)
+        if os.path.realpath(target) != os.path.realpath(source):  # a staged link to the copy itself
+            with open(source, "rb") as src, open(target, "wb") as dst:
                 while chunk := src.read(1 << 20):
                     dst.write(chunk)
         return target
@@ -85,7 +95,10 @@ def install(keras, tf, downloads: dict, recorder):
             print(refused(url), file=sys.stderr)
             return
         recorder.note_data(f"!wget {url}")
-        copy_to(entry, target or os.path.basename(urllib.parse.urlparse(url).path))
+        default = entry.get("name") or os.path.basename(urllib.parse.urlparse(url).path)
+        if target and os.path.isdir(target):
+            target = os.path.join(target, default)
+        return copy_to(entry, target or default)
 
     def grader_unzip(archive: str, dest: str = "."):
         with zipfile.ZipFile(os.path.expanduser(archive)) as z:

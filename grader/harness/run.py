@@ -148,12 +148,25 @@ def run_cells(source: str, source_path: str, job: dict, namespace: dict, run, tr
     return "error" if errors and status == "ok" else status
 
 
-def entry_arguments(keras, args: list) -> list:
+class MissingHelper(Exception):
+    """The entry point takes an argument the grader builds with a function the program lacks."""
+
+
+def entry_arguments(keras, args: list, namespace: dict | None = None, entry: str = "") -> list:
     """Entry-point arguments: paths as they are; {"keras_dataset": NAME, "part": [i, j]} as the arrays
-    keras.datasets.NAME.load_data()[i][j] returns from the child's own copy (x_train, y_train, ...)."""
+    keras.datasets.NAME.load_data()[i][j] returns from the child's own copy (x_train, y_train, ...);
+    {"call": NAME} as what the program's own function NAME() returns (the course's later assignments
+    pass ``train_happy_sad_model(train_generator)`` what ``image_generator()`` built)."""
     loaded, out = {}, []
     for arg in args:
-        if isinstance(arg, dict) and "keras_dataset" in arg:
+        if isinstance(arg, dict) and "call" in arg:
+            helper = (namespace or {}).get(arg["call"])
+            if not callable(helper):
+                raise MissingHelper(f"{entry}() takes an argument, which the grader builds with your function "
+                                    f"{arg['call']}(), and your file has no function {arg['call']}. Define it, or "
+                                    f"let {entry}() build its data itself.")
+            out.append(helper())
+        elif isinstance(arg, dict) and "keras_dataset" in arg:
             name = arg["keras_dataset"]
             if name not in loaded:
                 loaded[name] = getattr(keras.datasets, name).load_data()
@@ -273,7 +286,7 @@ def main(job_text: str):
         fn = namespace.get(entry)
         if callable(fn):
             args = arguments_taken(fn, job.get("entry_args", []))
-            status, returned = run(lambda: fn(*entry_arguments(keras, args)))
+            status, returned = run(lambda: fn(*entry_arguments(keras, args, namespace, entry)))
             trace["entry_point_called"] = entry
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # saving must not be cut short by our own signal
     events.send(phase="saving the model")

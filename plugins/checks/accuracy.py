@@ -5,17 +5,18 @@ from grader.hookspecs import hookimpl
 
 
 def check_accuracy(evidence, check):
-    split, threshold = check.params["split"], check.params["threshold"]
-    if evidence.trained_on(split):
+    split, threshold, seen = check.params["split"], check.params["threshold"], check.params["seen"]
+    if not seen and evidence.trained_on(split):
         return failed(f"Your model was trained on the {split} images themselves, so its accuracy on them says "
                       "nothing about pictures it has not seen.",
-                      hint=f"Train on the train folder; use the {split} folder only for validation_data.")
+                      hint=f"Train on the training data; use the {split} data only as validation_data.")
     result = evidence.accuracy(split)
     if result.get("problem"):
         return failed(result["problem"], hint=result.get("hint", ""))
     acc, n = result["accuracy"], result["examples"]
     scale = result["scale_note"] + _reported(evidence, split) + _visible(evidence, split) + _skipped(result["skipped"])
-    what = f"on {n} {split} examples your program never saw" if split == "test" else \
+    what = f"on the {n} {split} images your program trained on" if seen else \
+        f"on {n} {split} examples your program never saw" if split == "test" else \
         f"on the {n} {split} images held back from your program" if evidence.held_back(split) else \
         f"on the grader's copy of the {n} {split} images"
     slack = acc - threshold
@@ -67,6 +68,10 @@ def _skipped(files) -> str:
 def grader_register_checks(register):
     register(CheckType(
         name="accuracy", run=check_accuracy,
-        description="Accuracy measured by the grader on a dataset split the student's process never received.",
+        description="Accuracy measured by the grader on a dataset split the student's process never received "
+                    "(or, with seen = true, on the data it trained on).",
         fields={"split": Field("string", required=False, default="test", help="the dataset split to measure on"),
-                "threshold": Field("number", help="the accuracy needed, 0 to 1")}))
+                "threshold": Field("number", help="the accuracy needed, 0 to 1"),
+                "seen": Field("boolean", required=False, default=False,
+                              help="the split is the one the program trained on: measures what the trained model "
+                                   "learnt (not how it generalises), for a dataset with nothing to hold back")}))

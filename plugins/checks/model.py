@@ -19,9 +19,10 @@ def check_convolutional(evidence, check):
     if convs and pools:
         return passed(f"The model is convolutional: {plural(len(convs), 'convolution layer')} and "
                       f"{plural(len(pools), 'pooling layer')}; its layers are: {', '.join(classes)}.")
-    missing = " and ".join(n for n, have in (("a convolution layer (Conv2D)", convs),
-                                             ("a pooling layer (MaxPooling2D)", pools)) if not have)
-    return failed(f"The model has no {missing}; its layers are: {', '.join(classes)}.",
+    missing = [n for n, have in (("convolution layer (Conv2D)", convs), ("pooling layer (MaxPooling2D)", pools))
+               if not have]
+    lacks = f"neither a {missing[0]} nor a {missing[1]}" if len(missing) == 2 else f"no {missing[0]}"
+    return failed(f"The model has {lacks}; its layers are: {', '.join(classes)}.",
                   hint="Stack Conv2D(filters, (3, 3), activation='relu') and MaxPooling2D(2, 2) blocks "
                        "before Flatten() and the Dense layers.")
 

@@ -1,7 +1,10 @@
-"""Datasets that are a class-per-folder image tree: ``ROOT/<name>/{train,validation}/<class>/*.jpg``.
+"""Datasets that are a class-per-folder image tree: ``ROOT/<name>/{train,validation}/<class>/*.jpg``,
+or, for a course zip that holds one set of images (``happy-or-sad.zip``), ``ROOT/<name>/<class>/*``
+with the class folders at the top (its one split is "train").
 
-``cats_and_dogs_filtered`` is registered here; horse-or-human and rock-paper-scissors trees have the
-same shape and use the same code (``image_tree_dataset``). Decisions, also in the README:
+``cats_and_dogs_filtered`` and ``happy_or_sad`` are registered here; horse-or-human and
+rock-paper-scissors trees have the same shape and use the same code (``image_tree_dataset``).
+Decisions, also in the README:
 - ``grader data import``/``fetch`` refuse a tree with an undecodable image or an empty class folder,
   naming each file or folder.
 - At grading time an image in the grader's own split that does not decode is skipped, and the report
@@ -10,6 +13,7 @@ same shape and use the same code (``image_tree_dataset``). Decisions, also in th
 
 from __future__ import annotations
 
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -25,7 +29,8 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif"}
 
 
 def class_folders(split_dir: Path) -> list[Path]:
-    return sorted(p for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    """The class folders (a macOS zip's __MACOSX and hidden folders are not classes)."""
+    return sorted(p for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != "__MACOSX")
 
 
 def images_in(folder: Path) -> list[Path]:
@@ -74,10 +79,13 @@ EVALUATION = "validation"
 VISIBLE = "validation_visible"  # the evaluation images the student's copy holds (when some are held back)
 
 
-def split_files(located, split: str) -> dict:
+def split_files(located, split: str, flat: bool = False) -> dict:
     """{class name: [image files]} of ``split``. With images held back, "validation" is the held-back
-    part (what the grade is measured on) and "validation_visible" the part the student's program has."""
-    folder = located.path / (EVALUATION if split == VISIBLE else split)
+    part (what the grade is measured on) and "validation_visible" the part the student's program has.
+    A ``flat`` tree (class folders at the top) has the one split "train"."""
+    if flat and split != "train":
+        raise DataError(f"{located.dataset.name} has one split, 'train' (its class folders); not '{split}'.")
+    folder = located.path if flat else located.path / (EVALUATION if split == VISIBLE else split)
     if not folder.is_dir():
         raise DataError(f"{located.dataset.name} has no split '{split}' ({folder} is missing).")
     out = {}
@@ -90,8 +98,8 @@ def split_files(located, split: str) -> dict:
     return out
 
 
-def load_tree_split(located, split: str, input_shape=None, native=(150, 150, 3)) -> Split:
-    files = split_files(located, split)
+def load_tree_split(located, split: str, input_shape=None, native=(150, 150, 3), flat: bool = False) -> Split:
+    files = split_files(located, split, flat)
     h, w, c = (tuple(input_shape) if input_shape and None not in tuple(input_shape) and len(input_shape) == 3
                else native)
     classes = list(files)
@@ -112,24 +120,40 @@ def load_tree_split(located, split: str, input_shape=None, native=(150, 150, 3))
     return Split(x=arrays["x"], y=arrays["y"], classes=classes, skipped=arrays["meta"]["skipped"])
 
 
-def stage_tree(located, workdir: Path, name: str, archive: str) -> Staged:
+def stage_tree(located, workdir: Path, name: str, archive: str, flat: bool = False, aliases=None,
+               archive_at=()) -> Staged:
     """The student's copy, in the working directory under the dataset's own name (the course's
     relative paths work), in the child's Keras cache, where get_file would have put it, and where course
-    code and students' local copies look for it (/tmp/NAME, data/NAME, ../data/NAME)."""
-    tree = workdir / name
+    code and students' local copies look for it (/tmp/NAME, data/NAME, ../data/NAME, or ``aliases``).
+    ``archive_at``: where course code opens the course's zip without downloading it (built at once from
+    the staged copy; otherwise it is built the first time a download asks for it)."""
+    folder = located.dataset.subdir
+    tree = workdir / folder
     held = {str(f) for files in split_files(located, EVALUATION).values() for f in files} if located.held_back else set()
 
-    def ignored(folder, names):  # the marker, and the evaluation images held back from the student
-        return {n for n in names if n == "STAND-IN.txt" or str(Path(folder) / n) in held}
+    def ignored(where, names):  # the marker, and the evaluation images held back from the student
+        return {n for n in names if n == "STAND-IN.txt" or str(Path(where) / n) in held}
 
     shutil.copytree(located.path, tree, ignore=ignored)
     cache = workdir / ".keras" / "datasets"
     cache.mkdir(parents=True, exist_ok=True)
-    (cache / name).symlink_to(tree, target_is_directory=True)
-    splits = {f"{p.name}_dir": str(tree / p.name) for p in sorted(tree.iterdir()) if p.is_dir()}
+    (cache / folder).symlink_to(tree, target_is_directory=True)
+    top = "" if flat else name
+    if archive_at:
+        zip_tree(tree, top, cache / archive)
+    splits = {"train_dir": str(tree)} if flat else \
+        {f"{p.name}_dir": str(tree / p.name) for p in sorted(tree.iterdir()) if p.is_dir()}
     return Staged(env={"KERAS_HOME": str(workdir / ".keras")}, paths=splits,
-                  downloads={archive: {"archive": str(cache / archive), "tree": str(tree), "top": name}},
-                  home=tree, aliases=[f"/tmp/{name}", f"data/{name}", f"../data/{name}"])
+                  downloads={archive: {"archive": str(cache / archive), "tree": str(tree), "top": top}},
+                  home=tree, aliases=list(aliases) if aliases is not None else [f"/tmp/{name}", f"data/{name}", f"../data/{name}"],
+                  links={place: str(cache / archive) for place in archive_at})
+
+
+def zip_tree(tree: Path, top: str, archive: Path):
+    """The course's zip of a staged tree: every file under ``top/`` (or at the zip's top when "")."""
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as z:
+        for path in sorted(p for p in tree.rglob("*") if p.is_file()):
+            z.write(path, str(Path(top) / path.relative_to(tree)) if top else str(path.relative_to(tree)))
 
 
 def _shape_image(rng, angle: float, size: int, side: int) -> Image.Image:
@@ -163,32 +187,83 @@ def synthesize_tree(folder: Path, seed: int, classes=("cats", "dogs"), train=150
                                                                           quality=90)
 
 
-def import_archive(source: Path, name: str, dest: Path) -> Path:
-    """Extract a course zip (``cats_and_dogs_filtered.zip``) and return the folder holding the splits."""
+def _face(rng, happy: bool, size: int) -> Image.Image:
+    """A cartoon face like the course's: a yellow disc on a light background, two eyes, and a mouth
+    that curves up (happy) or down (sad); size, place, shades and line widths vary."""
+    bg = tuple(int(v) for v in rng.integers(215, 256, 3))
+    img = Image.new("RGB", (size, size), bg)
+    draw = ImageDraw.Draw(img)
+    r = rng.uniform(0.36, 0.46) * size
+    cx, cy = rng.uniform(r, size - r, 2)
+    face = (int(rng.integers(220, 256)), int(rng.integers(160, 230)), int(rng.integers(0, 90)))  # emoji yellows
+    draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=face, outline=(0, 0, 0), width=int(rng.integers(1, 4)))
+    ink = tuple(int(v) for v in rng.integers(0, 70, 3))
+    eye = max(2.0, r * rng.uniform(0.07, 0.12))
+    for side in (-1, 1):
+        ex, ey = cx + side * r * rng.uniform(0.3, 0.45), cy - r * rng.uniform(0.2, 0.4)
+        draw.ellipse([ex - eye, ey - eye, ex + eye, ey + eye], fill=ink)
+    w, h = r * rng.uniform(0.5, 0.65), r * rng.uniform(0.3, 0.4)
+    my = cy + r * rng.uniform(0.2, 0.35)
+    box = [cx - w, my - h, cx + w, my + h]
+    width = max(3, int(r * rng.uniform(0.1, 0.14)))
+    if happy:
+        draw.arc(box, 15, 165, fill=ink, width=width)
+    else:
+        draw.arc([box[0], box[1] + h, box[2], box[3] + h], 195, 345, fill=ink, width=width)
+    return img
+
+
+def synthesize_faces(folder: Path, seed: int, per_class: int = 40, size: int = 150):
+    """A stand-in for happy-or-sad.zip: 40 happy and 40 sad 150x150 PNG faces, in happy/ and sad/."""
+    rng = np.random.default_rng(seed)
+    for cls in ("happy", "sad"):
+        out = folder / cls
+        out.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            _face(rng, cls == "happy", size).save(out / f"{cls}{i // 10 + 1}-{i % 10:02d}.png")
+
+
+def import_archive(source: Path, name: str, dest: Path, flat_classes: tuple = ()) -> Path:
+    """Extract a course zip (``cats_and_dogs_filtered.zip``) and return the folder holding the splits
+    (for a flat tree, the folder holding ``flat_classes``)."""
     with zipfile.ZipFile(source) as z:
         for member in z.namelist():
             target = (dest / member).resolve()
-            if not str(target).startswith(str(dest.resolve())):
+            if not str(target).startswith(str(dest.resolve()) + os.sep) and target != dest.resolve():
                 raise DataError(f"{source} holds a path outside its folder ({member}); refusing it.")
         z.extractall(dest)
-    for candidate in (dest / name, dest):
-        if (candidate / "train").is_dir():
+    wanted = flat_classes or ("train",)
+    for candidate in (dest / name, dest, *sorted(p for p in dest.iterdir() if p.is_dir() and p.name != "__MACOSX")):
+        if all((candidate / w).is_dir() for w in wanted):
             return candidate
-    raise DataError(f"{source} does not hold a '{name}/train' folder.")
+    raise DataError(f"{source} does not hold " + (f"the folders {', '.join(wanted)}." if flat_classes
+                                                   else f"a '{name}/train' folder."))
 
 
 def image_tree_dataset(name: str, title: str, origin: str, archive: str, classes: tuple,
-                       splits=("train", "validation")) -> Dataset:
+                       splits=("train", "validation"), flat: bool = False, subdir: str | None = None,
+                       synthesize=None, aliases=None, archive_at=()) -> Dataset:
+    """A class-per-folder image dataset published as one zip. ``flat``: the zip holds the class folders
+    themselves (one split, "train"); ``aliases``/``archive_at``: where course code looks for the tree and
+    for the zip (see stage_tree)."""
+    files = tuple(classes) if flat else splits
     return Dataset(
-        name=name, title=title, subdir=name, files=splits, origin=origin, md5={}, archive=archive,
-        validate=lambda folder: validate_tree(folder, splits),
-        synthesize=lambda folder, seed: synthesize_tree(folder, seed, classes),
-        stage=lambda located, workdir: stage_tree(located, workdir, name, archive),
-        load_split=load_tree_split,
+        name=name, title=title, subdir=subdir or name, files=files, origin=origin, md5={}, archive=archive,
+        validate=lambda folder: validate_tree(folder, ("",) if flat else splits),
+        synthesize=synthesize or (lambda folder, seed: synthesize_tree(folder, seed, classes)),
+        stage=lambda located, workdir: stage_tree(located, workdir, name, archive, flat, aliases, archive_at),
+        load_split=lambda located, split, input_shape=None: load_tree_split(located, split, input_shape, flat=flat),
         fingerprints=lambda located, split: set(file_hashes(
-            sorted(f for files in split_files(located, split).values() for f in files), limit=None)),
-        unpack=lambda source, dest: import_archive(source, name, dest),
+            sorted(f for files in split_files(located, split, flat).values() for f in files), limit=None)),
+        unpack=lambda source, dest: import_archive(source, name, dest, tuple(classes) if flat else ()),
     )
+
+
+# Where the course's happy-or-sad notebooks look: the zip fetched to /tmp (Colab), beside the
+# notebook or in ../tmp2 (Coursera's lab), data/ (local copies); the tree extracted to /tmp/h-or-s, or
+# the classes in ./data/ (the 2022 lab's base_dir).
+HAPPY_OR_SAD_TREE = ["/tmp/h-or-s", "data", "/tmp/happy-or-sad"]
+HAPPY_OR_SAD_ZIP = ["happy-or-sad.zip", "../tmp2/happy-or-sad.zip", "/tmp/happy-or-sad.zip", "data/happy-or-sad.zip"]
 
 
 @hookimpl
@@ -197,3 +272,8 @@ def grader_register_datasets(register):
         "cats_and_dogs_filtered", "Cats vs dogs, filtered: colour photos in train/ and validation/, 2 classes",
         origin="https://storage.googleapis.com/mledu-datasets/", archive="cats_and_dogs_filtered.zip",
         classes=("cats", "dogs")))
+    register(image_tree_dataset(
+        "happy_or_sad", "Happy or sad: 80 cartoon faces in happy/ and sad/, 2 classes (one split)",
+        origin="https://storage.googleapis.com/laurencemoroney-blog.appspot.com/", archive="happy-or-sad.zip",
+        classes=("happy", "sad"), flat=True, subdir="happy-or-sad", synthesize=synthesize_faces,
+        aliases=HAPPY_OR_SAD_TREE, archive_at=HAPPY_OR_SAD_ZIP))
