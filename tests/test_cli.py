@@ -24,9 +24,11 @@ def test_list_shows_exercises_with_points():
     assert result.output == (
         "cnn_augmentation           10 points  Cats vs dogs: a CNN above 80% validation accuracy with data augmentation\n"
         "fashion_mnist_callback     10 points  Fashion-MNIST: stop training with your own callback at 90% accuracy\n"
+        "happy_or_sad               10 points  Happy or sad: a CNN on 80 faces, stopped by your callback at 99.9% accuracy\n"
         "hello_world                10 points  Hello, world of neural networks: learn y = 3x + 1\n"
         "mnist_callback             10 points  MNIST: stop training with your own callback at 99% accuracy\n"
-        "mnist_convolutions         10 points  MNIST with convolutions: stop at 99.5% accuracy\n")
+        "mnist_convolutions         10 points  MNIST with convolutions: stop at 99.5% accuracy\n"
+        "sign_language              10 points  Sign Language MNIST: a CNN on augmented letters above 80% validation accuracy\n")
 
 
 def test_show_prints_task_and_limits_but_nothing_hidden():
@@ -54,7 +56,8 @@ def test_init_writes_the_starter_and_will_not_overwrite(tmp_path):
 def test_unknown_exercise_is_a_usage_error_listing_known_ones(tmp_path):
     result = run_cli("grade", "hello_wrld", tmp_path / "x.py")
     assert result.exit_code == 2
-    assert "Unknown exercise 'hello_wrld'. Known exercises: cnn_augmentation, fashion_mnist_callback, hello_world, mnist_callback, mnist_convolutions." \
+    assert ("Unknown exercise 'hello_wrld'. Known exercises: cnn_augmentation, fashion_mnist_callback, happy_or_sad, "
+            "hello_world, mnist_callback, mnist_convolutions, sign_language.") \
         in result.output
 
 

@@ -23,7 +23,8 @@ def empty_places(tmp_path, monkeypatch):
 
 
 def test_synth_writes_the_real_format_with_a_stand_in_marker(standin):
-    assert sorted(p.name for p in standin.iterdir()) == ["cats_and_dogs_filtered", "fashion-mnist", "mnist"]
+    assert sorted(p.name for p in standin.iterdir()) == ["cats_and_dogs_filtered", "fashion-mnist", "happy-or-sad",
+                                                         "mnist", "sign-language-mnist"]
     with np.load(standin / "mnist" / "mnist.npz", allow_pickle=False) as f:  # Keras' own mnist.npz layout
         assert {k: (f[k].shape, f[k].dtype) for k in f.files} == {
             "x_train": ((6000, 28, 28), np.uint8), "y_train": ((6000,), np.uint8),
@@ -44,7 +45,9 @@ def test_status_says_where_each_dataset_is_or_that_it_is_missing(standin, empty_
     assert found.output == (
         f"cats_and_dogs_filtered   found [stand-in]: {standin / 'cats_and_dogs_filtered'} (from --data-dir)\n"
         f"fashion_mnist            found [stand-in]: {standin / 'fashion-mnist'} (from --data-dir)\n"
-        f"mnist                    found [stand-in]: {standin / 'mnist'} (from --data-dir)\n")
+        f"happy_or_sad             found [stand-in]: {standin / 'happy-or-sad'} (from --data-dir)\n"
+        f"mnist                    found [stand-in]: {standin / 'mnist'} (from --data-dir)\n"
+        f"sign_mnist               found [stand-in]: {standin / 'sign-language-mnist'} (from --data-dir)\n")
     missing = run_cli("data", "status")
     cache = empty_places / "keras" / "datasets"
 
@@ -57,7 +60,11 @@ def test_status_says_where_each_dataset_is_or_that_it_is_missing(standin, empty_
         f"(Keras cache). {fix('cats_and_dogs_filtered')}\n"
         f"fashion_mnist            MISSING: needs {', '.join(FILES)}; looked in {cache / 'fashion-mnist'} (Keras cache). "
         f"{fix('fashion_mnist')}\n"
-        f"mnist                    MISSING: needs mnist.npz; looked in {cache / 'mnist'} (Keras cache). {fix('mnist')}\n")
+        f"happy_or_sad             MISSING: needs happy, sad; looked in {cache / 'happy-or-sad'} (Keras cache). "
+        f"{fix('happy_or_sad')}\n"
+        f"mnist                    MISSING: needs mnist.npz; looked in {cache / 'mnist'} (Keras cache). {fix('mnist')}\n"
+        f"sign_mnist               MISSING: needs sign_mnist_train.csv, sign_mnist_test.csv; looked in "
+        f"{cache / 'sign-language-mnist'} (Keras cache). {fix('sign_mnist')}\n")
 
 
 def test_grading_without_the_dataset_is_exit_2_at_once_naming_files_and_commands(empty_places, tmp_path):

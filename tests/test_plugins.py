@@ -25,7 +25,8 @@ def test_builtins_register_through_the_plugin_manager():
     assert set(plugins.check_types()) == {"prediction", "trained_with_fit", "within_limits", "callback_stopped",
                                           "stopped_at_threshold", "stopped_early", "accuracy", "convolutional",
                                           "augmented"}
-    assert set(plugins.datasets()) == {"fashion_mnist", "cats_and_dogs_filtered", "mnist"}
+    assert set(plugins.datasets()) == {"fashion_mnist", "cats_and_dogs_filtered", "mnist", "happy_or_sad",
+                                        "sign_mnist"}
     assert set(plugins.reporters()) == {"json", "html", "junit", "gradescope", "github-classroom"}
     result = run_cli("plugins")
     assert result.exit_code == 0

@@ -298,6 +298,14 @@ def install(tf, keras, recorder: Recorder):
         a.pop("self", None)
         for key in ("x", "y"):
             a[key] = as_array(a.get(key), "fit")
+        for key in ("steps_per_epoch", "validation_steps"):
+            steps = a.get(key)
+            if isinstance(steps, float) and math.isfinite(steps) and steps > 0:
+                # Keras 2 ran len(x) / 32 steps as its ceiling; Keras 3 refuses a fraction
+                a[key] = math.ceil(steps)
+                if steps != a[key]:
+                    recorder.note_legacy(f"{key}=len(...) / batch_size (a fraction)",
+                                         f"{key}=math.ceil(len(...) / batch_size), or leave it out")
         epochs = a.get("epochs", 1)
         initial = a.get("initial_epoch", 0) or 0
         record = {

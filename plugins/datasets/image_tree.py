@@ -235,7 +235,13 @@ def import_archive(source: Path, name: str, dest: Path, flat_classes: tuple = ()
     wanted = flat_classes or ("train",)
     for candidate in (dest / name, dest, *sorted(p for p in dest.iterdir() if p.is_dir() and p.name != "__MACOSX")):
         if all((candidate / w).is_dir() for w in wanted):
-            return candidate
+            if not flat_classes:
+                return candidate
+            tree = dest / ".classes"  # the class folders alone, without what else the zip holds
+            tree.mkdir()
+            for cls in flat_classes:
+                shutil.move(str(candidate / cls), str(tree / cls))
+            return tree
     raise DataError(f"{source} does not hold " + (f"the folders {', '.join(wanted)}." if flat_classes
                                                    else f"a '{name}/train' folder."))
 

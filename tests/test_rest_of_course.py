@@ -1,0 +1,174 @@
+"""The course's week-4 and course-2 assignments: happy_or_sad (an image zip with the classes at its top)
+and sign_language (two CSV files, rows held back), graded end to end on stand-in data, and their data
+where the course's code looks for it."""
+
+import re
+import zipfile
+
+import numpy as np
+import pytest
+
+from conftest import by_name, grade_reference, run_cli
+from grader import datasets, shellcmd
+from grader.builtin.datasets.sign_mnist import read_table
+
+
+@pytest.fixture(scope="module")
+def happy(standin, tmp_path_factory):
+    return grade_reference("happy_or_sad", tmp_path_factory.mktemp("happy_or_sad"), "--data-dir", standin)
+
+
+@pytest.fixture(scope="module")
+def sign(standin, tmp_path_factory):
+    return grade_reference("sign_language", tmp_path_factory.mktemp("sign_language"), "--data-dir", standin)
+
+
+def held_back_rows(standin) -> tuple[int, int]:
+    """(held back, visible) rows of the stand-in's sign_mnist_test.csv, as the exercise holds them back."""
+    _, labels = read_table(standin / "sign-language-mnist" / "sign_mnist_test.csv")
+    held = datasets.held_back_rows(labels, 0.5)
+    return int(held.sum()), int((~held).sum())
+
+
+def test_happy_or_sad_reference_is_called_with_its_own_generator_and_stops_at_99_9(happy):
+    result, report, _ = happy
+    assert result.exit_code == 0, result.output
+    assert (report["score"], report["max_score"]) == (10, 10)
+    assert report["diagnoses"] == []
+    assert report["model"]["source"] == "returned by train_happy_sad_model()"
+    fit = report["training"]["fits"][0]
+    assert fit["data"]["kind"] == "ImageDataGenerator" and fit["data"]["samples"] == 80
+    acc = fit["history"]["accuracy"]
+    assert fit["epochs_run"] == next(i for i, a in enumerate(acc) if a > 0.999) + 1 < 15
+    assert by_name(report)["faces_accuracy"]["message"] == \
+        "Your model's accuracy on the 80 train images your program trained on is 1.000, enough to pass."
+    assert report["dataset"] == {"name": "happy_or_sad", "source": "--data-dir",
+                                 "path": report["dataset"]["path"], "synthetic": True}
+
+
+def test_sign_language_reference_is_measured_on_rows_its_program_never_had(sign, standin):
+    result, report, _ = sign
+    assert result.exit_code == 0, result.output
+    assert (report["score"], report["max_score"]) == (10, 10)
+    assert report["diagnoses"] == []
+    held, visible = held_back_rows(standin)
+    message = by_name(report)["validation_accuracy"]["message"]
+    assert re.fullmatch(rf"Your model's accuracy on the {held} validation images held back from your program is "
+                        rf"0\.9\d\d \(at least 0\.8 needed\)\. Your training reported 0\.\d{{3}} at its last epoch\. "
+                        rf"On the {visible} validation images your program had, it scores 0\.\d{{3}} \(not graded\)\.",
+                        message), message
+    fit = report["training"]["fits"][0]
+    assert fit["data"]["iterator"] == "NumpyArrayIterator" and fit["data"]["samples"] == 3600
+    assert fit["validation"]["samples"] == visible
+    assert report["model"]["layers"][-1]["output_shape"] == "(None, 26)"  # 26 units for labels 0..24: fine
+
+
+def test_the_course_zip_and_tree_are_where_course_code_looks_and_a_missing_helper_is_named(grade_file, standin):
+    source = """import os, zipfile
+from IPython import get_ipython
+get_ipython().system('wget --no-check-certificate "https://storage.googleapis.com/laurencemoroney-blog.appspot.com/happy-or-sad.zip" -O "/tmp/happy-or-sad.zip"')
+zipfile.ZipFile("/tmp/happy-or-sad.zip").extractall("/tmp/h-or-s")
+for place in ["/tmp/h-or-s", "data", "happy-or-sad"]:
+    print("TREE", place, sorted(os.listdir(os.path.join(place, "happy")))[:2], len(os.listdir(os.path.join(place, "sad"))))
+for place in ["happy-or-sad.zip", "../tmp2/happy-or-sad.zip", "data/happy-or-sad.zip"]:
+    print("ZIP", place, len(zipfile.ZipFile(place).namelist()))
+
+def train_happy_sad_model(train_generator):
+    return None
+"""
+    result, report = grade_file(source, exercise="happy_or_sad", extra=("--data-dir", standin))
+    out = report["run"]["output_tail"]
+    for place in ["/tmp/h-or-s", "data", "happy-or-sad"]:
+        assert f"TREE {place} ['happy1-00.png', 'happy1-01.png'] 40" in out
+    for place in ["happy-or-sad.zip", "../tmp2/happy-or-sad.zip", "data/happy-or-sad.zip"]:
+        assert f"ZIP {place} 80" in out
+    assert report["run"]["error"]["message"] == (
+        "train_happy_sad_model() takes an argument, which the grader builds with your function image_generator(), "
+        "and your file has no function image_generator. Define it, or let train_happy_sad_model() build its data "
+        "itself.")
+    assert result.exit_code == 1
+
+
+def test_the_csv_files_are_where_course_code_looks_and_gdown_gets_them(grade_file, standin):
+    source = """from IPython import get_ipython
+import gdown
+get_ipython().system('gdown --id 1z1BIj4qmri59GWBG4ivMNFtpZ4AXIbzg')
+gdown.download(id="1z0DkA9BytlLxO1C0BAWzknLyQmZAp0HR", output="train_from_drive.csv", quiet=False)
+def rows(path):
+    with open(path) as f:
+        return sum(1 for _ in f) - 1
+for path in ["sign_mnist_test.csv", "data/sign_mnist_test.csv", "../tmp2/sign_mnist_test.csv",
+             "/kaggle/input/sign-language-mnist/sign_mnist_test.csv", "../input/sign-language-mnist/sign_mnist_test.csv",
+             "/content/sign_mnist_test.csv", "/tmp/sign_mnist_test.csv", "sign_mnist_test/sign_mnist_test.csv"]:
+    print("TEST", path, rows(path))
+print("TRAIN", rows("train_from_drive.csv"), rows("sign-language-mnist/sign_mnist_train.csv"))
+"""
+    _, report = grade_file(source, exercise="sign_language", extra=("--data-dir", standin))
+    assert report["run"]["status"] == "ok", report["run"]["error"]
+    _, visible = held_back_rows(standin)
+    out = report["run"]["output_tail"]
+    for path in ["sign_mnist_test.csv", "data/sign_mnist_test.csv", "../tmp2/sign_mnist_test.csv",
+                 "/kaggle/input/sign-language-mnist/sign_mnist_test.csv",
+                 "../input/sign-language-mnist/sign_mnist_test.csv", "/content/sign_mnist_test.csv",
+                 "/tmp/sign_mnist_test.csv", "sign_mnist_test/sign_mnist_test.csv"]:
+        assert f"TEST {path} {visible}\n" in out
+    assert "TRAIN 3600 3600" in out
+    assert [n["idiom"] for n in report["legacy"]] == ["from IPython import get_ipython", "import gdown",
+                                                      "gdown.download(...)"]
+
+
+def test_gdown_lines_are_read_as_downloads():
+    assert shellcmd.parse("gdown --id 1z0DkA9BytlLxO1C0BAWzknLyQmZAp0HR") == (
+        "download", "https://drive.google.com/uc?id=1z0DkA9BytlLxO1C0BAWzknLyQmZAp0HR", None)
+    assert shellcmd.parse("gdown https://drive.google.com/uc?id=ABC -O data/x.csv") == (
+        "download", "https://drive.google.com/uc?id=ABC", "data/x.csv")
+    assert shellcmd.parse("gdown --output=y.csv XYZ") == ("download", "https://drive.google.com/uc?id=XYZ", "y.csv")
+
+
+def test_sign_mnist_imports_kaggles_zip_and_refuses_a_damaged_row_naming_its_line(standin, tmp_path):
+    kaggle = tmp_path / "archive.zip"
+    with zipfile.ZipFile(kaggle, "w") as z:  # Kaggle's zip: each file at the top and in a folder of its own
+        for name in ("sign_mnist_train.csv", "sign_mnist_test.csv"):
+            z.write(standin / "sign-language-mnist" / name, name)
+            z.write(standin / "sign-language-mnist" / name, f"{name[:-4]}/{name}")
+        z.writestr("amer_sign2.png", b"not needed")
+    result = run_cli("data", "import", "sign_mnist", kaggle, "--data-dir", tmp_path / "data")
+    assert result.exit_code == 0, result.output
+    assert result.output == f"Imported sign_mnist into {tmp_path / 'data' / 'sign-language-mnist'}.\n"
+    loc = datasets.locate("sign_mnist", tmp_path / "data")
+    assert loc.dataset.load_split(loc, "train").x.shape == (3600, 28, 28)
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "sign_mnist_train.csv").write_bytes((standin / "sign-language-mnist" / "sign_mnist_train.csv").read_bytes())
+    lines = (standin / "sign-language-mnist" / "sign_mnist_test.csv").read_text().splitlines()
+    lines[5] = "9," + lines[5].split(",", 1)[1]  # label 9 is J, which needs motion: not in the dataset
+    (bad / "sign_mnist_test.csv").write_text("\n".join(lines) + "\n")
+    result = run_cli("data", "import", "sign_mnist", bad, "--data-dir", tmp_path / "dest")
+    assert result.exit_code == 2
+    assert (f"{bad / 'sign_mnist_test.csv'}, line 6: every row is a label (0 to 24, not 9) and 784 whole pixel "
+            "values from 0 to 255 (1 row(s) are not).") in result.output
+    (bad / "sign_mnist_test.csv").write_text("<!DOCTYPE html><html>Google Drive - virus scan warning</html>\n")
+    result = run_cli("data", "import", "sign_mnist", bad, "--data-dir", tmp_path / "dest")
+    assert result.exit_code == 2
+    assert "does not start with the header label,pixel1,...,pixel784" in result.output
+    assert not (tmp_path / "dest" / "sign-language-mnist").exists()
+
+
+def test_happy_or_sad_imports_the_course_zip_with_its_classes_at_the_top(standin, tmp_path):
+    course = tmp_path / "happy-or-sad.zip"
+    with zipfile.ZipFile(course, "w") as z:
+        for image in sorted((standin / "happy-or-sad").rglob("*.png")):
+            z.write(image, image.relative_to(standin / "happy-or-sad"))
+            z.writestr(f"__MACOSX/{image.parent.name}/._{image.name}", b"\x00\x05\x16\x07")  # a Mac's zip
+    result = run_cli("data", "import", "happy_or_sad", course, "--data-dir", tmp_path / "data")
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "data" / "happy-or-sad"
+    assert sorted(p.name for p in folder.iterdir()) == ["happy", "sad"]
+    loc = datasets.locate("happy_or_sad", tmp_path / "data")
+    split = loc.dataset.load_split(loc, "train", (150, 150, 3))
+    assert split.x.shape == (80, 150, 150, 3) and split.classes == ["happy", "sad"]
+    assert np.bincount(split.y).tolist() == [40, 40]
+    fetched = run_cli("data", "fetch", "happy_or_sad", "--mirror", tmp_path.as_uri(), "--data-dir", tmp_path / "f")
+    assert fetched.exit_code == 0, fetched.output
+    assert sorted(p.name for p in (tmp_path / "f" / "happy-or-sad").iterdir()) == ["happy", "sad"]
