@@ -89,6 +89,8 @@ class Split:
     # a label space with gaps, whose course models have spare output units (Dense(26) for the 24
     # letters of Sign Language MNIST, labelled 0 to 24 without 9): more units than classes is fine
     spare_units: bool = False
+    # the labels that occur, in order, when fewer than ``classes`` (a model with one unit each is read so)
+    occurring: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,9 @@ class Evidence:
             if top > 1.5:
                 return 1.0, (" (Your model was trained on pixel values up to 255, so the grader fed these "
                              "unscaled too.)")
+            if 0 < top <= 1.5 / 255:
+                return 1 / 255.0 ** 2, (" (Your model was trained on pixels divided by 255 twice, before and in "
+                                        "the ImageDataGenerator, so the grader fed these the same way.)")
             return 1 / 255.0, ""
         return 1 / 255.0, ""
 
@@ -221,6 +224,9 @@ class Evidence:
         units = out.shape[-1] if out.ndim > 1 else 1
         if units == 1 and classes == 2:
             predicted = (out.reshape(-1) > 0.5).astype(int)
+        elif data.occurring and units == len(data.occurring) < classes:
+            # one unit per label that occurs, in label order (pd.get_dummies, LabelBinarizer)
+            predicted = np.asarray(data.occurring)[out.reshape(len(y), -1).argmax(axis=1)]
         elif units != classes and not (data.spare_units and units > classes):
             return {"problem": f"Your model's last layer has {units} unit{'s' if units != 1 else ''}, but the data "
                                f"has {classes} classes ({', '.join(data.classes)}).",

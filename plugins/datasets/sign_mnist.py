@@ -91,7 +91,8 @@ def load_split(located, split: str, input_shape=None) -> Split:
         return {"x": x, "y": y}
 
     arrays = cached_arrays(f"sign_mnist-{split}-{located.held_back:g}-{located.stamp()}", build)
-    return Split(x=arrays["x"], y=arrays["y"], classes=LETTERS, spare_units=True)
+    return Split(x=arrays["x"], y=arrays["y"], classes=LETTERS, spare_units=True,
+                 occurring=tuple(k for k in range(len(LETTERS)) if k not in ABSENT))
 
 
 def _write_table(path: Path, x: np.ndarray, y: np.ndarray):
