@@ -94,9 +94,13 @@ def show(exercise):
     click.echo(ex.readme().rstrip())
     held = ex.dataset.get("held_back")
     if held:
-        click.echo(f"\nData\n  {held:.0%} of the {ex.dataset.get('name')} validation images (per class, the same "
-                   "ones every time) are held back from your program: your validation/ folder holds the other "
-                   f"{1 - held:.0%}, and validation accuracy is graded on the held-back images.")
+        from grader.plugins import datasets as registered
+
+        ds = registered().get(ex.dataset.get("name"))
+        copy, noun = (ds.evaluation_copy, ds.examples) if ds else ("your validation/ folder", "images")
+        click.echo(f"\nData\n  {held:.0%} of the {ex.dataset.get('name')} validation {noun} (per class, the same "
+                   f"ones every time) are held back from your program: {copy} holds the other "
+                   f"{1 - held:.0%}, and validation accuracy is graded on the held-back {noun}.")
     click.echo("\nLimits")
     click.echo(f"  time: {ex.time_limit:g} s for the whole program")
     if ex.max_epochs:

@@ -53,6 +53,10 @@ class Dataset:
     keras_loader: str | None = None
     # files published each at an address of its own rather than under ``origin`` (file -> URL)
     sources: dict = field(default_factory=dict)
+    # what the student's copy of the evaluation data is, and what it holds, for `grader show` when an
+    # exercise holds part of it back
+    evaluation_copy: str = "your validation/ folder"
+    examples: str = "images"
 
 
 @dataclass

@@ -83,7 +83,8 @@ def hidden_values(exercise: Path) -> list[str]:
     return values
 
 
-@pytest.mark.parametrize("name", ["hello_world", "fashion_mnist_callback", "cnn_augmentation"])
+@pytest.mark.parametrize("name", ["hello_world", "fashion_mnist_callback", "cnn_augmentation", "mnist_callback",
+                                  "mnist_convolutions", "happy_or_sad", "sign_language"])
 def test_a_release_holds_nothing_hidden(tmp_path, name):
     result = run_cli("exercise", "release", name, tmp_path)
     assert result.exit_code == 0, result.output

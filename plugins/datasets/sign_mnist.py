@@ -194,4 +194,5 @@ def grader_register_datasets(register):
         sources={name: f"https://drive.google.com/uc?id={key}" for name, key in DRIVE.items()},
         validate=validate, synthesize=synthesize, stage=stage, load_split=load_split,
         fingerprints=fingerprints, unpack=unpack,
+        evaluation_copy=f"your copy of {TEST}", examples="rows",
     ))
