@@ -151,7 +151,11 @@ def test_sign_mnist_imports_kaggles_zip_and_refuses_a_damaged_row_naming_its_lin
     (bad / "sign_mnist_test.csv").write_text("<!DOCTYPE html><html>Google Drive - virus scan warning</html>\n")
     result = run_cli("data", "import", "sign_mnist", bad, "--data-dir", tmp_path / "dest")
     assert result.exit_code == 2
-    assert "does not start with the header label,pixel1,...,pixel784" in result.output
+    assert f"{bad / 'sign_mnist_test.csv'} is a web page, not the CSV file: Google Drive answers" in result.output
+    (bad / "sign_mnist_test.csv").write_text("id,label,pixels\n1,2,3\n")
+    result = run_cli("data", "import", "sign_mnist", bad, "--data-dir", tmp_path / "dest")
+    assert (f"{bad / 'sign_mnist_test.csv'} does not start with the header label,pixel1,...,pixel784 (785 columns); "
+            "its first line is 'id,label,pixels...' with 3 columns.") in result.output
     assert not (tmp_path / "dest" / "sign-language-mnist").exists()
 
 

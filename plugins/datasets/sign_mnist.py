@@ -47,6 +47,10 @@ def read_table(path: Path) -> tuple[np.ndarray, np.ndarray]:
             header = f.readline().strip().split(",")
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path} cannot be read as text ({exc}). It should be a CSV file.") from None
+    if header[0].lstrip().startswith("<"):
+        raise DataError(f"{path} is a web page, not the CSV file: Google Drive answers a large download with a "
+                        "warning page. Download the two files in a browser (or from Kaggle), then run "
+                        "`grader data import sign_mnist FOLDER`.")
     if [h.strip().strip('"') for h in header] != HEADER:
         shown = ",".join(header[:4])[:80]
         raise DataError(f"{path} does not start with the header label,pixel1,...,pixel784 (785 columns); its first "
