@@ -1,0 +1,110 @@
+"""What a person at a terminal sees: a live status line while training, the report's summary, and a
+batch's progress. Everything printed from a report's data is escaped for the terminal (the student's
+program chose some of it)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import click
+
+from grader import safetext
+
+
+class LiveProgress:
+    """One status line on a terminal's stderr: the phase, or epoch k of n with the latest metrics and
+    the time left against the limit."""
+
+    def __init__(self):
+        self.shown = False
+
+    def __call__(self, event: dict):
+        left = f"{event['time_left_s']:.0f} s left" if "time_left_s" in event else ""
+        if "epoch" in event:
+            logs = ", ".join(f"{k} {v:.4g}" for k, v in (event.get("logs") or {}).items() if v is not None)
+            text = f"training: epoch {event['epoch']}/{event.get('epochs') or '?'}  {logs}  ({left})"
+        else:
+            text = f"{event.get('phase', '')}..." + (f" ({left})" if left else "")
+        if "run" in event:
+            text = f"run {event['run']}/{event['runs']}: {text}"
+        click.echo(f"\r\033[K{text[:150]}", nl=False, err=True)
+        self.shown = True
+
+    def done(self):
+        if self.shown:
+            click.echo("\r\033[K", nl=False, err=True)
+
+
+def say(text: str = "", **kwargs):
+    """Print a line made from the report's data: control characters from the student's program are
+    shown escaped, never obeyed by the terminal. A reader that went away (``| head``) ends the printing,
+    not the command: the reports are still written and the exit code still says the grade."""
+    try:
+        click.echo(safetext.for_terminal(text), **kwargs)
+    except BrokenPipeError:
+        stdout_closed()
+
+
+def stdout_closed():
+    """Standard output's reader is gone: further writes (and Python's flush at exit) go nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def print_summary(report):
+    """The terminal's report, complete in itself: verdict, checks, stand-in note, hints, the error."""
+    say(f"{report.title}: {report.score:g}/{report.max_score:g} points")
+    if report.dataset.get("synthetic"):
+        say(f"  Data: a stand-in for {report.dataset.get('name')} (generated with `grader data synth`), not the "
+            "real dataset: these scores are not those the real data would give.")
+    marks = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
+    said: set = set()  # one cause, one message: what was said for one check is not said again
+    for c in report.checks:
+        message = "the same reason as above" if c.status != "passed" and c.message in said else c.message
+        say(f"  [{marks[c.status]:<5}] {c.title} ({c.score:g}/{c.max_score:g}): {message}")
+        if c.hint and c.status != "passed" and c.hint not in said:
+            say(f"          What to try: {c.hint}")
+        if c.status != "passed":
+            said.update((c.message, c.hint))
+    if report.diagnoses:
+        say("What to try:")
+        for d in report.diagnoses:
+            say(f"  - {d['title']}: the grader saw that {d['evidence']}\n    Try: {d['try_this']}")
+    err = report.run.get("error")
+    if err and err.get("traceback"):
+        say("\n" + err["traceback"])
+
+
+class BatchProgress:
+    """done/total, failures and time left: one status line on a terminal, a line per student elsewhere."""
+
+    def __init__(self, tty: bool):
+        self.tty = tty
+        self.started = time.time()
+        self.total = self.done_count = self.failures = self.skipped = 0
+
+    def start(self, total: int, skipped: int):
+        self.total, self.done_count, self.skipped = total, skipped, skipped
+        if skipped:
+            click.echo(f"{skipped} of {total} already graded and unchanged (--resume): skipped.", err=True)
+
+    def done(self, row: dict):
+        self.done_count += 1
+        self.failures += row["status"] != "graded"
+        fresh = self.done_count - self.skipped
+        left = (time.time() - self.started) / fresh * (self.total - self.done_count) if fresh else 0
+        status = f"{row['score']:g}/{row['max_score']:g}" if row["status"] == "graded" else row["status"]
+        line = (f"[{self.done_count}/{self.total}] {row['student']}: {status} ({row['duration_s']:.0f} s)  "
+                f"failures {self.failures}, about {left:.0f} s left")
+        line = safetext.for_terminal(line)
+        if self.tty:
+            click.echo(f"\r\033[K{line[:150]}", nl=False, err=True)
+        else:
+            click.echo(line, err=True)
+
+    def close(self):
+        if self.tty and self.done_count:
+            click.echo("", err=True)
