@@ -236,6 +236,28 @@ def import_files(name: str, source: Path, data_dir: Path | None = None) -> Path:
         shutil.rmtree(staged, ignore_errors=True)
 
 
+MAX_ARCHIVE_BYTES = 4 * 2**30  # unpacked; the course's largest zip (cats_and_dogs_filtered) is 68 MB
+MAX_INFLATION = 100  # unpacked/packed, for members over 1 MiB: images barely compress, CSV text about 5x
+
+
+def check_archive(z: zipfile.ZipFile, source: Path):
+    """Refuse a zip before unpacking anything: a member outside its folder (``../``, absolute, a link),
+    more than MAX_ARCHIVE_BYTES in all, or a member that inflates like a zip bomb."""
+    total = 0
+    for info in z.infolist():
+        name = info.filename
+        if name.startswith(("/", "\\")) or ".." in Path(name).parts or ":" in name.split("/")[0]:
+            raise DataError(f"{source} holds a path outside its folder ({name}); refusing it.")
+        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+            raise DataError(f"{source} holds a symbolic link ({name}); refusing it.")
+        total += info.file_size
+        if info.file_size > 2**20 and info.file_size > MAX_INFLATION * max(info.compress_size, 1):
+            raise DataError(f"{source}: {name} would unpack to {info.file_size / 2**20:.0f} MiB from "
+                            f"{info.compress_size / 2**20:.1f} MiB; refusing it (a zip bomb?).")
+    if total > MAX_ARCHIVE_BYTES:
+        raise DataError(f"{source} would unpack to {total / 2**30:.1f} GiB; the course's datasets are far smaller.")
+
+
 def md5_of(path: Path) -> str:
     h = hashlib.md5(usedforsecurity=False)
     with open(path, "rb") as f:

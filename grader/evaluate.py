@@ -211,7 +211,9 @@ class Evidence:
         out, error = None, None
         for shaped in (x, x[..., None]):
             try:
-                out = model.infer(np.asarray(shaped, dtype="float32") * factor)
+                scaled = np.array(shaped, dtype=np.float32)
+                scaled *= factor  # in place: one float32 copy of the split, not two
+                out = model.infer(scaled)
                 break
             except InferenceError as exc:
                 error = exc

@@ -2,8 +2,11 @@
 and sign_language (two CSV files, rows held back), graded end to end on stand-in data, and their data
 where the course's code looks for it."""
 
+import dataclasses
 import re
+import shutil
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -70,6 +73,7 @@ get_ipython().system('wget --no-check-certificate "https://storage.googleapis.co
 zipfile.ZipFile("/tmp/happy-or-sad.zip").extractall("/tmp/h-or-s")
 for place in ["/tmp/h-or-s", "data", "happy-or-sad"]:
     print("TREE", place, sorted(os.listdir(os.path.join(place, "happy")))[:2], len(os.listdir(os.path.join(place, "sad"))))
+print("IN", sorted(os.listdir("data")), sorted(os.listdir("happy-or-sad")))
 for place in ["happy-or-sad.zip", "../tmp2/happy-or-sad.zip", "data/happy-or-sad.zip"]:
     print("ZIP", place, len(zipfile.ZipFile(place).namelist()))
 
@@ -82,6 +86,7 @@ def train_happy_sad_model(train_generator):
         assert f"TREE {place} ['happy1-00.png', 'happy1-01.png'] 40" in out
     for place in ["happy-or-sad.zip", "../tmp2/happy-or-sad.zip", "data/happy-or-sad.zip"]:
         assert f"ZIP {place} 80" in out
+    assert "IN ['happy', 'happy-or-sad.zip', 'sad'] ['happy', 'sad']" in out
     assert report["run"]["error"]["message"] == (
         "train_happy_sad_model() takes an argument, which the grader builds with your function image_generator(), "
         "and your file has no function image_generator. Define it, or let train_happy_sad_model() build its data "
@@ -176,3 +181,72 @@ def test_happy_or_sad_imports_the_course_zip_with_its_classes_at_the_top(standin
     fetched = run_cli("data", "fetch", "happy_or_sad", "--mirror", tmp_path.as_uri(), "--data-dir", tmp_path / "f")
     assert fetched.exit_code == 0, fetched.output
     assert sorted(p.name for p in (tmp_path / "f" / "happy-or-sad").iterdir()) == ["happy", "sad"]
+
+
+def test_a_model_whose_weights_fit_never_changed_has_not_learnt_the_faces(grade_file, standin):
+    """Weights set by hand (here: random, frozen) and a fit that cannot change them: the hidden check
+    measured on the training faces does not credit what training did not teach."""
+    source = """import tensorflow as tf
+from tensorflow.keras.preprocessing.image import ImageDataGenerator
+
+def train_happy_sad_model():
+    generator = ImageDataGenerator(rescale=1 / 255).flow_from_directory(
+        "./data/", target_size=(150, 150), batch_size=10, class_mode="binary")
+    model = tf.keras.Sequential([tf.keras.Input(shape=(150, 150, 3)), tf.keras.layers.Conv2D(4, (3, 3)),
+                                 tf.keras.layers.MaxPooling2D(4, 4), tf.keras.layers.Flatten(),
+                                 tf.keras.layers.Dense(1, activation="sigmoid")])
+    for layer in model.layers:
+        layer.trainable = False
+    model.compile(loss="binary_crossentropy", optimizer="rmsprop", metrics=["accuracy"])
+    return model.fit(generator, epochs=1)
+"""
+    _, report = grade_file(source, exercise="happy_or_sad", extra=("--data-dir", standin))
+    assert report["model"]["learned_in_fit"] is False
+    check = by_name(report)["faces_accuracy"]
+    assert (check["status"], check["message"]) == ("failed", (
+        "Your model's weights did not change while model.fit(...) ran: whatever it knows about these images, it "
+        "did not learn from training, so its accuracy on them proves nothing."))
+
+
+def test_an_input_size_the_grader_cannot_afford_is_not_decoded():
+    """The model's input shape is the student's: a huge or empty one falls back to the dataset's own size."""
+    from grader.builtin.datasets.image_tree import decode_size
+
+    assert decode_size((150, 150, 3), (150, 150, 3), 80) == (150, 150, 3)
+    assert decode_size((300, 300, 1), (150, 150, 3), 80) == (300, 300, 1)
+    assert decode_size((1000, 1000, 3), (150, 150, 3), 80) == (150, 150, 3)  # 240 MB of pixels
+    assert decode_size((40000, 8, 3), (150, 150, 3), 1) == (150, 150, 3)
+    assert decode_size((0, 0, 3), (150, 150, 3), 80) == (150, 150, 3)
+    assert decode_size((150, 150, 7), (150, 150, 3), 80) == (150, 150, 3)
+    assert decode_size((None, None, 3), (150, 150, 3), 80) == (150, 150, 3)
+
+
+def test_imports_refuse_links_and_zip_bombs_before_copying_anything(standin, tmp_path):
+    tree = tmp_path / "faces"
+    shutil.copytree(standin / "happy-or-sad", tree)
+    (tmp_path / "secret").mkdir()
+    (tree / "happy" / ".cache").symlink_to(tmp_path / "secret", target_is_directory=True)
+    result = run_cli("data", "import", "happy_or_sad", tree, "--data-dir", tmp_path / "data")
+    assert result.exit_code == 2
+    assert f"These are symbolic links, not files: {tree / 'happy' / '.cache'}." in result.output
+    bomb = tmp_path / "sign.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("sign_mnist_train.csv", "0," * (150 * 2**20))
+    result = run_cli("data", "import", "sign_mnist", bomb, "--data-dir", tmp_path / "data")
+    assert result.exit_code == 2
+    assert f"{bomb}: sign_mnist_train.csv would unpack to 300 MiB from " in result.output
+    assert not (tmp_path / "data").exists()
+
+
+def test_gradings_staging_the_same_dataset_at_once_each_get_whole_files(standin, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path / "fresh-cache"))
+    loc = dataclasses.replace(datasets.locate("sign_mnist", standin), held_back=0.5)
+    folders = [tmp_path / f"w{i}" for i in range(4)]
+    for folder in folders:
+        folder.mkdir()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda folder: loc.dataset.stage(loc, folder), folders))
+    _, visible = held_back_rows(standin)
+    for folder in folders:
+        with open(folder / "sign-language-mnist" / "sign_mnist_test.csv") as f:
+            assert sum(1 for _ in f) == visible + 1

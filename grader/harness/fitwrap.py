@@ -91,6 +91,7 @@ class Recorder:
         self.data_access: list[dict] = []
         self.models: list = []  # models fit was called on, in order
         self.digests: dict[int, str] = {}  # id(model) -> weights digest at the end of its last fit
+        self.learned: set[int] = set()  # id(model) of models whose weights some fit changed
         self.current: dict | None = None
 
     def student_line(self) -> int | None:
@@ -363,6 +364,7 @@ def install(tf, keras, recorder: Recorder):
                                  line=recorder.source_line_with("input_shape"))
         recorder.fits.append(record)
         recorder.current = record
+        before = weights_digest(self) if getattr(self, "built", False) else None
         started = time.perf_counter()
         try:
             history = original_fit(self, **a)
@@ -381,6 +383,8 @@ def install(tf, keras, recorder: Recorder):
                 recorder.models.append(self)
             if record["epochs_run"]:
                 recorder.digests[id(self)] = weights_digest(self)
+                if recorder.digests[id(self)] != before:
+                    recorder.learned.add(id(self))
         return history
 
     keras.Model.fit = fit

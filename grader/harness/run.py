@@ -307,6 +307,7 @@ def main(job_text: str):
         try:
             if info["fitted"]:
                 info["weights_changed_after_fit"] = fitwrap.weights_digest(model) != recorder.digests.get(id(model))
+                info["learned_in_fit"] = id(model) in recorder.learned
             # Keras builds the file in a temporary folder: one of the harness's own, since the program
             # may have emptied its /tmp or pointed TMPDIR elsewhere
             scratch = out / "scratch"

@@ -6,6 +6,11 @@ from grader.hookspecs import hookimpl
 
 def check_accuracy(evidence, check):
     split, threshold, seen = check.params["split"], check.params["threshold"], check.params["seen"]
+    if seen and evidence.model_info.get("fitted") and not evidence.model_info.get("learned_in_fit"):
+        return failed("Your model's weights did not change while model.fit(...) ran: whatever it knows about these "
+                      "images, it did not learn from training, so its accuracy on them proves nothing.",
+                      hint="Let model.fit(...) train the layers (trainable=True), starting from Keras' own initial "
+                           "weights.")
     if not seen and evidence.trained_on(split):
         return failed(f"Your model was trained on the {split} images themselves, so its accuracy on them says "
                       "nothing about pictures it has not seen.",

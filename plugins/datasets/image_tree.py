@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from grader.datasets import DataError, Dataset, Split, Staged, cached_arrays, held_back_files
+from grader.datasets import DataError, Dataset, Split, Staged, cached_arrays, check_archive, held_back_files
 from grader.fingerprint import file_hashes
 from grader.hookspecs import hookimpl
 
@@ -34,10 +35,24 @@ def class_folders(split_dir: Path) -> list[Path]:
 
 
 def images_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    """The images of a class folder: regular files only (a symbolic link could lead anywhere)."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not p.is_symlink())
+
+
+def symlinks_in(folder: Path) -> list[str]:
+    """Every symbolic link under ``folder`` (not followed)."""
+    found = []
+    for where, dirs, files in os.walk(folder):
+        found += [str(Path(where) / n) for n in dirs + files if (Path(where) / n).is_symlink()]
+    return found
 
 
 def validate_tree(folder: Path, splits: tuple):
+    links = [link for split in splits for link in symlinks_in(folder / split)]
+    if links:
+        shown = ", ".join(links[:5]) + (f" and {len(links) - 5} more" if len(links) > 5 else "")
+        raise DataError(f"These are symbolic links, not files: {shown}. A dataset holds its own files (a link could "
+                        "show students any file of this machine); copy the real images in place of the links.")
     broken, empty = [], []
     classes = None
     for split in splits:
@@ -98,10 +113,28 @@ def split_files(located, split: str, flat: bool = False) -> dict:
     return out
 
 
+MAX_SIDE = 1024  # pixels: the course's models take 150 or 300
+MAX_SPLIT_BYTES = 128 * 2**20  # a split decoded for one model's input size (float32 for inference: 4x)
+MAX_CACHED_BYTES = 64 * 2**20  # sizes other than the dataset's own are cached only up to this
+
+
+def decode_size(input_shape, native: tuple, count: int) -> tuple:
+    """The size to decode the images at: the model's input size when it is a picture size the grader can
+    afford (the model is the student's: its shape is untrusted), else the dataset's own size (and the
+    model, if it cannot take that, is told so by the accuracy check)."""
+    try:
+        h, w, c = (int(v) for v in input_shape)
+    except (TypeError, ValueError):
+        return native
+    if not (0 < h <= MAX_SIDE and 0 < w <= MAX_SIDE and c in (1, 3)) or count * h * w * c > MAX_SPLIT_BYTES:
+        return native
+    return h, w, c
+
+
 def load_tree_split(located, split: str, input_shape=None, native=(150, 150, 3), flat: bool = False) -> Split:
     files = split_files(located, split, flat)
-    h, w, c = (tuple(input_shape) if input_shape and None not in tuple(input_shape) and len(input_shape) == 3
-               else native)
+    count = sum(len(f) for f in files.values())
+    h, w, c = decode_size(input_shape, native, count)
     classes = list(files)
 
     def build():
@@ -116,23 +149,28 @@ def load_tree_split(located, split: str, input_shape=None, native=(150, 150, 3),
         return {"x": np.stack(xs) if xs else np.zeros((0, h, w, c), np.uint8), "y": np.array(ys, np.int64),
                 "meta": {"skipped": skipped}}
 
-    arrays = cached_arrays(f"{located.dataset.name}-{split}-{h}x{w}x{c}-{located.held_back:g}-{located.stamp()}", build)
+    if (h, w, c) == tuple(native) or count * h * w * c <= MAX_CACHED_BYTES:
+        arrays = cached_arrays(f"{located.dataset.name}-{split}-{h}x{w}x{c}-{located.held_back:g}-{located.stamp()}",
+                               build)
+    else:
+        arrays = build()
     return Split(x=arrays["x"], y=arrays["y"], classes=classes, skipped=arrays["meta"]["skipped"])
 
 
 def stage_tree(located, workdir: Path, name: str, archive: str, flat: bool = False, aliases=None,
-               archive_at=()) -> Staged:
+               archive_at=(), classes_at=()) -> Staged:
     """The student's copy, in the working directory under the dataset's own name (the course's
     relative paths work), in the child's Keras cache, where get_file would have put it, and where course
     code and students' local copies look for it (/tmp/NAME, data/NAME, ../data/NAME, or ``aliases``).
     ``archive_at``: where course code opens the course's zip without downloading it (built at once from
-    the staged copy; otherwise it is built the first time a download asks for it)."""
+    the staged copy; otherwise it is built the first time a download asks for it). ``classes_at``:
+    folders that hold a flat tree's class folders (beside whatever else is put there, such as the zip)."""
     folder = located.dataset.subdir
     tree = workdir / folder
     held = {str(f) for files in split_files(located, EVALUATION).values() for f in files} if located.held_back else set()
 
-    def ignored(where, names):  # the marker, and the evaluation images held back from the student
-        return {n for n in names if n == "STAND-IN.txt" or str(Path(where) / n) in held}
+    def ignored(where, names):  # the marker, the evaluation images held back from the student, and links
+        return {n for n in names if n == "STAND-IN.txt" or str(Path(where) / n) in held or (Path(where) / n).is_symlink()}
 
     shutil.copytree(located.path, tree, ignore=ignored)
     cache = workdir / ".keras" / "datasets"
@@ -146,7 +184,8 @@ def stage_tree(located, workdir: Path, name: str, archive: str, flat: bool = Fal
     return Staged(env={"KERAS_HOME": str(workdir / ".keras")}, paths=splits,
                   downloads={archive: {"archive": str(cache / archive), "tree": str(tree), "top": top}},
                   home=tree, aliases=list(aliases) if aliases is not None else [f"/tmp/{name}", f"data/{name}", f"../data/{name}"],
-                  links={place: str(cache / archive) for place in archive_at})
+                  links={**{f"{place}/{cls.name}": str(cls) for place in classes_at for cls in class_folders(tree)},
+                         **{place: str(cache / archive) for place in archive_at}})
 
 
 def zip_tree(tree: Path, top: str, archive: Path):
@@ -227,18 +266,14 @@ def import_archive(source: Path, name: str, dest: Path, flat_classes: tuple = ()
     """Extract a course zip (``cats_and_dogs_filtered.zip``) and return the folder holding the splits
     (for a flat tree, the folder holding ``flat_classes``)."""
     with zipfile.ZipFile(source) as z:
-        for member in z.namelist():
-            target = (dest / member).resolve()
-            if not str(target).startswith(str(dest.resolve()) + os.sep) and target != dest.resolve():
-                raise DataError(f"{source} holds a path outside its folder ({member}); refusing it.")
+        check_archive(z, source)
         z.extractall(dest)
     wanted = flat_classes or ("train",)
     for candidate in (dest / name, dest, *sorted(p for p in dest.iterdir() if p.is_dir() and p.name != "__MACOSX")):
         if all((candidate / w).is_dir() for w in wanted):
             if not flat_classes:
                 return candidate
-            tree = dest / ".classes"  # the class folders alone, without what else the zip holds
-            tree.mkdir()
+            tree = Path(tempfile.mkdtemp(prefix=".classes-", dir=dest))  # the class folders alone
             for cls in flat_classes:
                 shutil.move(str(candidate / cls), str(tree / cls))
             return tree
@@ -248,7 +283,7 @@ def import_archive(source: Path, name: str, dest: Path, flat_classes: tuple = ()
 
 def image_tree_dataset(name: str, title: str, origin: str, archive: str, classes: tuple,
                        splits=("train", "validation"), flat: bool = False, subdir: str | None = None,
-                       synthesize=None, aliases=None, archive_at=()) -> Dataset:
+                       synthesize=None, aliases=None, archive_at=(), classes_at=()) -> Dataset:
     """A class-per-folder image dataset published as one zip. ``flat``: the zip holds the class folders
     themselves (one split, "train"); ``aliases``/``archive_at``: where course code looks for the tree and
     for the zip (see stage_tree)."""
@@ -257,7 +292,8 @@ def image_tree_dataset(name: str, title: str, origin: str, archive: str, classes
         name=name, title=title, subdir=subdir or name, files=files, origin=origin, md5={}, archive=archive,
         validate=lambda folder: validate_tree(folder, ("",) if flat else splits),
         synthesize=synthesize or (lambda folder, seed: synthesize_tree(folder, seed, classes)),
-        stage=lambda located, workdir: stage_tree(located, workdir, name, archive, flat, aliases, archive_at),
+        stage=lambda located, workdir: stage_tree(located, workdir, name, archive, flat, aliases, archive_at,
+                                                  classes_at),
         load_split=lambda located, split, input_shape=None: load_tree_split(located, split, input_shape, flat=flat),
         fingerprints=lambda located, split: set(file_hashes(
             sorted(f for files in split_files(located, split, flat).values() for f in files), limit=None)),
@@ -267,8 +303,9 @@ def image_tree_dataset(name: str, title: str, origin: str, archive: str, classes
 
 # Where the course's happy-or-sad notebooks look: the zip fetched to /tmp (Colab), beside the
 # notebook or in ../tmp2 (Coursera's lab), data/ (local copies); the tree extracted to /tmp/h-or-s, or
-# the classes in ./data/ (the 2022 lab's base_dir).
-HAPPY_OR_SAD_TREE = ["/tmp/h-or-s", "data", "/tmp/happy-or-sad"]
+# the classes in ./data/ (the 2022 lab's base_dir), a folder that also holds the zip.
+HAPPY_OR_SAD_TREE = ["/tmp/h-or-s", "/tmp/happy-or-sad"]
+HAPPY_OR_SAD_CLASSES = ["data"]
 HAPPY_OR_SAD_ZIP = ["happy-or-sad.zip", "../tmp2/happy-or-sad.zip", "/tmp/happy-or-sad.zip", "data/happy-or-sad.zip"]
 
 
@@ -282,4 +319,4 @@ def grader_register_datasets(register):
         "happy_or_sad", "Happy or sad: 80 cartoon faces in happy/ and sad/, 2 classes (one split)",
         origin="https://storage.googleapis.com/laurencemoroney-blog.appspot.com/", archive="happy-or-sad.zip",
         classes=("happy", "sad"), flat=True, subdir="happy-or-sad", synthesize=synthesize_faces,
-        aliases=HAPPY_OR_SAD_TREE, archive_at=HAPPY_OR_SAD_ZIP))
+        aliases=HAPPY_OR_SAD_TREE, archive_at=HAPPY_OR_SAD_ZIP, classes_at=HAPPY_OR_SAD_CLASSES))

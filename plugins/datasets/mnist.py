@@ -7,6 +7,8 @@ harness answers the loader itself with the student's copy (the training split, a
 test split a sample of the training split). The real test split stays with the grader.
 """
 
+import os
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -65,10 +67,11 @@ def stage(located, workdir: Path) -> Staged:
     if not decoy.is_file():
         train = load_split(located, "train")
         rows = decoy_rows(len(train.x), DECOY_SIZE)
-        part = decoy.with_suffix(".part.npz")
-        np.savez(part, x_train=np.asarray(train.x), y_train=np.asarray(train.y),
-                 x_test=np.asarray(train.x[rows][:DECOY_SIZE]), y_test=np.asarray(train.y[rows][:DECOY_SIZE]))
-        part.rename(decoy)
+        # a file of its own, then renamed: two gradings staging at once each write whole files
+        with tempfile.NamedTemporaryFile(dir=decoy.parent, prefix=f".{decoy.name}.", suffix=".npz", delete=False) as f:
+            np.savez(f, x_train=np.asarray(train.x), y_train=np.asarray(train.y),
+                     x_test=np.asarray(train.x[rows][:DECOY_SIZE]), y_test=np.asarray(train.y[rows][:DECOY_SIZE]))
+        os.replace(f.name, decoy)
     target.write_bytes(decoy.read_bytes())
     parts = {"x_train": [0, 0], "y_train": [0, 1], "x_test": [1, 0], "y_test": [1, 1]}
     return Staged(env={"KERAS_HOME": str(workdir / ".keras")},
