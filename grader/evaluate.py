@@ -225,7 +225,9 @@ class Evidence:
                     "hint": "Make the first layer accept the images as they are, e.g. Flatten(input_shape=(28, 28))."}
         units = out.shape[-1] if out.ndim > 1 else 1
         if units == 1 and classes == 2:
-            predicted = (out.reshape(-1) > 0.5).astype(int)
+            # one unit: a probability (sigmoid), or a logit when the loss said from_logits=True
+            logits = any((f.get("compile") or {}).get("from_logits") for f in self.graded_fits())
+            predicted = (out.reshape(-1) > (0.0 if logits else 0.5)).astype(int)
         elif data.occurring and units == len(data.occurring) < classes:
             # one unit per label that occurs, in label order (pd.get_dummies, LabelBinarizer)
             predicted = np.asarray(data.occurring)[out.reshape(len(y), -1).argmax(axis=1)]
