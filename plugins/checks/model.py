@@ -27,15 +27,32 @@ def check_convolutional(evidence, check):
                        "before Flatten() and the Dense layers.")
 
 
+# The least setting of each transform that changes a picture visibly (rotation in degrees, channel
+# shifts in pixel values, the others as fractions); below it, a transform is there in name only.
+LEAST = {"rotation_range": 1.0, "channel_shift_range": 1.0}
+
+
+def _meaningful(name: str, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    values = [abs(v - 1.0) if name in ("zoom_range", "brightness_range") else abs(v)
+              for v in (value if isinstance(value, list) else [value]) if isinstance(v, (int, float))]
+    return any(v >= LEAST.get(name, 0.01) for v in values)
+
+
+def _transforms(data) -> dict:
+    return {k: v for k, v in (data.get("random_transforms") or {}).items() if _meaningful(k, v)}
+
+
 def _generator_text(data) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sorted(data.get("random_transforms", {}).items()))
+    return ", ".join(f"{k}={v}" for k, v in sorted(_transforms(data).items()))
 
 
 def check_augmented(evidence, check):
     fit = evidence.last_graded_fit()
     data, val = fit.get("data") or {}, fit.get("validation") or {}
     ways = []
-    if data.get("kind") == "ImageDataGenerator" and data.get("random_transforms"):
+    if data.get("kind") == "ImageDataGenerator" and _transforms(data):
         ways.append(f"ImageDataGenerator with {_generator_text(data)}")
     layers = [layer["class"] for layer in evidence.layer_summary(required=True)
               if is_augmentation_layer(layer["class"])]
@@ -44,6 +61,13 @@ def check_augmented(evidence, check):
     if data.get("kind") == "tf.data" and data.get("random_ops"):
         ways.append(f"random operations in your tf.data pipeline ({', '.join(data['random_ops'])})")
     if not ways:
+        tiny = data.get("random_transforms") or {}
+        if data.get("kind") == "ImageDataGenerator" and tiny:
+            shown = ", ".join(f"{k}={v}" for k, v in sorted(tiny.items()))
+            return failed(f"Your training ImageDataGenerator's random transforms ({shown}) are too small to change "
+                          "a picture: every epoch shows the network the same pictures.",
+                          hint="Use settings that change the pictures, e.g. rotation_range=40, width_shift_range=0.2, "
+                               "zoom_range=0.2, horizontal_flip=True.")
         if data.get("kind") == "ImageDataGenerator" and data.get("rescale"):
             return failed("Your training ImageDataGenerator only rescales the images. Rescaling is not "
                           "augmentation: every epoch shows the network the very same pictures.",
@@ -55,7 +79,7 @@ def check_augmented(evidence, check):
                       "in a tf.data pipeline.",
                       hint="Use ImageDataGenerator with rotation_range, width_shift_range, horizontal_flip, ... or "
                            "put tf.keras.layers.RandomFlip('horizontal') and RandomRotation(0.1) first in the model.")
-    if val.get("kind") == "ImageDataGenerator" and val.get("random_transforms"):
+    if val.get("kind") == "ImageDataGenerator" and _transforms(val):
         return failed(f"Training data was augmented ({'; '.join(ways)}), but so was the validation data "
                       f"({_generator_text(val)}): validation should show the real pictures, unchanged.",
                       hint="Give the validation ImageDataGenerator only rescale=1./255.", fraction=0.5)
