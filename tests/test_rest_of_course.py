@@ -250,3 +250,23 @@ def test_gradings_staging_the_same_dataset_at_once_each_get_whole_files(standin,
     for folder in folders:
         with open(folder / "sign-language-mnist" / "sign_mnist_test.csv") as f:
             assert sum(1 for _ in f) == visible + 1
+
+
+def test_transforms_too_small_to_change_a_picture_are_not_augmentation(grade_file, standin):
+    source = """import numpy as np
+import tensorflow as tf
+from tensorflow.keras.preprocessing.image import ImageDataGenerator
+
+table = np.loadtxt("sign_mnist_train.csv", delimiter=",", skiprows=1)
+images, labels = table[:, 1:].reshape(-1, 28, 28, 1), table[:, 0]
+model = tf.keras.Sequential([tf.keras.Input(shape=(28, 28, 1)), tf.keras.layers.Conv2D(8, 3, activation="relu"),
+                             tf.keras.layers.MaxPooling2D(), tf.keras.layers.Flatten(),
+                             tf.keras.layers.Dense(25, activation="softmax")])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(ImageDataGenerator(rescale=1 / 255, rotation_range=1e-9).flow(images, labels), epochs=1)
+"""
+    _, report = grade_file(source, exercise="sign_language", extra=("--data-dir", standin))
+    check = by_name(report)["augmented"]
+    assert (check["status"], check["message"]) == ("failed", (
+        "Your training ImageDataGenerator's random transforms (rotation_range=1e-09) are too small to change a "
+        "picture: every epoch shows the network the same pictures."))
