@@ -237,6 +237,7 @@ def import_files(name: str, source: Path, data_dir: Path | None = None) -> Path:
 
 
 MAX_ARCHIVE_BYTES = 4 * 2**30  # unpacked; the course's largest zip (cats_and_dogs_filtered) is 68 MB
+MAX_MEMBERS = 100_000  # cats_and_dogs_filtered holds 3,000 files
 MAX_INFLATION = 100  # unpacked/packed, for members over 1 MiB: images barely compress, CSV text about 5x
 
 
@@ -244,6 +245,8 @@ def check_archive(z: zipfile.ZipFile, source: Path):
     """Refuse a zip before unpacking anything: a member outside its folder (``../``, absolute, a link),
     more than MAX_ARCHIVE_BYTES in all, or a member that inflates like a zip bomb."""
     total = 0
+    if len(z.infolist()) > MAX_MEMBERS:
+        raise DataError(f"{source} holds {len(z.infolist())} files; the course's datasets hold a few thousand.")
     for info in z.infolist():
         name = info.filename
         if name.startswith(("/", "\\")) or ".." in Path(name).parts or ":" in name.split("/")[0]:

@@ -39,7 +39,8 @@ def infer(model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
 
 # Keras 3 serialises tuples, tensors, arrays and the like as {"class_name": "__tuple__", ...} with no
 # module; these carry data, not code. "__lambda__" (a Python function) is not among them.
-DATA_MARKERS = {"__tuple__", "__tensor__", "__numpy__", "__bytes__", "__ellipsis__", "__slice__", "__typespec__"}
+DATA_MARKERS = {"__tuple__", "__tensor__", "__numpy__", "__bytes__", "__ellipsis__", "__slice__", "__typespec__",
+                "__keras_tensor__"}  # a functional model's connections: layer name and node index
 MAX_CONFIG_BYTES = 16 * 2**20  # the course's largest model's config.json is about 10 KiB
 MAX_METADATA_BYTES = 2**20
 MAX_WEIGHTS_BYTES = 2 * 2**30

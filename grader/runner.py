@@ -150,6 +150,39 @@ def _typed(data: dict, fields: dict) -> dict:
             and not (isinstance(v, bool) and fields[k] in (int, (int, float)))}
 
 
+NUMBER = (int, float)
+# What describes a fit's data (grader/harness/data.py), field by field: the checks compare these values
+DATA_FIELDS = {"kind": str, "iterator": str, "directory": str, "type": str, "element_spec": str,
+               "class_mode": str, "samples": int, "batch_size": int, "num_classes": int, "rescale": NUMBER,
+               "random_transforms": dict, "fingerprint": list, "stages": list, "random_ops": list,
+               "x": dict, "y": dict, "batch": dict, "fraction": NUMBER}
+ARRAY_FIELDS = {"shape": list, "dtype": str, "min": NUMBER, "max": NUMBER}
+COMPILE_FIELDS = {"loss": str, "from_logits": bool, "optimizer": str, "learning_rate": NUMBER}
+OUTPUT_FIELDS = {"class": str, "units": int, "activation": str}
+
+
+def _clean_data(data) -> dict | None:
+    """A fit's data description with every nested value of the type the checks expect (the child wrote
+    it, and the student's code runs in the child)."""
+    if not isinstance(data, dict):
+        return None
+    d = _typed(data, DATA_FIELDS)
+    for key in ("x", "y", "batch"):
+        if key in d:
+            d[key] = _typed(d[key], ARRAY_FIELDS)
+            if "shape" in d[key]:
+                d[key]["shape"] = [v if isinstance(v, int) and not isinstance(v, bool) else None for v in d[key]["shape"]]
+    for key in ("fingerprint", "stages", "random_ops"):
+        if key in d:
+            d[key] = [v for v in d[key] if isinstance(v, str)]
+    if "random_transforms" in d:
+        d["random_transforms"] = {
+            k: v for k, v in d["random_transforms"].items()
+            if isinstance(v, (int, float)) or (isinstance(v, list) and all(isinstance(x, NUMBER) and
+                                                                          not isinstance(x, bool) for x in v))}
+    return d
+
+
 def clean_trace(data: dict) -> dict:
     trace = _typed(_bounded(data), TRACE_FIELDS)
     fits = []
@@ -162,6 +195,14 @@ def clean_trace(data: dict) -> dict:
                 f[key] = min(max(int(f[key]), 0), MAX_EPOCHS)
         f["epochs_run"] = f.get("epochs_run", 0)
         f.setdefault("epochs_requested", f["epochs_run"])
+        for key in ("data", "validation"):
+            if key in f:
+                f[key] = _clean_data(f[key])
+                if f[key] is None:
+                    del f[key]
+        for key, fields in (("compile", COMPILE_FIELDS), ("output", OUTPUT_FIELDS)):
+            if key in f:
+                f[key] = _typed(f[key], fields)
         f["history"] = {k: [x if isinstance(x, (int, float)) and not isinstance(x, bool) else None
                             for x in v[:MAX_EPOCHS]]
                         for k, v in (f.get("history") or {}).items() if isinstance(v, list)}

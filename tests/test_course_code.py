@@ -110,3 +110,20 @@ def test_image_data_is_where_course_code_looks_for_it(tmp_path, standin):
         "it asked for '/content/dogs/train' (FileNotFoundError at line 4); while grading, the dataset "
         "cats_and_dogs_filtered is at ./cats_and_dogs_filtered, /tmp/cats_and_dogs_filtered, "
         "data/cats_and_dogs_filtered, ../data/cats_and_dogs_filtered, /content/cats.")
+
+
+def test_a_functional_api_model_is_graded_like_a_sequential_one(grade_file):
+    """keras.Model(inputs, outputs), as the course's transfer-learning notebooks build models: its saved
+    connections are data (Keras' __keras_tensor__ entries), not code."""
+    source = ("import numpy as np\nimport tensorflow as tf\n"
+              "inputs = tf.keras.Input(shape=(1,))\n"
+              "hidden = tf.keras.layers.Dense(4)(inputs)\n"
+              "outputs = tf.keras.layers.Dense(1)(hidden)\n"
+              "model = tf.keras.Model(inputs, outputs)\n"
+              "model.compile(optimizer='sgd', loss='mse')\n"
+              "xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0])\n"
+              "model.fit(xs, 3 * xs + 1, epochs=400, verbose=0)\n")
+    result, report = grade_file(source)
+    assert [c["message"] for c in report["checks"] if "safely" in c["message"]] == []
+    assert report["model"]["class"] == "Functional"
+    assert [layer["class"] for layer in report["model"]["layers"]] == ["InputLayer", "Dense", "Dense"]

@@ -188,3 +188,22 @@ def test_an_evaluator_that_cannot_start_is_the_graders_error_not_the_students_ve
     assert {c["name"]: c["status"] for c in report["checks"]} == {
         "predicts_31_at_10": "error", "trained_with_fit": "error", "within_limits": "passed", "learned_the_line": "error"}
     assert "the grader's evaluator process could not start" in report["checks"][0]["message"]
+
+
+def test_nested_values_of_a_forged_trace_are_dropped_when_of_the_wrong_type():
+    """The child writes the trace and the student's code runs in the child: a batch maximum of "255"
+    (a string) once made the grader's comparison raise (exit 3); now the value is simply not there."""
+    from grader.runner import clean_trace
+
+    fit = clean_trace({"fits": [{
+        "index": 0, "epochs_run": 1,
+        "data": {"kind": "ImageDataGenerator", "rescale": "1/255", "batch": {"max": "255", "shape": [32, "28"]},
+                 "random_transforms": {"rotation_range": "40", "horizontal_flip": True, "zoom_range": [0.8, "x"]},
+                 "fingerprint": ["ab12", 7], "samples": 3.5},
+        "validation": ["not", "a", "dict"],
+        "compile": {"loss": "mse", "from_logits": "yes", "learning_rate": "0.1"},
+        "output": {"units": "26", "activation": "softmax"}}]})["fits"][0]
+    assert fit["data"] == {"kind": "ImageDataGenerator", "batch": {"shape": [32, None]},
+                           "random_transforms": {"horizontal_flip": True}, "fingerprint": ["ab12"]}
+    assert "validation" not in fit
+    assert fit["compile"] == {"loss": "mse"} and fit["output"] == {"activation": "softmax"}

@@ -270,3 +270,45 @@ model.fit(ImageDataGenerator(rescale=1 / 255, rotation_range=1e-9).flow(images, 
     assert (check["status"], check["message"]) == ("failed", (
         "Your training ImageDataGenerator's random transforms (rotation_range=1e-09) are too small to change a "
         "picture: every epoch shows the network the same pictures."))
+
+
+def test_a_damaged_zip_or_a_commented_csv_is_refused_with_a_sentence_and_a_bom_is_fine(standin, tmp_path):
+    damaged = tmp_path / "happy-or-sad.zip"
+    with zipfile.ZipFile(damaged, "w", zipfile.ZIP_STORED) as z:
+        for image in sorted((standin / "happy-or-sad").rglob("*.png")):
+            z.write(image, image.relative_to(standin / "happy-or-sad"))
+    data = bytearray(damaged.read_bytes())
+    data[200] ^= 0xFF  # inside the first image: its CRC no longer matches
+    damaged.write_bytes(bytes(data))
+    result = run_cli("data", "import", "happy_or_sad", damaged, "--data-dir", tmp_path / "data")
+    assert result.exit_code == 2
+    assert f"grader: {damaged} could not be unpacked: Bad CRC-32 for file 'happy/happy1-00.png'. Download it again." \
+        in result.output
+
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    train = (standin / "sign-language-mnist" / "sign_mnist_train.csv").read_text()
+    (folder / "sign_mnist_train.csv").write_text("\ufeff" + train, encoding="utf-8")  # saved by Excel
+    test = (standin / "sign-language-mnist" / "sign_mnist_test.csv").read_text().splitlines()
+    (folder / "sign_mnist_test.csv").write_text("\n".join(test[:3] + ["# a comment"] + test[3:]) + "\n")
+    result = run_cli("data", "import", "sign_mnist", folder, "--data-dir", tmp_path / "data")
+    assert result.exit_code == 2
+    assert (f"{folder / 'sign_mnist_test.csv'}, line 4: 1 fields where a row has 785 (a label and 784 pixel values, "
+            "separated by commas).") in result.output
+    (folder / "sign_mnist_test.csv").write_text("\n".join(test) + "\n")
+    result = run_cli("data", "import", "sign_mnist", folder, "--data-dir", tmp_path / "data")
+    assert result.exit_code == 0, result.output
+
+
+def test_an_untrained_model_gets_nothing_for_the_faces_it_was_never_taught(grade_file, standin):
+    source = """import tensorflow as tf
+
+def train_happy_sad_model():
+    return tf.keras.Sequential([tf.keras.Input(shape=(150, 150, 3)), tf.keras.layers.Flatten(),
+                                tf.keras.layers.Dense(1, activation="sigmoid")])
+"""
+    _, report = grade_file(source, exercise="happy_or_sad", extra=("--data-dir", standin))
+    check = by_name(report)["faces_accuracy"]
+    assert (check["status"], check["message"]) == ("failed", (
+        "Your model was never trained with model.fit(...), so its accuracy on these images says nothing about "
+        "what training taught it."))

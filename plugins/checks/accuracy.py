@@ -6,6 +6,10 @@ from grader.hookspecs import hookimpl
 
 def check_accuracy(evidence, check):
     split, threshold, seen = check.params["split"], check.params["threshold"], check.params["seen"]
+    if seen and not evidence.model_info.get("fitted") and evidence.model_info.get("saved"):
+        return failed("Your model was never trained with model.fit(...), so its accuracy on these images says nothing "
+                      "about what training taught it.",
+                      hint="Train the model you hand in with model.fit(...).")
     if seen and evidence.model_info.get("fitted") and not evidence.model_info.get("learned_in_fit"):
         return failed("Your model's weights did not change while model.fit(...) ran: whatever it knows about these "
                       "images, it did not learn from training, so its accuracy on them proves nothing.",

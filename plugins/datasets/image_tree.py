@@ -115,7 +115,6 @@ def split_files(located, split: str, flat: bool = False) -> dict:
 
 MAX_SIDE = 1024  # pixels: the course's models take 150 or 300
 MAX_SPLIT_BYTES = 128 * 2**20  # a split decoded for one model's input size (float32 for inference: 4x)
-MAX_CACHED_BYTES = 64 * 2**20  # sizes other than the dataset's own are cached only up to this
 
 
 def decode_size(input_shape, native: tuple, count: int) -> tuple:
@@ -149,7 +148,7 @@ def load_tree_split(located, split: str, input_shape=None, native=(150, 150, 3),
         return {"x": np.stack(xs) if xs else np.zeros((0, h, w, c), np.uint8), "y": np.array(ys, np.int64),
                 "meta": {"skipped": skipped}}
 
-    if (h, w, c) == tuple(native) or count * h * w * c <= MAX_CACHED_BYTES:
+    if (h, w, c) == tuple(native):  # other sizes are decoded anew: each would stay in the cache for good
         arrays = cached_arrays(f"{located.dataset.name}-{split}-{h}x{w}x{c}-{located.held_back:g}-{located.stamp()}",
                                build)
     else:
@@ -265,9 +264,12 @@ def synthesize_faces(folder: Path, seed: int, per_class: int = 40, size: int = 1
 def import_archive(source: Path, name: str, dest: Path, flat_classes: tuple = ()) -> Path:
     """Extract a course zip (``cats_and_dogs_filtered.zip``) and return the folder holding the splits
     (for a flat tree, the folder holding ``flat_classes``)."""
-    with zipfile.ZipFile(source) as z:
-        check_archive(z, source)
-        z.extractall(dest)
+    try:
+        with zipfile.ZipFile(source) as z:
+            check_archive(z, source)
+            z.extractall(dest)
+    except (zipfile.BadZipFile, OSError) as exc:  # a damaged member, or a file and a folder of one name
+        raise DataError(f"{source} could not be unpacked: {exc}. Download it again.") from None
     wanted = flat_classes or ("train",)
     for candidate in (dest / name, dest, *sorted(p for p in dest.iterdir() if p.is_dir() and p.name != "__MACOSX")):
         if all((candidate / w).is_dir() for w in wanted):

@@ -14,7 +14,6 @@ The course uses the test file as its validation data. The grade is measured on a
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import string
 import tempfile
@@ -49,7 +48,7 @@ def read_table(path: Path) -> tuple[np.ndarray, np.ndarray]:
     and where (the file and its line)."""
     try:
         size = path.stat().st_size
-        with open(path, encoding="utf-8", errors="strict") as f:
+        with open(path, encoding="utf-8-sig", errors="strict") as f:  # a byte-order mark is not part of the header
             header = f.readline().strip().split(",")
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path} cannot be read as text ({exc}). It should be a CSV file.") from None
@@ -64,14 +63,13 @@ def read_table(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if size > MAX_FILE_BYTES:
         raise DataError(f"{path} is {size / 2**20:.0f} MiB; Sign Language MNIST's files are under 100 MiB.")
     try:  # whole numbers only: NumPy's own parser, strict (no True, 1.5, NaN or empty fields)
-        values = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.int64, ndmin=2, encoding="utf-8")
-    except ValueError as exc:
-        text = str(exc)
-        row = re.search(r"at row (\d+)", text)
-        where = f", line {int(row.group(1)) + 2}" if row else ""
-        reason = re.sub(r" at row \d+(, column \d+)?", "", text).split(";")[0].rstrip(".")
-        raise DataError(f"{path}{where}: {reason}. Every row is a label and 784 whole pixel values, "
-                        "separated by commas.") from None
+        values = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.int64, ndmin=2, encoding="utf-8-sig",
+                            comments=None)
+    except ValueError:
+        raise DataError(_first_bad_line(path)) from None
+    raw = path.read_bytes()
+    if raw.count(b"\n") + (not raw.endswith(b"\n")) - 1 != len(values):  # NumPy skipped blank lines
+        raise DataError(_first_bad_line(path))  # the course's csv.reader code would stop at them
     if values.shape[0] and values.shape[1] != 785:
         raise DataError(f"{path} has {values.shape[1]} columns; Sign Language MNIST has 785 (label, 784 pixels).")
     labels = values[:, 0]
@@ -84,6 +82,23 @@ def read_table(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if not len(values):
         raise DataError(f"{path} has a header but no rows.")
     return values[:, 1:].astype(np.uint8).reshape(-1, 28, 28), labels.astype(np.int64)
+
+
+def _first_bad_line(path: Path) -> str:
+    """Which line NumPy's parser stopped at, and why, found again line by line (its own row numbers skip
+    blank lines and differ between its messages)."""
+    with open(path, encoding="utf-8-sig", errors="replace") as f:
+        f.readline()
+        for number, line in enumerate(f, start=2):
+            fields = line.rstrip("\r\n").split(",")
+            if len(fields) != 785:
+                return (f"{path}, line {number}: {len(fields)} fields where a row has 785 (a label and 784 pixel "
+                        "values, separated by commas).")
+            wrong = next((v for v in fields if not v.strip().isdigit()), None)
+            if wrong is not None:
+                return (f"{path}, line {number}: '{wrong[:20]}' is not a whole number. Every row is a label and 784 "
+                        "whole pixel values, separated by commas.")
+    return f"{path} is not a table of whole numbers separated by commas."
 
 
 def validate(folder: Path):
@@ -191,15 +206,21 @@ def unpack(archive: Path, dest: Path) -> Path:
     """Kaggle's zip (the two CSV files, at its top or in folders of their own): a folder holding both."""
     out = dest / FOLDER
     out.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(archive) as z:
-        check_archive(z, archive)
-        for name in (TRAIN, TEST):
-            members = sorted((m for m in z.infolist() if Path(m.filename).name == name and not m.is_dir()),
-                             key=lambda m: m.filename.count("/"))
-            if not members:
-                raise DataError(f"{archive} holds no {name}: Sign Language MNIST's zip holds {TRAIN} and {TEST}.")
-            with z.open(members[0]) as src, open(out / name, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+    try:
+        with zipfile.ZipFile(archive) as z:
+            check_archive(z, archive)
+            for name in (TRAIN, TEST):
+                members = sorted((m for m in z.infolist() if Path(m.filename).name == name and not m.is_dir()),
+                                 key=lambda m: m.filename.count("/"))
+                if not members:
+                    raise DataError(f"{archive} holds no {name}: Sign Language MNIST's zip holds {TRAIN} and {TEST}.")
+                if members[0].file_size > MAX_FILE_BYTES:
+                    raise DataError(f"{archive}: {name} is {members[0].file_size / 2**20:.0f} MiB; Sign Language "
+                                    "MNIST's files are under 100 MiB.")
+                with z.open(members[0]) as src, open(out / name, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DataError(f"{archive} could not be unpacked: {exc}. Download it again.") from None
     return out
 
 
