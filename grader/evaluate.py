@@ -209,7 +209,7 @@ class Evidence:
         factor, note = self.input_scale()
         classes = len(data.classes)
         out, error = None, None
-        for shaped in (x, x[..., None]):
+        for shaped in (x, x[..., None], x.reshape(len(x), -1)):  # as it is, with a channel axis, or flat rows
             try:
                 scaled = np.array(shaped, dtype=np.float32)
                 scaled *= factor  # in place: one float32 copy of the split, not two
