@@ -155,7 +155,7 @@ NUMBER = (int, float)
 DATA_FIELDS = {"kind": str, "iterator": str, "directory": str, "type": str, "element_spec": str,
                "class_mode": str, "samples": int, "batch_size": int, "num_classes": int, "rescale": NUMBER,
                "random_transforms": dict, "fingerprint": list, "stages": list, "random_ops": list,
-               "x": dict, "y": dict, "batch": dict, "fraction": NUMBER}
+               "x": dict, "y": dict, "batch": dict, "fraction": NUMBER, "transforms_change_pictures": bool}
 ARRAY_FIELDS = {"shape": list, "dtype": str, "min": NUMBER, "max": NUMBER}
 COMPILE_FIELDS = {"loss": str, "from_logits": bool, "optimizer": str, "learning_rate": NUMBER}
 OUTPUT_FIELDS = {"class": str, "units": int, "activation": str}

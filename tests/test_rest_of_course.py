@@ -312,3 +312,28 @@ def train_happy_sad_model():
     assert (check["status"], check["message"]) == ("failed", (
         "Your model was never trained with model.fit(...), so its accuracy on these images says nothing about "
         "what training taught it."))
+
+
+def test_a_generator_whose_random_transform_does_nothing_is_not_augmentation(grade_file, standin):
+    source = """import numpy as np
+import tensorflow as tf
+from tensorflow.keras.preprocessing.image import ImageDataGenerator
+
+class Steady(ImageDataGenerator):
+    def random_transform(self, x, seed=None):
+        return x
+
+table = np.loadtxt("sign_mnist_train.csv", delimiter=",", skiprows=1)
+images, labels = table[:, 1:].reshape(-1, 28, 28, 1), table[:, 0]
+model = tf.keras.Sequential([tf.keras.Input(shape=(28, 28, 1)), tf.keras.layers.Conv2D(8, 3, activation="relu"),
+                             tf.keras.layers.MaxPooling2D(), tf.keras.layers.Flatten(),
+                             tf.keras.layers.Dense(25, activation="softmax")])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(Steady(rescale=1 / 255, rotation_range=40, horizontal_flip=True).flow(images, labels), epochs=1)
+"""
+    _, report = grade_file(source, exercise="sign_language", extra=("--data-dir", standin))
+    assert report["training"]["fits"][0]["data"]["transforms_change_pictures"] is False
+    check = by_name(report)["augmented"]
+    assert (check["status"], check["message"]) == ("failed", (
+        "Your training ImageDataGenerator's random transforms (horizontal_flip=True, rotation_range=40.0) leave every "
+        "picture as it was (its random_transform changes nothing): every epoch shows the network the same pictures."))

@@ -79,6 +79,29 @@ def peek(x, keras, tf):
         np.random.set_state(state)
 
 
+def transforms_change_pictures(iterator, gen, tries: int = 8) -> bool | None:
+    """Whether the generator's ``random_transform`` changes a picture at all: tried on a noise picture of
+    the iterator's size, with NumPy's random state put back (training computes the same). None if it
+    cannot be tried."""
+    shape = getattr(iterator, "image_shape", None)
+    if shape is None and isinstance(getattr(iterator, "x", None), np.ndarray):
+        shape = iterator.x.shape[1:]
+    if shape is None or len(shape) != 3 or not callable(getattr(gen, "random_transform", None)):
+        return None
+    state = np.random.get_state()
+    try:
+        picture = np.random.default_rng(0).uniform(0, 255, tuple(int(v) for v in shape)).astype(np.float32)
+        for _ in range(tries):
+            changed = np.asarray(gen.random_transform(picture.copy()), dtype=np.float32)
+            if changed.shape != picture.shape or not np.allclose(changed, picture, atol=0.5):
+                return True
+        return False
+    except Exception:
+        return None
+    finally:
+        np.random.set_state(state)
+
+
 def describe(x, y=None) -> dict:
     """A JSON-able description of a fit's training data."""
     if isinstance(x, np.ndarray) or (isinstance(x, (list, tuple)) and x and not hasattr(x[0], "__next__")):
@@ -99,6 +122,7 @@ def describe(x, y=None) -> dict:
             "batch_size": int(getattr(x, "batch_size", 0) or 0),
             "rescale": getattr(gen, "rescale", None),
             "random_transforms": _generator_transforms(gen),
+            "transforms_change_pictures": transforms_change_pictures(x, gen) if _generator_transforms(gen) else None,
             "class_mode": getattr(x, "class_mode", None),
             "num_classes": getattr(x, "num_classes", None),
         }

@@ -41,6 +41,10 @@ def _meaningful(name: str, value) -> bool:
 
 
 def _transforms(data) -> dict:
+    """The transforms that change pictures: settings above the minimums, of a generator whose
+    random_transform was seen to change a picture (a subclass may set them and do nothing)."""
+    if data.get("transforms_change_pictures") is False:
+        return {}
     return {k: v for k, v in (data.get("random_transforms") or {}).items() if _meaningful(k, v)}
 
 
@@ -64,8 +68,11 @@ def check_augmented(evidence, check):
         tiny = data.get("random_transforms") or {}
         if data.get("kind") == "ImageDataGenerator" and tiny:
             shown = ", ".join(f"{k}={v}" for k, v in sorted(tiny.items()))
-            return failed(f"Your training ImageDataGenerator's random transforms ({shown}) are too small to change "
-                          "a picture: every epoch shows the network the same pictures.",
+            meaningful = any(_meaningful(k, v) for k, v in tiny.items())  # set, but the generator ignores them
+            why = "leave every picture as it was (its random_transform changes nothing)" if meaningful \
+                else "are too small to change a picture"
+            return failed(f"Your training ImageDataGenerator's random transforms ({shown}) {why}: every epoch shows "
+                          "the network the same pictures.",
                           hint="Use settings that change the pictures, e.g. rotation_range=40, width_shift_range=0.2, "
                                "zoom_range=0.2, horizontal_flip=True.")
         if data.get("kind") == "ImageDataGenerator" and data.get("rescale"):
