@@ -79,17 +79,18 @@ def stage(located, workdir: Path) -> Staged:
                   loaders={"mnist": str(target)})
 
 
-def _digit_strokes(rng, classes=10):
-    """One template per class: a few thick strokes between random points, like a digit's shape."""
+def stroke_templates(rng, count: int, low: float = 5, high: float = 23, width: float = 3.0) -> np.ndarray:
+    """``count`` 28x28 templates, one per class: three thick strokes between four random points in
+    [low, high), like a handwritten shape (``width``: the strokes' spread, in squared pixels)."""
     yy, xx = np.mgrid[0:28, 0:28].astype(float)
     out = []
-    for _ in range(classes):
+    for _ in range(count):
         img = np.zeros((28, 28))
-        points = rng.uniform(5, 23, (4, 2))
+        points = rng.uniform(low, high, (4, 2))
         for (y0, x0), (y1, x1) in zip(points[:-1], points[1:]):
             for t in np.linspace(0, 1, 24):
                 cy, cx = y0 + t * (y1 - y0), x0 + t * (x1 - x0)
-                img = np.maximum(img, np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 3.0))
+                img = np.maximum(img, np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / width))
         out.append(img)
     return np.stack(out)
 
@@ -111,7 +112,7 @@ def _sample(rng, templates, n):
 
 def synthesize(folder: Path, seed: int, train: int = 6000, test: int = 1000):
     rng = np.random.default_rng(seed)
-    templates = _digit_strokes(rng)
+    templates = stroke_templates(rng, 10)
     (x_train, y_train), (x_test, y_test) = _sample(rng, templates, train), _sample(rng, templates, test)
     np.savez_compressed(folder / FILE, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from grader.datasets import (DataError, Dataset, Split, Staged, cache_dir, cached_arrays, check_archive,
                              held_back_rows)
+from grader.builtin.datasets.mnist import stroke_templates
 from grader.fingerprint import row_hashes
 from grader.hookspecs import hookimpl
 
@@ -165,17 +166,7 @@ def fingerprints(located, split: str) -> set:
 
 def _letter_templates(rng, labels) -> dict:
     """One template per letter: three bold strokes between random points, a shape of its own."""
-    yy, xx = np.mgrid[0:28, 0:28].astype(float)
-    out = {}
-    for label in labels:
-        img = np.zeros((28, 28))
-        points = rng.uniform(3, 25, (4, 2))
-        for (y0, x0), (y1, x1) in zip(points[:-1], points[1:]):
-            for t in np.linspace(0, 1, 24):
-                cy, cx = y0 + t * (y1 - y0), x0 + t * (x1 - x0)
-                img = np.maximum(img, np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 5.0))
-        out[int(label)] = img
-    return out
+    return dict(zip((int(v) for v in labels), stroke_templates(rng, len(labels), low=3, high=25, width=5.0)))
 
 
 def _pictures(rng, templates: dict, n: int):
