@@ -114,6 +114,7 @@ def describe(x, y=None) -> dict:
             return {"kind": "arrays"}
     gen = getattr(x, "image_data_generator", None)
     if gen is not None:
+        transforms = _generator_transforms(gen)
         return {
             "kind": "ImageDataGenerator",
             "iterator": type(x).__name__,
@@ -121,8 +122,8 @@ def describe(x, y=None) -> dict:
             "samples": int(getattr(x, "n", 0) or 0),
             "batch_size": int(getattr(x, "batch_size", 0) or 0),
             "rescale": getattr(gen, "rescale", None),
-            "random_transforms": _generator_transforms(gen),
-            "transforms_change_pictures": transforms_change_pictures(x, gen) if _generator_transforms(gen) else None,
+            "random_transforms": transforms,
+            "transforms_change_pictures": transforms_change_pictures(x, gen) if transforms else None,
             "class_mode": getattr(x, "class_mode", None),
             "num_classes": getattr(x, "num_classes", None),
         }
