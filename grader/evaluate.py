@@ -4,6 +4,8 @@ neither does Keras."""
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,31 @@ import numpy as np
 from grader.checks import ModelUnavailable
 from grader.evaluator import EvaluationLimit, EvaluatorUnavailable, InferenceError
 from grader.modelcheck import UnsafeModel
+
+
+_TF_NAME = re.compile(r"module '(tensorflow[\w.]*)' has no attribute '(\w+)'")
+_IMPORT = re.compile(r"(?:cannot import name '(\w+)' from '((?:tensorflow|keras|tf_keras)[\w.]*)'|"
+                     r"No module named '((?:tensorflow|keras)[\w.]*)')")
+
+
+def other_version_hint(err: dict) -> str | None:
+    """A sentence for an error that comes from a name another TensorFlow/Keras version had (the program
+    ran where its author ran it, on another version), instead of "run your file once yourself"."""
+    message = str(err.get("message") or "")
+    m = _TF_NAME.search(message)
+    if m:
+        module = "tf" + m.group(1)[len("tensorflow"):]
+        name = f"{module}.{m.group(2)}"
+        return (f"`{name}` is not in TensorFlow 2, which graded your file: it is a TensorFlow 1 name (TensorFlow 2 "
+                f"keeps TensorFlow 1's API as `tf.compat.v1`, e.g. `{name.replace('tf.', 'tf.compat.v1.', 1)}`). "
+                "Use its TensorFlow 2 form (tf.keras for models, layers and optimizers), then submit again.")
+    m = _IMPORT.search(message)
+    if m:
+        wanted = f"`{m.group(1)}` from `{m.group(2)}`" if m.group(1) else f"`{m.group(3)}`"
+        return (f"Your file imports {wanted}, which another TensorFlow/Keras version had and the one grading your "
+                "file (TensorFlow 2 with tf.keras) does not. Import it from `tensorflow.keras` (e.g. "
+                "`from tensorflow.keras.layers import Dense`), then submit again.")
+    return None
 
 
 class Evidence:
@@ -82,6 +109,9 @@ class Evidence:
             return "Your program must finish within the time limit: look for a loop that never ends, or train for fewer epochs."
         if self.run.status == "memory":
             return "Load less data at once (use generators or smaller batches) or build a smaller model."
+        other = other_version_hint(self.run.trace.get("error") or {})
+        if self.run.status == "error" and other:
+            return other
         if self.run.status in ("syntax_error", "error"):
             return ("Fix the error shown with its line at the end of this report, run your file once yourself, "
                     "then submit again.")

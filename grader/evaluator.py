@@ -68,7 +68,8 @@ class RemoteModel:
 
 
 class Evaluator:
-    def __init__(self, limits: EvalLimits, isolation: str | None = None):
+    def __init__(self, limits: EvalLimits, isolation: str | None = None, runtime: str = "keras3"):
+        """``runtime``: the Keras that loads the model, the one the program trained on (grader/runtime.py)."""
         self.limits = limits
         self.used_s = 0.0
         self.failure: str | None = None
@@ -83,7 +84,8 @@ class Evaluator:
             self.box.prepare(view)
             command = self.box.command(argv, view)
             try:
-                self.proc = subprocess.Popen(command, cwd=self.folder, env=runner.child_environment(self.folder),
+                env = dict(runner.child_environment(self.folder), GRADER_KERAS_RUNTIME=runtime)
+                self.proc = subprocess.Popen(command, cwd=self.folder, env=env,
                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                              start_new_session=True, pass_fds=self.box.pass_fds)
             finally:

@@ -29,7 +29,8 @@ def main():
     from grader import modelcheck
     from grader.tfimport import import_keras_quietly
 
-    import_keras_quietly()
+    runtime = os.environ.get("GRADER_KERAS_RUNTIME", "keras3")
+    import_keras_quietly(runtime)
     replies.write(json.dumps({"ready": True}) + "\n")  # started: from here a failure is the model's
     replies.flush()
     model = None
@@ -39,7 +40,7 @@ def main():
             if request["op"] == "load":
                 model = None
                 path = Path(request["model"])
-                model = modelcheck.load_model_safely(path, path.parent)
+                model = modelcheck.load_model_safely(path, path.parent, runtime)
                 reply = {"ok": True, "input_shape": modelcheck.input_shape(model),
                          "layers": modelcheck.layer_rows(model)}
             else:

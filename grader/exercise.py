@@ -46,6 +46,7 @@ class Exercise:
     evaluation_memory_mib: int
     seed: int
     runs: int
+    runtime: str  # "auto" | "keras2" | "keras3": which Keras runs submissions (grader/runtime.py)
     entry_point: str | None
     entry_args: list
     model_variable: str
@@ -205,6 +206,7 @@ def load_exercise(path: Path) -> Exercise:
                                       "limits.evaluation_memory_mib"),
         seed=_expect(spec.get("seed", 0), int, where, "seed"),
         runs=_runs(spec.get("runs", 1), where),
+        runtime=_runtime(spec.get("runtime", "auto"), where),
         entry_point=sub.get("entry_point") and _expect(sub["entry_point"], str, where, "submission.entry_point"),
         entry_args=_expect(sub.get("entry_args", []), list, where, "submission.entry_args"),
         model_variable=_expect(sub.get("model_variable", "model"), str, where, "submission.model_variable"),
@@ -215,6 +217,16 @@ def load_exercise(path: Path) -> Exercise:
         dataset=dataset,
         checks=checks,
     )
+
+
+def _runtime(value, where: str) -> str:
+    from grader.runtime import CHOICES
+
+    if _expect(value, str, where, "runtime") not in CHOICES:
+        raise ExerciseError(f"{where}: field 'runtime' must be one of {', '.join(CHOICES)} (which Keras runs the "
+                            f"submissions: tf-keras for tf.keras 2 code, Keras 3, or chosen per submission), "
+                            f"got {value!r}.")
+    return value
 
 
 def _runs(value, where: str) -> int:

@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from grader import datasets, evaluate, plugins, runner
+from grader import datasets, evaluate, plugins, runner, runtime
 from grader.checks import run_check
 from grader.diagnoses import run_diagnoses
 from grader.evaluator import EvalLimits, Evaluator
@@ -128,7 +128,9 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
     count = exercise.runs if runs is None else runs
     seeds = [first_seed + i if seeded else None for i in range(count)]
     hide = private_folders(located, data_dir)
-    task, limits = runner.Task.of(exercise), runner.Limits.of(exercise, limit)
+    keras = runtime.choose(source.text, exercise.runtime)
+    task = dataclasses.replace(runner.Task.of(exercise), runtime=keras.name)
+    limits = runner.Limits.of(exercise, limit)
 
     def train(i: int):
         return runner.run_submission(source, task, limits, seed=seeds[i], stage=stage, hide=hide,
@@ -136,7 +138,7 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
 
     graded: list = [None] * count
     # The evaluator starts with the training, so its Keras import costs CPU the training leaves idle.
-    evaluator = Evaluator(EvalLimits.of(exercise))
+    evaluator = Evaluator(EvalLimits.of(exercise), runtime=keras.name)
     try:
         if count == 1:
             run = train(0)
@@ -155,7 +157,8 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
         evaluator.close()
     results, chosen = _combine(exercise, graded, seeds)
     run, trace, model = graded[chosen]["run"], graded[chosen]["run"].trace, graded[chosen]["model"]
-    environment = {"seed": seeds[chosen], "seeds": seeds, "runs": count, **(trace.get("versions") or {})}
+    environment = {"seed": seeds[chosen], "seeds": seeds, "runs": count, **(trace.get("versions") or {}),
+                   "runtime": keras.as_dict()}
     environment["determinism"] = determinism_statement(trace.get("determinism") or {}, count)
     return Report(
         exercise=exercise.name,

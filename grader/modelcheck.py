@@ -47,13 +47,15 @@ MAX_WEIGHTS_BYTES = 2 * 2**30
 MAX_RATIO = 200  # uncompressed / compressed, for the JSON members (a zip bomb is thousands)
 
 
-def _keras_class(module: str, cls: str):
-    """The class ``cls`` of Keras' module ``module``, exactly as named, or None."""
+def _keras_class(module: str, cls: str, package: str = "keras"):
+    """The class ``cls`` of Keras' module ``module``, exactly as named, or None. tf-keras saves its
+    classes under Keras' module names ("keras.layers"): ``package`` "tf_keras" looks them up there."""
     import importlib
     import sys
 
     if not (module in ALLOWED_MODULES or module.startswith("keras.src.")) or not cls.isidentifier():
         return None
+    module = package + module[len("keras"):]
     try:
         mod = sys.modules.get(module) or importlib.import_module(module)
     except ImportError:
@@ -62,11 +64,11 @@ def _keras_class(module: str, cls: str):
     return found if isinstance(found, type) else None
 
 
-def _sanitise(node, path="model"):
+def _sanitise(node, path="model", package="keras"):
     """Walk a Keras config: refuse anything that is not exactly a Keras class (by module and name),
     any kind of Lambda, and custom objects; map tf.nn activations. Returns the new node."""
     if isinstance(node, list):
-        return [_sanitise(v, path) for v in node]
+        return [_sanitise(v, path, package) for v in node]
     if not isinstance(node, dict):
         return node
     if "class_name" in node:
@@ -81,13 +83,13 @@ def _sanitise(node, path="model"):
         if "lambda" in cls.lower() or cls.rsplit(".", 1)[-1] in FORBIDDEN_CLASSES:
             raise UnsafeModel(f"{path} contains a {cls} layer, which runs arbitrary Python code")
         if module is None and cls in DATA_MARKERS:
-            return {k: _sanitise(v, path) for k, v in node.items()}
+            return {k: _sanitise(v, path, package) for k, v in node.items()}
         if not isinstance(module, str) or not (module in ALLOWED_MODULES or module.startswith("keras.src.")):
             raise UnsafeModel(f"{path} uses {cls} from '{module}', which is not part of Keras")
-        found = _keras_class(module, cls)
+        found = _keras_class(module, cls, package)
         if found is None:
             raise UnsafeModel(f"{path} uses '{cls}', which is not a class of Keras' module '{module}'")
-        lambdas = tuple(t for t in (_keras_class("keras.layers", "Lambda"),) if t is not None)
+        lambdas = tuple(t for t in (_keras_class("keras.layers", "Lambda", package),) if t is not None)
         if lambdas and issubclass(found, lambdas):
             raise UnsafeModel(f"{path} contains a {cls} layer, which runs arbitrary Python code")
         registered = node.get("registered_name")
@@ -95,7 +97,7 @@ def _sanitise(node, path="model"):
             raise UnsafeModel(f"{path} uses the custom object '{registered}'")
         config = node.get("config")
         path = f"{path} > {config.get('name', cls) if isinstance(config, dict) else cls}"
-    return {k: _sanitise(v, path) for k, v in node.items()}
+    return {k: _sanitise(v, path, package) for k, v in node.items()}
 
 
 def _member(z: zipfile.ZipFile, name: str, limit: int, ratio: bool = True) -> zipfile.ZipInfo:
@@ -126,11 +128,14 @@ def parse_json(data, what: str):
         raise ValueError(f"{what} is not valid JSON") from None
 
 
-def load_model_safely(path: Path, workdir: Path):
-    """Check and load a .keras file written by the child. Raises UnsafeModel or ValueError."""
+def load_model_safely(path: Path, workdir: Path, runtime: str = "keras3"):
+    """Check and load a .keras file written by the child, with the Keras of ``runtime`` (the one it was
+    trained on). Only the architecture and weights are read: the compile settings (loss, optimizer,
+    metrics: any function the student liked) are dropped unread, since evaluation never compiles.
+    Raises UnsafeModel or ValueError."""
     from grader.tfimport import import_keras_quietly
 
-    keras = import_keras_quietly()[1]
+    keras = import_keras_quietly(runtime)[1]
     try:
         with zipfile.ZipFile(path) as z:
             names = set(z.namelist())
@@ -138,8 +143,10 @@ def load_model_safely(path: Path, workdir: Path):
                 raise ValueError("the saved model file is incomplete")
             config = parse_json(_read_bounded(z, _member(z, "config.json", MAX_CONFIG_BYTES)),
                                 "the saved model's config.json")
+            if isinstance(config, dict):
+                config.pop("compile_config", None)
             try:
-                clean = _sanitise(config)
+                clean = _sanitise(config, package="tf_keras" if runtime == "keras2" else "keras")
             except RecursionError:
                 raise ValueError("the saved model's config.json is nested too deeply") from None
             metadata = (_read_bounded(z, _member(z, "metadata.json", MAX_METADATA_BYTES))

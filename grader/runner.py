@@ -369,6 +369,7 @@ class Task:
     entry_args: tuple = ()
     model_variable: str = "model"
     continue_after_error: bool = False
+    runtime: str = "keras3"  # the Keras the program runs on (grader/runtime.py decides per submission)
 
     @classmethod
     def of(cls, exercise) -> "Task":
@@ -451,6 +452,7 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
         "downloads": staged.downloads if staged else {},
         "loaders": staged.loaders if staged else {},
         "model_variable": task.model_variable,
+        "runtime": task.runtime,
         "max_epochs": limits.max_epochs,
         "seed": seed,
         "train_deadline": started + max(time_limit - reserve, 0.5 * time_limit),

@@ -60,6 +60,9 @@ def print_summary(report):
     if report.dataset.get("synthetic"):
         say(f"  Data: a stand-in for {report.dataset.get('name')} (generated with `grader data synth`), not the "
             "real dataset: these scores are not those the real data would give.")
+    keras = report.environment.get("runtime") or {}
+    if keras.get("name") == "keras2":
+        say(f"  Keras: ran on {keras.get('package')}, because {keras.get('reason')}")
     marks = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
     said: set = set()  # one cause, one message: what was said for one check is not said again
     for c in report.checks:

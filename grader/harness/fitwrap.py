@@ -147,7 +147,7 @@ def _fast_dataset(tf, keras, args: dict):
         return None
 
     def standard(a):  # what Keras' own array adapter does to float64 input
-        return a.astype(keras.config.floatx()) if a.dtype == np.float64 else a
+        return a.astype(keras.backend.floatx()) if a.dtype == np.float64 else a
 
     return tf.data.Dataset.from_tensor_slices((standard(x), standard(y))).batch(n).cache()
 
@@ -177,13 +177,14 @@ def install(tf, keras, recorder: Recorder):
     """Patch keras.Model.fit / fit_generator / predict / evaluate / train_on_batch / test_on_batch at class
     level (tf.keras is keras here)."""
     Callback = keras.callbacks.Callback
+    keras3 = keras.__version__.startswith("3")
 
     def as_array(value, method: str):
         if not _list_of_numbers(value):
             return value
         modern = "model.predict(np.array([10.0]))" if method == "predict" else f"model.{method}(np.array(xs), np.array(ys))"
         recorder.note_legacy(f"model.{method} on a Python list", modern)
-        return np.asarray(value, dtype=keras.config.floatx())
+        return np.asarray(value, dtype=keras.backend.floatx())
 
     class GraderTrace(Callback):
         def __init__(self, record):
@@ -230,18 +231,20 @@ def install(tf, keras, recorder: Recorder):
     aliases = {"acc": "accuracy", "accuracy": "acc", "val_acc": "val_accuracy", "val_accuracy": "val_acc"}
 
     class AliasLogs(dict):
-        """The logs a student's callback sees: 'acc' finds 'accuracy' and back (older Keras logged
+        """The logs a student's callback sees: 'acc' finds 'accuracy' and back (TensorFlow 1's Keras logged
         metrics=['accuracy'] as 'acc'); each use is recorded as a legacy idiom."""
 
         reader: tuple = ("", "")  # (callback class, hook) reading these logs
+        label = "logs"
 
         def _key(self, key):
             other = aliases.get(key)
             if other and not dict.__contains__(self, key) and dict.__contains__(self, other):
-                recorder.note_legacy(f"logs['{key}'] when the metric is logged as '{other}'", f"logs['{other}']")
+                recorder.note_legacy(f"{self.label}['{key}'] when the metric is logged as '{other}'",
+                                     f"{self.label}['{other}']")
                 return other
             rec = recorder.current
-            if rec is not None and isinstance(key, str) and not dict.__contains__(self, key):
+            if rec is not None and self.label == "logs" and isinstance(key, str) and not dict.__contains__(self, key):
                 miss = {"key": key, "class": self.reader[0], "hook": self.reader[1], "available": sorted(self)}
                 if miss not in rec["callback_misses"]:
                     rec["callback_misses"].append(miss)
@@ -255,6 +258,11 @@ def install(tf, keras, recorder: Recorder):
 
         def __contains__(self, key):
             return dict.__contains__(self, self._key(key))
+
+    class AliasHistory(AliasLogs):
+        """``history.history`` after fit: ``history.history['acc']`` finds 'accuracy' the same way."""
+
+        label = "history.history"
 
     def watch(cb, model):
         """Wrap a student's callback so we learn whether it is the one that stopped training."""
@@ -348,7 +356,8 @@ def install(tf, keras, recorder: Recorder):
             record["callbacks"].append(callback_info(cb))
             watch(cb, self)
         a["callbacks"] = [GraderTrace(record)] + user_cbs + [GraderTimeBudget(record, recorder.deadline)]
-        fast = _fast_dataset(tf, keras, a)
+        # tf-keras runs NumPy arrays fast itself (its cached pipeline was 4x slower than its own arrays)
+        fast = _fast_dataset(tf, keras, a) if keras3 else None
         if fast is not None:
             a["x"] = fast
             for k in ("y", "batch_size"):
@@ -368,6 +377,8 @@ def install(tf, keras, recorder: Recorder):
         started = time.perf_counter()
         try:
             history = original_fit(self, **a)
+            if isinstance(getattr(history, "history", None), dict):
+                history.history = AliasHistory(history.history)
         except BaseException as exc:
             text = f"{type(exc).__name__}: {exc}"
             # TensorFlow says what was wrong at the end of a long message: keep both ends

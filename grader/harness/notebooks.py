@@ -135,16 +135,32 @@ def install(recorder):
 
         m.download = download
 
+    def build_unittests(m):
+        """The course workspace's own checker (``import unittests``; ``unittests.test_house_model(house_model)``
+        in the 2024-25 notebooks): its tests are the grader's job here, so each call does nothing."""
+
+        def attribute(name):
+            if name.startswith("__"):
+                raise AttributeError(name)
+
+            def check(*args, **kwargs):
+                note(f"unittests.{name}(...)", "nothing: the grader runs its own tests")
+
+            return check
+
+        m.__getattr__ = attribute
+
     builders = {"IPython": build_ipython, "IPython.display": build_display, "IPython.core": build_colab,
                 "IPython.core.display": build_display, "google.colab": build_colab,
                 "google.colab.files": build_files, "google.colab.drive": build_drive, "wget": build_wget,
-                "gdown": build_gdown}
+                "gdown": build_gdown, "unittests": build_unittests}
     packages = {"IPython", "IPython.core", "google.colab"}
     imports = {"IPython": ("from IPython import get_ipython", f"nothing: {EXPORT}; the grader runs it as the "
                                                               "notebook would"),
                "google.colab": ("from google.colab import ...", "nothing: Colab's helpers do nothing while grading"),
                "wget": ("import wget", "tf.keras.utils.get_file(origin=URL)"),
-               "gdown": ("import gdown", "nothing: the grader gives the program the course's files")}
+               "gdown": ("import gdown", "nothing: the grader gives the program the course's files"),
+               "unittests": ("import unittests", "nothing: the course workspace's checker; the grader runs its own tests")}
 
     class StandIns(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         def find_spec(self, name, path=None, target=None):

@@ -112,7 +112,7 @@ KERAS_LOADERS = ("mnist", "fashion_mnist", "cifar10", "cifar100", "imdb", "reute
                  "california_housing")
 
 
-def install_loaders(loaders: dict, recorder):
+def install_loaders(loaders: dict, recorder, package: str = "keras"):
     """Answer every ``keras.datasets.NAME.load_data()`` at the loader itself: each loader module fetches
     its file through its own reference to Keras' ``get_file`` (which checks the published hash, so a
     copy with a held-back test split would be refused and fetched from the network). Here the loader's
@@ -122,7 +122,7 @@ def install_loaders(loaders: dict, recorder):
 
     for name in KERAS_LOADERS:
         try:
-            module = importlib.import_module(f"keras.src.datasets.{name}")
+            module = importlib.import_module(f"{package}.src.datasets.{name}")
         except ImportError:
             continue
         original = getattr(module, "get_file", None)

@@ -67,6 +67,29 @@ def _clean_message(message: str, source_path: str, filename: str) -> str:
     return message
 
 
+def did_you_mean(exc: BaseException) -> str | None:
+    """Python's own suggestion for a misspelt name (". Did you mean: 'Dense'?"), which Python 3.11 adds
+    only where it prints a traceback itself."""
+    import difflib
+
+    name = getattr(exc, "name", None)
+    if not isinstance(name, str) or not isinstance(exc, (AttributeError, NameError)):
+        return None
+    try:
+        if isinstance(exc, AttributeError):
+            candidates = dir(exc.obj)
+        else:
+            tb = exc.__traceback__
+            while tb is not None and tb.tb_next is not None:
+                tb = tb.tb_next
+            frame = tb.tb_frame if tb is not None else None
+            candidates = list(frame.f_locals if frame else ()) + list(frame.f_globals if frame else ()) + dir(builtins)
+        found = difflib.get_close_matches(name, [c for c in candidates if isinstance(c, str)], n=1, cutoff=0.7)
+    except Exception:
+        return None
+    return f". Did you mean: '{found[0]}'?" if found and found[0] != name else None
+
+
 def describe_exception(exc: BaseException, job: dict, source_path: str) -> dict:
     """The exception as the student should see it: only frames from their own file."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == source_path]
@@ -76,6 +99,9 @@ def describe_exception(exc: BaseException, job: dict, source_path: str) -> dict:
         if f.line:
             lines.append(f"    {f.line.strip()}")
     message = _clean_message(str(exc), source_path, job["filename"])
+    suggestion = did_you_mean(exc)
+    if suggestion and "Did you mean" not in message:
+        message += suggestion
     lines.append(f"{type(exc).__name__}: {message}".rstrip(": ") if message else type(exc).__name__)
     last = frames[-1].lineno if frames else None
     return {
@@ -194,6 +220,18 @@ def arguments_taken(fn, args: list) -> list:
     return list(args)[:max(required, min(len(args), len(positional)))] if required <= len(args) else list(args)
 
 
+def save_model(keras, model, path: Path):
+    """The model as a .keras file. Evaluation reads only its architecture and weights; a model compiled
+    with what Keras cannot save (a TensorFlow 1 optimizer, ``tf.compat.v1.train.*``) is saved as an
+    uncompiled copy with the same weights."""
+    try:
+        model.save(path)
+    except Exception:
+        copy = keras.models.clone_model(model)
+        copy.set_weights(model.get_weights())
+        copy.save(path)
+
+
 def _write_json(path: Path, data: dict):
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, default=str), encoding="utf-8")
@@ -239,10 +277,13 @@ def main(job_text: str):
     from grader.harness import determinism, fitwrap, legacy, notebooks, offline
     from grader.tfimport import import_keras_quietly
 
-    tf, keras = import_keras_quietly()
+    runtime = job.get("runtime") or "keras3"
+    tf, keras = import_keras_quietly(runtime)
+    if runtime == "keras2":
+        legacy.install_keras2()
 
     trace["versions"] = {"python": platform.python_version(), "tensorflow": tf.__version__,
-                         "keras": keras.__version__,
+                         "keras": keras.__version__, "runtime": runtime,
                          "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
                          "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads()}
     trace["import_s"] = round(time.time() - started, 3)
@@ -250,8 +291,8 @@ def main(job_text: str):
     trace["determinism"] = determinism.install(tf, keras, job.get("seed"), recorder)
     fitwrap.install(tf, keras, recorder)
     offline.install(keras, tf, job.get("downloads") or {}, recorder)
-    offline.install_loaders(job.get("loaders") or {}, recorder)
-    legacy.install(tf, keras, recorder)
+    offline.install_loaders(job.get("loaders") or {}, recorder, "tf_keras" if runtime == "keras2" else "keras")
+    legacy.install(tf, keras, recorder, runtime)
     display = notebooks.install(recorder)
 
     module = types.ModuleType("__main__")
@@ -313,7 +354,7 @@ def main(job_text: str):
             scratch = out / "scratch"
             scratch.mkdir(parents=True, exist_ok=True)
             tempfile.tempdir = str(scratch)
-            model.save(out / "model.keras")
+            save_model(keras, model, out / "model.keras")
             shutil.rmtree(scratch, ignore_errors=True)
             info["saved"] = True
         except BaseException as exc:
