@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import sandbox
+from grader import datapaths, sandbox
 from grader.submission import Source
 
 OUTPUT_HEAD = 8 * 1024
@@ -435,6 +435,9 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
     source_path = workdir / name
     source_path.write_text(source.text, encoding="utf-8")
     staged = stage(workdir) if stage is not None else None
+    own_paths, archives, served = datapaths.serve(source.text, staged, workdir)
+    if own_paths:
+        staged.links = {**staged.links, **own_paths}
     links = place_aliases(staged, workdir) if staged is not None else {}
     started = time.time()
     time_limit = limits.time_s
@@ -453,6 +456,8 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
         "loaders": staged.loaders if staged else {},
         "model_variable": task.model_variable,
         "runtime": task.runtime,
+        "archives": archives,  # the course's zips the program opens at a path of its own: built before it runs
+        "served_paths": served,
         "max_epochs": limits.max_epochs,
         "seed": seed,
         "train_deadline": started + max(time_limit - reserve, 0.5 * time_limit),

@@ -19,7 +19,7 @@ import urllib.request
 import zipfile
 
 
-def _archive_of(entry: dict) -> str:
+def archive_of(entry: dict) -> str:
     """The course's zip, built from the staged folder the first time something opens it (or the one
     staged file the entry names)."""
     if "file" in entry:
@@ -51,7 +51,7 @@ def install(keras, tf, downloads: dict, recorder):
     def copy_to(entry: dict, target: str) -> str:
         target = os.path.abspath(os.path.expanduser(target))
         os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
-        source = _archive_of(entry)
+        source = archive_of(entry)
         if os.path.realpath(target) != os.path.realpath(source):  # a staged link to the copy itself
             with open(source, "rb") as src, open(target, "wb") as dst:
                 while chunk := src.read(1 << 20):
@@ -72,7 +72,7 @@ def install(keras, tf, downloads: dict, recorder):
         recorder.note_data(f"tf.keras.utils.get_file({origin or fname!r})")
         # Keras 2's answer: the archive's path, with the extracted folder beside it, so both
         # os.path.dirname(path)/NAME and os.path.splitext(path)[0] find the data.
-        return _archive_of(entry) if not (kwargs.get("extract") or kwargs.get("untar")) else entry["archive"]
+        return archive_of(entry) if not (kwargs.get("extract") or kwargs.get("untar")) else entry["archive"]
 
     for module in {keras.utils, tf.keras.utils}:
         module.get_file = get_file

@@ -293,6 +293,9 @@ def main(job_text: str):
     offline.install(keras, tf, job.get("downloads") or {}, recorder)
     offline.install_loaders(job.get("loaders") or {}, recorder, "tf_keras" if runtime == "keras2" else "keras")
     legacy.install(tf, keras, recorder, runtime)
+    for entry in job.get("archives") or []:
+        offline.archive_of(entry)
+    recorder.data_access.extend(job.get("served_paths") or [])
     display = notebooks.install(recorder)
 
     module = types.ModuleType("__main__")

@@ -1,0 +1,159 @@
+"""The program's own data paths, served with the staged copy (trusted side; reads the source as text).
+
+Students keep their data where their machine had it: ``'./Dataset/happy-or-sad.zip'``,
+``'../data/HappySad'``, ``os.path.join('../../sources/', 'sign_mnist_train.csv')``. A path the program
+writes as a literal (or ``os.path.join`` / an f-string of literals, or a module-level constant holding
+one) and passes to a data-loading call is served with the grader's copy when it names one of the
+dataset's files or folders (or, for a folder-reading call, a folder that must hold the classes): the
+sandbox shows the copy at that path. Each is listed in the report.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from pathlib import Path
+
+# call name (the last part of the dotted name) -> what it reads at its path: "file", "folder" or "zip"
+LOADERS = {"open": "file", "read_csv": "file", "loadtxt": "file", "genfromtxt": "file", "load": "file",
+           "ZipFile": "zip", "flow_from_directory": "folder", "image_dataset_from_directory": "folder",
+           "listdir": "folder", "scandir": "folder", "walk": "folder"}
+PATH_KEYWORDS = ("directory", "file", "filepath_or_buffer", "fname", "path", "top")
+# calls that need a folder of class folders (served under any name when the dataset is such a tree)
+CLASS_READERS = ("flow_from_directory", "image_dataset_from_directory")
+# calls that make or fill a path: a path the program writes itself is never served
+WRITERS = {"extractall", "extract", "makedirs", "mkdir", "copytree", "copy", "copyfile", "move", "rename",
+           "urlretrieve", "Path"}
+MAX_PATHS = 50
+
+
+def _call_name(func) -> str | None:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+def _literal(node, constants: dict) -> str | None:
+    """The string ``node`` stands for, when it is made of literals only."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Name):
+        return constants.get(node.id)
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for value in node.values:
+            if isinstance(value, ast.Constant):
+                parts.append(str(value.value))
+            elif isinstance(value, ast.FormattedValue) and value.format_spec is None:
+                inner = _literal(value.value, constants)
+                if inner is None:
+                    return None
+                parts.append(inner)
+            else:
+                return None
+        return "".join(parts)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _literal(node.left, constants), _literal(node.right, constants)
+        return left + right if left is not None and right is not None else None
+    if isinstance(node, ast.Call) and _call_name(node.func) == "join" and node.args and not node.keywords:
+        parts = [_literal(a, constants) for a in node.args]
+        return os.path.join(*parts) if all(p is not None for p in parts) else None
+    return None
+
+
+def paths_in(source: str) -> list[dict]:
+    """[{"path", "kind", "line"}] for each literal path the source hands a data-loading call."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    constants: dict = {}
+    for node in tree.body:  # module-level NAME = "literal" (evaluated in order, so constants may build on others)
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            value = _literal(node.value, constants)
+            if value is not None:
+                constants[node.targets[0].id] = value
+    found, written = [], set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _call_name(node.func) in WRITERS:
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                value = _literal(arg, constants)
+                if value:
+                    written.add(os.path.normpath(value))
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _call_name(node.func) or ""
+        kind = LOADERS.get(name)
+        if kind is None:
+            continue
+        arg = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg in PATH_KEYWORDS), None)
+        path = _literal(arg, constants) if arg is not None else None
+        if path and "\0" not in path and len(path) < 4096 and os.path.normpath(path) not in written:
+            found.append({"path": path, "kind": kind, "line": node.lineno, "classes": name in CLASS_READERS})
+        if len(found) >= MAX_PATHS:
+            break
+    return sorted(found, key=lambda f: f["line"])
+
+
+def _names(staged) -> dict:
+    """What the staged copy offers by name: file and folder names within it (three levels), and the
+    course's archives -> the path that serves each."""
+    names: dict = {}
+    home = staged.home
+    if home is not None and os.path.isdir(home):
+        names.setdefault(Path(home).name, str(home))
+        for folder, dirs, files in os.walk(home):
+            depth = len(Path(folder).relative_to(home).parts)
+            if depth >= 3:
+                dirs[:] = []
+            for name in sorted(dirs) + sorted(files):
+                names.setdefault(name, os.path.join(folder, name))
+    elif home is not None:
+        names.setdefault(Path(home).name, str(home))
+    for key, target in staged.links.items():
+        names.setdefault(Path(key).name, target)
+    for key, entry in staged.downloads.items():
+        if "archive" in entry:
+            names.setdefault(Path(entry["archive"]).name, entry["archive"])
+        elif "file" in entry:
+            names.setdefault(entry.get("name") or key, entry["file"])
+    return names
+
+
+def _holds_classes(folder: str) -> bool:
+    """A folder whose sub-folders hold pictures (the classes a folder-reading call wants)."""
+    try:
+        subs = [e for e in os.scandir(folder) if e.is_dir()]
+        return len(subs) >= 2 and all(any(f.is_file() for f in os.scandir(s.path)) for s in subs)
+    except OSError:
+        return False
+
+
+def serve(source: str, staged, workdir: Path) -> tuple[dict, list, list]:
+    """(links path -> target to add to the staged copy, archives the child must build before it runs,
+    notes for the report) for the program's own data paths that name part of ``staged``."""
+    if staged is None:
+        return {}, [], []
+    names = _names(staged)
+    archives = {entry["archive"]: entry for entry in staged.downloads.values() if "archive" in entry}
+    links, build, notes = {}, [], []
+    for item in paths_in(source):
+        path = item["path"].rstrip("/") or item["path"]
+        place = os.path.normpath(os.path.join(str(workdir), os.path.expanduser(path)))
+        if os.path.lexists(place) or place in links or place == str(workdir) or path in ("", ".", ".."):
+            continue
+        target = names.get(Path(path).name)
+        if target is None and item["classes"] and staged.home is not None and _holds_classes(str(staged.home)):
+            target = str(staged.home)  # '../data/HappySad' for a tree of class folders, under any name
+        if target is None or (item["kind"] == "zip") != target.endswith(".zip") or \
+                (item["kind"] == "folder") != os.path.isdir(target):
+            continue
+        links[path] = target
+        if target in archives:
+            build.append(archives[target])
+        notes.append({"how": f"your path {item['path']!r} (the grader's copy of the data is served there)",
+                      "line": item["line"]})
+    return links, build, notes
