@@ -190,3 +190,17 @@ model.fit(gen, epochs=1, verbose=0)
         "your path './Dataset/happy-or-sad.zip' (the grader's copy of the data is served there)",
         "your path '../data/HappySad' (the grader's copy of the data is served there)"]
     assert report["training"]["fits"][0]["epochs_run"] == 1
+
+
+# ---------------------------------------------------------------- the course's older, stricter thresholds
+def test_a_stricter_threshold_the_exercise_accepts_is_right_and_a_late_stop_is_not():
+    from grader.builtin.checks.callback import stricter_threshold
+
+    # 2019-20's callback waits for 99.8%: it stops at epoch 4, the first over 0.998, past 0.995 at epoch 3
+    assert stricter_threshold([0.97, 0.99, 0.996, 0.9985], 0.995, 0.998) == 0.996
+    # a callback that stops at the first epoch past any threshold in [0.995, 0.998] is right...
+    assert stricter_threshold([0.97, 0.996, 0.997], 0.995, 0.998) == 0.996
+    # ...but not one that went on after 0.998 was reached, nor one that stopped below 0.995
+    assert stricter_threshold([0.97, 0.9985, 0.999], 0.995, 0.998) is None
+    assert stricter_threshold([0.97, 0.99], 0.995, 0.998) is None
+    assert stricter_threshold([0.97, 0.996, 0.997], 0.995, None) is None

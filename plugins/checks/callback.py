@@ -72,6 +72,11 @@ def check_stopped_at_threshold(evidence, check):
     if last == first:
         return passed(f"Training stopped at epoch {first + 1}, the first epoch whose {key} ({values[first]:.3f}) "
                       f"reached {threshold:g}.")
+    stricter = stricter_threshold(values[:last + 1], threshold, check.params.get("accept_up_to"))
+    if stricter is not None:
+        return passed(f"Training stopped at epoch {last + 1}, the first epoch whose {key} ({values[last]:.4f}) "
+                      f"passed your threshold, stricter than {threshold:g}: this exercise also accepts a callback "
+                      f"that stops at any threshold up to {check.params['accept_up_to']:g}.")
     if last < first:
         return failed(f"Training stopped at epoch {last + 1}, when {key} was {values[last]:.3f}: below "
                       f"{threshold:g}, so it stopped too early.", expected=f"stop at epoch {first + 1}", got=got,
@@ -80,6 +85,15 @@ def check_stopped_at_threshold(evidence, check):
     return failed(f"{key} reached {values[first]:.3f} at epoch {first + 1}, but {how} to epoch {last + 1}.",
                   expected=f"stop at epoch {first + 1}", got=f"stopped at epoch {last + 1}",
                   hint=f"Check {key} in on_epoch_end, every epoch, and stop as soon as it reaches {threshold:g}.")
+
+
+def stricter_threshold(values: list, threshold: float, accept_up_to) -> float | None:
+    """The lowest threshold in [threshold, accept_up_to] whose first crossing is the last of ``values``
+    (a callback that waits for, say, 99.8% where the exercise asks for 99.5%), or None."""
+    if not isinstance(accept_up_to, (int, float)) or not values or values[-1] is None or values[-1] < threshold:
+        return None
+    earlier = max((v for v in values[:-1] if v is not None), default=float("-inf"))
+    return max(threshold, earlier) if earlier < min(values[-1], accept_up_to) else None
 
 
 def check_stopped_early(evidence, check):
@@ -105,7 +119,10 @@ def grader_register_checks(register):
         name="stopped_at_threshold", run=check_stopped_at_threshold,
         description="Training stopped at the first epoch whose metric reached the threshold.",
         fields={"metric": Field("string", required=False, default="accuracy", help="the logged metric"),
-                "threshold": Field("number", help="the value that should stop training")}))
+                "threshold": Field("number", help="the value that should stop training"),
+                "accept_up_to": Field("number", required=False, default=None,
+                                      help="also right: a stricter threshold up to this value (the course's "
+                                           "older versions asked for more)")}))
     register(CheckType(
         name="stopped_early", run=check_stopped_early,
         description="The student's callback stopped training before the requested epochs ran out."))
