@@ -204,3 +204,26 @@ def test_a_stricter_threshold_the_exercise_accepts_is_right_and_a_late_stop_is_n
     assert stricter_threshold([0.97, 0.9985, 0.999], 0.995, 0.998) is None
     assert stricter_threshold([0.97, 0.99], 0.995, 0.998) is None
     assert stricter_threshold([0.97, 0.996, 0.997], 0.995, None) is None
+
+
+def test_more_steps_than_one_pass_cycle_through_the_data_as_keras_2_did(tmp_path, standin):
+    program = tmp_path / "many_steps.py"
+    program.write_text('''import tensorflow as tf
+from tensorflow.keras.preprocessing.image import ImageDataGenerator
+
+gen = ImageDataGenerator(rescale=1 / 255).flow_from_directory('./happy-or-sad', target_size=(30, 30),
+                                                              batch_size=20, class_mode='binary')
+model = tf.keras.Sequential([tf.keras.Input(shape=(30, 30, 3)), tf.keras.layers.Flatten(),
+                             tf.keras.layers.Dense(1, activation='sigmoid')])
+model.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy'])
+seen = []
+model.fit(gen, steps_per_epoch=8, epochs=3, verbose=0,
+          callbacks=[tf.keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(b))])
+print("batches", len(seen))
+''')
+    _, report = _grade(tmp_path, "happy_or_sad", program, "--data-dir", standin)
+    assert report["run"]["status"] == "ok", report["run"]["error"]
+    assert "batches 24" in report["run"]["output_tail"]  # 8 steps of 20 pictures, 3 epochs, over 80 faces
+    assert report["training"]["fits"][0]["epochs_run"] == 3
+    assert ("steps_per_epoch=8, more than one pass of the data (4 batches)", 10) in [
+        (n["idiom"], n["line"]) for n in report["legacy"]]

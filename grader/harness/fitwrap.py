@@ -173,6 +173,25 @@ def _accepting_lists(original, method: str, as_array):
     return method_
 
 
+def _length(data) -> int:
+    try:
+        return int(len(data))
+    except Exception:
+        return 0
+
+
+def _cycling(sequence):
+    """The batches of a keras Sequence, pass after pass (each pass reshuffled by its on_epoch_end), as
+    Keras 2's fit_generator read it."""
+    def batches():
+        while True:
+            for i in range(len(sequence)):
+                yield sequence[i]
+            sequence.on_epoch_end()
+
+    return batches()
+
+
 def install(tf, keras, recorder: Recorder):
     """Patch keras.Model.fit / fit_generator / predict / evaluate / train_on_batch / test_on_batch at class
     level (tf.keras is keras here)."""
@@ -346,6 +365,15 @@ def install(tf, keras, recorder: Recorder):
             a["epochs"] = initial + recorder.max_epochs
             record["capped"] = True
             record["limit_hit"] = "epochs"
+        peek_at = a.get("x")
+        for steps_key, data_key in (("steps_per_epoch", "x"), ("validation_steps", "validation_data")):
+            data, steps = a.get(data_key), a.get(steps_key)
+            if isinstance(steps, int) and isinstance(data, keras.utils.Sequence) and steps > _length(data):
+                # Keras 2's fit_generator cycled through the data for as many steps as asked; today's Kerases
+                # end training early ("Your input ran out of data")
+                a[data_key] = _cycling(data)
+                recorder.note_legacy(f"{steps_key}={steps}, more than one pass of the data ({_length(data)} batches)",
+                                     f"{steps_key}=len(generator), or leave it out: one pass per epoch")
         user_cbs = a.get("callbacks")
         if user_cbs is None:
             user_cbs = []
@@ -388,7 +416,7 @@ def install(tf, keras, recorder: Recorder):
             record["duration_s"] = round(time.perf_counter() - started, 4)
             recorder.current = None
             if record["epochs_run"]:
-                record["data"]["batch"] = data_info.peek(a["x"] if fast is None else None, keras, tf)
+                record["data"]["batch"] = data_info.peek(peek_at if fast is None else None, keras, tf)
                 record["data"]["fingerprint"] = data_info.fingerprint(bound.arguments.get("x"))
             if record["epochs_run"] and all(m is not self for m in recorder.models):
                 recorder.models.append(self)
