@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import site
 import subprocess
 import sys
 import time
@@ -238,7 +239,13 @@ def test_a_grader_running_from_a_virtualenv_under_tmp_keeps_it(tmp_path):
     """The data-loss bug: the grader's virtualenv lived under /tmp and a course script emptied /tmp."""
     assert sandbox.open_sandbox(256, 16).mode == "bubblewrap"
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    # the new virtualenv sees what this Python sees (--system-site-packages would reach only the base
+    # Python's, which lacks the grader when the tests themselves run in a virtualenv): its site folders,
+    # with their .pth files (the editable install's among them)
+    inner = subprocess.run([str(venv / "bin" / "python"), "-c", "import site; print(site.getsitepackages()[0])"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    Path(inner, "outer.pth").write_text("".join(f"import site; site.addsitedir({p!r})\n" for p in site.getsitepackages()))
     assert str(venv).startswith("/tmp/")
     before = tree_state(venv)
     path = submission(tmp_path, "destroy.py", TARGETS=repr([str(venv)]))
