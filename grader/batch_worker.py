@@ -44,14 +44,19 @@ def main():
     os.dup2(quiet, 1)  # stray writes to fd 1 (TensorFlow's C++ side) cannot corrupt the protocol
     os.close(quiet)
     import grader.cli  # noqa: F401  (the grader's own modules, once per worker)
+    from grader import evaluator
 
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        reply = run_job(json.loads(line)["args"])
-        protocol.write(json.dumps(reply) + "\n")
-        protocol.flush()
-        _forget()
+    evaluator.keep_warm()  # Keras imported once per worker; each student's model still gets a process of its own
+    try:
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            reply = run_job(json.loads(line)["args"])
+            protocol.write(json.dumps(reply) + "\n")
+            protocol.flush()
+            _forget()
+    finally:
+        evaluator.close_all()
 
 
 def _forget():

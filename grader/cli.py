@@ -140,16 +140,18 @@ def init(exercise, dest, force):
                f"  grader grade {exercise} {dest}")
 
 
-def report_paths(shorthands: dict, extra: tuple, writers: dict) -> dict:
-    """Reporter name -> path, from the shorthand flags and ``--report NAME=PATH``, each checked before
-    any training: an unknown reporter or a path that cannot be written is a usage error at once."""
-    paths = {name: path for name, path in shorthands.items() if path}
+def report_paths(shorthands: dict, extra: tuple, writers: dict) -> list:
+    """(reporter name, path) pairs, from the shorthand flags and ``--report NAME=PATH`` (a reporter may
+    write to several paths), each checked before any training: an unknown reporter or a path that
+    cannot be written is a usage error at once."""
+    paths = [(name, path) for name, path in shorthands.items() if path]
     for item in extra:
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
             raise UserError(f"--report {item}: give NAME=PATH, e.g. --report junit=results.xml.")
-        paths[name] = path
-    for name, path in paths.items():
+        if (name, path) not in paths:
+            paths.append((name, path))
+    for name, path in paths:
         if name not in writers:
             raise UserError(f"--report {name}=...: no reporter named '{name}'. Known reporters: "
                             f"{', '.join(sorted(writers))}.")
@@ -177,8 +179,10 @@ def report_paths(shorthands: dict, extra: tuple, writers: dict) -> dict:
               "each check on its median run (default: the exercise's, usually 1).")
 @click.option("--public-only", is_flag=True, help="Run only the public checks (what a student can run at home).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--submission-name", hidden=True, metavar="NAME",
+              help="The name the reports give the submission (grader batch: the student's own file name).")
 def grade(exercise, submission, json_path, html_path, junit_path, gradescope_path, classroom_path, extra_reports,
-          data_dir, time_limit, seed, runs, public_only, quiet):
+          data_dir, time_limit, seed, runs, public_only, quiet, submission_name):
     """Grade SUBMISSION (.py or .ipynb) against EXERCISE.
 
     Exit code: 0 full marks, 1 graded without full marks, 2 usage error, 3 grader error.
@@ -202,12 +206,12 @@ def grade(exercise, submission, json_path, html_path, junit_path, gradescope_pat
     report = run_grade(ex, submission, time_limit=time_limit, seed=seed, runs=runs, data_dir=data_dir, progress=live)
     if live:
         live.done()
+    if submission_name:
+        report.submission = submission_name
     if not quiet and json_path != "-":
         print_summary(report)
     failures = list(report.grader_errors)
-    for name, path in paths.items():
-        if not path:
-            continue
+    for name, path in paths:
         try:  # one broken reporter must not cost the others
             writers[name](report, path)
         except OSError as exc:
@@ -223,11 +227,14 @@ def grade(exercise, submission, json_path, html_path, junit_path, gradescope_pat
     sys.exit(EXIT_FULL if report.score >= report.max_score else EXIT_PARTIAL)
 
 
+DEFAULT_WORKERS = os.cpu_count() or 1  # measured fastest here: benchmarks/bench.py --batch (README)
+
+
 @cli.command()
 @click.argument("exercise")
 @click.argument("submissions", type=click.Path(path_type=Path))
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Folder for the reports, gradebook and dashboard.")
-@click.option("--workers", type=click.IntRange(min=1), help="Gradings at once (default: the number of cores).")
+@click.option("--workers", type=click.IntRange(min=1), help="Gradings at once (default: the number of cores, the fastest measured).")
 @click.option("--resume", is_flag=True, help="Skip students whose submission and exercise spec are unchanged since their last report.")
 @click.option("--shard", metavar="K/N", help="Grade only the K-th of N deterministic slices of the class (CI matrices).")
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
@@ -251,6 +258,7 @@ def batch(exercise, submissions, out, workers, resume, shard, executor, schedule
     students are kept: run again with --resume).
     """
     from grader import batch as batch_module
+    from grader import batch_outputs
     from grader.grading import locate_data
 
     ex = _exercise(exercise)
@@ -272,12 +280,21 @@ def batch(exercise, submissions, out, workers, resume, shard, executor, schedule
         if not sep or name not in writers or not filename or "/" in filename or filename in (".", ".."):
             raise UserError(f"--report {item}: give NAME=FILE, a registered reporter ({', '.join(sorted(writers))}) "
                             "and a file name, written in each student's folder.")
+        if filename in (*batch_module.REPORT_FILES, "meta.json"):
+            raise UserError(f"--report {item}: {filename} is one of the files every student's folder already "
+                            "holds; give another file name.")
     options = {"data_dir": str(data_dir.resolve()) if data_dir else None, "time_limit": time_limit, "seed": seed,
                "runs": runs, "reports": list(extra_reports)}
-    progress = BatchProgress(sys.stderr.isatty())
+    mapped = [s for s in students if s.folder_name != s.id]
+    if mapped:
+        say("Student ids that are not safe folder names keep a folder of their own:")
+        for s in mapped:
+            say(f"  {s.id!r} -> {out / 'students' / s.folder_name}")
+    workers = workers or DEFAULT_WORKERS
+    progress = BatchProgress(sys.stderr.isatty(), workers)
     interrupted = False
     try:
-        batch_module.run_batch(ex, students, out, workers=workers or os.cpu_count() or 1, options=options,
+        batch_module.run_batch(ex, students, out, workers=workers, options=options,
                                resume=resume, executor=executor, scheduler=scheduler, progress=progress)
     except batch_module.BatchError as exc:
         raise UserError(str(exc)) from None
@@ -285,7 +302,7 @@ def batch(exercise, submissions, out, workers, resume, shard, executor, schedule
         interrupted = True
     finally:
         progress.close()
-    rows, summary = batch_module.write_outputs(out, junit_path)
+    rows, summary = batch_outputs.write_outputs(out, junit_path)
     mine = {s.id for s in students}
     rows = [r for r in rows if r["student"] in mine]
     graded = sum(r["status"] == "graded" for r in rows)
@@ -312,13 +329,14 @@ def batch(exercise, submissions, out, workers, resume, shard, executor, schedule
 def merge(out, shards, junit_path):
     """Merge the --out folders of `grader batch --shard K/N` runs into OUT and rebuild the gradebook,
     summary and dashboard for the whole class."""
-    from grader import batch as batch_module
+    from grader import batch_outputs
+    from grader.batch import BatchError
 
     try:
-        copied = batch_module.merge(out, list(shards))
-    except batch_module.BatchError as exc:
+        copied = batch_outputs.merge(out, list(shards))
+    except BatchError as exc:
         raise UserError(str(exc)) from None
-    rows, summary = batch_module.write_outputs(out, junit_path)
+    rows, summary = batch_outputs.write_outputs(out, junit_path)
     click.echo(f"Merged {copied} students from {len(shards)} shard(s) into {out}: {summary['graded']} graded, "
                f"{len(summary['errors'])} not graded.")
     if summary["grader_errors"]:

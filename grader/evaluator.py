@@ -7,11 +7,13 @@ that is too big, too slow or crafted to blow up parsing ends in a sentence for t
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import time
 from dataclasses import dataclass
@@ -51,6 +53,28 @@ class InferenceError(Exception):
         self.type_name = type_name
 
 
+def _create(path: Path):
+    """A new file at ``path``, in the evaluator's folder, whose user may have put a link there: whatever
+    is at that name is removed (not followed), and the file is created only if the name is still free."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    os.fchmod(fd, 0o644)
+    return os.fdopen(fd, "wb")
+
+
+def _open_regular(path: Path, max_bytes: int | None = None):
+    """``path`` opened for reading only if it is a plain file (no link followed, no FIFO waited on)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or (max_bytes is not None and st.st_size > max_bytes):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a plain file of a sensible size")
+    return os.fdopen(fd, "rb")
+
+
 class RemoteModel:
     """The student's model as the grader knows it: its input shape, its layers, and a way to run it."""
 
@@ -85,6 +109,8 @@ class Evaluator:
             command = self.box.command(argv, view)
             try:
                 env = dict(runner.child_environment(self.folder), GRADER_KERAS_RUNTIME=runtime)
+                if os.geteuid() == 0 and self.box.mode != "process-group":
+                    env["GRADER_EVAL_STRAYS"] = "kill"  # the evaluator runs as a user id of its own
                 self.proc = subprocess.Popen(command, cwd=self.folder, env=env,
                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                              start_new_session=True, pass_fds=self.box.pass_fds)
@@ -96,17 +122,52 @@ class Evaluator:
             raise
         self.buffer = b""
         self.ready = self.died = False
+        self.runtime = runtime
+        self.in_session = False
+
+    # ------------------------------------------------------------ sessions: one student each
+    def begin(self):
+        """Start a student's session (at the first request): a process of its own, forked from the
+        evaluator's imported state."""
+        if self.failure or self.in_session:
+            return  # a dead evaluator: every request says why
+        try:
+            reply = self._ask({"op": "session"})
+        except (EvaluationLimit, EvaluatorUnavailable):
+            return
+        if reply.get("session") is not True:
+            self._fail_quietly("its session did not start")
+        self.in_session = True
+
+    def end(self) -> bool:
+        """End the session (its process and anything it left are gone); True when the evaluator can
+        serve another student."""
+        if self.failure or not self.in_session:
+            return False
+        self.in_session = False
+        try:
+            reply = self._ask({"op": "end"})
+        except (EvaluationLimit, EvaluatorUnavailable):
+            return False
+        return reply.get("ended") is True
+
+    def _fail_quietly(self, why: str):
+        try:
+            self._fail(why)
+        except EvaluationLimit:
+            pass
 
     # ------------------------------------------------------------ requests
     def load(self, model_path: Path) -> RemoteModel:
         """Check and load the saved model. Raises UnsafeModel, ValueError or EvaluationLimit."""
+        self.begin()
         self.loads += 1
         target = self.folder / f"model-{self.loads}.keras"
         try:
-            os.link(model_path, target)
-        except OSError:
-            shutil.copyfile(model_path, target)
-        os.chmod(target, 0o644)
+            with _open_regular(model_path) as src, _create(target) as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        except OSError as exc:
+            raise ValueError(f"the saved model file could not be handed to the evaluator ({exc.strerror})") from None
         try:
             reply = self._ask({"op": "load", "model": str(target)})
         finally:
@@ -119,15 +180,20 @@ class Evaluator:
 
     def infer(self, x: np.ndarray) -> np.ndarray:
         inputs, outputs = self.folder / "x.npy", self.folder / "out.npy"
-        np.save(inputs, np.ascontiguousarray(x), allow_pickle=False)
-        os.chmod(inputs, 0o644)
+        try:
+            with _create(inputs) as f:
+                np.save(f, np.ascontiguousarray(x), allow_pickle=False)
+        except OSError as exc:
+            raise InferenceError("InputsNotWritten", f"the inputs could not be handed over ({exc.strerror})") from None
         try:
             reply = self._ask({"op": "infer", "x": str(inputs), "out": str(outputs)})
             if not reply.get("ok"):
                 raise InferenceError(str(reply.get("type")), str(reply.get("message")))
-            if not runner.regular_file(outputs, MAX_OUTPUT_BYTES):
-                raise InferenceError("OutputMissing", "the evaluator wrote no predictions")
-            return np.load(outputs, allow_pickle=False)
+            try:
+                with _open_regular(outputs, MAX_OUTPUT_BYTES) as f:
+                    return np.load(f, allow_pickle=False)
+            except OSError:
+                raise InferenceError("OutputMissing", "the evaluator wrote no predictions") from None
         finally:
             inputs.unlink(missing_ok=True)
             outputs.unlink(missing_ok=True)
@@ -153,6 +219,9 @@ class Evaluator:
             reply = None
         if not isinstance(reply, dict):
             self._fail("its reply was malformed")
+        if reply.get("ended") and request.get("op") != "end":  # the session's process died mid-request
+            self.in_session = False
+            self._fail(None)
         return reply
 
     def _wait_ready(self):
@@ -225,3 +294,40 @@ class Evaluator:
                 pass
         self.box.close()
         runner.remove_tree(self.folder)
+
+
+# ------------------------------------------------------------ warm evaluators, kept between gradings
+_warm: dict = {}  # (limits, runtime) -> Evaluator; filled only where keep_warm() was called
+_keep = False
+
+
+def keep_warm():
+    """Keep evaluators between gradings in this process (``grader batch``'s workers): each student still
+    gets a process of its own, forked from one that imported Keras once."""
+    global _keep
+    _keep = True
+
+
+def acquire(limits: EvalLimits, runtime: str = "keras3") -> Evaluator:
+    """An evaluator with a session open for one grading: a warm one when there is one, else a new one
+    (whose Keras import overlaps the student's training)."""
+    evaluator = _warm.pop((limits, runtime), None)
+    if evaluator is None or evaluator.failure:
+        if evaluator is not None:
+            evaluator.close()
+        evaluator = Evaluator(limits, runtime=runtime)
+    evaluator.used_s = 0.0  # each grading has the whole time budget
+    return evaluator
+
+
+def release(evaluator: Evaluator):
+    """Done with a grading: ended and kept warm for the next (where wanted), else closed."""
+    if evaluator.end() and _keep and (evaluator.limits, evaluator.runtime) not in _warm:
+        _warm[(evaluator.limits, evaluator.runtime)] = evaluator
+    else:
+        evaluator.close()
+
+
+def close_all():
+    while _warm:
+        _warm.popitem()[1].close()

@@ -12,7 +12,8 @@ from pathlib import Path
 from grader import datasets, evaluate, plugins, runner, runtime
 from grader.checks import run_check
 from grader.diagnoses import run_diagnoses
-from grader.evaluator import EvalLimits, Evaluator
+from grader import evaluator as evaluators
+from grader.evaluator import EvalLimits
 from grader import exercise as exercises_module
 from grader.exercise import Exercise
 from grader.results import Report
@@ -138,7 +139,7 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
 
     graded: list = [None] * count
     # The evaluator starts with the training, so its Keras import costs CPU the training leaves idle.
-    evaluator = Evaluator(EvalLimits.of(exercise), runtime=keras.name)
+    evaluator = evaluators.acquire(EvalLimits.of(exercise), keras.name)
     try:
         if count == 1:
             run = train(0)
@@ -154,7 +155,7 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
                 for future in as_completed(futures):
                     graded[futures[future]] = _evaluate(exercise, future.result(), source, located, evaluator)
     finally:
-        evaluator.close()
+        evaluators.release(evaluator)
     results, chosen = _combine(exercise, graded, seeds)
     run, trace, model = graded[chosen]["run"], graded[chosen]["run"].trace, graded[chosen]["model"]
     environment = {"seed": seeds[chosen], "seeds": seeds, "runs": count, **(trace.get("versions") or {}),
@@ -196,7 +197,7 @@ def _tagged(progress, index: int, count: int):
     return lambda event: progress(dict(event, run=index + 1, runs=count))
 
 
-def _evaluate(exercise: Exercise, run: runner.RunResult, source, located, evaluator: Evaluator) -> dict:
+def _evaluate(exercise: Exercise, run: runner.RunResult, source, located, evaluator: evaluators.Evaluator) -> dict:
     """Check one run's trained model (trusted side); the run's artifacts are gone afterwards."""
     evidence = evaluate.Evidence(exercise, run, source, located, evaluator)
     try:

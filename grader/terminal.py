@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import os
 import sys
-import time
+import math
+import statistics
 
 import click
 
@@ -84,9 +85,10 @@ def print_summary(report):
 class BatchProgress:
     """done/total, failures and time left: one status line on a terminal, a line per student elsewhere."""
 
-    def __init__(self, tty: bool):
+    def __init__(self, tty: bool, workers: int = 1):
         self.tty = tty
-        self.started = time.time()
+        self.workers = max(1, workers)
+        self.durations: list[float] = []
         self.total = self.done_count = self.failures = self.skipped = 0
 
     def start(self, total: int, skipped: int):
@@ -97,16 +99,23 @@ class BatchProgress:
     def done(self, row: dict):
         self.done_count += 1
         self.failures += row["status"] != "graded"
-        fresh = self.done_count - self.skipped
-        left = (time.time() - self.started) / fresh * (self.total - self.done_count) if fresh else 0
+        if row.get("duration_s"):
+            self.durations.append(row["duration_s"])
         status = f"{row['score']:g}/{row['max_score']:g}" if row["status"] == "graded" else row["status"]
         line = (f"[{self.done_count}/{self.total}] {row['student']}: {status} ({row['duration_s']:.0f} s)  "
-                f"failures {self.failures}, about {left:.0f} s left")
+                f"failures {self.failures}{self.time_left()}")
         line = safetext.for_terminal(line)
         if self.tty:
             click.echo(f"\r\033[K{line[:150]}", nl=False, err=True)
         else:
             click.echo(line, err=True)
+
+    def time_left(self) -> str:
+        """The median grading so far times the gradings left per worker; nothing until one has finished."""
+        left = self.total - self.done_count
+        if not left or not self.durations:
+            return ""
+        return f", about {statistics.median(self.durations) * math.ceil(left / self.workers):.0f} s left"
 
     def close(self):
         if self.tty and self.done_count:
