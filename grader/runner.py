@@ -399,6 +399,8 @@ def python_installation() -> list[str]:
              str(Path(sys.executable).resolve().parent)}
     for scheme_path in sysconfig.get_paths().values():
         paths.add(scheme_path)
+    # site folders reached through another environment (--system-site-packages, a .pth that adds one)
+    paths.update(p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages"))
     return [p for p in paths if os.path.isdir(p) and Path(p).resolve() != Path("/")]
 
 
