@@ -117,12 +117,12 @@ def batch_junit(out: Path, info: dict, rows: list[dict]) -> str:
         if not checks:  # not graded: one failing case says why
             case = ET.SubElement(suite, "testcase", classname=info["exercise"], name="submission")
             ET.SubElement(case, "error" if r["status"] == "grader_error" else "failure",
-                          message=r["message"], type=r["status"]).text = r["message"]
+                          message=safetext.one_line(r["message"]), type=r["status"]).text = safetext.one_line(r["message"])
         for c in checks:
             case = ET.SubElement(suite, "testcase", classname=f"{info['exercise']}.{r['student']}", name=c["name"])
             if c["status"] in ("failed", "error"):
                 ET.SubElement(case, "failure" if c["status"] == "failed" else "error",
-                              message=c["message"], type=c["status"]).text = c["message"]
+                              message=safetext.one_line(c["message"]), type=c["status"]).text = safetext.one_line(c["message"])
         suite.set("tests", str(max(len(checks), 1)))
         suite.set("failures", str(sum(c["status"] == "failed" for c in checks) + (not checks and r["status"] != "grader_error")))
         suite.set("errors", str(sum(c["status"] == "error" for c in checks) + (not checks and r["status"] == "grader_error")))

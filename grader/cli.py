@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from grader import __version__
+from grader import safetext
 from grader.terminal import BatchProgress, LiveProgress, print_summary, say, stdout_closed
 from grader.checks import plural
 from grader.output import check_writable
@@ -289,7 +290,7 @@ def batch(exercise, submissions, out, workers, resume, shard, executor, schedule
     if mapped:
         say("Student ids that are not safe folder names keep a folder of their own:")
         for s in mapped:
-            say(f"  {s.id!r} -> {out / 'students' / s.folder_name}")
+            say(f"  {safetext.one_line(repr(s.id))} -> {out / 'students' / s.folder_name}")
     workers = workers or DEFAULT_WORKERS
     progress = BatchProgress(sys.stderr.isatty(), workers)
     interrupted = False
@@ -310,14 +311,15 @@ def batch(exercise, submissions, out, workers, resume, shard, executor, schedule
                f"of {summary['max_score']:g}; dashboard {out / 'index.html'}, gradebook {out / 'gradebook.csv'}")
     for r in rows:
         if r["status"] == "invalid":
-            say(f"  invalid submission: {r['student']}: {r['message']}")
+            say(f"  invalid submission: {safetext.one_line(r['student'])}: {safetext.one_line(r['message'])}")
     failed = [r for r in rows if r["status"] == "grader_error"]
     if interrupted:
         click.echo(f"grader: interrupted; {len(rows)} of {len(students)} students are finished and kept. "
                    "Run the same command with --resume to grade the rest.", err=True)
         sys.exit(130)
     if failed:
-        say("grader: the grader itself failed on: " + "; ".join(f"{r['student']} ({r['message']})" for r in failed),
+        say("grader: the grader itself failed on: " + "; ".join(
+            f"{safetext.one_line(r['student'])} ({safetext.one_line(r['message'])})" for r in failed),
             err=True)
         sys.exit(EXIT_INTERNAL)
 

@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from grader import datasets, evaluate, plugins, runner, runtime
+from grader import datasets, evaluate, outcome, plugins, runner, runtime
 from grader.checks import run_check
 from grader.diagnoses import run_diagnoses
 from grader import evaluator as evaluators
@@ -23,10 +23,10 @@ from grader.submission import load_submission
 def _training_summary(trace: dict) -> dict:
     fits = []
     for f in trace.get("fits") or []:
-        fits.append({k: f.get(k) for k in (
+        fits.append(dict({k: f.get(k) for k in (
             "index", "line", "epochs_requested", "epochs_allowed", "epochs_run", "capped", "stopped_by",
             "limit_hit", "history", "epoch_times", "data", "validation", "callbacks", "fast_path", "duration_s",
-            "error")})
+            "error")}, ended=outcome.ending_text(f)))
     return {"fits": fits, "epochs_run": sum(f["epochs_run"] or 0 for f in fits)}
 
 
@@ -89,6 +89,9 @@ def _run_summary(run: runner.RunResult) -> dict:
                                      + run.output_tail),
         "output_bytes": run.output_bytes,
         "output_cut_bytes": run.output_cut,
+        "outcome": outcome.what_happened({"status": run.status, "error": trace.get("error"), "signal": run.signal,
+                                          "exit_code": run.exit_code, "memory_limit_mib": run.memory_limit_mib},
+                                         trace.get("fits") or [], run.time_limit_s),
     }
 
 

@@ -124,7 +124,7 @@ TRACE_FIELDS = {"status": str, "fits": list, "legacy": list, "model": dict, "err
 FIT_FIELDS = {"index": int, "line": int, "epochs_requested": (int, float), "epochs_allowed": int,
               "epochs_run": int, "capped": bool, "stopped_by": dict, "limit_hit": str, "history": dict,
               "epoch_times": list, "data": dict, "validation": dict, "callbacks": list, "callback_misses": list,
-              "compile": dict, "output": dict, "fast_path": bool, "duration_s": (int, float), "error": dict,
+              "compile": dict, "output": dict, "fast_path": bool, "duration_s": (int, float), "error": str,
               "current_epoch": int}
 
 
@@ -532,6 +532,8 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
     trace = read_trace(artifacts / "trace.json")
     model_path = artifacts / "model.keras"
     status = trace.get("status") or ("timeout" if timed_out else "crashed")
+    if status == "running":  # the trace saved after a fit: the program was stopped later, unannounced
+        status = "crashed"
     if memory_exceeded:
         status = "memory"
     elif timed_out:

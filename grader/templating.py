@@ -12,6 +12,8 @@ from pathlib import Path
 
 import jinja2
 
+from grader import safetext
+
 
 def environment(user_dir: str | os.PathLike | None = None) -> jinja2.Environment:
     builtin = jinja2.FileSystemLoader(str(Path(str(files("grader.templates")))))
@@ -21,9 +23,15 @@ def environment(user_dir: str | os.PathLike | None = None) -> jinja2.Environment
         loaders.append(jinja2.FileSystemLoader(str(user_dir)))
     loaders += [jinja2.PrefixLoader({"default": builtin}, delimiter=":"), builtin]
     env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True)
+                             trim_blocks=True, lstrip_blocks=True, finalize=_visible)
     env.filters["show"] = show
     return env
+
+
+def _visible(value):
+    """Every string a page shows with its Unicode format characters (a bidi override in a student's
+    message could reorder the sentence around it) shown escaped, then HTML-escaped as usual."""
+    return safetext.without_format(value) if isinstance(value, str) else value
 
 
 def show(value) -> str:

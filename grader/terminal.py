@@ -55,9 +55,21 @@ def stdout_closed():
     os.close(devnull)
 
 
+def returned_note(model: dict) -> str:
+    """What the entry point returned, judged: a string where a model was expected is said, with what
+    the grader graded instead."""
+    graded = f"; the grader graded {model['source']} instead" if model.get("found") else ""
+    return f"{model['not_keras']}{graded}."
+
+
 def print_summary(report):
     """The terminal's report, complete in itself: verdict, checks, stand-in note, hints, the error."""
     say(f"{report.title}: {report.score:g}/{report.max_score:g} points")
+    outcome = report.run.get("outcome") or {}
+    if outcome.get("kind") not in (None, "ok", "exit"):
+        say(f"  What happened: {safetext.one_line(outcome['sentence'])}")
+    if (report.model or {}).get("not_keras"):
+        say(f"  Note: {safetext.one_line(returned_note(report.model))}")
     if report.dataset.get("synthetic"):
         say(f"  Data: a stand-in for {report.dataset.get('name')} (generated with `grader data synth`), not the "
             "real dataset: these scores are not those the real data would give.")
@@ -66,20 +78,21 @@ def print_summary(report):
         say(f"  Keras: ran on {keras.get('package')}, because {keras.get('reason')}")
     marks = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
     said: set = set()  # one cause, one message: what was said for one check is not said again
+    line = safetext.one_line  # a message quotes the student's text: its newlines must not start lines
     for c in report.checks:
         message = "the same reason as above" if c.status != "passed" and c.message in said else c.message
-        say(f"  [{marks[c.status]:<5}] {c.title} ({c.score:g}/{c.max_score:g}): {message}")
+        say(f"  [{marks[c.status]:<5}] {line(c.title)} ({c.score:g}/{c.max_score:g}): {line(message)}")
         if c.hint and c.status != "passed" and c.hint not in said:
-            say(f"          What to try: {c.hint}")
+            say(f"          What to try: {line(c.hint)}")
         if c.status != "passed":
             said.update((c.message, c.hint))
     if report.diagnoses:
         say("What to try:")
         for d in report.diagnoses:
-            say(f"  - {d['title']}: the grader saw that {d['evidence']}\n    Try: {d['try_this']}")
+            say(f"  - {line(d['title'])}: the grader saw that {line(d['evidence'])}\n    Try: {line(d['try_this'])}")
     err = report.run.get("error")
     if err and err.get("traceback"):
-        say("\n" + err["traceback"])
+        say("\nYour program's error:\n" + safetext.fenced(err["traceback"]))
 
 
 class BatchProgress:
@@ -102,8 +115,8 @@ class BatchProgress:
         if row.get("duration_s"):
             self.durations.append(row["duration_s"])
         status = f"{row['score']:g}/{row['max_score']:g}" if row["status"] == "graded" else row["status"]
-        line = (f"[{self.done_count}/{self.total}] {row['student']}: {status} ({row['duration_s']:.0f} s)  "
-                f"failures {self.failures}{self.time_left()}")
+        line = (f"[{self.done_count}/{self.total}] {safetext.one_line(row['student'])}: {status} "
+                f"({row['duration_s']:.0f} s)  failures {self.failures}{self.time_left()}")
         line = safetext.for_terminal(line)
         if self.tty:
             click.echo(f"\r\033[K{line[:150]}", nl=False, err=True)

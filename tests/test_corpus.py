@@ -8,7 +8,8 @@ import pytest
 
 from conftest import SUBMISSIONS, run_cli
 
-CORPUS = sorted(p for folder in SUBMISSIONS.iterdir() if folder.name != "adversarial" and folder.is_dir()
+# adversarial/ and mistakes/ are graded by tests of their own (test_security, test_truthful_reports)
+CORPUS = sorted(p for folder in SUBMISSIONS.iterdir() if folder.name not in ("adversarial", "mistakes") and folder.is_dir()
                 for p in folder.iterdir() if p.suffix in (".py", ".ipynb"))
 
 

@@ -93,6 +93,7 @@ class Recorder:
         self.digests: dict[int, str] = {}  # id(model) -> weights digest at the end of its last fit
         self.learned: set[int] = set()  # id(model) of models whose weights some fit changed
         self.current: dict | None = None
+        self.after_fit = None  # called with the model when a fit has trained it (run.py saves a checkpoint)
 
     def student_line(self) -> int | None:
         frame = sys._getframe(1)
@@ -424,6 +425,8 @@ def install(tf, keras, recorder: Recorder):
                 recorder.digests[id(self)] = weights_digest(self)
                 if recorder.digests[id(self)] != before:
                     recorder.learned.add(id(self))
+        if record["epochs_run"] and recorder.after_fit is not None:
+            recorder.after_fit(self)
         return history
 
     keras.Model.fit = fit

@@ -3,6 +3,7 @@
 
 from grader.checks import CheckType, Field, ModelUnavailable, failed, passed, plural
 from grader.hookspecs import hookimpl
+from grader.outcome import fit_ending
 
 METRIC_ALIASES = {"accuracy": ("accuracy", "acc"), "acc": ("acc", "accuracy"),
                   "val_accuracy": ("val_accuracy", "val_acc"), "val_acc": ("val_acc", "val_accuracy")}
@@ -26,7 +27,7 @@ def check_callback_stopped(evidence, check):
     fit = evidence.last_graded_fit()
     sb = fit.get("stopped_by")
     own = [c["class"] for c in fit.get("callbacks", []) if c.get("student")]
-    if fit.get("error"):
+    if fit.get("error") and fit_ending(fit) == "error":
         return failed(f"model.fit(...) stopped with an error after {plural(fit['epochs_run'], 'epoch')}: "
                       f"{fit['error'].splitlines()[0]}",
                       hint="Read the traceback under 'Your program'; your callback runs at the end of every epoch.")
@@ -52,6 +53,12 @@ def check_callback_stopped(evidence, check):
 def check_stopped_at_threshold(evidence, check):
     fit = evidence.last_graded_fit()
     metric, threshold = check.params["metric"], check.params["threshold"]
+    if fit.get("error") and fit_ending(fit) == "error":
+        return failed(f"Training ended with an error after {plural(fit['epochs_run'], 'epoch')} "
+                      f"({fit['error'].splitlines()[0]}), not by stopping at the threshold.",
+                      expected=f"{metric} >= {threshold:g}",
+                      hint="Fix the error first (its traceback is under 'Your program'); your callback runs at "
+                           "the end of every epoch, so an error in it ends training.")
     key, values = metric_values(fit, metric)
     reached = [i for i, v in enumerate(values) if v is not None and v >= threshold]
     last = fit["epochs_run"] - 1

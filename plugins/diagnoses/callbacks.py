@@ -14,8 +14,10 @@ def callback_metric_name(evidence, results):
             key, available = miss["key"], miss.get("available") or []
             shown = ", ".join(available) or "nothing"
             if key.startswith("val_") and not any(k.startswith("val_") for k in available):
+                plain = key[4:]
+                held = plain if plain in available else {"acc": "accuracy", "accuracy": "acc"}.get(plain, plain)
                 fix = (f"Pass validation_data=... to model.fit if you want {key}; otherwise read "
-                       f"logs.get('{key[4:]}').")
+                       f"logs.get('{held if held in available else plain}').")
             else:
                 close = [k for k in available if key.replace("acc", "accuracy") == k or k in key or key in k]
                 fix = f"Read logs.get('{close[0] if close else (available[0] if available else 'accuracy')}')" + \

@@ -8,6 +8,7 @@ import math
 from grader.builtin.diagnoses.common import failed_below_threshold, finite, fits_to_read
 from grader.diagnoses import Diagnosis, Hint
 from grader.hookspecs import hookimpl
+from grader.outcome import fit_ending
 
 
 def _lower_rate(fit: dict) -> str:
@@ -101,7 +102,9 @@ def too_slow(evidence, results):
     run = evidence.run
     for fit in fits_to_read(evidence):
         times = finite(fit.get("epoch_times") or [])
-        if fit.get("limit_hit") != "time" and not (run.timed_out and fit is fits_to_read(evidence)[-1]):
+        # only a fit the time limit cut short: not one that ended (the program hung after it), nor one the
+        # student's callback stopped
+        if fit_ending(fit) != "time_limit" and not (run.timed_out and fit_ending(fit) == "cut"):
             continue
         wanted = fit.get("epochs_requested")
         limit = run.time_limit_s

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from grader.hookspecs import hookimpl
+from grader.safetext import one_line
 
 HIDDEN = "A hidden check: its details are not shown."
 
@@ -18,7 +19,7 @@ def result(report) -> dict:
     for c in data["checks"]:
         status = {"passed": "pass", "error": "error"}.get(c["status"], "fail")
         tests.append({"name": c["title"], "status": status, "score": c["score"], "max_score": c["max_score"],
-                      "message": c["message"] if c["visibility"] != "hidden" else HIDDEN,
+                      "message": one_line(c["message"]) if c["visibility"] != "hidden" else HIDDEN,
                       "line_no": 0, "execution_time": "0s", "test_code": c["name"], "filename": ""})
     status = "error" if any(t["status"] == "error" for t in tests) else (
         "pass" if data["score"] >= data["max_score"] else "fail")

@@ -4,20 +4,21 @@ import json
 
 from grader.hookspecs import hookimpl
 from grader.output import atomic_write
+from grader.safetext import fenced, one_line
 
 
 def render(report) -> str:
     data = report.to_dict()
     tests = []
     for c in data["checks"]:
-        output = c["message"] + (f"\nHint: {c['hint']}" if c.get("hint") else "")
+        output = one_line(c["message"]) + (f"\nHint: {one_line(c['hint'])}" if c.get("hint") else "")
         tests.append({"name": c["title"], "score": c["score"], "max_score": c["max_score"],
                       "output": output, "status": "passed" if c["status"] == "passed" else "failed",
                       "visibility": "hidden" if c["visibility"] == "hidden" else "visible"})
     run = data["run"]
     summary = f"{data['title']}: {data['score']:g}/{data['max_score']:g} points."
     if run.get("error"):
-        summary += "\n" + run["error"].get("traceback", "")
+        summary += "\nYour program's error:\n" + fenced(run["error"].get("traceback", ""))
     result = {"score": data["score"], "output": summary, "tests": tests,
               "execution_time": round(data["duration_s"], 1), "visibility": "visible"}
     return json.dumps(result, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,92 @@
+"""What ended the student's program and each of its fits, said once, plainly (trusted side, from the run
+and the cleaned trace): a crash, a hang, a memory blow-up or a timeout, and whether it came before,
+during or after training. The report leads with this sentence, the fit table says how each fit ended,
+and the diagnoses read the same facts, so no sentence contradicts another."""
+
+from __future__ import annotations
+
+
+def fit_ending(fit: dict) -> str:
+    """How one fit ended: "callback" (the student's or a Keras callback), "time_limit" (the grader's time
+    budget), "error" (it raised), "epoch_cap" (the exercise's epoch limit), "end" (every epoch asked for
+    ran) or "cut" (the program was stopped while it ran)."""
+    stop = fit.get("stopped_by") or {}
+    error = fit.get("error") or ""
+    if fit.get("limit_hit") == "time" or stop.get("grader") or error.startswith("GraderTimeLimit"):
+        return "time_limit"
+    if error:
+        return "error"
+    if stop:
+        return "callback"
+    asked = fit.get("epochs_requested")
+    run = fit.get("epochs_run") or 0
+    if fit.get("capped") and isinstance(fit.get("epochs_allowed"), int) and run >= fit["epochs_allowed"]:
+        return "epoch_cap"
+    if not isinstance(asked, (int, float)) or run >= asked:
+        return "end"
+    return "cut"
+
+
+ENDINGS = {"callback": "stopped by {who}", "time_limit": "stopped by the grader's time limit",
+           "error": "stopped by an error", "epoch_cap": "stopped at the exercise's epoch limit",
+           "end": "ran every epoch asked for", "cut": "cut short when the program was stopped"}
+
+
+def ending_text(fit: dict) -> str:
+    stop = fit.get("stopped_by") or {}
+    who = f"{stop.get('class')} (your callback)" if stop.get("student") else str(stop.get("class") or "a callback")
+    return ENDINGS[fit_ending(fit)].format(who=who)
+
+
+def _where(error: dict | None) -> str:
+    if not error:
+        return ""
+    at = f" at {error['where']}" if error.get("where") else ""
+    return f" ({error.get('type') or 'an error'}{at})"
+
+
+def what_happened(run: dict, fits: list[dict], time_limit_s: float | None = None) -> dict:
+    """{"kind": run status, "when": "before"|"during"|"after" training or None, "sentence": ...}."""
+    status = run.get("status")
+    trained = [f for f in fits if (f.get("epochs_run") or 0) > 0]
+    last = fits[-1] if fits else None
+    if status in ("ok", "exit", "syntax_error") or status is None:
+        when = None
+    elif last is not None and fit_ending(last) in ("cut", "time_limit") or \
+            (status == "error" and last is not None and fit_ending(last) == "error"):
+        when = "during"
+    elif trained:
+        when = "after"
+    else:
+        when = "before"
+    error = run.get("error")
+    progress = ""
+    if when == "during" and last is not None:
+        line = f" (line {last['line']})" if last.get("line") else ""
+        progress = (f": model.fit{line} had run {last.get('epochs_run') or 0} of its "
+                    f"{last.get('epochs_requested')} epochs")
+    graded = " The model it had trained by then was graded." if trained and when in ("during", "after") else ""
+    limit = f"{time_limit_s:g} s " if time_limit_s else ""
+    if status == "ok":
+        sentence = "Your program ran to the end."
+    elif status == "exit":
+        sentence = f"Your program called sys.exit({run.get('exit_code') if run.get('exit_code') is not None else ''})."
+    elif status == "syntax_error":
+        sentence = f"Your program has a syntax error{_where(error)}, so it could not run."
+    elif status == "error":
+        sentence = f"Your program stopped with an error{_where(error)} {when} training{progress}.{graded}"
+    elif status == "timeout":
+        if when == "after":
+            sentence = (f"Your program did not finish within the {limit}time limit: training had ended, so "
+                        f"something after it never finished (a loop that never ends?).{graded}")
+        else:
+            sentence = f"Your program was stopped at the {limit}time limit {when} training{progress}.{graded}"
+    elif status == "memory":
+        sentence = (f"Your program was stopped {when} training{progress}: it used more than the memory limit of "
+                    f"{run.get('memory_limit_mib')} MiB.{graded}")
+    elif status == "disk":
+        sentence = f"Your program was stopped {when} training{progress}: it wrote more than the disk limit.{graded}"
+    else:
+        how = f" (signal {run['signal']})" if run.get("signal") else ""
+        sentence = f"Your program ended abruptly{how} {when} training{progress}.{graded}"
+    return {"kind": status, "when": when, "sentence": sentence}
