@@ -111,6 +111,8 @@ def starter_notebook(ex: Exercise) -> str:
 
     readme = ex.path / "README.md"
     task = readme.read_text(encoding="utf-8") if readme.is_file() else f"# {ex.title}\n\n{ex.summary}\n"
+    # the task's advice to fetch the starter with `grader init` is for the .py hand-out: this notebook is it
+    task = "\n\n".join(p for p in task.split("\n\n") if "grader init" not in p)
     cells = [{"cell_type": "markdown", "id": cell_id("md", 0), "metadata": {}, "source": source(task)},
              {"cell_type": "markdown", "id": cell_id("md", 1), "metadata": {},
               "source": source("Fill in the code cells below (they are tagged `graded`), then check your work "

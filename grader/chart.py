@@ -31,6 +31,10 @@ def _drawable(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and abs(x) <= LARGEST
 
 
+MAX_POINTS = 20_000  # epochs drawn across all fits: a course's longest training is a few thousand
+SERIES_ORDER = ("loss", "accuracy", "acc", "val_loss", "val_accuracy", "val_acc")  # legends always in this order
+
+
 def line_chart(series: dict[str, list], *, title: str, log_y: bool = False, markers: list | None = None,
                hlines: list | None = None) -> dict | None:
     """Geometry for one chart: polylines per series (None values break the line), axes, ticks.
@@ -173,11 +177,14 @@ def training_charts(fits: list[dict], thresholds: dict | None = None, marks: lis
     markers = []
     offset = 0
     for f in fits:
+        if offset >= MAX_POINTS:  # a trace claiming more epochs than any chart can show (forged, or absurd)
+            break
         for m in marks or []:
             if m.get("fit") == f.get("index") and isinstance(m.get("epoch"), int):
                 markers.append((offset + m["epoch"], m.get("label", "")))
         h = f.get("history") or {}
-        n = f.get("epochs_run") or 0
+        # the epochs the history holds values for (a claimed epoch count pads nothing), within the bound
+        n = min(f.get("epochs_run") or 0, max((len(v) for v in h.values()), default=0), MAX_POINTS - offset)
         for key in set(history) | set(h):
             values = list(h.get(key) or [])[:n]
             history.setdefault(key, [None] * offset).extend(values + [None] * (n - len(values)))
@@ -186,6 +193,8 @@ def training_charts(fits: list[dict], thresholds: dict | None = None, marks: lis
             markers.append((offset + n - 1, f"stopped by {stop.get('class')}"))
         offset += n
     charts = []
+    history = {k: history[k] for k in sorted(history, key=lambda k: (SERIES_ORDER.index(k) if k in SERIES_ORDER
+                                                                      else len(SERIES_ORDER), k))}
     loss = {k: v for k, v in history.items() if k in ("loss", "val_loss")}
     if loss:
         charts.append(line_chart(loss, title="Loss per epoch", log_y=True, markers=markers))

@@ -221,7 +221,7 @@ class Evaluator:
             self._fail("its reply was malformed")
         if reply.get("ended") and request.get("op") != "end":  # the session's process died mid-request
             self.in_session = False
-            self._fail(None)
+            self._fail("memory" if self.box.cgroup and self.box.cgroup.oom_killed() else None)
         return reply
 
     def _wait_ready(self):

@@ -20,13 +20,21 @@ from grader.results import Report
 from grader.submission import load_submission
 
 
-def _training_summary(trace: dict) -> dict:
+def _located(items: list, source) -> list:
+    """Each item with a ``line`` of the generated source also says where that is in the student's file
+    (``line 9``, or ``cell 5, line 3`` of a notebook), so every part of the report points alike."""
+    return [dict(item, where=source.locate(item["line"])) if isinstance(item.get("line"), int) else item
+            for item in items]
+
+
+def _training_summary(trace: dict, source) -> dict:
     fits = []
     for f in trace.get("fits") or []:
         fits.append(dict({k: f.get(k) for k in (
             "index", "line", "epochs_requested", "epochs_allowed", "epochs_run", "capped", "stopped_by",
             "limit_hit", "history", "epoch_times", "data", "validation", "callbacks", "fast_path", "duration_s",
             "error")}, ended=outcome.ending_text(f)))
+    fits = _located(fits, source)
     return {"fits": fits, "epochs_run": sum(f["epochs_run"] or 0 for f in fits)}
 
 
@@ -68,7 +76,7 @@ def terminal_text(raw: str) -> str:
     return "\n".join(lines)
 
 
-def _run_summary(run: runner.RunResult) -> dict:
+def _run_summary(run: runner.RunResult, source) -> dict:
     trace = run.trace
     return {
         "status": run.status,
@@ -91,7 +99,7 @@ def _run_summary(run: runner.RunResult) -> dict:
         "output_cut_bytes": run.output_cut,
         "outcome": outcome.what_happened({"status": run.status, "error": trace.get("error"), "signal": run.signal,
                                           "exit_code": run.exit_code, "memory_limit_mib": run.memory_limit_mib},
-                                         trace.get("fits") or [], run.time_limit_s),
+                                         _located(trace.get("fits") or [], source), run.time_limit_s),
     }
 
 
@@ -132,7 +140,7 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
     count = exercise.runs if runs is None else runs
     seeds = [first_seed + i if seeded else None for i in range(count)]
     hide = private_folders(located, data_dir)
-    keras = runtime.choose(source.text, exercise.runtime)
+    keras = runtime.choose(source.text, exercise.runtime, source.locate)
     task = dataclasses.replace(runner.Task.of(exercise), runtime=keras.name)
     limits = runner.Limits.of(exercise, limit)
 
@@ -162,15 +170,15 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
     results, chosen = _combine(exercise, graded, seeds)
     run, trace, model = graded[chosen]["run"], graded[chosen]["run"].trace, graded[chosen]["model"]
     environment = {"seed": seeds[chosen], "seeds": seeds, "runs": count, **(trace.get("versions") or {}),
-                   "runtime": keras.as_dict()}
+                   "runtime": dict(keras.as_dict(), signs=_located(keras.signs, source))}
     environment["determinism"] = determinism_statement(trace.get("determinism") or {}, count)
     return Report(
         exercise=exercise.name,
         title=exercise.title,
         submission=str(submission),
         checks=results,
-        training=dict(_training_summary(trace), thresholds=chart_thresholds(exercise)),
-        run=_run_summary(run),
+        training=dict(_training_summary(trace, source), thresholds=chart_thresholds(exercise)),
+        run=_run_summary(run, source),
         limits={"time_limit_s": limit, "max_epochs": exercise.max_epochs,
                 "time_used_s": round(run.duration_s, 3),
                 "evaluation_time_limit_s": evaluator.limits.time_s, "evaluation_time_s": round(evaluator.used_s, 3),
@@ -180,8 +188,8 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
                   "synthetic": located.synthetic} if located else
                  {"name": exercise.dataset.get("name", exercise.name), "source": "exercise", "synthetic": False}),
         model=model,
-        legacy=trace.get("legacy") or [],
-        data_access=trace.get("data_access") or [],
+        legacy=_located(trace.get("legacy") or [], source),
+        data_access=_located(trace.get("data_access") or [], source),
         environment=environment,
         duration_s=time.time() - started,
         grader_errors=[f"{r.name}: {r.message}" for r in results if r.status == "error"]

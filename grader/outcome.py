@@ -62,7 +62,7 @@ def what_happened(run: dict, fits: list[dict], time_limit_s: float | None = None
     error = run.get("error")
     progress = ""
     if when == "during" and last is not None:
-        line = f" (line {last['line']})" if last.get("line") else ""
+        line = f" ({last.get('where') or 'line ' + str(last['line'])})" if last.get("line") else ""
         progress = (f": model.fit{line} had run {last.get('epochs_run') or 0} of its "
                     f"{last.get('epochs_requested')} epochs")
     graded = " The model it had trained by then was graded." if trained and when in ("during", "after") else ""

@@ -90,9 +90,9 @@ def _found(code: str, signs) -> list:
     return sorted(found, key=lambda f: f["line"])
 
 
-def choose(source: str, pinned: str = "auto") -> Choice:
+def choose(source: str, pinned: str = "auto", locate=lambda line: f"line {line}") -> Choice:
     """The runtime for ``source`` under the exercise's setting ``pinned``; ``reason`` completes the
-    sentence "ran on PACKAGE, because ..."."""
+    sentence "ran on PACKAGE, because ..."; ``locate`` says where a line is (a notebook's cell)."""
     if pinned in (KERAS2, KERAS3):
         return Choice(pinned, "the exercise runs every submission on it.")
     code = code_only(source)
@@ -100,10 +100,10 @@ def choose(source: str, pinned: str = "auto") -> Choice:
     if old and not new:
         first = old[0]
         more = f" and {len(old) - 1} more tf.keras 2 idiom{'s' if len(old) > 2 else ''}" if len(old) > 1 else ""
-        return Choice(KERAS2, f"your code is written for tf.keras 2: it uses {first['sign']} (line {first['line']})"
+        return Choice(KERAS2, f"your code is written for tf.keras 2: it uses {first['sign']} ({locate(first['line'])})"
                               f"{more}, which Keras 3 changed or dropped. tf-keras is the Keras team's package "
                               "for such code.", old)
     if old and new:
-        return Choice(KERAS3, f"your code uses Keras 3 ({new[0]['sign']}, line {new[0]['line']}); the grader "
+        return Choice(KERAS3, f"your code uses Keras 3 ({new[0]['sign']}, {locate(new[0]['line'])}); the grader "
                               "translated its tf.keras 2 idioms.", old)
     return Choice(KERAS3, "your code uses today's tf.keras API.")

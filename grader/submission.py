@@ -59,7 +59,8 @@ def _neutralise(line: str) -> str:
 
 
 def notebook_to_source(raw: str, filename: str, graded_only: bool = False) -> Source:
-    """Code cells in order (numbered as Jupyter shows them: code cells only). With ``graded_only``,
+    """Code cells in order, each known by its place among all the notebook's cells (markdown included),
+    counted from the top as a reader counts them. With ``graded_only``,
     only cells tagged ``graded`` (the way DeepLearning.AI's assignment notebooks tag them) run."""
     try:
         nb = json.loads(raw)
@@ -73,11 +74,11 @@ def notebook_to_source(raw: str, filename: str, graded_only: bool = False) -> So
         raise SubmissionError(f"{filename} is not a Jupyter notebook in format 4. "
                               "Save it again from Jupyter or Colab (File > Download > .ipynb).")
     lines, line_map = [], []
-    cell_no = 0
-    for cell in nb["cells"]:
+    cell_no = code_cells = 0
+    for position, cell in enumerate(nb["cells"], start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        cell_no += 1
+        cell_no, code_cells = position, code_cells + 1
         metadata = cell.get("metadata") or {}
         tags = metadata.get("tags") if isinstance(metadata, dict) else None
         if graded_only and not (isinstance(tags, list) and "graded" in tags):
@@ -88,7 +89,7 @@ def notebook_to_source(raw: str, filename: str, graded_only: bool = False) -> So
         elif isinstance(src, str):
             text = src
         else:
-            raise SubmissionError(f"{filename} is not a valid notebook: the source of code cell {cell_no} is not "
+            raise SubmissionError(f"{filename} is not a valid notebook: the source of cell {cell_no} is not "
                                   "text. Save it again from Jupyter or Colab (File > Download > .ipynb).")
         cell_lines = text.splitlines()
         if cell_lines and cell_lines[0].lstrip().startswith("%%"):
@@ -107,7 +108,7 @@ def notebook_to_source(raw: str, filename: str, graded_only: bool = False) -> So
                 lines.append("# grader: (continued)")
                 line_map.append([cell_no, k + 1])
             i += 1
-    if cell_no == 0:
+    if code_cells == 0:
         raise SubmissionError(f"{filename} has no code cells: there is nothing to run.")
     if not lines and graded_only:
         raise SubmissionError(f"{filename} has no code cell tagged 'graded'. This exercise grades only the cells "

@@ -10,7 +10,10 @@ import os
 from importlib.resources import files
 from pathlib import Path
 
+import re
+
 import jinja2
+from markupsafe import Markup, escape
 
 from grader import safetext
 
@@ -25,13 +28,23 @@ def environment(user_dir: str | os.PathLike | None = None) -> jinja2.Environment
     env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True, finalize=_visible)
     env.filters["show"] = show
+    env.filters["md"] = inline_code
     return env
 
 
 def _visible(value):
     """Every string a page shows with its Unicode format characters (a bidi override in a student's
     message could reorder the sentence around it) shown escaped, then HTML-escaped as usual."""
+    if isinstance(value, Markup):  # made safe already (the md filter)
+        return value
     return safetext.without_format(value) if isinstance(value, str) else value
+
+
+def inline_code(value) -> Markup:
+    """A message written with Markdown's inline code (`model`), shown as code: escaped first, so only the
+    backticks become markup."""
+    text = str(escape(safetext.without_format(str(value))))
+    return Markup(re.sub(r"`([^`\n]+)`", r"<code>\1</code>", text))
 
 
 def show(value) -> str:

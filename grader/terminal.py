@@ -66,7 +66,8 @@ def print_summary(report):
     """The terminal's report, complete in itself: verdict, checks, stand-in note, hints, the error."""
     say(f"{report.title}: {report.score:g}/{report.max_score:g} points")
     outcome = report.run.get("outcome") or {}
-    if outcome.get("kind") not in (None, "ok", "exit"):
+    if outcome.get("kind") not in (None, "ok", "exit") and outcome.get("when") in ("during", "after"):
+        # (before training, the first failed check says it: no model, and why)
         say(f"  What happened: {safetext.one_line(outcome['sentence'])}")
     if (report.model or {}).get("not_keras"):
         say(f"  Note: {safetext.one_line(returned_note(report.model))}")

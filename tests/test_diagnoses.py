@@ -131,7 +131,7 @@ def test_callback_reading_a_metric_the_logs_do_not_have(standin, grade_file):
     hint = hints(report)["callback_metric_name"]
     assert hint["evidence"] == ("Stop.on_epoch_end read 'val_acc', but the logs it received held only accuracy, loss; "
                                 "logs.get('val_acc') gives None.")
-    assert hint["try_this"] == "Pass validation_data=... to model.fit if you want val_acc; otherwise read logs.get('acc')."
+    assert hint["try_this"] == "Pass validation_data=... to model.fit if you want val_acc; otherwise read logs.get('accuracy')."
 
 
 def test_callback_comparing_the_wrong_way_round(standin, grade_file):

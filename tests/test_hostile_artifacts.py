@@ -120,7 +120,7 @@ def test_a_progress_line_past_the_cap_is_dropped_and_the_next_event_arrives():
 
 @pytest.mark.parametrize("cells,reason", [
     ([{"cell_type": "code", "metadata": [], "source": "print(1)"}], None),
-    ([{"cell_type": "code", "metadata": {}, "source": [1, 2, 3]}], "the source of code cell 1 is not text"),
+    ([{"cell_type": "code", "metadata": {}, "source": [1, 2, 3]}], "the source of cell 1 is not text"),
 ])
 def test_notebooks_with_fields_of_the_wrong_type(cells, reason):
     raw = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells})
@@ -145,7 +145,7 @@ def test_escape_sequences_never_reach_the_terminal_and_junit_stays_xml(tmp_path)
     result = run_cli("grade", "hello_world", tmp_path / "s.py", "--junit", tmp_path / "j.xml")
     assert result.exit_code == 1
     assert "\x1b" not in result.output and "\x07" not in result.output and "\x00" not in result.output
-    assert "RuntimeError: \\x1b]0;owned\\x07\\x1b[2K\n\\x1b[32m10/10 points\\x1b[0m \\x00\n" in result.output
+    assert "  | RuntimeError: \\x1b]0;owned\\x07\\x1b[2K\n  | \\x1b[32m10/10 points\\x1b[0m \\x00\n" in result.output
     ET.parse(tmp_path / "j.xml")  # valid XML
 
 

@@ -25,7 +25,7 @@ def test_the_course_lab_as_written_gets_full_marks_and_its_old_idiom_is_named(gr
     # predict on a list is tf.keras 2 code: it runs on tf-keras, where input_shape= is the API itself
     assert report["environment"]["runtime"]["name"] == "keras2"
     assert report["legacy"] == [{"idiom": "model.predict on a Python list",
-                                 "modern": "model.predict(np.array([10.0]))", "line": 10}]
+                                 "modern": "model.predict(np.array([10.0]))", "line": 10, "where": "line 10"}]
     assert report["run"]["output_tail"].rstrip().endswith("]]")
 
 

@@ -77,3 +77,26 @@ def test_student_text_never_starts_a_line_of_the_terminal_or_of_ci_outputs(tmp_p
     assert "\u202e" not in html and "evil\\u202etxt.py" in html
     junit = (tmp_path / "j.xml").read_text()
     assert not any(line.lstrip().startswith("::") for line in junit.splitlines())
+
+
+def test_notebook_positions_count_every_cell_alike_everywhere(tmp_path):
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": "# Week 1"},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": "import numpy as np\nimport tensorflow as tf"},
+        {"cell_type": "markdown", "metadata": {}, "source": "Train the model:"},
+        {"cell_type": "markdown", "metadata": {}, "source": "(500 epochs)"},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": "xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0])\n"
+                   "model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(1)])\n"
+                   "model.compile(optimizer='sgd', loss='mse')\nmodel.fit(xs, 3 * xs + 1, epochs=5, verbose=0)\n"
+                   "print(model.predict([10.0]))\nundefined_name"}]}
+    path = tmp_path / "lab.ipynb"
+    path.write_text(json.dumps(nb))
+    out = tmp_path / "r.json"
+    run_cli("grade", "hello_world", path, "--json", out, "--html", tmp_path / "r.html")
+    report = json.loads(out.read_text())
+    assert report["run"]["error"]["where"] == "cell 5, line 6"  # the fifth cell of the notebook, markdown counted
+    assert report["training"]["fits"][0]["where"] == "cell 5, line 4"
+    assert ("model.predict on a Python list", "cell 5, line 5") in [(n["idiom"], n["where"]) for n in report["legacy"]]
+    assert "#1 (cell 5, line 4)" in (tmp_path / "r.html").read_text()

@@ -39,8 +39,24 @@ def check_accuracy(evidence, check):
         return passed(f"Your model's accuracy {what} is {acc:.3f} (at least {threshold:g} needed).{scale}",
                       expected=f">= {threshold:g}", got=round(acc, 4), slack=slack)
     return failed(f"Your model's accuracy {what} is {acc:.3f}; at least {threshold:g} is needed.{scale}",
-                  expected=f">= {threshold:g}", got=round(acc, 4), slack=slack,
-                  hint="Train for more epochs or use a larger model.")
+                  expected=f">= {threshold:g}", got=round(acc, 4), slack=slack, hint=_accuracy_hint(evidence))
+
+
+def _accuracy_hint(evidence) -> str:
+    """What to try, from how training ended: more training only helps a model that has not yet fitted
+    the data it trains on."""
+    try:
+        history = evidence.last_graded_fit()["history"]
+    except Exception:
+        return "Train for more epochs or use a larger model."
+    values = [v for v in history.get("accuracy", history.get("acc", [])) if v is not None]
+    if values and values[-1] >= 0.98:
+        return (f"Your training accuracy reached {values[-1]:.3f}, so more epochs or a larger model will not help: "
+                "the model fits the pictures it trained on but not new ones. Augment the training data, add "
+                "Dropout, and check that new pictures are prepared like the training ones (the same scaling).")
+    if values:
+        return f"Your training accuracy ended at {values[-1]:.3f}: train for more epochs or use a larger model."
+    return "Train for more epochs or use a larger model."
 
 
 def _reported(evidence, split) -> str:

@@ -75,7 +75,12 @@ def check_within_limits(evidence, check):
         return failed("No training ran, so there is nothing to check against the limits.",
                       hint=evidence.unavailable_hint())
     epochs = max(f["epochs_run"] for f in fits)
-    cap = fits[0].get("epochs_allowed")
+    cap = evidence.exercise.max_epochs  # the grader's own cap, not the one the trace repeats
+    if cap and epochs > cap:
+        return failed(f"The training record claims {plural(epochs, 'epoch')} in one call to model.fit, more than the "
+                      f"{cap} the grader lets a fit run: the record is not what the grader wrote.",
+                      expected=f"<= {cap} epochs", got=epochs,
+                      hint="Hand in a program that trains with model.fit; do not edit the grader's record.")
     cap_text = f" (limit {cap} per fit)" if cap else ""
     return passed(f"Training used {plural(epochs, 'epoch')}{cap_text} and the program took {run.duration_s:.1f} s "
                   f"of the {limit:g} s limit.")
