@@ -248,8 +248,10 @@ DEFAULT_WORKERS = os.cpu_count() or 1  # measured fastest here: benchmarks/bench
 @click.option("--time-limit", type=click.FloatRange(min=1), metavar="SECONDS", help="Wall-clock limit per grading (overrides the exercise's).")
 @click.option("--seed", type=int, metavar="N", help="Random seed (default: the exercise's).")
 @click.option("--runs", type=click.IntRange(min=1), metavar="N", help="Trainings per student, graded on the median (default: the exercise's).")
+@click.option("--allow-weak-sandbox", is_flag=True,
+              help="Grade the class even where the full sandbox (bubblewrap) cannot run; every report names the mode.")
 def batch(exercise, submissions, out, workers, resume, shard, executor, scheduler, junit_path, extra_reports, data_dir,
-          time_limit, seed, runs):
+          time_limit, seed, runs, allow_weak_sandbox):
     """Grade every student's submission in SUBMISSIONS (one file, or one sub-folder with one .py/.ipynb,
     per student; the name is the student id) into OUT: per-student reports, gradebook.csv,
     summary.json and index.html (the class dashboard).
@@ -264,6 +266,14 @@ def batch(exercise, submissions, out, workers, resume, shard, executor, schedule
 
     ex = _exercise(exercise)
     locate_data(ex, data_dir)
+    from grader import sandbox
+
+    if executor == "local" and not allow_weak_sandbox and not sandbox.full_sandbox_here():
+        why = ("GRADER_ISOLATION asks for less" if os.environ.get("GRADER_ISOLATION", "auto") != "auto" else
+               "bubblewrap (`bwrap`) is not available here")
+        raise UserError(f"grader batch grades a class only in the full sandbox, and {why}: a student's program could "
+                        "read other students' work and the hidden checks. Install it (apt-get install bubblewrap), or "
+                        "add --allow-weak-sandbox to grade in the weaker mode anyway (every report names it).")
     try:
         (out / "students").mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -393,6 +393,12 @@ def _bwrap(view: View) -> list[str]:
     return args + ["--chdir", str(view.workdir)]
 
 
+def full_sandbox_here(isolation: str | None = None) -> bool:
+    """Whether gradings here get the full sandbox (bubblewrap), as nothing asked for less."""
+    isolation = isolation or os.environ.get("GRADER_ISOLATION") or "auto"
+    return isolation == "auto" and bubblewrap_available()
+
+
 def open_sandbox(memory_mib: int, max_tasks: int, isolation: str | None = None,
                  max_file_bytes: int = 2**31) -> Sandbox:
     """The strongest sandbox this machine offers, or the weaker one ``isolation`` (or the environment

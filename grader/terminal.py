@@ -69,6 +69,8 @@ def print_summary(report):
     if outcome.get("kind") not in (None, "ok", "exit") and outcome.get("when") in ("during", "after"):
         # (before training, the first failed check says it: no model, and why)
         say(f"  What happened: {safetext.one_line(outcome['sentence'])}")
+    for warning in report.run.get("warnings") or []:
+        say(f"  Warning: {safetext.one_line(warning)}")
     if (report.model or {}).get("not_keras"):
         say(f"  Note: {safetext.one_line(returned_note(report.model))}")
     if report.dataset.get("synthetic"):

@@ -225,6 +225,12 @@ def save_model(keras, model, path: Path):
     with what Keras cannot save (a TensorFlow 1 optimizer, ``tf.compat.v1.train.*``) is saved as an
     uncompiled copy with the same weights."""
     partial = path.with_name(path.name + ".part.keras")  # a save cut short never replaces a whole file
+    for planted in (partial,):  # whatever the program put at that name (a FIFO would block the save) goes
+        try:
+            if not os.path.isdir(planted):
+                os.unlink(planted)
+        except FileNotFoundError:
+            pass
     try:
         model.save(partial)
     except Exception:
