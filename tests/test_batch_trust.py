@@ -89,3 +89,19 @@ def test_the_time_left_is_the_median_grading_times_what_is_left_per_worker():
         progress.done_count += 1
     # 4 left on 2 workers: 2 rounds of the median 12 s
     assert progress.time_left() == ", about 24 s left"
+
+
+def test_a_class_is_not_graded_without_the_full_sandbox_unless_asked(tmp_path, monkeypatch):
+    submissions = tmp_path / "class"
+    submissions.mkdir()
+    (submissions / "alice.py").write_text(SOLUTION)
+    monkeypatch.setenv("GRADER_ISOLATION", "process-group")
+    refused = run_cli("batch", "hello_world", submissions, "--out", tmp_path / "out")
+    assert refused.exit_code == 2
+    assert "grader batch grades a class only in the full sandbox, and GRADER_ISOLATION asks for less" in refused.output
+    assert "add --allow-weak-sandbox" in refused.output
+    assert not (tmp_path / "out").exists()
+    allowed = run_cli("batch", "hello_world", submissions, "--out", tmp_path / "out", "--allow-weak-sandbox")
+    assert allowed.exit_code == 0, allowed.output
+    report = json.loads((tmp_path / "out" / "students" / "alice" / "report.json").read_text())
+    assert (report["score"], report["run"]["isolation"]) == (10, "process-group")
