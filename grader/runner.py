@@ -223,8 +223,9 @@ def work_base() -> str | None:
 
 
 def folder_usage(folder: Path) -> tuple[int, int]:
-    """Bytes of disk used by the files under ``folder`` and how many entries it holds (symlinks not
-    followed; iterative, so a folder nested thousands deep is measured, not a crash)."""
+    """Bytes of disk used under ``folder`` (files, folders and symlinks alike: 20,000 folders or long-target
+    links are disk too) and how many entries it holds (symlinks not followed; iterative, so a folder
+    nested thousands deep is measured, not a crash)."""
     total, entries, todo = 0, 0, [str(folder)]
     while todo:
         try:
@@ -233,8 +234,7 @@ def folder_usage(folder: Path) -> tuple[int, int]:
                     entries += 1
                     if e.is_dir(follow_symlinks=False):
                         todo.append(e.path)
-                    elif e.is_file(follow_symlinks=False):
-                        total += e.stat(follow_symlinks=False).st_blocks * 512
+                    total += e.stat(follow_symlinks=False).st_blocks * 512
         except OSError:
             continue
     return total, entries
@@ -386,7 +386,7 @@ def python_command(box: sandbox.Sandbox, module: str, files: tuple) -> tuple[lis
     """How to run the grader's ``module`` in ``box``, and which of the grader's files (``files``, names in
     the package) the sandbox must show for it: under bubblewrap, those alone, at their own root."""
     python = [sys.executable, "-I", "-u"]  # -u: prints and warnings reach the output in the order made
-    if box.mode != "bubblewrap":
+    if box.mode != "bubblewrap" and not box.confined:
         return python + ["-m", module], {}
     package = Path(__file__).resolve().parent
     root = sandbox.HARNESS_ROOT

@@ -25,6 +25,7 @@ for minutes); ``ulimit -f`` (RLIMIT_FSIZE) caps the size of any file.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import secrets
 import shutil
@@ -304,6 +305,8 @@ class Sandbox:
     max_file_bytes: int = 2**31
     uid: int = field(default_factory=lambda: secrets.randbelow(LAST_UID - FIRST_UID) + FIRST_UID)
     pass_fds: tuple = ()  # file descriptors the command needs inherited (bwrap's arguments)
+    # without bubblewrap, as root, with namespaces: grader/confine.py builds a read-only private view
+    confined: bool = False
 
     def started(self):
         """The command is running: the parent's copies of what it inherited are closed."""
@@ -330,14 +333,20 @@ class Sandbox:
             # then names none of the machine's paths
             read, write = os.pipe()
             with os.fdopen(write, "wb") as w:
-                w.write(b"".join(os.fsencode(a) + b"\0" for a in _bwrap(view)))
+                w.write(b"".join(os.fsencode(a) + b"\0" for a in _bwrap(view, self.cgroup)))
             self.pass_fds = (read,)
             inner = ["bwrap", "--args", str(read), "--", *(become(self.uid) if os.geteuid() == 0 else [])] + inner
+        elif self.confined:
+            spec = {"workdir": str(view.workdir), "artifacts": str(view.artifacts), "private_tmp": str(view.private_tmp),
+                    "keep": [str(p) for p in outermost(view.readable)], "hide": [str(p) for p in paths_to_hide(view.hide)],
+                    "harness": {k: str(v) for k, v in view.harness.items()},
+                    "uid": self.uid if self.mode == "unprivileged-user" else None, "argv": inner,
+                    "setpriv": os.path.realpath(shutil.which("setpriv") or "setpriv")}
+            inner = ["setpriv", "--pdeathsig", "KILL", "unshare", "--pid", "--fork", "--kill-child", "--mount",
+                     "--mount-proc", *([] if view.network else ["--net"]), "--", sys.executable, "-I", "-m",
+                     "grader.confine", json.dumps(spec)]
         elif self.mode == "unprivileged-user":
             inner = become(self.uid) + inner
-            if namespaces_available():
-                inner = ["setpriv", "--pdeathsig", "KILL", "unshare", "--pid", "--fork", "--kill-child", "--mount",
-                         "--mount-proc", *([] if view.network else ["--net"]), "--"] + inner
         join = self.cgroup.join_command() if self.cgroup is not None else ""
         # The shell joins the cgroup and sets the file-size limit (ulimit -f counts 512-byte blocks),
         # then becomes the rest: no preexec_fn, which is unsafe while the grader runs threads.
@@ -354,7 +363,30 @@ class Sandbox:
             self.cgroup.remove()
 
 
-def _bwrap(view: View) -> list[str]:
+def _sys_view(cgroup: "Cgroup | None") -> list[str]:
+    """What the child sees of /sys: the CPUs and NUMA nodes (what TensorFlow and NumPy read), and under
+    /sys/fs/cgroup only its own grading's cgroup (its limits, as TensorFlow reads its quota there) and the
+    CPU quota files of the machine's root cgroup; not other gradings' cgroups, not the network devices."""
+    binds = [(part, part) for part in ("/sys/devices/system/cpu", "/sys/devices/system/node") if os.path.isdir(part)]
+    dirs = cgroup.dirs if cgroup is not None else {}
+    if "v2" in dirs:
+        binds.append((str(dirs["v2"]), "/sys/fs/cgroup"))
+    else:
+        binds += [(str(d), f"/sys/fs/cgroup/{controller}") for controller, d in dirs.items()]
+        binds += [(path, path) for controller in ("cpu", "cpu,cpuacct")
+                  for path in (f"/sys/fs/cgroup/{controller}/{name}" for name in
+                               ("cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.shares")) if os.path.isfile(path)]
+    args, made = ["--tmpfs", "/sys"], {Path("/sys")}
+    for outside, inside in binds:
+        for parent in reversed(Path(inside).parents):  # bwrap makes missing folders 0700: other users could
+            if parent not in made and Path("/sys") in parent.parents:  # not enter them
+                args += ["--perms", "0755", "--dir", str(parent)]
+                made.add(parent)
+        args += ["--ro-bind", outside, inside]
+    return args
+
+
+def _bwrap(view: View, cgroup: "Cgroup | None" = None) -> list[str]:
     """bubblewrap's options. As root, without a user namespace (in one, the program would own every
     file root owns, the machine's device nodes included): bwrap keeps only the right to change user,
     and the command starts by becoming a user id of its own, which owns its two folders and nothing else."""
@@ -376,7 +408,7 @@ def _bwrap(view: View) -> list[str]:
         bound.append(Path(inside))
 
     # the child's own /tmp first: a virtualenv under /tmp is then bound on top of it, not hidden by it
-    args += ["--ro-bind", "/sys", "/sys", "--proc", "/proc", "--dev", "/dev", "--perms", "01777", "--tmpfs",
+    args += [*_sys_view(cgroup), "--proc", "/proc", "--dev", "/dev", "--perms", "01777", "--tmpfs",
              "/dev/shm", "--bind", str(view.private_tmp), "/tmp"]
     for path in readable:
         bind("--ro-bind", path, path)
@@ -409,17 +441,27 @@ def open_sandbox(memory_mib: int, max_tasks: int, isolation: str | None = None,
         return Sandbox("process-group", None, ["Isolation was reduced on request (GRADER_ISOLATION=process-group): "
                                                "no sandbox and no cgroup limits for this grading; the program ran "
                                                "as the grader's own user."], max_file_bytes)
+    confined = False
     if isolation == "unprivileged-user" or not bubblewrap_available():
         why = ("on request (GRADER_ISOLATION=unprivileged-user)" if isolation == "unprivileged-user" else
                "on this machine: bubblewrap (bwrap) is not available")
-        if nobody_can_run_python():
-            mode = "unprivileged-user"
-            warnings.append(f"Isolation is weaker {why}: the program ran as an unprivileged user of its own, which "
-                            "can change nothing "
-                            "outside its working folder but can read files readable by every user. Install the "
+        mode = "unprivileged-user" if nobody_can_run_python() else "process-group"
+        confined = os.geteuid() == 0 and namespaces_available()
+        who = ("an unprivileged user of its own" if mode == "unprivileged-user" else
+               f"root without capabilities (no unprivileged user can run this Python, {sys.executable})")
+        if confined:
+            warnings.append(f"Isolation is weaker {why}. The grader confined the program itself: it ran as {who}, in "
+                            "a mount namespace of its own where the machine is read-only, /tmp, /var/tmp and /dev/shm "
+                            "are private to it and gone afterwards, and the exercises, hidden checks, datasets and the "
+                            "grader's own files are covered; with no network and no capabilities, it cannot undo "
+                            "this. It could read other files that are readable on this machine. Install the "
                             "bubblewrap package for the full sandbox.")
+        elif mode == "unprivileged-user":
+            warnings.append(f"Isolation is weaker {why}: the program ran as an unprivileged user of its own, which "
+                            "can change nothing outside its working folder and the machine's shared temporary "
+                            "folders, but can read files readable by every user (the exercises' hidden checks among "
+                            "them). Install the bubblewrap package for the full sandbox.")
         else:
-            mode = "process-group"
             warnings.append(f"Isolation is weak {why}, and an unprivileged user cannot run this Python ({sys.executable}), "
                             "so the program ran as the grader's own user: it could read and change that user's "
                             "files, use the network, and leave processes behind by calling setsid(). Install the "
@@ -430,7 +472,7 @@ def open_sandbox(memory_mib: int, max_tasks: int, isolation: str | None = None,
     if cgroup is None:
         warnings.append(f"No writable cgroup: the process limit ({max_tasks}) is not enforced, and the memory limit "
                         f"({memory_mib} MiB) is watched from outside, every quarter second.")
-    return Sandbox(mode, cgroup, warnings, max_file_bytes)
+    return Sandbox(mode, cgroup, warnings, max_file_bytes, confined=confined)
 
 
 def outermost(paths) -> list[str]:

@@ -3,6 +3,9 @@ artifact here gets a verdict, never a grader crash; all bounded so the suite sta
 
 import json
 import os
+import stat
+import subprocess
+import sys
 import threading
 import zipfile
 from xml.etree import ElementTree as ET
@@ -207,3 +210,46 @@ def test_nested_values_of_a_forged_trace_are_dropped_when_of_the_wrong_type():
                            "random_transforms": {"horizontal_flip": True}, "fingerprint": ["ab12"]}
     assert "validation" not in fit
     assert fit["compile"] == {"loss": "mse"} and fit["output"] == {"activation": "softmax"}
+
+
+def test_a_trace_claiming_huge_epoch_counts_costs_the_charts_nothing():
+    """2,500 fits each claiming 100,000 epochs (a 0.3 MB trace) once made the chart code pad every
+    history to its claimed length: the grader ran for minutes and grew without bound."""
+    from grader.chart import MAX_POINTS, training_charts
+
+    fits = [{"index": i, "epochs_run": 100_000, "history": {"loss": [1.0, 0.5], "accuracy": [0.5, 0.6]},
+             "stopped_by": None} for i in range(2500)]
+    charts = training_charts(fits)
+    assert [c["title"] for c in charts] == ["Loss per epoch", "Accuracy per epoch"]
+    assert all(len(line["name"]) and sum(seg.count(" ") + 1 for seg in line["segments"]) <= MAX_POINTS
+               for c in charts for line in c["lines"])
+
+
+def test_links_planted_in_the_evaluators_folder_are_never_followed_by_the_grader(tmp_path):
+    """The evaluator's user owns its folder: a link at any name the grader writes there (x.npy, the model's
+    copy) or reads back (out.npy) must not turn the grader's write, chmod or read into one elsewhere."""
+    import numpy as np
+
+    from grader import evaluator as evaluators
+
+    model = tmp_path / "m.keras"
+    subprocess.run([sys.executable, "-c", "import keras; keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])"
+                    f".save({str(model)!r})"], check=True, capture_output=True)
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    os.chmod(victim, 0o600)
+    e = evaluators.acquire(evaluators.EvalLimits(60, 2048))
+    try:
+        for name in ("x.npy", "out.npy", "model-1.keras", "model-2.keras"):
+            (e.folder / name).symlink_to(victim)
+        loaded = e.load(model)
+        assert list(loaded.input_shape) == [1]
+        try:
+            out = loaded.infer(np.array([[10.0]], dtype="float32"))
+            assert out.shape == (1, 1)
+        except evaluators.InferenceError:
+            pass  # whatever the link did inside the sandbox, the grader read nothing through it
+    finally:
+        evaluators.release(e)
+    assert victim.read_text() == "keep"
+    assert stat.S_IMODE(os.stat(victim).st_mode) == 0o600

@@ -171,22 +171,68 @@ def _cwd_in(pid: str, folder: Path) -> bool:
         return False
 
 
-def test_without_bubblewrap_the_report_says_which_protection_applied(tight, tmp_path, monkeypatch):
-    monkeypatch.setenv("GRADER_ISOLATION", "unprivileged-user")
-    (tmp_path / "s.py").write_text("import os\nprint('uid', os.getuid())\n")
-    report = grade(tight, tmp_path / "s.py", time_limit=60).to_dict()
+PROBE = """import json, os, uuid
+import numpy as np
+import tensorflow as tf
+seen = {}
+for path in HIDDEN:
+    try:
+        open(path).read()
+        seen[path] = "read"
+    except OSError as exc:
+        seen[path] = type(exc).__name__
+for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+    try:
+        with open(os.path.join(folder, LEFTOVER), "wb") as f:
+            f.write(bytes(2**20))
+        seen[folder] = "wrote"
+    except OSError as exc:
+        seen[folder] = type(exc).__name__
+for path in ("/etc/" + LEFTOVER, "/usr/" + LEFTOVER):
+    try:
+        open(path, "w").write("x")
+        seen[path] = "wrote"
+    except OSError as exc:
+        seen[path] = type(exc).__name__
+print("PROBE", json.dumps(seen))
+model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(1)])
+model.compile(optimizer="sgd", loss="mse")
+xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0])
+model.fit(xs, 3 * xs + 1, epochs=500, verbose=0)
+"""
+
+
+def test_without_bubblewrap_the_program_is_confined_and_leaves_nothing(tmp_path):
+    """bwrap removed from PATH, the grader as root: the program cannot read the hidden checks or the
+    reference solution, and what it writes to /tmp, /var/tmp and /dev/shm is gone with it."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for folder in ("/usr/local/bin", "/usr/bin", "/usr/sbin", "/bin", "/sbin"):
+        for tool in (Path(folder).iterdir() if Path(folder).is_dir() else []):
+            if tool.name != "bwrap" and not (bin_dir / tool.name).exists():
+                (bin_dir / tool.name).symlink_to(tool)
+    leftover = f"grader-probe-{os.getpid()}-{time.time_ns()}"
+    hidden = [str(EXERCISES / "hello_world" / "hidden.toml"), str(EXERCISES / "hello_world" / "solution.py")]
+    path = tmp_path / "probe.py"
+    path.write_text(PROBE.replace("HIDDEN", repr(hidden)).replace("LEFTOVER", repr(leftover)))
+    out = tmp_path / "r.json"
+    env = dict(os.environ, PATH=str(bin_dir))
+    env.pop("GRADER_ISOLATION", None)
+    done = subprocess.run([sys.executable, "-m", "grader", "grade", "hello_world", str(path), "--json", str(out)],
+                          capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    report = json.loads(out.read_text())
     run = report["run"]
-    if sandbox.nobody_can_run_python():
-        assert run["isolation"] == "unprivileged-user" and "uid 0" not in run["output_tail"]
-        assert run["warnings"][0].startswith("Isolation is weaker on request (GRADER_ISOLATION=unprivileged-user): "
-                                             "the program ran as an unprivileged user of its own")
-    else:
-        assert run["isolation"] == "process-group"
-        assert run["warnings"][0] == (
-            "Isolation is weak on request (GRADER_ISOLATION=unprivileged-user), and an unprivileged user cannot run this "
-            f"Python ({sys.executable}), so the program ran as the grader's own user: it could read and change "
-            "that user's files, use the network, and leave processes behind by calling setsid(). Install the "
-            "bubblewrap package.")
+    assert run["isolation"] in ("unprivileged-user", "process-group")
+    assert run["warnings"][0].startswith("Isolation is weaker on this machine: bubblewrap (bwrap) is not available. "
+                                         "The grader confined the program itself")
+    assert "Warning: Isolation is weaker on this machine" in done.stdout
+    seen = json.loads(run["output_tail"].split("PROBE ", 1)[1].splitlines()[0])
+    assert {p: seen[p] for p in hidden} == {p: "FileNotFoundError" for p in hidden}
+    assert seen["/etc/" + leftover] == seen["/usr/" + leftover] == "OSError"  # read-only
+    assert [seen[f] for f in ("/tmp", "/var/tmp", "/dev/shm")] == ["wrote"] * 3  # into its private ones...
+    for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+        assert not os.path.exists(os.path.join(folder, leftover))  # ...which are gone
+    assert report["score"] == 10, [c["message"] for c in report["checks"]]
 
 
 def test_the_default_limits_do_not_allow_two_gibibytes_of_zeros(tmp_path):
@@ -256,3 +302,29 @@ def test_a_grader_running_from_a_virtualenv_under_tmp_keeps_it(tmp_path):
     report = json.loads(out.read_text())
     assert tree_state(venv) == before
     assert (done.returncode, report["score"], report["run"]["isolation"]) == (0, 10, "bubblewrap"), done.stderr
+
+
+def test_the_child_sees_only_its_own_cgroup_and_no_network_devices(tmp_path):
+    (tmp_path / "s.py").write_text(
+        "import json, os\n"
+        "def subfolders(p):\n"
+        "    return sorted(x for x in os.listdir(p) if os.path.isdir(os.path.join(p, x))) if os.path.isdir(p) else None\n"
+        "print('SYS', json.dumps({'net': os.path.exists('/sys/class/net'), 'cpu': os.path.isdir('/sys/devices/system/cpu'),"
+        " 'memory': subfolders('/sys/fs/cgroup/memory'), 'pids': subfolders('/sys/fs/cgroup/pids'),"
+        " 'top': sorted(os.listdir('/sys'))}))\n")
+    report = grade(load_exercise(EXERCISES / "hello_world"), tmp_path / "s.py").to_dict()
+    seen = json.loads(report["run"]["output_tail"].split("SYS ", 1)[1].splitlines()[0])
+    assert seen["net"] is False and seen["cpu"] is True
+    assert seen["top"] == ["devices", "fs"]
+    assert seen["memory"] in (None, []) and seen["pids"] in (None, [])  # its own cgroup: no other grading's
+
+
+def test_folders_and_links_count_against_the_disk_limit(tmp_path):
+    from grader.runner import folder_usage
+
+    for i in range(200):
+        (tmp_path / f"d{i}").mkdir()
+        (tmp_path / f"l{i}").symlink_to("x" * 3000)
+    used, entries = folder_usage(tmp_path)
+    assert entries == 400
+    assert used >= 200 * 4096  # each folder holds a block at least

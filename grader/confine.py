@@ -1,0 +1,130 @@
+"""The weaker sandbox made as strong as the machine allows where bubblewrap cannot run but the grader is
+root (started inside ``unshare --mount --pid --fork --kill-child --mount-proc [--net]``, still as root,
+before the program): in that private mount namespace every mount becomes read-only, ``/tmp`` is the
+program's own folder, ``/var/tmp`` and ``/dev/shm`` are private and vanish with it, ``/dev`` holds only
+the harmless devices, the folders held back (exercises with their hidden specs, datasets, the grader's
+cache and checkout) are covered, and the harness's own modules are copied where the program can import
+them. Then it becomes the program, with no capability left (as a user id of its own where one can run
+this Python, else as root without capabilities, which can neither mount nor unmount, so none of this can
+be undone). Uses only the standard library: it runs before the harness exists for the child.
+
+Usage (one JSON argument): python -I -m grader.confine SPEC, where SPEC is
+{"workdir", "artifacts", "private_tmp", "keep": [paths that must stay visible as they are],
+ "hide": [...], "harness": {path inside: path outside}, "uid": N | null, "argv": [...]}.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import shutil
+import sys
+
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def mount(source, target, fstype, flags, data=None):
+    enc = lambda s: None if s is None else os.fsencode(s)  # noqa: E731
+    if _libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {source} on {target}: {os.strerror(err)}")
+
+
+def _mountpoints() -> list[tuple[str, set]]:
+    """(mount point, its per-mount flags) for every mount in this namespace."""
+    out = []
+    with open("/proc/self/mountinfo", encoding="utf-8") as f:
+        for line in f:
+            fields = line.split()
+            point = fields[4].encode().decode("unicode_escape")
+            out.append((point, set(fields[5].split(","))))
+    return out
+
+
+def _flags(options: set) -> int:
+    return (MS_NOSUID if "nosuid" in options else 0) | (MS_NODEV if "nodev" in options else 0) | \
+        (MS_NOEXEC if "noexec" in options else 0)
+
+
+def _bind_from(fd: int, target: str, directory: bool = True):
+    if directory:
+        os.makedirs(target, exist_ok=True)
+    elif not os.path.exists(target):
+        open(target, "w").close()
+    mount(f"/proc/self/fd/{fd}", target, None, MS_BIND)
+
+
+def confine(spec: dict):
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    keep = [spec["workdir"], spec["artifacts"], *spec.get("keep", [])]
+    held = {path: os.open(path, os.O_PATH) for path in keep if os.path.isdir(path)}
+    tmp_fd = os.open(spec["private_tmp"], os.O_PATH)
+    devices = {name: os.open(f"/dev/{name}", os.O_PATH) for name in DEVICES if os.path.exists(f"/dev/{name}")}
+    # everything read-only, each mount keeping its own nosuid/nodev/noexec
+    for point, options in _mountpoints():
+        if point.startswith("/proc"):
+            continue
+        try:
+            mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | _flags(options))
+        except OSError:
+            pass  # a mount hidden under another one; what covers it is read-only
+    # the harness's modules, where the program imports them (a private tmpfs over /run)
+    if spec.get("harness"):
+        mount("grader", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
+        for inside, outside in spec["harness"].items():
+            os.makedirs(os.path.dirname(inside), exist_ok=True)
+            if os.path.isdir(outside):
+                shutil.copytree(outside, inside, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copyfile(outside, inside)
+        mount(None, "/run", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    # what is held back disappears under an empty read-only tmpfs
+    for hidden in spec.get("hide", []):
+        if os.path.isdir(hidden):
+            mount("grader", hidden, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "mode=0755")
+    # private scratch space: the program's own /tmp, and /var/tmp and /dev/shm that vanish with it
+    if os.path.isdir("/var/tmp"):
+        mount("grader", "/var/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m")
+    mount("grader", "/dev", "tmpfs", MS_NOSUID, "mode=0755")
+    for name, fd in devices.items():
+        _bind_from(fd, f"/dev/{name}", directory=False)
+    os.makedirs("/dev/shm")
+    mount("grader", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m")
+    # a bind mount keeps the read-only flag of the mount it comes from: the writable ones are made so
+    _bind_from(tmp_fd, "/tmp")
+    mount(None, "/tmp", None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)
+    # the folders that must stay as they were (the Python installation), put back where a cover above went
+    # over them, read-only; the working folders always, writable
+    writable = (spec["workdir"], spec["artifacts"])
+    for path, fd in held.items():
+        try:
+            same = os.path.samestat(os.stat(path), os.fstat(fd))
+        except OSError:
+            same = False
+        if path in writable:
+            _bind_from(fd, path)
+            mount(None, path, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)
+        elif not same:
+            _bind_from(fd, path)
+            mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+    for fd in [*held.values(), tmp_fd, *devices.values()]:
+        os.close(fd)
+    os.chdir(spec["workdir"])
+
+
+def main():
+    spec = json.loads(sys.argv[1])
+    confine(spec)
+    drop = ["--no-new-privs", "--bounding-set=-all", "--inh-caps=-all"]
+    if spec.get("uid") is not None:
+        drop = [f"--reuid={spec['uid']}", f"--regid={spec['uid']}", "--clear-groups", *drop]
+    setpriv = spec.get("setpriv") or "setpriv"  # found by the grader: PATH may lead under a folder now covered
+    os.execvp(setpriv, [setpriv, *drop, "--", *spec["argv"]])
+
+
+if __name__ == "__main__":
+    main()
