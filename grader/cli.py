@@ -191,18 +191,28 @@ def grade(exercise, submission, json_path, html_path, junit_path, gradescope_pat
     from grader.grading import grade as run_grade
     from grader.grading import locate_data
     from grader.plugins import reporters
-    from grader.submission import load_submission
+    from grader.submission import SubmissionError, load_submission
 
     ex = _exercise(exercise)
     if public_only:
         import dataclasses
 
         ex = dataclasses.replace(ex, checks=ex.public_checks)
-    load_submission(submission, ex.graded_cells_only)  # a file that cannot be graded is a usage error, at once
-    locate_data(ex, data_dir)  # so is a missing dataset
     writers = reporters()
     paths = report_paths({"json": json_path, "html": html_path, "junit": junit_path, "gradescope": gradescope_path,
                           "github-classroom": classroom_path}, extra_reports, writers)
+    try:
+        load_submission(submission, ex.graded_cells_only)  # a file that cannot be graded is a usage error, at once
+    except SubmissionError as exc:
+        # CI platforms still get a result: 0 points and the reason (a missing file is the student's to fix)
+        from grader.results import Report
+
+        unread = Report.not_graded(ex, submission_name or str(submission), f"Your submission could not be graded: {exc}")
+        for name, path in paths:
+            if name in ("json", "junit", "gradescope", "github-classroom") and path != "-":
+                writers[name](unread, path)
+        raise
+    locate_data(ex, data_dir)  # so is a missing dataset
     live = None if quiet or json_path == "-" or not sys.stderr.isatty() else LiveProgress()
     report = run_grade(ex, submission, time_limit=time_limit, seed=seed, runs=runs, data_dir=data_dir, progress=live)
     if live:

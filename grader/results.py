@@ -53,6 +53,17 @@ class Report:
     runs: list = field(default_factory=list)  # with runs = N: each training's seed, score, status, time
     diagnoses: list = field(default_factory=list)  # hints: {name, title, evidence, try_this, marker}
 
+    @classmethod
+    def not_graded(cls, exercise, submission: str, why: str) -> "Report":
+        """A report for a submission that could not be graded at all (no file, a broken notebook): every
+        check failed with ``why``, so CI platforms show a 0 and the reason rather than nothing."""
+        checks = [CheckResult(c.name, c.title, "failed", 0.0, c.points, why,
+                              visibility="hidden" if c.hidden else "visible") for c in exercise.checks]
+        return cls(exercise=exercise.name, title=exercise.title, submission=submission, checks=checks, training={},
+                   run={"status": "not_graded", "error": None, "warnings": [], "output_tail": "", "output_bytes": 0,
+                        "outcome": {"kind": "not_graded", "when": None, "sentence": why}},
+                   limits={}, dataset={}, model={}, legacy=[], environment={}, duration_s=0.0)
+
     @property
     def score(self) -> float:
         return round(sum(c.score for c in self.checks), 4)

@@ -115,3 +115,29 @@ def test_the_classroom_workflow_hands_the_reporter_partial_points(tmp_path):
         ("Training stayed within the limits", "pass", 1), ("Predicts well away from the training points", "fail", 1)]
     assert sum(t["score"] for t in result["tests"]) == 4  # the file's expect-score: partial points per check
     assert result["tests"][3]["message"] == "A hidden check: its details are not shown."
+
+
+def test_the_workflows_install_bubblewrap():
+    for name in ("grade-submission.yml", "grade-class.yml", "classroom.yml"):
+        workflow = yaml.safe_load((EXAMPLES / name).read_text())
+        installs = [s["run"] for job in workflow["jobs"].values() for s in job["steps"] if s.get("id") == "install"]
+        assert installs and all("apt-get install -y -qq bubblewrap" in run for run in installs), name
+
+
+def test_the_classroom_workflow_gives_a_missing_submission_a_zero_and_the_reason(tmp_path):
+    import base64
+    import json
+
+    workflow = yaml.safe_load((EXAMPLES / "classroom.yml").read_text())
+    received = []
+
+    def reporter(step, env, matrix):
+        if step["uses"].startswith("classroom-resources/autograding-grading-reporter"):
+            received.append(step["env"]["GRADE_RESULTS"])
+
+    run_job(workflow, "run-autograding-tests", tmp_path, on_uses=reporter)  # no solution.py committed
+    result = json.loads(base64.b64decode(received[0]))
+    assert (result["status"], result["max_score"]) == ("fail", 10)
+    assert sum(t["score"] for t in result["tests"]) == 0
+    assert result["tests"][0]["message"] == ("Your submission could not be graded: No such file: solution.py. Give the "
+                                             "path of your .py or .ipynb file.")
