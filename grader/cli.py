@@ -404,6 +404,26 @@ def exercise_new(name, dest):
                f"adapt the spec, then run:\n  grader --exercises {dest} exercise verify {name}")
 
 
+@exercise.command("gradescope")
+@click.argument("name")
+@click.argument("zip_path", type=click.Path(path_type=Path), metavar="ZIP")
+@click.option("--data-dir", type=click.Path(path_type=Path), metavar="DIR",
+              help="Where the exercise's dataset is (as for grade); it is copied into the bundle.")
+@click.option("--timeout", "timeout_s", type=click.IntRange(min=60), default=600, show_default=True, metavar="SECONDS",
+              help="The assignment's autograder timeout on Gradescope; the program's time limit stays under it.")
+def exercise_gradescope(name, zip_path, data_dir, timeout_s):
+    """Write Gradescope's autograder bundle for exercise NAME to ZIP: setup.sh, run_autograder, this
+    grader's source, the exercise (hidden checks included) and its dataset. Upload ZIP as the
+    assignment's autograder (Configure Autograder > Zip file upload)."""
+    from grader import gradescope
+
+    ex = _exercise(name)
+    info = gradescope.build(ex, zip_path, data_dir, timeout_s)
+    data = f"; dataset {info['data']}{' (a stand-in)' if info['stand_in'] else ''}" if info["data"] else ""
+    click.echo(f"Wrote {zip_path}: exercise {ex.name}{' with its course plugin.py' if info['course'] else ''}, "
+               f"time limit {info['time_limit']:g} s under Gradescope's {timeout_s} s{data}.")
+
+
 @exercise.command("release")
 @click.argument("name")
 @click.argument("dest", type=click.Path(path_type=Path))

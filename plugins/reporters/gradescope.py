@@ -17,6 +17,8 @@ def render(report) -> str:
                       "visibility": "hidden" if c["visibility"] == "hidden" else "visible"})
     run = data["run"]
     summary = f"{data['title']}: {data['score']:g}/{data['max_score']:g} points."
+    for warning in run.get("warnings") or []:  # a weaker sandbox is said, never silent
+        summary += "\nNote: " + one_line(warning)
     if run.get("error"):
         summary += "\nYour program's error:\n" + fenced(run["error"].get("traceback", ""))
     result = {"score": data["score"], "output": summary, "tests": tests,
