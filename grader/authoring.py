@@ -49,17 +49,32 @@ def hidden_markers(ex: Exercise) -> list[str]:
     path = ex.path / "hidden.toml"
     if not path.is_file():
         return []
+    hidden = tomllib.loads(path.read_text(encoding="utf-8"))
+    allowed = {str(v) for v in (hidden.get("release") or {}).get("allow", [])}
+    public = " ".join(p.read_text(encoding="utf-8", errors="replace") for p in (ex.path / n for n in BUNDLE_FILES)
+                      if p.is_file())
     markers = []
-    for check in tomllib.loads(path.read_text(encoding="utf-8")).get("checks", []):
+    for check in hidden.get("checks", []):
         for key, value in check.items():
-            if key in ("type", "points", "margin"):
+            # a tolerance or margin gives nothing away; a threshold the task itself states is public
+            if key in ("type", "points", "margin", "tolerance", "relative_tolerance"):
+                continue
+            if key == "threshold" and isinstance(value, (int, float)) and _states(public, f"{value:g}"):
                 continue
             for v in value if isinstance(value, list) else [value]:
                 if isinstance(v, str) and key in ("name", "title", "hint") and len(v) >= 4:
                     markers.append(v)
                 elif isinstance(v, (int, float)) and not isinstance(v, bool) and len(f"{abs(v):g}") >= 2:
                     markers.append(f"{v:g}")
-    return markers
+    return [m for m in markers if m not in allowed]
+
+
+def _number(m: str) -> str:
+    return rf"(?<![\w.]){re.escape(m)}(?![\w]|\.\d)"
+
+
+def _states(text: str, number: str) -> bool:
+    return bool(re.search(_number(number), text))
 
 
 def _statement(line: str) -> bool:
@@ -86,7 +101,7 @@ def leaks(ex: Exercise, folder: Path) -> list[str]:
     for f in sorted(p for p in folder.rglob("*") if p.is_file()):
         text = f.read_text(encoding="utf-8", errors="replace")
         for m in markers:
-            pattern = re.escape(m) if not re.fullmatch(r"-?[\d.e+-]+", m) else rf"(?<![\w.]){re.escape(m)}(?![\w]|\.\d)"
+            pattern = re.escape(m) if not re.fullmatch(r"-?[\d.e+-]+", m) else _number(m)
             if re.search(pattern, text):
                 found.append(f"{f.relative_to(folder)} contains the hidden value {m!r}")
         for line in lines:
@@ -139,22 +154,30 @@ def release(ex: Exercise, dest: Path) -> Path:
     missing = [n for n in ("starter.py", "spec.toml") if not (ex.path / n).is_file()]
     if missing:
         raise ExerciseError(f"{ex.path}: cannot release without {', '.join(missing)}.")
+    plugins = [p for p in (ex.path / "plugin.py", ex.path.parent / "plugin.py") if p.is_file()]
+    if len(plugins) == 2:
+        raise ExerciseError(f"{ex.path} has a plugin.py of its own and its course has one too: a hand-out carries one. "
+                            "Move the exercise's checks into the course's plugin.py and release again.")
     _make_folder(target)
     for name in BUNDLE_FILES:
         if (ex.path / name).is_file():
             shutil.copyfile(ex.path / name, target / name)
+    if plugins:  # the public checks' own code: the hand-out's command needs it
+        shutil.copyfile(plugins[0], target / "plugin.py")
     if not (target / "README.md").is_file():
         (target / "README.md").write_text(f"# {ex.title}\n\n{ex.summary}\n", encoding="utf-8")
     (target / "starter.ipynb").write_text(starter_notebook(ex), encoding="utf-8")
     (target / "CHECK-YOUR-WORK.md").write_text(
         f"# Checking your work on {ex.name}\n\n"
-        "Run the public checks on your file before you submit (`pip install` the grader your course names):\n\n"
-        f"    grader --exercises {ex.name} grade {ex.name} starter.py --public-only --html report.html\n\n"
-        "from the folder that holds this one, then open report.html. The checks that grade your submission "
-        "include hidden ones, run only when you submit.\n", encoding="utf-8")
+        "Run the public checks on your file before you submit (`pip install` the grader your course names). "
+        f"From the folder that holds this `{ex.name}/` folder:\n\n"
+        f"    grader --exercises {ex.name} grade {ex.name} {ex.name}/starter.py --public-only --html report.html\n\n"
+        f"then open report.html. Grade your own file the same way (`{ex.name}/my_solution.py`). The checks that "
+        "grade your submission include hidden ones, run only when you submit.\n", encoding="utf-8")
     found = leaks(ex, target)
     if found:
         shutil.rmtree(target)
         raise ExerciseError(f"Not released: {'; '.join(found[:5])}. Remove them from the exercise's public files "
-                            "and release again.")
+                            "and release again; a value that is meant to be public can be listed in hidden.toml as "
+                            "[release] allow = [\"VALUE\", ...].")
     return target

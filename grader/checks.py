@@ -112,8 +112,10 @@ def run_check(check_type: CheckType, spec: CheckSpec, evidence) -> CheckResult:
         outcome = check_type.run(evidence, spec)
     except ModelUnavailable as exc:
         return result("failed", 0.0, str(exc), hint=evidence.unavailable_hint())
-    except Exception as exc:  # a bug in a check plugin: report it, keep grading
-        return result("error", 0.0, f"The check '{spec.type}' failed inside the grader: {type(exc).__name__}: {exc}")
+    except Exception as exc:  # a bug in a check plugin: report it, shortened (an array's repr can be huge), keep grading
+        text = (str(exc).strip().splitlines() or [""])[0]
+        text = text if len(text) <= 200 else text[:200] + " [...]"
+        return result("error", 0.0, f"The check '{spec.type}' failed inside the grader: {type(exc).__name__}: {text}")
     extra = {"slack": outcome.slack, "borderline": borderline(spec, outcome.slack)}
     message = outcome.message + (" " + extra["borderline"]["message"] if extra["borderline"] else "")
     if outcome.passed:

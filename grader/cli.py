@@ -487,14 +487,21 @@ def data_fetch(name, mirror, data_dir):
 
 @data.command("synth")
 @click.argument("dest", type=click.Path(path_type=Path))
+@click.argument("names", nargs=-1)
 @click.option("--seed", type=int, default=0, show_default=True)
-def data_synth(dest, seed):
-    """Write stand-ins for every registered dataset under DEST, in the real on-disk formats.
+def data_synth(dest, names, seed):
+    """Write stand-ins for the datasets NAMES (default: every registered dataset) under DEST, in the
+    real on-disk formats.
 
     Reports graded with them say that the data was a stand-in."""
     from grader import datasets
 
-    for folder in datasets.synthesize_all(dest, seed):
+    unknown = sorted(set(names) - set(datasets.registry()))
+    if unknown:
+        raise UserError(f"No dataset named {', '.join(unknown)}. Registered datasets: "
+                        f"{', '.join(sorted(datasets.registry()))} (a course's own: add --exercises COURSE before "
+                        "`data`).")
+    for folder in datasets.synthesize_all(dest, seed, names or None):
         click.echo(f"Wrote a stand-in in {folder}")
     click.echo(f"Use it with --data-dir {dest} (or GRADER_DATA_DIR={dest}).")
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from grader import runner, sandbox
+from grader.modelview import ModelView
 from grader.modelcheck import UnsafeModel
 
 WORKER_FILES = ("__init__.py", "tfimport.py", "modelcheck.py", "evalworker.py")
@@ -73,22 +74,6 @@ def _open_regular(path: Path, max_bytes: int | None = None):
         os.close(fd)
         raise OSError(errno.EINVAL, "not a plain file of a sensible size")
     return os.fdopen(fd, "rb")
-
-
-class RemoteModel:
-    """The student's model as the grader knows it: its input shape, its layers, and a way to run it."""
-
-    def __init__(self, evaluator: "Evaluator", input_shape, layers: list):
-        self.evaluator = evaluator
-        self.input_shape = tuple(input_shape) if isinstance(input_shape, list) else None
-        self.layers = layers if isinstance(layers, list) else []
-
-    def infer(self, x: np.ndarray) -> np.ndarray:
-        """The model's outputs for ``x``, computed in the evaluator. Raises InferenceError or EvaluationLimit."""
-        return self.evaluator.infer(x)
-
-    def count_params(self) -> int:
-        return sum(int(row.get("params") or 0) for row in self.layers if row.get("depth") == 0)
 
 
 class Evaluator:
@@ -158,7 +143,7 @@ class Evaluator:
             pass
 
     # ------------------------------------------------------------ requests
-    def load(self, model_path: Path) -> RemoteModel:
+    def load(self, model_path: Path) -> ModelView:
         """Check and load the saved model. Raises UnsafeModel, ValueError or EvaluationLimit."""
         self.begin()
         self.loads += 1
@@ -173,7 +158,7 @@ class Evaluator:
         finally:
             target.unlink(missing_ok=True)
         if reply.get("ok"):
-            return RemoteModel(self, reply.get("input_shape"), reply.get("layers"))
+            return ModelView(self, reply.get("input_shape"), reply.get("layers"))
         if reply.get("kind") == "unsafe":
             raise UnsafeModel(str(reply.get("message")))
         raise ValueError(str(reply.get("message")) or str(reply.get("type")))

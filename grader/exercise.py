@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -239,8 +241,24 @@ def exercises() -> dict[str, Path]:
     return {name: path for name, (path, _) in plugins.exercise_folders().items()}
 
 
+def _folder_hint(name: str) -> str:
+    """Where an exercise of that name is in sight (the current folder, or a course folder in it), and how to
+    use it: an instructor's exercise needs --exercises."""
+    here = Path.cwd()
+    candidates = [here / name] + sorted(p / name for p in here.iterdir() if p.is_dir() and not p.name.startswith(".")) \
+        if here.is_dir() else []
+    for folder in candidates:
+        if (folder / "spec.toml").is_file():
+            course = folder.parent if folder.parent != here else folder
+            given = os.path.relpath(course, here)
+            return (f" The folder {os.path.relpath(folder, here)} holds an exercise of that name: add --exercises "
+                    f"{given} before the command (grader --exercises {given} ...).")
+    return ""
+
+
 def get_exercise(name: str) -> Exercise:
     known = exercises()
     if name not in known:
-        raise UnknownExercise(f"Unknown exercise '{name}'. Known exercises: {', '.join(sorted(known)) or 'none'}.")
+        raise UnknownExercise(f"Unknown exercise '{name}'. Known exercises: {', '.join(sorted(known)) or 'none'}."
+                              + _folder_hint(name))
     return load_exercise(known[name])

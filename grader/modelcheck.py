@@ -170,18 +170,43 @@ def load_model_safely(path: Path, workdir: Path, runtime: str = "keras3"):
 
 
 
+def _shape(layer, which: str) -> list | None:
+    """The layer's input or output shape, batch axis first (None), or None when it has no single one."""
+    try:
+        return [None if d is None else int(d) for d in getattr(layer, which).shape]
+    except Exception:
+        return None
+
+
+def _plain(value, depth: int = 0):
+    """A config value as plain JSON (an activation as its name, an initializer as its class name)."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)) and depth < 2:
+        return [_plain(v, depth + 1) for v in value[:16]]
+    if isinstance(value, dict):
+        name = value.get("config", {}).get("name") if isinstance(value.get("config"), dict) else None
+        return name if isinstance(name, str) and value.get("class_name") in (None, "function") else value.get("class_name")
+    return getattr(value, "__name__", None) or type(value).__name__
+
+
 def layer_rows(model) -> list[dict]:
-    """The model's layers, nested models opened up: class, name, output shape, parameters, depth."""
+    """The model's layers, nested models opened up: class, name, input and output shapes (lists of ints,
+    None for the batch), parameters, depth, and the layer's Keras config as saved (units, activation,
+    filters, kernel_size, ...), in plain values."""
     rows = []
 
     def walk(layers, depth):
         for layer in layers:
             try:
-                shape = str(layer.output.shape)
+                config = {k: _plain(v) for k, v in layer.get_config().items() if k not in ("layers", "build_config")}
             except Exception:
-                shape = ""
-            rows.append({"class": type(layer).__name__, "name": layer.name, "output_shape": shape,
-                         "params": int(layer.count_params()) if layer.built else 0, "depth": depth})
+                config = {}
+            rows.append({"class": type(layer).__name__, "name": layer.name,
+                         "input_shape": _shape(layer, "input") if layer.built else None,
+                         "output_shape": _shape(layer, "output") if layer.built else None,
+                         "params": int(layer.count_params()) if layer.built else 0, "depth": depth,
+                         "config": config})
             if getattr(layer, "layers", None):
                 walk(layer.layers, depth + 1)
 

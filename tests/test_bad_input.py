@@ -23,7 +23,8 @@ def test_syntax_error_is_graded_zero_and_names_the_line(grade_file):
     assert by_name(report)["predicts_31_at_10"]["message"] == \
         "Your code could not run: a syntax error at line 3 ('[' was never closed)."
     assert report["run"]["error"]["traceback"].endswith("SyntaxError: '[' was never closed")
-    assert '  File "submission.py", line 3\n    model = tf.keras.Sequential([\nSyntaxError' in result.output
+    # the traceback, fenced: each of its lines behind "  | "
+    assert '  |   File "submission.py", line 3\n  |     model = tf.keras.Sequential([\n  | SyntaxError' in result.output
 
 
 def test_exception_while_training_shows_only_the_students_frames(grade_file):
