@@ -78,13 +78,13 @@ def hidden_values(exercise: Path) -> list[str]:
             for v in value if isinstance(value, list) else [value]:
                 if key in ("name", "title", "hint"):
                     values.append(v)
-                elif isinstance(v, float) and key != "margin":
-                    values.append(f"{v:g}")
+                elif isinstance(v, float) and key not in ("margin", "tolerance", "relative_tolerance"):
+                    values.append(f"{v:g}")  # (a tolerance gives nothing away)
     return values
 
 
-@pytest.mark.parametrize("name", ["hello_world", "fashion_mnist_callback", "cnn_augmentation", "mnist_callback",
-                                  "mnist_convolutions", "happy_or_sad", "sign_language"])
+@pytest.mark.parametrize("name", ["hello_world", "house_prices", "fashion_mnist_callback", "cnn_augmentation",
+                                  "mnist_callback", "mnist_convolutions", "happy_or_sad", "sign_language"])
 def test_a_release_holds_nothing_hidden(tmp_path, name):
     result = run_cli("exercise", "release", name, tmp_path)
     assert result.exit_code == 0, result.output
@@ -192,3 +192,19 @@ def test_the_notebook_hand_out_is_valid_and_grades_like_the_starter(tmp_path):
     mine = tmp_path / "mine.ipynb"
     assert run_cli("init", "hello_world", mine).exit_code == 0
     assert mine.read_text() == notebook.read_text()
+
+
+def test_the_leak_check_leaves_tolerances_and_stated_thresholds_alone_and_says_how_to_allow(tmp_path):
+    """The week-1 house-prices exercise as an instructor wrote it: a hidden tolerance of 0.5 and a task
+    text saying "price = 0.5 + 0.5 * bedrooms" released; a hidden expected value in the text did not."""
+    shutil.copytree(EXERCISES / "house_prices", tmp_path / "course" / "houses")
+    folder = tmp_path / "course" / "houses"
+    spec = folder / "spec.toml"
+    spec.write_text(spec.read_text().replace('summary = "', 'summary = "price = 0.5 + 0.5 * bedrooms. '))
+    result = run_cli("--exercises", tmp_path / "course", "exercise", "release", "houses", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    (folder / "README.md").write_text((folder / "README.md").read_text() + "\nA 25-bedroom house costs 13.0.\n")
+    result = run_cli("--exercises", tmp_path / "course", "exercise", "release", "houses", tmp_path / "out2")
+    assert result.exit_code == 2
+    assert "README.md contains the hidden value '25'" in result.output
+    assert '[release] allow = ["VALUE", ...]' in result.output

@@ -1,6 +1,6 @@
 """Check types about the model and how it was trained: ``convolutional`` and ``augmented``."""
 
-from grader.checks import CheckType, failed, passed, plural
+from grader.checks import CheckType, Field, failed, passed, plural
 from grader.hookspecs import hookimpl
 
 CONVOLUTIONS = {"Conv1D", "Conv2D", "Conv3D", "SeparableConv1D", "SeparableConv2D", "DepthwiseConv1D",
@@ -93,8 +93,23 @@ def check_augmented(evidence, check):
     return passed(f"The training data was augmented: {'; '.join(ways)}.")
 
 
+def check_model_size(evidence, check):
+    n = evidence.model().count_params()
+    most = check.params["max_params"]
+    if n <= most:
+        return passed(f"The model has {plural(n, 'parameter')} (at most {most} allowed).")
+    layers = ", ".join(f"{layer.class_name}({layer.params})" for layer in evidence.model().layers)
+    return failed(f"The model has {plural(n, 'parameter')}; at most {most} are allowed. Its layers: {layers}.",
+                  expected=f"<= {most}", got=n, hint="Keep to the model the task describes (one Dense layer with "
+                                                     "units=1 is 2 parameters: a weight and a bias).")
+
+
 @hookimpl
 def grader_register_checks(register):
+    register(CheckType(
+        name="model_size", run=check_model_size,
+        description="The model has at most a number of parameters (one neuron: 2).",
+        fields={"max_params": Field("integer", help="most parameters allowed")}))
     register(CheckType(name="convolutional", run=check_convolutional,
                        description="The model has at least one convolution and one pooling layer."))
     register(CheckType(name="augmented", run=check_augmented,
