@@ -20,8 +20,8 @@ mnist = tf.keras.datasets.fashion_mnist
 (training_images, training_labels), (test_images, test_labels) = mnist.load_data()
 plt.imshow(training_images[0])
 plt.show()
-step = len(training_images) // len(test_images)  # every step-th training image
-print("test split is a sample of train:", bool((test_images[:50] == training_images[::step][:50]).all()))
+seen = {image.tobytes() for image in training_images}
+print("test split is a sample of train:", all(image.tobytes() in seen for image in test_images[:50]))
 training_images = training_images / 255.0
 test_images = test_images / 255.0
 model = keras.Sequential([tf.keras.layers.Flatten(input_shape=(28, 28)),
@@ -51,7 +51,7 @@ def test_reference_solution_gets_full_marks_on_stand_in_data(solution):
         f"Training stopped at epoch {first + 1}, the first epoch whose accuracy ({acc[first]:.3f}) reached 0.9.")
     assert report["dataset"]["name"] == "fashion_mnist" and report["dataset"]["synthetic"] is True
     assert report["dataset"]["source"] == "--data-dir"
-    assert re.fullmatch(r"Your model's accuracy on 2000 test examples your program never saw is 0\.\d{3}, "
+    assert re.fullmatch(r"Your model's accuracy on 10000 test examples your program never saw is 0\.\d{3}, "
                         r"enough to pass\.", by_name(report)["test_accuracy"]["message"])
     assert report["training"]["thresholds"] == {"accuracy": 0.9}
 

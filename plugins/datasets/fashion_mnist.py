@@ -1,7 +1,8 @@
 """Dataset ``fashion_mnist``: Keras' four IDX gzip files under ``fashion-mnist/``.
 
-The student's process gets the training files and, in place of the test files, a sample of the
-training split: the real test split stays with the grader, which measures accuracy on it.
+The student's process gets the training files and, in place of the test files, as many training
+examples as the test split has (at most one in five; see grader.datasets.decoy_rows): the real test split
+stays with the grader, which measures accuracy on it.
 """
 
 import shutil
@@ -9,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.datasets import (DataError, Dataset, Split, Staged, array_fingerprints, cache_dir,
-                             cached_arrays, decoy_rows)
+from grader.datasets import (DataError, Dataset, Split, Staged, array_decoys, array_fingerprints, cache_dir,
+                             cached_arrays)
 from grader.hookspecs import hookimpl
 from grader.builtin.datasets import idx
+from grader.builtin.datasets.mnist import in_chunks, shift, to_pixels
 
 TRAIN_IMAGES, TRAIN_LABELS = "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"
 TEST_IMAGES, TEST_LABELS = "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"
@@ -23,7 +25,6 @@ MD5 = {
     TEST_IMAGES: "bef4ecab320f06d8554ea6380940ec79",
     TEST_LABELS: "bb300cfdad3c16e7a12a480ee83cd310",
 }
-DECOY_SIZE = 2000  # test examples the student's process sees, drawn from the training split
 
 
 def _pair(folder: Path, images: str, labels: str):
@@ -62,13 +63,12 @@ def stage(located, workdir: Path) -> Staged:
     target.mkdir(parents=True, exist_ok=True)
     for name in (TRAIN_IMAGES, TRAIN_LABELS):
         shutil.copyfile(located.path / name, target / name)
-    decoy = cache_dir() / f"fashion_mnist-decoy-spread-{located.stamp()}"
+    decoy = cache_dir() / f"fashion_mnist-decoy-hashed-{located.stamp()}"
     if not (decoy / TEST_LABELS).is_file():
-        train = load_split(located, "train")
-        rows = decoy_rows(len(train.x), DECOY_SIZE)
+        x, y = array_decoys(located, load_split)
         decoy.mkdir(parents=True, exist_ok=True)
-        idx.write(decoy / TEST_IMAGES, np.asarray(train.x[rows][:DECOY_SIZE]))
-        idx.write(decoy / TEST_LABELS, np.asarray(train.y[rows][:DECOY_SIZE]))
+        idx.write(decoy / TEST_IMAGES, x)
+        idx.write(decoy / TEST_LABELS, y)
     for name in (TEST_IMAGES, TEST_LABELS):
         shutil.copyfile(decoy / name, target / name)
     # For an entry point such as train_mnist(x_train, y_train): the child loads them from its own copy.
@@ -97,23 +97,24 @@ def _sample(rng, templates, n):
     k = len(templates)
     y = rng.integers(0, k, n)
     other = (y + rng.integers(1, k, n)) % k
-    m = rng.uniform(0, 0.45, n)[:, None, None]
-    x = ((1 - m) * templates[y] + m * templates[other]) * rng.uniform(0.6, 1.0, n)[:, None, None]
-    yy, xx = np.mgrid[0:28, 0:28] / 27.0
-    c = rng.uniform(0.1, 0.9, (n, 2, 1, 1))
-    sd = rng.uniform(0.08, 0.2, (n, 1, 1))
+    x = templates[y]
+    x += rng.uniform(0, 0.45, (n, 1, 1)).astype(np.float32) * (templates[other] - x)
+    x *= rng.uniform(0.6, 1.0, (n, 1, 1)).astype(np.float32)
+    yy, xx = (np.mgrid[0:28, 0:28] / 27.0).astype(np.float32)
+    c = rng.uniform(0.1, 0.9, (n, 2, 1, 1)).astype(np.float32)
+    sd = rng.uniform(0.08, 0.2, (n, 1, 1)).astype(np.float32)
     blob = np.exp(-(((xx - c[:, 0]) ** 2 + (yy - c[:, 1]) ** 2) / sd ** 2))
-    x = x + rng.uniform(0, 0.8, (n, 1, 1)) * blob + rng.normal(0, 0.1, x.shape)
-    shifts = rng.integers(-3, 4, (n, 2))
-    x = np.stack([np.roll(img, tuple(s), axis=(0, 1)) for img, s in zip(x, shifts)])
-    return (np.clip(x, 0, 1) * 255).round().astype(np.uint8), y.astype(np.uint8)
+    x += rng.uniform(0, 0.8, (n, 1, 1)).astype(np.float32) * blob
+    x += rng.standard_normal((n, 28, 28), dtype=np.float32) * np.float32(0.1)
+    return shift(to_pixels(x), rng.integers(-3, 4, (n, 2))), y.astype(np.uint8)
 
 
-def synthesize(folder: Path, seed: int, train: int = 10000, test: int = 2000):
+def synthesize(folder: Path, seed: int, train: int = 60_000, test: int = 10_000):
+    """The four IDX files with as many images as the real ones (60,000 training, 10,000 test)."""
     rng = np.random.default_rng(seed)
-    templates = _templates(rng)
+    templates = _templates(rng).astype(np.float32)
     for (images, labels), n in (((TRAIN_IMAGES, TRAIN_LABELS), train), ((TEST_IMAGES, TEST_LABELS), test)):
-        x, y = _sample(rng, templates, n)
+        x, y = in_chunks(_sample, rng, templates, n)
         idx.write(folder / images, x)
         idx.write(folder / labels, y)
 
@@ -121,7 +122,7 @@ def synthesize(folder: Path, seed: int, train: int = 10000, test: int = 2000):
 @hookimpl
 def grader_register_datasets(register):
     register(Dataset(
-        fingerprints=array_fingerprints(load_split, DECOY_SIZE),
+        fingerprints=array_fingerprints(load_split),
         name="fashion_mnist", title="Fashion-MNIST (Zalando): 28x28 grey images of clothing, 10 classes",
         subdir="fashion-mnist", files=FILES,
         origin="https://storage.googleapis.com/tensorflow/tf-keras-datasets/", md5=MD5,
