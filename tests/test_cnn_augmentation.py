@@ -142,7 +142,7 @@ def test_an_image_that_does_not_decode_is_skipped_and_named(standin, grade_file,
     loc = datasets.locate("cats_and_dogs_filtered", root)
     split = loc.dataset.load_split(loc, "validation", (64, 64, 3))
     assert split.skipped == ["validation/dogs/dog.broken.jpg"]
-    assert split.x.shape == (120, 64, 64, 3) and split.classes == ["cats", "dogs"]
+    assert split.x.shape == (1000, 64, 64, 3) and split.classes == ["cats", "dogs"]
     refused = run_cli("data", "import", "cats_and_dogs_filtered", root, "--data-dir", tmp_path / "dest")
     assert refused.exit_code == 2
     assert f"These images do not decode: {root / 'cats_and_dogs_filtered/validation/dogs/dog.broken.jpg'}" \
@@ -219,5 +219,5 @@ print(len(os.listdir('/tmp/cats-v-dogs/cats_and_dogs_filtered/validation/dogs'))
 """
     _, report = grade(grade_file, standin, source)
     assert report["run"]["status"] == "ok", report["run"]["error"]
-    assert report["run"]["output_tail"].strip() == "36"  # of the 60 validation dogs, the 60% not held back
+    assert report["run"]["output_tail"].strip() == "500"  # the 500 validation dogs: decoys for the 40% held back
     assert report["data_access"][0]["how"] == f"urllib.request.urlretrieve('https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip')"

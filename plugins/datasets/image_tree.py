@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from grader.datasets import DataError, Dataset, Split, Staged, cached_arrays, check_archive, held_back_files
+from grader.datasets import (DataError, Dataset, Split, Staged, cached_arrays, check_archive, decoy_rows,
+                             held_back_files)
 from grader.fingerprint import file_hashes
 from grader.hookspecs import hookimpl
 
@@ -156,11 +157,35 @@ def load_tree_split(located, split: str, input_shape=None, native=(150, 150, 3),
     return Split(x=arrays["x"], y=arrays["y"], classes=classes, skipped=arrays["meta"]["skipped"])
 
 
+def decoy_files(located) -> dict:
+    """{held-back evaluation image: the training image of its class the program's copy holds under its
+    name}: a decoy per held-back image (at most one training image in five; see decoy_rows), so each
+    class folder of the copy has as many images as the real one and shows nothing of those held back."""
+    if not located.held_back or not (located.path / "train").is_dir():
+        return {}
+    out = {}
+    for cls, held in split_files(located, EVALUATION).items():
+        train = images_in(located.path / "train" / cls) if (located.path / "train" / cls).is_dir() else []
+        rows = decoy_rows(len(train), len(held))
+        out.update(zip(held, (train[r] for r in rows)))
+    return out
+
+
+def tree_fingerprints(located, split: str, flat: bool = False) -> set:
+    """Content hashes of a split's images; "validation_visible" is what the program's validation folders
+    hold (their decoys too: training on those folders is training on the validation data it was given)."""
+    files = sorted(f for files in split_files(located, split, flat).values() for f in files)
+    if split == VISIBLE:
+        files += sorted(decoy_files(located).values())
+    return set(file_hashes(files, limit=None))
+
+
 def stage_tree(located, workdir: Path, name: str, archive: str, flat: bool = False, aliases=None,
                archive_at=(), classes_at=()) -> Staged:
     """The student's copy, in the working directory under the dataset's own name (the course's
-    relative paths work), in the child's Keras cache, where get_file would have put it, and where course
-    code and students' local copies look for it (/tmp/NAME, data/NAME, ../data/NAME, or ``aliases``).
+    relative paths work), its held-back evaluation images replaced by decoys (``decoy_files``), in the
+    child's Keras cache, where get_file would have put it, and where course code and students' local
+    copies look for it (/tmp/NAME, data/NAME, ../data/NAME, or ``aliases``).
     ``archive_at``: where course code opens the course's zip without downloading it (built at once from
     the staged copy; otherwise it is built the first time a download asks for it). ``classes_at``:
     folders that hold a flat tree's class folders (beside whatever else is put there, such as the zip)."""
@@ -172,6 +197,8 @@ def stage_tree(located, workdir: Path, name: str, archive: str, flat: bool = Fal
         return {n for n in names if n == "STAND-IN.txt" or str(Path(where) / n) in held or (Path(where) / n).is_symlink()}
 
     shutil.copytree(located.path, tree, ignore=ignored)
+    for image, decoy in decoy_files(located).items():
+        shutil.copyfile(decoy, tree / image.relative_to(located.path))
     cache = workdir / ".keras" / "datasets"
     cache.mkdir(parents=True, exist_ok=True)
     (cache / folder).symlink_to(tree, target_is_directory=True)
@@ -194,12 +221,11 @@ def zip_tree(tree: Path, top: str, archive: Path):
             z.write(path, str(Path(top) / path.relative_to(tree)) if top else str(path.relative_to(tree)))
 
 
-def _shape_image(rng, angle: float, size: int, side: int) -> Image.Image:
-    """A dark noisy background and one bright elongated ellipse turned by ``angle`` degrees (the class:
-    0 lying flat, 90 standing, ...), in the left half of the picture (side 0) or the right half (side 1)."""
-    bg = rng.integers(0, 90, 3)
-    arr = np.clip(bg + rng.normal(0, 12, (size, size, 3)), 0, 255).astype(np.uint8)
-    img = Image.fromarray(arr)
+def _shape_image(rng, angle: float, background: np.ndarray, side: int) -> Image.Image:
+    """One bright elongated ellipse turned by ``angle`` degrees (the class: 0 lying flat, 90 standing, ...)
+    on ``background`` (a square picture), in the left half of the picture (side 0) or the right half (side 1)."""
+    size = background.shape[0]
+    img = Image.fromarray(background)
     r = rng.uniform(0.16, 0.24) * size
     cx = rng.uniform(r + 2, size / 2 - 2) + side * size / 2
     cy = rng.uniform(r + 2, size - r - 2)
@@ -211,18 +237,31 @@ def _shape_image(rng, angle: float, size: int, side: int) -> Image.Image:
     return img
 
 
-def synthesize_tree(folder: Path, seed: int, classes=("cats", "dogs"), train=150, validation=60, size=150):
-    """A stand-in where augmentation matters: every training object lies in the left half of its
-    picture and every validation object in the right half, so a network that never saw a flipped or
-    shifted picture stays near chance on validation, and one trained with augmentation passes."""
+def _backgrounds(rng, count: int, size: int):
+    """``count`` dark noisy square pictures (size, size, 3), one at a time: a colour of their own, and
+    noise cut at a random place from a few larger fields of noise (drawn once: noise for every picture
+    would take most of the time)."""
+    fields = np.rint(rng.standard_normal((4, 2 * size, 2 * size, 3), dtype=np.float32) * 12).astype(np.int16)
+    for _ in range(count):
+        j, oy, ox = rng.integers(0, 4), *rng.integers(0, size, 2)
+        yield np.clip(fields[j, oy:oy + size, ox:ox + size] + rng.integers(0, 90, 3).astype(np.int16), 0,
+                      255).astype(np.uint8)
+
+
+def synthesize_tree(folder: Path, seed: int, classes=("cats", "dogs"), train=1000, validation=500, size=150):
+    """A stand-in with as many pictures as cats_and_dogs_filtered (1,000 per class in train/, 500 in
+    validation/; smaller than the real photos, which Keras' loaders resize anyway), where augmentation
+    matters: every training object lies in the left half of its picture and every validation object in
+    the right half, so a network that never saw a flipped or shifted picture stays near chance on
+    validation, and one trained with augmentation passes."""
     rng = np.random.default_rng(seed)
     for split, n, side in (("train", train, 0), ("validation", validation, 1)):
         for k, cls in enumerate(classes):
             out = folder / split / cls
             out.mkdir(parents=True, exist_ok=True)
-            for i in range(n):
-                _shape_image(rng, 180 * k / len(classes), size, side).save(out / f"{cls.rstrip('s')}.{i}.jpg",
-                                                                          quality=90)
+            for i, background in enumerate(_backgrounds(rng, n, size)):
+                _shape_image(rng, 180 * k / len(classes), background, side).save(out / f"{cls.rstrip('s')}.{i}.jpg",
+                                                                                 quality=90)
 
 
 def _face(rng, happy: bool, size: int) -> Image.Image:
@@ -297,8 +336,7 @@ def image_tree_dataset(name: str, title: str, origin: str, archive: str, classes
         stage=lambda located, workdir: stage_tree(located, workdir, name, archive, flat, aliases, archive_at,
                                                   classes_at),
         load_split=lambda located, split, input_shape=None: load_tree_split(located, split, input_shape, flat=flat),
-        fingerprints=lambda located, split: set(file_hashes(
-            sorted(f for files in split_files(located, split, flat).values() for f in files), limit=None)),
+        fingerprints=lambda located, split: tree_fingerprints(located, split, flat),
         unpack=lambda source, dest: import_archive(source, name, dest, tuple(classes) if flat else ()),
     )
 
