@@ -61,8 +61,8 @@ def test_sign_language_reference_is_measured_on_rows_its_program_never_had(sign,
                         rf"On the {visible} validation images your program had, it scores 0\.\d{{3}} \(not graded\)\.",
                         message), message
     fit = report["training"]["fits"][0]
-    assert fit["data"]["iterator"] == "NumpyArrayIterator" and fit["data"]["samples"] == 3600
-    assert fit["validation"]["samples"] == visible
+    assert fit["data"]["iterator"] == "NumpyArrayIterator" and fit["data"]["samples"] == 27455
+    assert fit["validation"]["samples"] == 7172  # the rows it had, and decoys in place of those held back
     assert report["model"]["layers"][-1]["output_shape"] == "(None, 26)"  # 26 units for labels 0..24: fine
 
 
@@ -110,14 +110,13 @@ print("TRAIN", rows("train_from_drive.csv"), rows("sign-language-mnist/sign_mnis
 """
     _, report = grade_file(source, exercise="sign_language", extra=("--data-dir", standin))
     assert report["run"]["status"] == "ok", report["run"]["error"]
-    _, visible = held_back_rows(standin)
     out = report["run"]["output_tail"]
     for path in ["sign_mnist_test.csv", "data/sign_mnist_test.csv", "../tmp2/sign_mnist_test.csv",
                  "/kaggle/input/sign-language-mnist/sign_mnist_test.csv",
                  "../input/sign-language-mnist/sign_mnist_test.csv", "/content/sign_mnist_test.csv",
                  "/tmp/sign_mnist_test.csv", "sign_mnist_test/sign_mnist_test.csv"]:
-        assert f"TEST {path} {visible}\n" in out
-    assert "TRAIN 3600 3600" in out
+        assert f"TEST {path} 7172\n" in out  # as many rows as the real file: decoys in place of those held back
+    assert "TRAIN 27455 27455" in out
     assert [n["idiom"] for n in report["legacy"]] == ["from IPython import get_ipython", "import gdown",
                                                       "gdown.download(...)"]
 
@@ -141,7 +140,7 @@ def test_sign_mnist_imports_kaggles_zip_and_refuses_a_damaged_row_naming_its_lin
     assert result.exit_code == 0, result.output
     assert result.output == f"Imported sign_mnist into {tmp_path / 'data' / 'sign-language-mnist'}.\n"
     loc = datasets.locate("sign_mnist", tmp_path / "data")
-    assert loc.dataset.load_split(loc, "train").x.shape == (3600, 28, 28)
+    assert loc.dataset.load_split(loc, "train").x.shape == (27455, 28, 28)
 
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -246,10 +245,9 @@ def test_gradings_staging_the_same_dataset_at_once_each_get_whole_files(standin,
         folder.mkdir()
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda folder: loc.dataset.stage(loc, folder), folders))
-    _, visible = held_back_rows(standin)
     for folder in folders:
         with open(folder / "sign-language-mnist" / "sign_mnist_test.csv") as f:
-            assert sum(1 for _ in f) == visible + 1
+            assert sum(1 for _ in f) == 7172 + 1
 
 
 def test_transforms_too_small_to_change_a_picture_are_not_augmentation(grade_file, standin):
@@ -257,7 +255,7 @@ def test_transforms_too_small_to_change_a_picture_are_not_augmentation(grade_fil
 import tensorflow as tf
 from tensorflow.keras.preprocessing.image import ImageDataGenerator
 
-table = np.loadtxt("sign_mnist_train.csv", delimiter=",", skiprows=1)
+table = np.loadtxt("sign_mnist_train.csv", delimiter=",", skiprows=1, max_rows=3600)
 images, labels = table[:, 1:].reshape(-1, 28, 28, 1), table[:, 0]
 model = tf.keras.Sequential([tf.keras.Input(shape=(28, 28, 1)), tf.keras.layers.Conv2D(8, 3, activation="relu"),
                              tf.keras.layers.MaxPooling2D(), tf.keras.layers.Flatten(),
@@ -323,7 +321,7 @@ class Steady(ImageDataGenerator):
     def random_transform(self, x, seed=None):
         return x
 
-table = np.loadtxt("sign_mnist_train.csv", delimiter=",", skiprows=1)
+table = np.loadtxt("sign_mnist_train.csv", delimiter=",", skiprows=1, max_rows=3600)
 images, labels = table[:, 1:].reshape(-1, 28, 28, 1), table[:, 0]
 model = tf.keras.Sequential([tf.keras.Input(shape=(28, 28, 1)), tf.keras.layers.Conv2D(8, 3, activation="relu"),
                              tf.keras.layers.MaxPooling2D(), tf.keras.layers.Flatten(),
