@@ -27,17 +27,39 @@ def test_synth_writes_the_real_format_with_a_stand_in_marker(standin):
                                                          "mnist", "sign-language-mnist"]
     with np.load(standin / "mnist" / "mnist.npz", allow_pickle=False) as f:  # Keras' own mnist.npz layout
         assert {k: (f[k].shape, f[k].dtype) for k in f.files} == {
-            "x_train": ((6000, 28, 28), np.uint8), "y_train": ((6000,), np.uint8),
-            "x_test": ((1000, 28, 28), np.uint8), "y_test": ((1000,), np.uint8)}
+            "x_train": ((60000, 28, 28), np.uint8), "y_train": ((60000,), np.uint8),
+            "x_test": ((10000, 28, 28), np.uint8), "y_test": ((10000,), np.uint8)}
     folder = standin / "fashion-mnist"
     assert sorted(p.name for p in folder.iterdir()) == sorted(FILES + ["STAND-IN.txt"])
-    with gzip.open(folder / "train-images-idx3-ubyte.gz") as f:
-        header = f.read(16)
-    assert header[:4] == b"\x00\x00\x08\x03"
-    assert int.from_bytes(header[8:12], "big") == 28 and int.from_bytes(header[12:16], "big") == 28
+    headers = {}
+    for name in FILES:
+        with gzip.open(folder / name) as f:
+            head = f.read(16)
+        headers[name] = (head[:4], [int.from_bytes(head[4 + 4 * i:8 + 4 * i], "big") for i in range(head[3])])
+    assert headers == {"train-labels-idx1-ubyte.gz": (b"\x00\x00\x08\x01", [60000]),
+                       "train-images-idx3-ubyte.gz": (b"\x00\x00\x08\x03", [60000, 28, 28]),
+                       "t10k-labels-idx1-ubyte.gz": (b"\x00\x00\x08\x01", [10000]),
+                       "t10k-images-idx3-ubyte.gz": (b"\x00\x00\x08\x03", [10000, 28, 28])}
     loc = datasets.locate("fashion_mnist", standin)
     split = loc.dataset.load_split(loc, "test")
-    assert split.x.shape == (2000, 28, 28) and split.x.dtype == np.uint8 and set(np.unique(split.y)) == set(range(10))
+    assert split.x.shape == (10000, 28, 28) and split.x.dtype == np.uint8 and set(np.unique(split.y)) == set(range(10))
+
+
+def test_stand_ins_have_the_real_datasets_sizes(standin):
+    """As many rows and pictures as the real files, so course code that hard-codes them
+    (reshape(60000, 28, 28, 1), reshape(27455, 28, 28, 1)) runs on the stand-ins too."""
+    signs = standin / "sign-language-mnist"
+    header = "label," + ",".join(f"pixel{i}" for i in range(1, 785))
+    for name, rows in (("sign_mnist_train.csv", 27455), ("sign_mnist_test.csv", 7172)):
+        lines = (signs / name).read_text().splitlines()
+        assert (lines[0], len(lines) - 1, {len(line.split(",")) for line in lines[1:]}) == (header, rows, {785})
+    labels = np.loadtxt(signs / "sign_mnist_train.csv", delimiter=",", skiprows=1, usecols=0, dtype=int)
+    assert sorted(set(labels.tolist())) == [k for k in range(25) if k != 9]
+    folders = [*standin.glob("cats_and_dogs_filtered/*/*"), *standin.glob("happy-or-sad/*")]
+    counts = {str(p.relative_to(standin)): sum(1 for _ in p.iterdir()) for p in sorted(folders) if p.is_dir()}
+    assert counts == {"cats_and_dogs_filtered/train/cats": 1000, "cats_and_dogs_filtered/train/dogs": 1000,
+                      "cats_and_dogs_filtered/validation/cats": 500, "cats_and_dogs_filtered/validation/dogs": 500,
+                      "happy-or-sad/happy": 40, "happy-or-sad/sad": 40}
 
 
 def test_status_says_where_each_dataset_is_or_that_it_is_missing(standin, empty_places):
@@ -114,10 +136,10 @@ def test_import_of_a_folder_that_lacks_a_file_names_it(standin, empty_places, tm
 def test_a_damaged_file_is_refused_naming_it(standin, empty_places, tmp_path, damage, message):
     bad = tmp_path / "bad"
     shutil.copytree(standin / "fashion-mnist", bad)
-    damage(bad / "train-images-idx3-ubyte.gz")
+    damage(bad / "t10k-images-idx3-ubyte.gz")
     result = run_cli("data", "import", "fashion_mnist", bad, "--data-dir", tmp_path / "dest")
     assert result.exit_code == 2
-    assert f"grader: {bad / 'train-images-idx3-ubyte.gz'} {message}" in result.output
+    assert f"grader: {bad / 't10k-images-idx3-ubyte.gz'} {message}" in result.output
     assert not (tmp_path / "dest" / "fashion-mnist").exists()
 
 
