@@ -23,7 +23,7 @@ PATH_KEYWORDS = ("directory", "file", "filepath_or_buffer", "fname", "path", "to
 CLASS_READERS = ("flow_from_directory", "image_dataset_from_directory")
 # calls that make or fill a path: a path the program writes itself is never served
 WRITERS = {"extractall", "extract", "makedirs", "mkdir", "copytree", "copy", "copyfile", "move", "rename",
-           "urlretrieve", "Path"}
+           "urlretrieve", "Path", "__grader_download__", "__grader_unzip__"}  # (the last two: a notebook's !wget, !unzip)
 MAX_PATHS = 50
 
 
@@ -91,36 +91,43 @@ def paths_in(source: str) -> list[dict]:
             continue
         arg = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg in PATH_KEYWORDS), None)
         path = _literal(arg, constants) if arg is not None else None
-        if path and "\0" not in path and len(path) < 4096 and os.path.normpath(path) not in written:
+        made = os.path.normpath(path) if path else ""
+        if path and "\0" not in path and len(path) < 4096 and not any(
+                made == w or made.startswith(w.rstrip("/") + "/") for w in written if w not in (".", "")):
             found.append({"path": path, "kind": kind, "line": node.lineno, "classes": name in CLASS_READERS})
         if len(found) >= MAX_PATHS:
             break
     return sorted(found, key=lambda f: f["line"])
 
 
-def _names(staged) -> dict:
-    """What the staged copy offers by name: file and folder names within it (three levels), and the
-    course's archives -> the path that serves each."""
-    names: dict = {}
+def _names(staged) -> tuple[dict, dict]:
+    """What the staged copy offers: by a name of its own (a file's, an archive's, the copy's folder's) and
+    by its last two path parts (``train/cats``: a class or split folder's own name is too common to
+    serve on its own: ``/content/dogs/train`` is the student's layout, not the dataset's)."""
+    single: dict = {}
+    pairs: dict = {}
     home = staged.home
+    if home is not None:
+        single.setdefault(Path(home).name, str(home))
     if home is not None and os.path.isdir(home):
-        names.setdefault(Path(home).name, str(home))
         for folder, dirs, files in os.walk(home):
             depth = len(Path(folder).relative_to(home).parts)
             if depth >= 3:
                 dirs[:] = []
             for name in sorted(dirs) + sorted(files):
-                names.setdefault(name, os.path.join(folder, name))
-    elif home is not None:
-        names.setdefault(Path(home).name, str(home))
+                path = os.path.join(folder, name)
+                pairs.setdefault(f"{Path(folder).name}/{name}", path)
+                if name in files and "." in name:
+                    single.setdefault(name, path)
     for key, target in staged.links.items():
-        names.setdefault(Path(key).name, target)
+        if "." in Path(key).name:
+            single.setdefault(Path(key).name, target)
     for key, entry in staged.downloads.items():
         if "archive" in entry:
-            names.setdefault(Path(entry["archive"]).name, entry["archive"])
+            single.setdefault(Path(entry["archive"]).name, entry["archive"])
         elif "file" in entry:
-            names.setdefault(entry.get("name") or key, entry["file"])
-    return names
+            single.setdefault(entry.get("name") or key, entry["file"])
+    return single, pairs
 
 
 def _holds_classes(folder: str) -> bool:
@@ -137,15 +144,22 @@ def serve(source: str, staged, workdir: Path) -> tuple[dict, list, list]:
     notes for the report) for the program's own data paths that name part of ``staged``."""
     if staged is None:
         return {}, [], []
-    names = _names(staged)
+    single, pairs = _names(staged)
     archives = {entry["archive"]: entry for entry in staged.downloads.values() if "archive" in entry}
+    def inside(path: str) -> str:  # where a path the program names is, as the grader sees its view
+        p = os.path.normpath(os.path.join(str(workdir), os.path.expanduser(path)))
+        return os.path.join(str(workdir), "tmp", os.path.relpath(p, "/tmp")) if p == "/tmp" or p.startswith("/tmp/") else p
+
+    covered = [inside(a) for a in [*staged.aliases, *staged.links] if isinstance(a, str)]
     links, build, notes = {}, [], []
     for item in paths_in(source):
         path = item["path"].rstrip("/") or item["path"]
-        place = os.path.normpath(os.path.join(str(workdir), os.path.expanduser(path)))
-        if os.path.lexists(place) or place in links or place == str(workdir) or path in ("", ".", ".."):
+        place = inside(path)
+        if os.path.lexists(place) or place == str(workdir) or path in ("", ".", "..") or any(
+                place == c or place.startswith(c + "/") for c in covered + [inside(k) for k in links]):
             continue
-        target = names.get(Path(path).name)
+        parts = Path(path).parts
+        target = single.get(parts[-1]) or (pairs.get("/".join(parts[-2:])) if len(parts) >= 2 else None)
         if target is None and item["classes"] and staged.home is not None and _holds_classes(str(staged.home)):
             target = str(staged.home)  # '../data/HappySad' for a tree of class folders, under any name
         if target is None or (item["kind"] == "zip") != target.endswith(".zip") or \

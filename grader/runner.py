@@ -531,6 +531,8 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
     head, tail = capture.texts()
     trace = read_trace(artifacts / "trace.json")
     model_path = artifacts / "model.keras"
+    if trace.get("status") == "running":  # the trace saved after a fit: the program was stopped later, so
+        model_path = artifacts / "checkpoint.keras"  # the model graded is the one saved when that fit ended
     status = trace.get("status") or ("timeout" if timed_out else "crashed")
     if status == "running":  # the trace saved after a fit: the program was stopped later, unannounced
         status = "crashed"

@@ -57,7 +57,7 @@ def test_unknown_exercise_is_a_usage_error_listing_known_ones(tmp_path):
     result = run_cli("grade", "hello_wrld", tmp_path / "x.py")
     assert result.exit_code == 2
     assert ("Unknown exercise 'hello_wrld'. Known exercises: cnn_augmentation, fashion_mnist_callback, happy_or_sad, "
-            "hello_world, mnist_callback, mnist_convolutions, sign_language.") \
+            "hello_world, house_prices, mnist_callback, mnist_convolutions, sign_language.") \
         in result.output
 
 
@@ -78,7 +78,11 @@ def test_a_file_that_cannot_be_graded_is_exit_2(tmp_path, name, content, message
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
-    assert not (tmp_path / "r.json").exists()
+    # CI still gets a result: every check at 0, saying why
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert (report["score"], report["max_score"], report["run"]["status"]) == (0, 10, "not_graded")
+    assert all(c["message"].startswith("Your submission could not be graded: ") and message in c["message"]
+               for c in report["checks"])
 
 
 def test_reference_solution_gets_full_marks(solution_reports):
@@ -100,7 +104,11 @@ def test_reference_solution_gets_full_marks(solution_reports):
     assert fit["data"]["kind"] == "arrays" and fit["data"]["x"]["shape"] == [6]
     assert report["dataset"] == {"name": "hello_world_points", "source": "exercise", "synthetic": False}
     assert report["model"]["source"] == "the variable `model`"
-    assert report["model"]["layers"] == [{"class": "Dense", "name": "dense", "output_shape": "(None, 1)", "params": 2, "depth": 0}]
+    [layer] = report["model"]["layers"]
+    assert {k: layer[k] for k in ("class", "name", "input_shape", "output_shape", "params", "depth")} == {
+        "class": "Dense", "name": "dense", "input_shape": [None, 1], "output_shape": [None, 1], "params": 2, "depth": 0}
+    assert {k: layer["config"][k] for k in ("units", "activation", "use_bias")} == {
+        "units": 1, "activation": "linear", "use_bias": True}
     assert report["environment"]["seed"] == 42
     assert 0 < report["duration_s"] < 120
     got = by_name(report)["predicts_31_at_10"]["got"][0]
@@ -158,3 +166,12 @@ def test_starter_is_graded_below_maximum_and_explains_each_failure(tmp_path, gra
         if c["status"] == "failed":
             assert c["message"] and c["hint"]
     assert "[FAIL ] Predicts y for x = 10 (0/4)" in result.output
+
+
+def test_an_unknown_exercise_in_a_course_folder_in_sight_points_at_exercises(tmp_path, monkeypatch):
+    run_cli("exercise", "new", "rps", tmp_path / "course")
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("grade", "rps", tmp_path / "x.py")
+    assert result.exit_code == 2
+    assert ("The folder course/rps holds an exercise of that name: add --exercises course before the command "
+            "(grader --exercises course ...).") in result.output

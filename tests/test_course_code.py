@@ -20,7 +20,8 @@ def test_a_notebook_export_runs_and_each_leftover_is_named_with_its_line(tmp_pat
     assert report["score"] == 10
     # lists given to the model are tf.keras 2 code: it runs on tf-keras, where input_shape= is no idiom
     assert report["environment"]["runtime"]["name"] == "keras2"
-    assert report["environment"]["runtime"]["signs"][0] == {"sign": "a Python list given to the model", "line": 30}
+    assert report["environment"]["runtime"]["signs"][0] == {"sign": "a Python list given to the model", "line": 30,
+                                                             "where": "line 30"}
     assert legacy == [("from IPython import get_ipython", 8),
                       ("get_ipython().system('pip install -q tensorflow')", 9),
                       ("import wget", 14), ("model.fit on a Python list", 24),

@@ -257,7 +257,7 @@ class Checkpoints:
             scratch = self.out / "scratch"
             scratch.mkdir(parents=True, exist_ok=True)
             tempfile.tempdir = str(scratch)
-            save_model(self.keras, model, self.out / "model.keras")
+            save_model(self.keras, model, self.out / "checkpoint.keras")
             snapshot = dict(self.trace, status="running", fits=self.recorder.fits, legacy=self.recorder.legacy,
                             data_access=self.recorder.data_access,
                             model={"found": True, "source": "the model model.fit trained last (saved when its "
