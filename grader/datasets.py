@@ -159,8 +159,11 @@ def missing_files(ds: Dataset, folder: Path) -> list[str]:
 
 
 def how_to_provide(ds: Dataset) -> str:
-    return (f"Provide it with `grader data fetch {ds.name}` (downloads it), `grader data import {ds.name} PATH` "
-            f"(files you downloaded yourself), or stand-ins for testing with `grader data synth DIR` "
+    """The commands that provide ``ds``, each runnable as typed (a course's dataset needs its folder)."""
+    extra = os.environ.get("GRADER_EXERCISES_PATH")
+    grader = "grader" + "".join(f" --exercises {p}" for p in extra.split(os.pathsep) if p) if extra else "grader"
+    return (f"Provide it with `{grader} data fetch {ds.name}` (downloads it), `{grader} data import {ds.name} PATH` "
+            f"(files you downloaded yourself), or stand-ins for testing with `{grader} data synth DIR {ds.name}` "
             f"and `--data-dir DIR`.")
 
 

@@ -175,3 +175,13 @@ def test_an_unknown_exercise_in_a_course_folder_in_sight_points_at_exercises(tmp
     assert result.exit_code == 2
     assert ("The folder course/rps holds an exercise of that name: add --exercises course before the command "
             "(grader --exercises course ...).") in result.output
+
+
+def test_the_commands_a_missing_dataset_message_suggests_name_the_course_folder(monkeypatch):
+    from grader import datasets
+
+    monkeypatch.setenv("GRADER_EXERCISES_PATH", "course")
+    text = datasets.how_to_provide(datasets.get("mnist"))
+    assert text == ("Provide it with `grader --exercises course data fetch mnist` (downloads it), `grader --exercises "
+                    "course data import mnist PATH` (files you downloaded yourself), or stand-ins for testing with "
+                    "`grader --exercises course data synth DIR mnist` and `--data-dir DIR`.")
