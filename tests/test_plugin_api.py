@@ -105,3 +105,37 @@ def test_a_layer_says_what_it_has_instead_of_a_quiet_none():
         layer.filters
     assert str(err.value) == ("layer 'dense_1' (Dense) has no 'filters'; it has config, depth, input_shape, name, "
                               "output_shape, params, class_name, and its config's activation, units, use_bias")
+
+
+def test_a_stand_in_of_three_classes_is_learnt_with_the_courses_augmentations_and_only_with_them(tmp_path):
+    """Rock-paper-scissors' stand-in: its classes survive flips and rotations (ellipses at 0/60/120 degrees
+    did not: a flip turns 60 into 120), and augmentation still decides (objects left in training, right
+    in validation)."""
+    import keras
+    import tensorflow as tf
+    from tensorflow.keras.preprocessing.image import ImageDataGenerator
+
+    from grader.builtin.datasets.image_tree import synthesize_tree
+
+    synthesize_tree(tmp_path, 0, ("paper", "rock", "scissors"))
+    assert [len(list((tmp_path / "train" / c).iterdir())) for c in ("paper", "rock", "scissors")] == [150] * 3
+
+    def train(augment: dict) -> float:
+        keras.utils.set_random_seed(0)
+        flow = ImageDataGenerator(rescale=1 / 255, **augment).flow_from_directory(
+            tmp_path / "train", target_size=(64, 64), class_mode="categorical", batch_size=32, seed=0)
+        val = ImageDataGenerator(rescale=1 / 255).flow_from_directory(
+            tmp_path / "validation", target_size=(64, 64), class_mode="categorical", batch_size=32, shuffle=False)
+        model = tf.keras.Sequential([tf.keras.Input((64, 64, 3)),
+                                     *[layer for n in (16, 32, 32) for layer in
+                                       (tf.keras.layers.Conv2D(n, 3, activation="relu"), tf.keras.layers.MaxPooling2D())],
+                                     tf.keras.layers.Flatten(), tf.keras.layers.Dense(64, activation="relu"),
+                                     tf.keras.layers.Dense(3, activation="softmax")])
+        model.compile("adam", "categorical_crossentropy", metrics=["accuracy"])
+        model.fit(flow, epochs=12, verbose=0)
+        return model.evaluate(val, verbose=0)[1]
+
+    course = dict(rotation_range=40, width_shift_range=0.2, height_shift_range=0.2, shear_range=0.2, zoom_range=0.2,
+                  horizontal_flip=True, fill_mode="nearest")
+    assert train(course) >= 0.85
+    assert train({}) <= 0.5

@@ -13,6 +13,8 @@ Decisions, also in the README:
 
 from __future__ import annotations
 
+import colorsys
+
 import os
 import shutil
 import tempfile
@@ -237,6 +239,48 @@ def _shape_image(rng, angle: float, background: np.ndarray, side: int) -> Image.
     return img
 
 
+# The classes of a stand-in with three or more: shapes told apart by their outline, whatever a flip, a
+# rotation, a shear, a zoom or a shift does to them (ellipses at angles were not: a horizontal flip turns
+# 60 degrees into 120). Beyond these, polygons with more corners.
+SHAPES = ("disc", "triangle", "square", "cross", "ring", "star")
+
+
+def _class_shape(rng, kind: str, hue: float, background: np.ndarray, side: int) -> Image.Image:
+    """One bright shape of ``kind`` (see SHAPES; "polygon-N" for N corners) at a random size and turn, in a
+    colour near ``hue`` (0..1: the class's own, which no geometric augmentation changes), in the left
+    (side 0) or right (side 1) half of ``background``."""
+    size = background.shape[0]
+    img = Image.fromarray(background)
+    draw = ImageDraw.Draw(img)
+    r = rng.uniform(0.14, 0.22) * size
+    cx = rng.uniform(r + 2, size / 2 - 2) + side * size / 2
+    cy = rng.uniform(r + 2, size - r - 2)
+    turn = rng.uniform(0, 2 * np.pi)
+    h = (hue + rng.uniform(-0.04, 0.04)) % 1.0
+    colour = tuple(int(255 * c) for c in colorsys.hsv_to_rgb(h, rng.uniform(0.6, 1.0), rng.uniform(0.75, 1.0)))
+
+    def polygon(radii, corners):
+        t = turn + np.linspace(0, 2 * np.pi, corners * len(radii), endpoint=False)
+        rr = np.tile(radii, corners)
+        return list(zip(cx + rr * np.cos(t), cy + rr * np.sin(t)))
+
+    if kind == "disc":
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=colour)
+    elif kind == "ring":
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=colour, width=max(2, int(r / 3)))
+    elif kind == "triangle":
+        draw.polygon(polygon([r], 3), fill=colour)
+    elif kind == "square":
+        draw.polygon(polygon([r], 4), fill=colour)
+    elif kind == "cross":
+        draw.polygon(polygon([r, r * 0.35, r * 0.35 * np.sqrt(2), r * 0.35], 4), fill=colour)
+    elif kind == "star":
+        draw.polygon(polygon([r, r * 0.4], 5), fill=colour)
+    else:
+        draw.polygon(polygon([r], int(kind.split("-")[1])), fill=colour)
+    return img
+
+
 def _backgrounds(rng, count: int, size: int):
     """``count`` dark noisy square pictures (size, size, 3), one at a time: a colour of their own, and
     noise cut at a random place from a few larger fields of noise (drawn once: noise for every picture
@@ -248,20 +292,24 @@ def _backgrounds(rng, count: int, size: int):
                       255).astype(np.uint8)
 
 
-def synthesize_tree(folder: Path, seed: int, classes=("cats", "dogs"), train=1000, validation=500, size=150):
-    """A stand-in with as many pictures as cats_and_dogs_filtered (1,000 per class in train/, 500 in
-    validation/; smaller than the real photos, which Keras' loaders resize anyway), where augmentation
-    matters: every training object lies in the left half of its picture and every validation object in
-    the right half, so a network that never saw a flipped or shifted picture stays near chance on
-    validation, and one trained with augmentation passes."""
+def synthesize_tree(folder: Path, seed: int, classes=("cats", "dogs"), train=150, validation=60, size=150):
+    """A stand-in tree (``train`` and ``validation`` pictures per class; cats_and_dogs_filtered's is as large
+    as the real one, 1,000 and 500), where augmentation matters: every training object lies in the left
+    half of its picture and every validation object in the right half, so a network that never saw a
+    flipped or shifted picture stays near chance on validation, and one trained with augmentation
+    passes. Two classes are ellipses lying and standing (a flip keeps each as it is); three or more are
+    shapes told apart by their outline (SHAPES) and colour, which flips, rotations, shears and zooms keep
+    apart."""
     rng = np.random.default_rng(seed)
     for split, n, side in (("train", train, 0), ("validation", validation, 1)):
         for k, cls in enumerate(classes):
             out = folder / split / cls
             out.mkdir(parents=True, exist_ok=True)
+            kind = SHAPES[k] if k < len(SHAPES) else f"polygon-{k + 1}"
             for i, background in enumerate(_backgrounds(rng, n, size)):
-                _shape_image(rng, 180 * k / len(classes), background, side).save(out / f"{cls.rstrip('s')}.{i}.jpg",
-                                                                                 quality=90)
+                picture = _shape_image(rng, 90 * k, background, side) if len(classes) == 2 else \
+                    _class_shape(rng, kind, k / len(classes), background, side)
+                picture.save(out / f"{cls.rstrip('s')}.{i}.jpg", quality=90)
 
 
 def _face(rng, happy: bool, size: int) -> Image.Image:
@@ -324,15 +372,18 @@ def import_archive(source: Path, name: str, dest: Path, flat_classes: tuple = ()
 
 def image_tree_dataset(name: str, title: str, origin: str, archive: str, classes: tuple,
                        splits=("train", "validation"), flat: bool = False, subdir: str | None = None,
-                       synthesize=None, aliases=None, archive_at=(), classes_at=()) -> Dataset:
+                       synthesize=None, aliases=None, archive_at=(), classes_at=(),
+                       standin_counts=(150, 60)) -> Dataset:
     """A class-per-folder image dataset published as one zip. ``flat``: the zip holds the class folders
     themselves (one split, "train"); ``aliases``/``archive_at``: where course code looks for the tree and
-    for the zip (see stage_tree)."""
+    for the zip (see stage_tree); ``standin_counts``: pictures per class in the stand-in's train/ and
+    validation/ (the real dataset's counts make course code that hard-codes them run; smaller ones train
+    faster)."""
     files = tuple(classes) if flat else splits
     return Dataset(
         name=name, title=title, subdir=subdir or name, files=files, origin=origin, md5={}, archive=archive,
         validate=lambda folder: validate_tree(folder, ("",) if flat else splits),
-        synthesize=synthesize or (lambda folder, seed: synthesize_tree(folder, seed, classes)),
+        synthesize=synthesize or (lambda folder, seed: synthesize_tree(folder, seed, classes, *standin_counts)),
         stage=lambda located, workdir: stage_tree(located, workdir, name, archive, flat, aliases, archive_at,
                                                   classes_at),
         load_split=lambda located, split, input_shape=None: load_tree_split(located, split, input_shape, flat=flat),
@@ -354,7 +405,7 @@ def grader_register_datasets(register):
     register(image_tree_dataset(
         "cats_and_dogs_filtered", "Cats vs dogs, filtered: colour photos in train/ and validation/, 2 classes",
         origin="https://storage.googleapis.com/mledu-datasets/", archive="cats_and_dogs_filtered.zip",
-        classes=("cats", "dogs")))
+        classes=("cats", "dogs"), standin_counts=(1000, 500)))
     register(image_tree_dataset(
         "happy_or_sad", "Happy or sad: 80 cartoon faces in happy/ and sad/, 2 classes (one split)",
         origin="https://storage.googleapis.com/laurencemoroney-blog.appspot.com/", archive="happy-or-sad.zip",
