@@ -288,13 +288,17 @@ def _letter_templates(rng, count: int) -> np.ndarray:
 
 
 def _pictures(rng, templates: np.ndarray, n: int):
-    """Each picture: its letter's shape, bright on a grey background of its own, shifted up to 2
-    pixels, with pixel noise. ``templates``: one per occurring label, in order."""
+    """Each picture: its letter's shape blended with up to 40% of another letter's, bright on a grey
+    background of its own, shifted up to 2 pixels, with pixel noise. ``templates``: one per occurring
+    label, in order. Not learnt at once: with 27,455 rows the course's network reaches about 0.97 on
+    the test rows after one epoch and stays below 1."""
     labels = np.array([k for k in range(len(LETTERS)) if k not in ABSENT])
     pick = rng.integers(0, len(labels), n)
-    x = rng.uniform(90, 170, (n, 1, 1)).astype(np.float32) + templates[pick] * \
-        rng.uniform(110, 140, (n, 1, 1)).astype(np.float32)
-    x += rng.standard_normal((n, 28, 28), dtype=np.float32) * np.float32(4)
+    other = (pick + rng.integers(1, len(labels), n)) % len(labels)
+    shape = templates[pick]
+    shape += rng.uniform(0, 0.4, (n, 1, 1)).astype(np.float32) * (templates[other] - shape)
+    x = rng.uniform(90, 170, (n, 1, 1)).astype(np.float32) + shape * rng.uniform(110, 140, (n, 1, 1)).astype(np.float32)
+    x += rng.standard_normal((n, 28, 28), dtype=np.float32) * np.float32(10)
     np.clip(x, 0, 255, out=x)
     return shift(np.rint(x).astype(np.uint8), rng.integers(-2, 3, (n, 2))), labels[pick]
 
