@@ -75,7 +75,8 @@ def test_status_says_where_each_dataset_is_or_that_it_is_missing(standin, empty_
 
     def fix(name):
         return (f"Provide it with `grader data fetch {name}` (downloads it), `grader data import {name} PATH` (files "
-                "you downloaded yourself), or stand-ins for testing with `grader data synth DIR` and `--data-dir DIR`.")
+                f"you downloaded yourself), or stand-ins for testing with `grader data synth DIR {name}` and "
+                "`--data-dir DIR`.")
 
     assert missing.output == (
         f"cats_and_dogs_filtered   MISSING: needs train, validation; looked in {cache / 'cats_and_dogs_filtered'} "
