@@ -1,6 +1,7 @@
 """The dataset layer: offline resolution, status, import, fetch with checksums, stand-ins, caching."""
 
 import gzip
+import json
 import shutil
 import time
 
@@ -190,3 +191,31 @@ def test_loaded_splits_are_cached_as_memory_mapped_arrays(standin):
     assert (datasets.cache_dir() / f"fashion_mnist-test-{loc.stamp()}" / "x.npy").is_file()
     with pytest.raises(DataError, match="has the splits 'train' and 'test', not 'validation'"):
         loc.dataset.load_split(loc, "validation")
+
+
+HARD_CODED = {  # course code as students wrote it, with the real datasets' sizes in it
+    "mnist_callback": ("import tensorflow as tf\n"
+                       "(x_train, y_train), (x_test, y_test) = tf.keras.datasets.mnist.load_data()\n"
+                       "print('shapes', x_train.reshape(60000, 28, 28, 1).shape, "
+                       "x_test.reshape(10000, 28, 28, 1).shape)\n",
+                       "shapes (60000, 28, 28, 1) (10000, 28, 28, 1)"),
+    "fashion_mnist_callback": ("import tensorflow as tf\n"
+                               "(x_train, y_train), (x_test, y_test) = tf.keras.datasets.fashion_mnist.load_data()\n"
+                               "print('shapes', x_train.reshape(60000, 784).shape, y_test.reshape(10000, 1).shape)\n",
+                               "shapes (60000, 784) (10000, 1)"),
+    "sign_language": ("import numpy as np\n"
+                      "train = np.loadtxt('sign_mnist_train.csv', delimiter=',', skiprows=1, dtype=np.uint8)\n"
+                      "test = np.loadtxt('sign_mnist_test.csv', delimiter=',', skiprows=1, dtype=np.uint8)\n"
+                      "print('shapes', train[:, 1:].reshape(27455, 28, 28, 1).shape, "
+                      "test[:, 1:].reshape(7172, 28, 28, 1).shape)\n",
+                      "shapes (27455, 28, 28, 1) (7172, 28, 28, 1)"),
+}
+
+
+@pytest.mark.parametrize("exercise", sorted(HARD_CODED))
+def test_code_that_hard_codes_the_real_sizes_runs_on_the_stand_ins(exercise, standin, tmp_path):
+    source, printed = HARD_CODED[exercise]
+    (tmp_path / "sizes.py").write_text(source)
+    run_cli("grade", exercise, tmp_path / "sizes.py", "--data-dir", standin, "--json", tmp_path / "r.json")
+    run = json.loads((tmp_path / "r.json").read_text())["run"]
+    assert (run["status"], run["output_tail"].strip()) == ("ok", printed)
