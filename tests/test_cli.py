@@ -26,6 +26,7 @@ def test_list_shows_exercises_with_points():
         "fashion_mnist_callback     10 points  Fashion-MNIST: stop training with your own callback at 90% accuracy\n"
         "happy_or_sad               10 points  Happy or sad: a CNN on 80 faces, stopped by your callback at 99.9% accuracy\n"
         "hello_world                10 points  Hello, world of neural networks: learn y = 3x + 1\n"
+        "house_prices               10 points  Week 1: house prices\n"
         "mnist_callback             10 points  MNIST: stop training with your own callback at 99% accuracy\n"
         "mnist_convolutions         10 points  MNIST with convolutions: stop at 99.5% accuracy\n"
         "sign_language              10 points  Sign Language MNIST: a CNN on augmented letters above 80% validation accuracy\n")
