@@ -206,7 +206,8 @@ def test_a_colab_notebook_that_wgets_and_unzips_into_tmp(standin, grade_file):
     assert ("grader: https://example.com/not-a-course-file.zip was not downloaded: there is no network while "
             "grading, and the grader has no local copy of that file.") in out
     assert report["data_access"] == [
-        {"how": "!wget https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip", "line": 1}]
+        {"how": "!wget https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip", "line": 1,
+         "where": "cell 1, line 1"}]
     assert by_name(report)["augmented"]["status"] == "passed"
 
 

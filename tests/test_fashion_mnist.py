@@ -68,11 +68,13 @@ def test_the_course_code_with_logs_acc_is_graded_and_its_idiom_named(standin, gr
     result, report = grade_file(COURSE, exercise="fashion_mnist_callback", extra=("--data-dir", standin))
     assert report["run"]["status"] == "ok"
     assert report["score"] == 10 and result.exit_code == 0
+    shape_line = next(i for i, line in enumerate(COURSE.splitlines(), 1) if "input_shape=" in line)
     assert report["legacy"] == [
         {"idiom": "input_shape= on the first layer",
-         "modern": "tf.keras.Input(shape=...) as the model's first entry",
-         "line": next(i for i, line in enumerate(COURSE.splitlines(), 1) if "input_shape=" in line)},
-        {"idiom": "logs['acc'] when the metric is logged as 'accuracy'", "modern": "logs['accuracy']", "line": 7}]
+         "modern": "tf.keras.Input(shape=...) as the model's first entry", "line": shape_line,
+         "where": f"line {shape_line}"},
+        {"idiom": "logs['acc'] when the metric is logged as 'accuracy'", "modern": "logs['accuracy']", "line": 7,
+         "where": "line 7"}]
     assert "test split is a sample of train: True" in report["run"]["output_tail"]
 
 
