@@ -27,5 +27,5 @@ model = tf.keras.models.Sequential([
     tf.keras.layers.Dense(1, activation="sigmoid"),
 ])
 model.compile(loss="binary_crossentropy", optimizer=RMSprop(lr=1e-3), metrics=["acc"])
-history = model.fit_generator(train_generator, steps_per_epoch=15, epochs=6, validation_data=validation_generator,
+history = model.fit_generator(train_generator, steps_per_epoch=15, epochs=8, validation_data=validation_generator,
                               validation_steps=6, verbose=2)
