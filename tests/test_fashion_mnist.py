@@ -115,10 +115,14 @@ def test_verify_fashion_mnist_callback(standin):
 
 def test_same_seed_same_metrics(standin, grade_file, tmp_path):
     """Grading twice with the same seed on this machine gives the same training and the same grade."""
+    # the reference solution on the first 10,000 training images (as many as the stand-in had), for speed
+    source = (EXERCISES / "fashion_mnist_callback" / "solution.py").read_text()
+    sliced = source.replace("model.fit(training_images, training_labels,",
+                            "model.fit(training_images[:10000], training_labels[:10000],")
+    assert sliced != source
     runs = []
     for _ in range(2):
-        _, report = grade_file(EXERCISES / "fashion_mnist_callback" / "solution.py", exercise="fashion_mnist_callback",
-                               extra=("--data-dir", standin, "--seed", "7"))
+        _, report = grade_file(sliced, exercise="fashion_mnist_callback", extra=("--data-dir", standin, "--seed", "7"))
         runs.append(report)
     assert runs[0]["environment"]["seed"] == 7
     assert runs[0]["environment"]["determinism"]["deterministic"] is True
