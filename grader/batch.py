@@ -169,7 +169,14 @@ def row_from(student: Student, payload: dict | None, checks: list) -> dict:
 
 
 def save_student(folder: Path, key: str, row: dict, files: dict):
-    """Reports first, meta.json last (atomically each): a folder with meta.json is a finished result."""
+    """Reports first, meta.json last (atomically each): a folder with meta.json is a finished result. What
+    an earlier grading left that this one did not write (an extra --report file) is removed first, so a
+    regraded student's folder never holds a report that contradicts the new grade."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "meta.json").unlink(missing_ok=True)
+    for old in folder.iterdir():
+        if old.is_file() and old.name not in files:
+            old.unlink()
     for name, text in files.items():
         atomic_write(folder / name, text)
     atomic_write(folder / "meta.json", json.dumps({"key": key, "row": row}, indent=1) + "\n")

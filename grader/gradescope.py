@@ -43,8 +43,9 @@ exec "${GRADER_PYTHON:-/autograder/venv/bin/python}" -m grader.gradescope "${AUT
 """
 
 
-def _source_tree(dest: Path):
-    """This grader's source, installable with pip: the checkout it runs from (an editable install)."""
+def _source_tree(dest: Path, keep_exercise: str | None):
+    """This grader's source, installable with pip: the checkout it runs from (an editable install), with
+    of the built-in exercises only ``keep_exercise`` (the others' hidden checks and solutions stay out)."""
     package = Path(__file__).resolve().parent
     checkout = package.parent
     if not (checkout / "pyproject.toml").is_file():
@@ -55,10 +56,16 @@ def _source_tree(dest: Path):
                             "its checkout, then build the bundle again.")
     dest.mkdir(parents=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+
+    def only_this_exercise(where, names):
+        if Path(where) == checkout / "exercises":
+            return {n for n in names if (Path(where) / n).is_dir() and n != keep_exercise} | set(ignore(where, names))
+        return set(ignore(where, names))
+
     for part in SOURCE_PARTS:
         src = checkout / part
         if src.is_dir():
-            shutil.copytree(src, dest / part, ignore=ignore)
+            shutil.copytree(src, dest / part, ignore=only_this_exercise)
         elif src.is_file():
             shutil.copyfile(src, dest / part)
 
@@ -79,10 +86,10 @@ def build(ex, zip_path: Path, data_dir: Path | None = None, timeout_s: int = GRA
     builtin = Path(str(files("grader.exercises"))).resolve()
     with tempfile.TemporaryDirectory(prefix="grader-gradescope-") as tmp:
         root = Path(tmp) / "bundle"
-        _source_tree(root / "source")
+        folder = ex.path.resolve()
+        _source_tree(root / "source", ex.name if folder.parent == builtin else None)
         info = {"exercise": ex.name, "time_limit": limit, "grader_version": __version__, "course": False,
                 "data": None, "stand_in": False}
-        folder = ex.path.resolve()
         if folder.parent != builtin:  # an instructor's exercise: it travels with its course's plugin.py
             shutil.copytree(folder, root / "course" / ex.name, ignore=shutil.ignore_patterns("__pycache__"))
             if (folder.parent / "plugin.py").is_file():

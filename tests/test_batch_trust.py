@@ -49,6 +49,13 @@ def test_a_batch_started_beside_a_clone_named_grader_grades_with_every_report(tm
     again = run_cli("batch", "hello_world", submissions, "--out", out, "--resume")
     assert again.exit_code == 0, again.output
     assert "3 of 3 already graded and unchanged (--resume): skipped." in again.output
+    assert (alice / "classroom.txt").is_file()  # kept: alice was not graded again
+    # a student graded again without the --report: no stale report contradicts the new grade
+    (submissions / "alice.py").write_text("x = (\n")
+    third = run_cli("batch", "hello_world", submissions, "--out", out, "--resume")
+    assert third.exit_code == 0, third.output
+    assert not (alice / "classroom.txt").exists() and not (alice / "extra.json").exists()
+    assert json.loads((alice / "report.json").read_text())["score"] == 0
 
 
 def test_a_worker_that_dies_says_why(tmp_path, monkeypatch):

@@ -38,6 +38,9 @@ def test_a_built_in_exercise_bundle_grades_the_reference_solution_with_hidden_ch
         assert {"setup.sh", "run_autograder", "grader-bundle.json", "source/pyproject.toml",
                 "source/exercises/hello_world/hidden.toml"} <= names
         assert stat.S_IMODE(z.getinfo("run_autograder").external_attr >> 16) == 0o755
+        # of the built-in exercises only this one: the others' hidden checks and solutions stay out
+        assert {n.split("/")[2] for n in names if n.startswith("source/exercises/") and n.count("/") > 2} == {
+            "hello_world"}
         setup = z.read("setup.sh").decode()
     assert "bubblewrap" in setup and "pip install" in setup and "/autograder/source/source" in setup
     results = autograder(tmp_path, bundle, {"week1/my_solution.py": (EXERCISES / "hello_world" / "solution.py").read_text()})
