@@ -12,7 +12,6 @@ this grader finds it, so nothing is downloaded while grading).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -154,8 +153,7 @@ def run(autograder: Path) -> int:
     if info.get("data"):
         cmd += ["--data-dir", str(source / "data")]
     results.unlink(missing_ok=True)
-    done = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, GRADER_WORK_DIR=str(
-        autograder / "work")) if (autograder / "work").is_dir() else None)
+    done = subprocess.run(cmd, capture_output=True, text=True)
     if not results.is_file():  # the grader could not grade it at all: say why, never leave Gradescope empty
         why = (done.stderr.strip().splitlines() or ["the grader ended without a result"])[-1]
         _write(results, {"score": 0, "output": f"The grader could not grade {path.name}: {why}", "tests": [],
