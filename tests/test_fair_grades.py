@@ -86,3 +86,34 @@ def test_runs_and_margin_in_a_spec_are_checked(tmp_path):
     (folder / "spec.toml").write_text('runs = 3\n' + check + 'margin = 0.5\n')
     ex = load_exercise(folder)
     assert ex.runs == 3 and ex.checks[0].margin == 0.5
+
+
+# ImageDataGenerator draws its shuffles and random transforms from NumPy's global generator while Keras
+# reads training batches ahead in a background thread and the validation iterator draws from the same
+# generator: unless each batch is seeded for itself, how far ahead Keras read changes the training.
+AUGMENTED = (
+    "import numpy as np\nimport tensorflow as tf\n"
+    "from {module} import ImageDataGenerator\n"
+    "rng = np.random.default_rng(0)\n"
+    "x = rng.random((96, 12, 12, 1)).astype('float32')\n"
+    "y = (x[:, :6].mean(axis=(1, 2, 3)) > x[:, 6:].mean(axis=(1, 2, 3))).astype('float32')\n"
+    "augment = ImageDataGenerator(rotation_range=40, width_shift_range=0.3, horizontal_flip=True, zoom_range=0.3)\n"
+    "train = augment.flow(x[:64], y[:64], batch_size=8)\n"
+    "validation = augment.flow(x[64:], y[64:], batch_size=8)\n"
+    "model = tf.keras.Sequential([tf.keras.Input(shape=(12, 12, 1)), tf.keras.layers.Flatten(),\n"
+    "                             tf.keras.layers.Dense(8, activation='relu'), tf.keras.layers.Dense(1)])\n"
+    "model.compile(optimizer='adam', loss='mse')\n"
+    "history = model.fit(train, epochs=4, steps_per_epoch=5, validation_data=validation, verbose=0)\n"
+    "model.fit(np.array([0.0, 1.0, 2.0]), np.array([1.0, 4.0, 7.0]), epochs=1, verbose=0)\n")
+
+
+@pytest.mark.parametrize("module, runtime", [("keras.preprocessing.image", "keras2"),
+                                             ("tensorflow.keras.preprocessing.image", "keras3")])
+def test_same_seed_same_augmented_training_on_either_keras(grade_file, module, runtime):
+    histories = []
+    for _ in range(2):
+        _, report = grade_file(AUGMENTED.format(module=module), extra=("--seed", "3"))
+        assert report["environment"]["runtime"]["name"] == runtime
+        histories.append(report["training"]["fits"][0]["history"])
+    assert histories[0] == histories[1]
+    assert len(histories[0]["val_loss"]) == 4
