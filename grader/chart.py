@@ -190,7 +190,8 @@ def training_charts(fits: list[dict], thresholds: dict | None = None, marks: lis
             history.setdefault(key, [None] * offset).extend(values + [None] * (n - len(values)))
         stop = f.get("stopped_by")
         if stop and n:
-            markers.append((offset + n - 1, f"stopped by {stop.get('class')}"))
+            who = "the time limit" if stop.get("grader") or not stop.get("class") else stop.get("class")
+            markers.append((offset + n - 1, f"stopped by {who}"))
         offset += n
     charts = []
     history = {k: history[k] for k in sorted(history, key=lambda k: (SERIES_ORDER.index(k) if k in SERIES_ORDER

@@ -121,8 +121,9 @@ def run_check(check_type: CheckType, spec: CheckSpec, evidence) -> CheckResult:
     if outcome.passed:
         return result("passed", spec.points, message, expected=outcome.expected, got=outcome.got, **extra)
     fraction = min(max(outcome.fraction or 0.0, 0.0), 1.0)
+    cause = getattr(evidence, "cause_hint", lambda: None)()
     return result("failed", round(spec.points * fraction, 4), message,
-                  expected=outcome.expected, got=outcome.got, hint=outcome.hint or spec.hint, **extra)
+                  expected=outcome.expected, got=outcome.got, hint=cause or outcome.hint or spec.hint, **extra)
 
 
 def borderline(spec: CheckSpec, slack: float | None) -> dict | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from grader import outcome
 from grader.checks import ModelUnavailable
 from grader.evaluator import EvaluationLimit, EvaluatorUnavailable, InferenceError
 from grader.modelcheck import UnsafeModel
@@ -81,7 +82,7 @@ class Evidence:
             return (f"Your program was stopped at the {run.time_limit_s:g} s time limit before a trained model "
                     "could be saved.")
         if run.status == "memory":
-            return f"Your program was stopped: it used more than the memory limit of {run.memory_limit_mib} MiB."
+            return f"Your program was stopped: it asked for more memory than the limit of {run.memory_limit_mib} MiB."
         if run.status == "disk":
             return (f"Your program was stopped: its files took more than the disk limit of {run.disk_limit_mib} MiB "
                     "in its working directory.")
@@ -104,11 +105,68 @@ class Evidence:
             where = f"a function `{ex.entry_point}()` that returns the model (or its History), or " + where
         return f"The grader looks for {where} holding a model built with tf.keras and trained with model.fit()."
 
-    def unavailable_hint(self) -> str:
+    def outcome(self) -> dict:
+        """What ended the program and when (grader/outcome.py): the same facts the report leads with."""
+        t = self.run.trace
+        return outcome.what_happened({"status": self.run.status, "error": t.get("error"), "exit_code": t.get("exit_code"),
+                                      "memory_limit_mib": self.run.memory_limit_mib,
+                                      **{k: t.get(k) for k in ("exit_at", "stopped_at", "stopped_in")}},
+                                     self.fits, self.run.time_limit_s)
+
+    def limit_hint(self) -> str:
+        """What to try after a time or memory limit stopped the program, from when it happened."""
+        t, when = self.run.trace, self.outcome()["when"]
+        at = f" (it was running {t['stopped_at']})" if t.get("stopped_at") else ""
         if self.run.status == "timeout":
-            return "Your program must finish within the time limit: look for a loop that never ends, or train for fewer epochs."
-        if self.run.status == "memory":
-            return "Load less data at once (use generators or smaller batches) or build a smaller model."
+            if t.get("stopped_in") == "importing TensorFlow":
+                return "Grade again with a longer time limit: importing TensorFlow alone takes a few seconds here."
+            if when == "after":
+                return f"Training had ended when the time ran out{at}: look for a loop after model.fit that never ends."
+            if when == "before":
+                return f"The time ran out before training began{at}: look there for a loop that never ends."
+            return "Train for fewer epochs or use a smaller model, so that training ends within the time limit."
+        if when == "after":
+            return ("Training had ended when the memory ran out: look at what your program does after model.fit "
+                    "(a very large array?).")
+        return "Load less data at once (use generators or smaller batches) or build a smaller model."
+
+    def no_epoch_reason(self, fit: dict) -> tuple[str, str]:
+        """Why a model.fit call trained nothing (an error before its first epoch, or epochs=0 asked for),
+        and what to try."""
+        where = f" ({self.source.locate(fit['line'])})" if isinstance(fit.get("line"), int) else ""
+        if fit.get("error"):
+            first = str(fit["error"]).splitlines()[0][:200]
+            return (f"model.fit(...){where} stopped with an error before its first epoch ({first}).",
+                    "Fix the error shown at the end of this report, then run your file once yourself.")
+        return (f"model.fit(...){where} asked for {fit.get('epochs_requested')} epochs, so none ran.",
+                "Ask model.fit for the number of epochs the task names (epochs=...).")
+
+    def cause_hint(self) -> str | None:
+        """The one cause behind the failed checks, when the run shows it (training never ran an epoch, or
+        an error or sys.exit ended it early): said as every failed check's hint, in place of advice about
+        the data or the epoch count that would send the student the wrong way."""
+        fits, status, t = self.fits, self.run.status, self.trace
+        last = fits[-1] if fits else None
+        if not any(f.get("epochs_run") for f in fits):
+            if status in ("timeout", "memory"):
+                return self.limit_hint()
+            if status in ("error", "syntax_error"):
+                return self.unavailable_hint()
+            if status == "exit":
+                at = f" at {t['exit_at']}" if t.get("exit_at") else ""
+                return f"Your program called sys.exit{at} before model.fit ran: remove that call so training can run."
+            return self.no_epoch_reason(last)[1] if last is not None else None
+        if status in ("error", "exit") and last is not None and outcome.fit_ending(last) == "error":
+            where = f" ({self.source.locate(last['line'])})" if isinstance(last.get("line"), int) else ""
+            what = "sys.exit" if str(last.get("error")).startswith("SystemExit") else "an error"
+            return (f"Training was ended early by {what} in model.fit{where}, after {last.get('epochs_run')} of its "
+                    f"{last.get('epochs_requested')} epochs: fix that (shown at the end of this report), and the model "
+                    "will train for as long as you asked.")
+        return None
+
+    def unavailable_hint(self) -> str:
+        if self.run.status in ("timeout", "memory"):
+            return self.limit_hint()
         other = other_version_hint(self.run.trace.get("error") or {})
         if self.run.status == "error" and other:
             return other

@@ -34,6 +34,8 @@ def _training_summary(trace: dict, source) -> dict:
             "index", "line", "epochs_requested", "epochs_allowed", "epochs_run", "capped", "stopped_by",
             "limit_hit", "history", "epoch_times", "data", "validation", "callbacks", "fast_path", "duration_s",
             "error")}, ended=outcome.ending_text(f)))
+        if str(fits[-1].get("error") or "").startswith("GraderTimeLimit"):  # the grader's own signal, said by "ended"
+            fits[-1]["error"] = None
     fits = _located(fits, source)
     return {"fits": fits, "epochs_run": sum(f["epochs_run"] or 0 for f in fits)}
 
@@ -53,7 +55,9 @@ def chart_thresholds(exercise: Exercise) -> dict:
     return lines
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# colour and cursor codes (CSI) and terminal commands (OSC: window titles, hyperlinks), which a page would
+# show as noise and a terminal would obey
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 
 
 def terminal_text(raw: str) -> str:
@@ -76,11 +80,25 @@ def terminal_text(raw: str) -> str:
     return "\n".join(lines)
 
 
+def program_exit_code(run: runner.RunResult) -> int | None:
+    """The exit code Python would have ended the student's program with (the harness around it ends with
+    its own): 0 when it ran to the end, sys.exit's number (1 for a message), 1 for an uncaught error,
+    None when the grader stopped it (time, memory, disk) or a signal ended it."""
+    if run.status == "ok":
+        return 0
+    if run.status == "exit":
+        code = run.trace.get("exit_code")
+        return 0 if code is None else code if isinstance(code, int) else 1
+    if run.status in ("error", "syntax_error"):
+        return 1
+    return run.exit_code if run.status == "crashed" and run.signal is None else None
+
+
 def _run_summary(run: runner.RunResult, source) -> dict:
     trace = run.trace
     return {
         "status": run.status,
-        "exit_code": run.exit_code,
+        "exit_code": program_exit_code(run),
         "signal": run.signal,
         "timed_out": run.timed_out,
         "duration_s": round(run.duration_s, 3),
@@ -98,7 +116,8 @@ def _run_summary(run: runner.RunResult, source) -> dict:
         "output_bytes": run.output_bytes,
         "output_cut_bytes": run.output_cut,
         "outcome": outcome.what_happened({"status": run.status, "error": trace.get("error"), "signal": run.signal,
-                                          "exit_code": run.exit_code, "memory_limit_mib": run.memory_limit_mib},
+                                          "exit_code": trace.get("exit_code"), "memory_limit_mib": run.memory_limit_mib,
+                                          **{k: trace.get(k) for k in ("exit_at", "stopped_at", "stopped_in")}},
                                          _located(trace.get("fits") or [], source), run.time_limit_s),
     }
 

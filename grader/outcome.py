@@ -50,8 +50,11 @@ def what_happened(run: dict, fits: list[dict], time_limit_s: float | None = None
     status = run.get("status")
     trained = [f for f in fits if (f.get("epochs_run") or 0) > 0]
     last = fits[-1] if fits else None
-    if status in ("ok", "exit", "syntax_error") or status is None:
+    if status in ("ok", "syntax_error") or status is None:
         when = None
+    elif status == "exit":
+        when = "during" if last is not None and str(last.get("error") or "").startswith("SystemExit") else \
+            "after" if trained else "before"
     elif last is not None and fit_ending(last) in ("cut", "time_limit") or \
             (status == "error" and last is not None and fit_ending(last) == "error"):
         when = "during"
@@ -70,23 +73,50 @@ def what_happened(run: dict, fits: list[dict], time_limit_s: float | None = None
     if status == "ok":
         sentence = "Your program ran to the end."
     elif status == "exit":
-        sentence = f"Your program called sys.exit({run.get('exit_code') if run.get('exit_code') is not None else ''})."
+        sentence = _exit_sentence(run, when, progress, graded)
     elif status == "syntax_error":
         sentence = f"Your program has a syntax error{_where(error)}, so it could not run."
     elif status == "error":
         sentence = f"Your program stopped with an error{_where(error)} {when} training{progress}.{graded}"
     elif status == "timeout":
         if when == "after":
+            at = f" (it was running {run['stopped_at']})" if run.get("stopped_at") else ""
             sentence = (f"Your program did not finish within the {limit}time limit: training had ended, so "
-                        f"something after it never finished (a loop that never ends?).{graded}")
+                        f"something after it never finished{at}: a loop that never ends?{graded}")
+        elif run.get("stopped_in") == "importing TensorFlow":
+            sentence = (f"Your program was stopped at the {limit}time limit before any of its code ran: the grader "
+                        "was still importing TensorFlow, which takes a few seconds. The time limit is too short; "
+                        "grade again with a longer one.")
         else:
-            sentence = f"Your program was stopped at the {limit}time limit {when} training{progress}.{graded}"
+            at = f" while it was running {run['stopped_at']}" if run.get("stopped_at") else ""
+            sentence = f"Your program was stopped at the {limit}time limit {when} training{at}{progress}.{graded}"
     elif status == "memory":
-        sentence = (f"Your program was stopped {when} training{progress}: it used more than the memory limit of "
-                    f"{run.get('memory_limit_mib')} MiB.{graded}")
+        sentence = (f"Your program was stopped {when} training{progress}: it asked for more memory than the limit "
+                    f"of {run.get('memory_limit_mib')} MiB.{graded}")
+        if when == "after":
+            sentence += " Training had ended: look at what your program does after model.fit (a large array?)."
     elif status == "disk":
         sentence = f"Your program was stopped {when} training{progress}: it wrote more than the disk limit.{graded}"
     else:
         how = f" (signal {run['signal']})" if run.get("signal") else ""
         sentence = f"Your program ended abruptly{how} {when} training{progress}.{graded}"
-    return {"kind": status, "when": when, "sentence": sentence}
+    notable = status not in ("ok", None) and not (status == "exit" and when == "after" and not run.get("exit_code"))
+    return {"kind": status, "when": when, "sentence": sentence, "notable": notable}
+
+
+def _exit_sentence(run: dict, when: str, progress: str, graded: str) -> str:
+    """sys.exit(...) as Python ends a program with it: no argument or 0 a success, a number that exit
+    code, a message printed and exit code 1."""
+    code, at = run.get("exit_code"), f" at {run['exit_at']}" if run.get("exit_at") else ""
+    if isinstance(code, str):
+        called = (f"Your program called sys.exit with a message{at}, which Python prints before ending the "
+                  f"program with exit code 1: `{code[:200]}`" + ("..." if len(code) > 200 else "") + ".")
+    else:
+        shown = "" if code is None else code
+        called = f"Your program called sys.exit({shown}){at}" + (
+            f", which ends it with exit code {code}." if code not in (None, 0) else ".")
+    if when == "before":
+        return called + " That was before any training, so model.fit never ran."
+    if when == "during":
+        return called + f" It ended training{progress}.{graded}"
+    return called

@@ -17,6 +17,7 @@ import unicodedata
 
 # C0 controls but tab and newline, DEL, C1 controls (0x9b is a one-byte CSI on some terminals)
 _TERMINAL_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_PAGE_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # what XML 1.0 does not allow at all
 _XML_UNSAFE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -37,9 +38,10 @@ def for_terminal(text: str) -> str:
     return _FORMAT.sub(_escaped, _TERMINAL_UNSAFE.sub(_escaped, text))
 
 
-def without_format(text: str) -> str:
-    """Format characters shown escaped (for HTML, which escapes the rest itself)."""
-    return _FORMAT.sub(_escaped, text)
+def for_page(text: str) -> str:
+    """For HTML (which escapes markup itself): control characters but tab, newline and carriage return,
+    and format characters, shown escaped, as on a terminal."""
+    return _FORMAT.sub(_escaped, _PAGE_UNSAFE.sub(_escaped, text))
 
 
 def one_line(text: str) -> str:

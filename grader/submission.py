@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import shellcmd
+from grader.harness.notebooks import cell_position
 
 
 class SubmissionError(Exception):
@@ -25,8 +26,7 @@ class Source:
     def locate(self, line: int) -> str:
         """Where a line of the generated source is in the student's file."""
         if self.kind == "notebook" and 1 <= line <= len(self.line_map):
-            cell, cell_line = self.line_map[line - 1]
-            return f"cell {cell}, line {cell_line}"
+            return cell_position(*self.line_map[line - 1])
         return f"line {line}"
 
 
@@ -103,10 +103,10 @@ def notebook_to_source(raw: str, filename: str, graded_only: bool = False) -> So
                     i += 1
                     line = line[:-1] + " " + cell_lines[i].strip()
             lines.append(_neutralise(line))
-            line_map.append([cell_no, first + 1])
+            line_map.append([cell_no, first + 1, code_cells])
             for k in range(first + 1, i + 1):
                 lines.append("# grader: (continued)")
-                line_map.append([cell_no, k + 1])
+                line_map.append([cell_no, k + 1, code_cells])
             i += 1
     if code_cells == 0:
         raise SubmissionError(f"{filename} has no code cells: there is nothing to run.")

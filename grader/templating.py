@@ -33,17 +33,18 @@ def environment(user_dir: str | os.PathLike | None = None) -> jinja2.Environment
 
 
 def _visible(value):
-    """Every string a page shows with its Unicode format characters (a bidi override in a student's
-    message could reorder the sentence around it) shown escaped, then HTML-escaped as usual."""
+    """Every string a page shows with its control characters (an escape sequence a terminal would obey)
+    and Unicode format characters (a bidi override in a student's message could reorder the sentence
+    around it) shown escaped, then HTML-escaped as usual."""
     if isinstance(value, Markup):  # made safe already (the md filter)
         return value
-    return safetext.without_format(value) if isinstance(value, str) else value
+    return safetext.for_page(value) if isinstance(value, str) else value
 
 
 def inline_code(value) -> Markup:
     """A message written with Markdown's inline code (`model`), shown as code: escaped first, so only the
     backticks become markup."""
-    text = str(escape(safetext.without_format(str(value))))
+    text = str(escape(safetext.for_page(str(value))))
     return Markup(re.sub(r"`([^`\n]+)`", r"<code>\1</code>", text))
 
 

@@ -66,8 +66,9 @@ def print_summary(report):
     """The terminal's report, complete in itself: verdict, checks, stand-in note, hints, the error."""
     say(f"{report.title}: {report.score:g}/{report.max_score:g} points")
     outcome = report.run.get("outcome") or {}
-    if outcome.get("kind") not in (None, "ok", "exit") and outcome.get("when") in ("during", "after"):
-        # (before training, the first failed check says it: no model, and why)
+    if outcome.get("notable") and not (outcome.get("kind") in ("error", "syntax_error")
+                                       and outcome.get("when") in (None, "before")):
+        # (an error before training: the first failed check says it, and the traceback is printed below)
         say(f"  What happened: {safetext.one_line(outcome['sentence'])}")
     for warning in report.run.get("warnings") or []:
         say(f"  Warning: {safetext.one_line(warning)}")

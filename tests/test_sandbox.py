@@ -137,7 +137,7 @@ def test_a_program_that_raises_its_own_limits_is_still_stopped_at_the_memory_lim
         ("memory", True, False, 1024)
     assert run["duration_s"] < 60  # stopped at the limit, not by the 120 s clock
     assert by_name(report)["within_limits"]["message"] == \
-        "Your program was stopped: it used more than the memory limit of 1024 MiB."
+        "Your program was stopped before training began: it asked for more memory than the limit of 1024 MiB."
 
 
 def test_a_grader_killed_outright_takes_its_student_with_it_and_its_cgroup_goes_next_time(tmp_path):

@@ -99,9 +99,9 @@ def test_memory_limit_stops_the_program_with_a_clear_verdict(tight, tmp_path):
     report = run(tight, "memory_hog.py", tmp_path)
     assert report["run"]["status"] == "memory" and report["run"]["memory_exceeded"] is True
     assert by_name(report)["within_limits"]["message"] == \
-        "Your program was stopped: it used more than the memory limit of 1536 MiB."
+        "Your program was stopped before training began: it asked for more memory than the limit of 1536 MiB."
     assert by_name(report)["predicts_31_at_10"]["message"] == \
-        "Your program was stopped: it used more than the memory limit of 1536 MiB."
+        "Your program was stopped: it asked for more memory than the limit of 1536 MiB."
 
 
 def test_a_flood_of_processes_is_refused(tight, tmp_path):

@@ -104,8 +104,12 @@ class Recorder:
         return None
 
     def note_data(self, how: str):
-        """Course code fetched data; it got the grader's local copy (recorded, not a mistake)."""
-        entry = {"how": how, "line": self.student_line()}
+        """Course code fetched data; it got the grader's local copy (recorded, not a mistake). The grader's
+        own calls (building an entry point's arguments) are not the program's and are not recorded."""
+        line = self.student_line()
+        if line is None:
+            return
+        entry = {"how": how, "line": line}
         if entry not in self.data_access:
             self.data_access.append(entry)
 

@@ -20,6 +20,14 @@ from grader import shellcmd
 EXPORT = "a notebook export (jupyter nbconvert --to script)"
 
 
+def cell_position(cell: int, line: int, code_cell: int | None = None) -> str:
+    """A notebook line as a reader finds it: the cell's position among all cells (Jupyter's and Colab's
+    order, markdown counted) and, when markdown comes before it, among the code cells (Jupyter's
+    ``In [3]`` after a fresh run counts code cells only)."""
+    among_code = f" (code cell {code_cell})" if code_cell and code_cell != cell else ""
+    return f"cell {cell}{among_code}, line {line}"
+
+
 class _Anything:
     """IPython.display.Image(...), HTML(...), Markdown(...): built and shown in a notebook; nothing here."""
 

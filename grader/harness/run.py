@@ -43,8 +43,8 @@ def _on_sigterm(signum, frame):
 def _locate(job: dict, line: int | None) -> str:
     line_map = job.get("line_map") or []
     if line and 1 <= line <= len(line_map):
-        cell, cell_line = line_map[line - 1]
-        return f"cell {cell}, line {cell_line}"
+        from grader.harness.notebooks import cell_position
+        return cell_position(*line_map[line - 1])
     return f"line {line}"
 
 
@@ -55,6 +55,7 @@ def _clean_message(message: str, source_path: str, filename: str) -> str:
     """TensorFlow puts its own stack of library frames into error messages; keep the student's frames
     and the sentences, and keep the end (where TensorFlow says what was wrong) when it is long."""
     kept = []
+    message = re.sub(r"\x1b\[[0-9;]*m", "", message)  # Keras' bold and colour codes: the words stay
     for line in message.replace(source_path, filename).splitlines():
         m = _FRAME.match(line)
         if m and m.group(1) != filename:
@@ -156,8 +157,8 @@ def run_cells(source: str, source_path: str, job: dict, namespace: dict, run, tr
     Every failing cell is recorded; the first is the run's error. Line numbers stay the notebook's."""
     lines = source.splitlines()
     cells: dict[int, list[int]] = {}
-    for number, (cell, _) in enumerate(job["line_map"], start=1):
-        cells.setdefault(cell, []).append(number)
+    for number, entry in enumerate(job["line_map"], start=1):
+        cells.setdefault(entry[0], []).append(number)
     status, errors = "ok", []
     for cell, numbers in cells.items():
         first, last = numbers[0], numbers[-1]
@@ -316,7 +317,13 @@ def main(job_text: str):
     from grader.tfimport import import_keras_quietly
 
     runtime = job.get("runtime") or "keras3"
-    tf, keras = import_keras_quietly(runtime)
+    try:
+        tf, keras = import_keras_quietly(runtime)
+    except GraderTimeLimit:  # the time limit is shorter than importing TensorFlow takes here
+        trace["status"] = "timeout"
+        trace["stopped_in"] = "importing TensorFlow"
+        trace["import_s"] = round(time.time() - started, 3)
+        finish()
     if runtime == "keras2":
         legacy.install_keras2()
 
@@ -350,9 +357,11 @@ def main(job_text: str):
         try:
             return "ok", fn()
         except SystemExit as exc:
-            trace["exit_code"] = exc.code if isinstance(exc.code, (int, type(None))) else str(exc.code)
+            trace["exit_code"] = exc.code if isinstance(exc.code, (int, type(None))) else str(exc.code)[:2000]
+            trace["exit_at"] = describe_exception(exc, job, source_path).get("where")
             return "exit", None
-        except GraderTimeLimit:
+        except GraderTimeLimit as exc:  # where the program was when the time ran out
+            trace["stopped_at"] = describe_exception(exc, job, source_path).get("where")
             return "timeout", None
         except BaseException as exc:
             trace["error"] = describe_exception(exc, job, source_path)
@@ -383,6 +392,8 @@ def main(job_text: str):
         model, info = find_model(keras, namespace, returned, job, recorder)
     except BaseException as exc:  # a hostile __eq__ or property; never take the harness down
         model, info = None, {"found": False, "error": f"{type(exc).__name__}: {exc}"}
+    if trace.get("entry_point_called") and status == "ok" and returned is None and "not_keras" not in info:
+        info["not_keras"] = f"{entry}() returned None (is its `return model` missing?), not a Keras model or History"
     if model is not None:
         info["class"] = type(model).__name__
         info["fitted"] = any(m is model for m in recorder.models)

@@ -14,6 +14,10 @@ def check_trained_with_fit(evidence, check):
         raise ModelUnavailable(evidence.why_no_model())
     evidence.model()  # a model the grader cannot load is not a trained model either
     if not info.get("fitted"):
+        ran = [f for f in evidence.fits if f.get("epochs_run")]
+        if evidence.fits and not ran:
+            message, hint = evidence.no_epoch_reason(evidence.fits[0])
+            return failed(f"The graded model ({info.get('source')}) was never trained: {message}", hint=hint)
         if evidence.fits:
             return failed(f"The graded model ({info.get('source')}) was never trained: model.fit(...) was called "
                           "on a different model.",
@@ -46,14 +50,16 @@ def check_trained_with_fit(evidence, check):
 def check_within_limits(evidence, check):
     run = evidence.run
     limit = run.time_limit_s
+    when = evidence.outcome()["when"]
+    training = {"after": ", after training had ended", "before": ", before training began"}.get(when, "")
     if run.timed_out:
-        return failed(f"Your program was stopped at the {limit:g} s time limit (it was still running).",
-                      expected=f"<= {limit:g} s", got=f"> {limit:g} s",
-                      hint="Look for a loop that never ends, or train for fewer epochs.")
+        return failed(f"Your program was stopped at the {limit:g} s time limit (it was still running{training}).",
+                      expected=f"<= {limit:g} s", got=f"> {limit:g} s", hint=evidence.limit_hint())
     if run.memory_exceeded:
-        return failed(f"Your program was stopped: it used more than the memory limit of {run.memory_limit_mib} MiB.",
+        return failed(f"Your program was stopped{training.replace(',', '')}: it asked for more memory than the limit of "
+                      f"{run.memory_limit_mib} MiB.",
                       expected=f"<= {run.memory_limit_mib} MiB", got=f"> {run.memory_limit_mib} MiB",
-                      hint="Load less data at once (use generators or smaller batches) or build a smaller model.")
+                      hint=evidence.limit_hint())
     if run.disk_exceeded:
         return failed(f"Your program was stopped: its files took more than the disk limit of {run.disk_limit_mib} MiB.",
                       hint="Do not write large files; save only the model.")

@@ -24,7 +24,8 @@ def callback_metric_name(evidence, results):
                       " instead: the key must be one the logs hold."
             return Hint(title="Your callback reads a metric that is not in the logs",
                         evidence=f"{miss.get('class') or 'your callback'}.{miss.get('hook')} read '{key}', but the "
-                                 f"logs it received held only {shown}; logs.get('{key}') gives None.",
+                                 f"logs it received held only {shown}: logs['{key}'] raises KeyError and "
+                                 f"logs.get('{key}') gives None.",
                         try_this=fix)
     return None
 

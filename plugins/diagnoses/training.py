@@ -113,13 +113,27 @@ def too_slow(evidence, results):
                         evidence=f"not one epoch finished within the {limit:g} s time limit.",
                         try_this="Make an epoch cheaper: smaller images (target_size), fewer or smaller "
                                  "layers, or fewer steps_per_epoch.")
-        each = sum(times) / len(times)
-        need = f"; {wanted} epochs need {each * wanted:.0f} s" if isinstance(wanted, int) else ""
+        trained = sum(times)
+        spent = fit.get("duration_s") if isinstance(fit.get("duration_s"), (int, float)) else trained
+        spent = max(spent, trained)
+        done = max(len(times), fit.get("epochs_run") or 0)
+        each = spent / done  # an epoch as the fit paid for it: training, the callbacks' own code, validation
+        stopped = (f"model.fit had run for {spent:.1f} s and finished {done} of its {wanted} epochs (about {each:.2f} s "
+                   f"each) when the grader stopped it, to keep within the {limit:g} s time limit")
+        elsewhere = spent - trained
+        if elsewhere > 0.5 * spent:
+            where = f" ({run.trace['stopped_at']})" if run.trace.get("stopped_at") else ""
+            return Hint(title="Too slow for the time limit",
+                        evidence=f"{stopped}; {elsewhere:.1f} s of it went into code run between the training steps, "
+                                 f"your callbacks{where}, not the training itself.",
+                        try_this="Make your callback quick: no time.sleep and no loop that waits inside on_epoch_end; "
+                                 "it should only read the logs and set self.model.stop_training.")
+        fits_in = max(1, int(0.8 * limit / each))
+        fewer = f" or ask for fewer epochs (about {fits_in} fit in the limit)" if isinstance(wanted, int) and \
+            fits_in < wanted else ""
         return Hint(title="Too slow for the time limit",
-                    evidence=f"each epoch took {each:.1f} s{need} but the limit is {limit:g} s, so the grader "
-                             f"stopped training after {len(times)} epochs.",
-                    try_this="Make an epoch cheaper (smaller images, fewer filters or steps_per_epoch) or ask for "
-                             f"fewer epochs (about {max(1, int(0.8 * limit / each))} fit in the limit).")
+                    evidence=f"{stopped}.",
+                    try_this=f"Make an epoch cheaper (smaller images, fewer filters or steps_per_epoch){fewer}.")
     return None
 
 
