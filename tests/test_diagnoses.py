@@ -179,17 +179,22 @@ model.fit(xs, 3 * xs + 1, epochs=100, callbacks=[Slow()], verbose=0)
     _, report = grade_file(source, extra=("--time-limit", "14"))
     hint = hints(report)["too_slow"]
     fit = report["training"]["fits"][0]
-    assert fit["limit_hit"] == "time"
     spent = max(fit["duration_s"], sum(fit["epoch_times"]))
     done = max(len(fit["epoch_times"]), fit["epochs_run"])
+    # the grader's budget stops training between batches; a callback sleeping after the last one may still
+    # be running when the program's own limit comes (on a busy machine)
+    how = ("the grader stopped it, to keep within the 14 s time limit" if fit["limit_hit"] == "time" else
+           "the 14 s time limit stopped the program")
+    assert fit["limit_hit"] == "time" or (hook == "on_epoch_end" and report["run"]["status"] == "timeout")
     stopped = (f"model.fit had run for {spent:.1f} s and finished {done} of its 100 epochs (about {spent / done:.2f} s "
-               "each) when the grader stopped it, to keep within the 14 s time limit")
+               f"each) when {how}")
     if hook == "on_train_batch_end":  # a batch's callbacks are part of its epoch: the epoch is slow
         assert hint["evidence"] == stopped + "."
         assert hint["try_this"].endswith(f"or ask for fewer epochs (about {int(0.8 * 14 / (spent / done))} fit in the limit).")
     else:  # the time went between the epochs, into the callback
+        where = " (line 8)" if report["run"]["status"] == "timeout" else ""
         assert hint["evidence"] == stopped + (f"; {spent - sum(fit['epoch_times']):.1f} s of it went into code run "
-                                              "between the training steps, your callbacks, not the training itself.")
+                                              f"between the training steps, your callbacks{where}, not the training itself.")
         assert hint["try_this"].startswith("Make your callback quick: no time.sleep")
 
 

@@ -118,8 +118,10 @@ def too_slow(evidence, results):
         spent = max(spent, trained)
         done = max(len(times), fit.get("epochs_run") or 0)
         each = spent / done  # an epoch as the fit paid for it: training, the callbacks' own code, validation
+        how = f"the grader stopped it, to keep within the {limit:g} s time limit" if fit.get("limit_hit") == "time" \
+            else f"the {limit:g} s time limit stopped the program"
         stopped = (f"model.fit had run for {spent:.1f} s and finished {done} of its {wanted} epochs (about {each:.2f} s "
-                   f"each) when the grader stopped it, to keep within the {limit:g} s time limit")
+                   f"each) when {how}")
         elsewhere = spent - trained
         if elsewhere > 0.5 * spent:
             where = f" ({run.trace['stopped_at']})" if run.trace.get("stopped_at") else ""
