@@ -170,6 +170,10 @@ def _curve_points(lines: list, every: float = 4.0) -> list[tuple]:
     return out
 
 
+CHARTED = ("loss", "val_loss", "accuracy", "acc", "val_accuracy", "val_acc")
+MAX_MARKERS = 40  # labels are placed clear of each other (quadratic in their number); more say nothing
+
+
 def training_charts(fits: list[dict], thresholds: dict | None = None, marks: list | None = None) -> list[dict]:
     """One loss chart and, when accuracy was logged, one accuracy chart, across all fit calls.
     ``marks``: [{"fit": index, "epoch": 0-based, "label": text}] (the diagnoses' markers)."""
@@ -180,16 +184,18 @@ def training_charts(fits: list[dict], thresholds: dict | None = None, marks: lis
         if offset >= MAX_POINTS:  # a trace claiming more epochs than any chart can show (forged, or absurd)
             break
         for m in marks or []:
-            if m.get("fit") == f.get("index") and isinstance(m.get("epoch"), int):
+            if m.get("fit") == f.get("index") and isinstance(m.get("epoch"), int) and len(markers) < MAX_MARKERS:
                 markers.append((offset + m["epoch"], m.get("label", "")))
         h = f.get("history") or {}
         # the epochs the history holds values for (a claimed epoch count pads nothing), within the bound
         n = min(f.get("epochs_run") or 0, max((len(v) for v in h.values()), default=0), MAX_POINTS - offset)
-        for key in set(history) | set(h):
-            values = list(h.get(key) or [])[:n]
-            history.setdefault(key, [None] * offset).extend(values + [None] * (n - len(values)))
+        for key in CHARTED:  # only what a chart draws: a forged trace's thousands of keys cost nothing
+            values = h.get(key)
+            if key in history or isinstance(values, list):
+                values = list(values or [])[:n]
+                history.setdefault(key, [None] * offset).extend(values + [None] * (n - len(values)))
         stop = f.get("stopped_by")
-        if stop and n:
+        if stop and n and len(markers) < MAX_MARKERS:
             who = "the time limit" if stop.get("grader") or not stop.get("class") else stop.get("class")
             markers.append((offset + n - 1, f"stopped by {who}"))
         offset += n

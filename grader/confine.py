@@ -64,10 +64,10 @@ def confine(spec: dict):
     held = {path: os.open(path, os.O_PATH) for path in keep if os.path.isdir(path)}
     tmp_fd = os.open(spec["private_tmp"], os.O_PATH)
     devices = {name: os.open(f"/dev/{name}", os.O_PATH) for name in DEVICES if os.path.exists(f"/dev/{name}")}
-    # everything read-only, each mount keeping its own nosuid/nodev/noexec
+    # everything read-only, each mount keeping its own nosuid/nodev/noexec; /proc too: the program may be
+    # root without capabilities, and root owns /proc/sys (kernel.core_pattern runs a program of its
+    # choosing on the machine, as root) and /proc/sysrq-trigger, which need no capability to write
     for point, options in _mountpoints():
-        if point.startswith("/proc"):
-            continue
         try:
             mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | _flags(options))
         except OSError:

@@ -184,10 +184,43 @@ def _clean_data(data) -> dict | None:
     return d
 
 
+MAX_FITS = 5_000  # model.fit calls kept from a trace (a loop of one-epoch fits is a few hundred)
+MODEL_FIELDS = {"found": bool, "source": str, "class": str, "fitted": bool, "fit_calls": list,
+                "weights_changed_after_fit": bool, "learned_in_fit": bool, "saved": bool, "save_error": str,
+                "not_keras": str, "error": str}
+DETERMINISM_FIELDS = {"seed": int, "student_seeds": list, "caveats": list, "device": str, "op_determinism": bool,
+                      "reason": str}
+SEED_FIELDS = {"call": str, "value": str, "line": int}
+VERSION_FIELDS = {"python": str, "tensorflow": str, "keras": str, "runtime": str, "intra_op_threads": int,
+                  "inter_op_threads": int}
+# the items of the trace's lists, field by field
+ITEM_FIELDS = {"legacy": {"idiom": str, "modern": str, "line": int},
+               "data_access": {"how": str, "line": int},
+               "cell_errors": {"type": str, "message": str, "line": int, "where": str, "traceback": str, "cell": int}}
+ERROR_FIELDS = {"type": str, "message": str, "line": int, "where": str, "text": str, "traceback": str}
+
+
 def clean_trace(data: dict) -> dict:
+    """The trace with every field, nested ones too, of the type the trusted side reads: a value of
+    another type is dropped, never passed on to fail in a check or a template."""
     trace = _typed(_bounded(data), TRACE_FIELDS)
+    if "model" in trace:
+        trace["model"] = _typed(trace["model"], MODEL_FIELDS)
+        if "fit_calls" in trace["model"]:
+            trace["model"]["fit_calls"] = [i for i in trace["model"]["fit_calls"]
+                                           if isinstance(i, int) and not isinstance(i, bool)]
+    if "determinism" in trace:
+        det = _typed(trace["determinism"], DETERMINISM_FIELDS)
+        det["caveats"] = [c for c in det.get("caveats", []) if isinstance(c, str)]
+        det["student_seeds"] = [_typed(x, SEED_FIELDS) for x in det.get("student_seeds", []) if isinstance(x, dict)]
+        det["student_seeds"] = [x for x in det["student_seeds"] if "call" in x and "value" in x]
+        trace["determinism"] = det
+    if "versions" in trace:
+        trace["versions"] = _typed(trace["versions"], VERSION_FIELDS)
+    if "error" in trace:
+        trace["error"] = _typed(trace["error"], ERROR_FIELDS)
     fits = []
-    for f in trace.get("fits", []):
+    for f in trace.get("fits", [])[:MAX_FITS]:
         if not isinstance(f, dict) or not isinstance(f.get("index"), int) or isinstance(f.get("index"), bool):
             continue
         f = _typed(f, FIT_FIELDS)
@@ -209,8 +242,10 @@ def clean_trace(data: dict) -> dict:
                         for k, v in (f.get("history") or {}).items() if isinstance(v, list)}
         fits.append(f)
     trace["fits"] = fits
-    for key in ("legacy", "data_access", "cell_errors"):
-        trace[key] = [item for item in trace.get(key, []) if isinstance(item, dict)]
+    for key, fields in ITEM_FIELDS.items():
+        needed = next(iter(fields))  # an item without its first field (the idiom, the how, the type) says nothing
+        items = [_typed(item, fields) for item in trace.get(key, [])[:1000] if isinstance(item, dict)]
+        trace[key] = [item for item in items if needed in item]
     return trace
 
 

@@ -194,6 +194,14 @@ for path in ("/etc/" + LEFTOVER, "/usr/" + LEFTOVER):
         seen[path] = "wrote"
     except OSError as exc:
         seen[path] = type(exc).__name__
+# root without capabilities may still write what root owns in /proc: kernel.core_pattern runs a program
+# of its choosing on the machine (opened for writing only, never written)
+for path in ("/proc/sys/kernel/core_pattern", "/proc/sys/vm/drop_caches"):
+    try:
+        os.close(os.open(path, os.O_WRONLY))
+        seen[path] = "wrote"
+    except OSError as exc:
+        seen[path] = type(exc).__name__
 print("PROBE", json.dumps(seen))
 model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(1)])
 model.compile(optimizer="sgd", loss="mse")
@@ -229,6 +237,7 @@ def test_without_bubblewrap_the_program_is_confined_and_leaves_nothing(tmp_path)
     seen = json.loads(run["output_tail"].split("PROBE ", 1)[1].splitlines()[0])
     assert {p: seen[p] for p in hidden} == {p: "FileNotFoundError" for p in hidden}
     assert seen["/etc/" + leftover] == seen["/usr/" + leftover] == "OSError"  # read-only
+    assert seen["/proc/sys/kernel/core_pattern"] == seen["/proc/sys/vm/drop_caches"] == "OSError"
     assert [seen[f] for f in ("/tmp", "/var/tmp", "/dev/shm")] == ["wrote"] * 3  # into its private ones...
     for folder in ("/tmp", "/var/tmp", "/dev/shm"):
         assert not os.path.exists(os.path.join(folder, leftover))  # ...which are gone
