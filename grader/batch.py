@@ -62,10 +62,13 @@ def discover(folder: Path) -> list[Student]:
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith("."):
             continue
-        if entry.is_file() and entry.suffix in SUFFIXES:
+        if entry.is_symlink() and (entry.suffix in SUFFIXES or entry.is_dir()):
+            student = Student(entry.stem if entry.suffix in SUFFIXES else entry.name, None,
+                              f"{entry.name} is a symbolic link: the grader reads only the files students submitted")
+        elif entry.is_file() and entry.suffix in SUFFIXES:
             student = Student(entry.stem, entry, shown=entry.name)
         elif entry.is_dir():
-            found = sorted(p for p in entry.rglob("*") if p.is_file() and p.suffix in SUFFIXES
+            found = sorted(p for p in entry.rglob("*") if p.is_file() and not p.is_symlink() and p.suffix in SUFFIXES
                            and not any(part.startswith(".") for part in p.relative_to(entry).parts))
             if len(found) == 1:
                 student = Student(entry.name, found[0], shown=f"{entry.name}/{found[0].relative_to(entry)}")

@@ -48,8 +48,11 @@ class GraderGroup(click.Group):
             stdout_closed()
             sys.exit(0)
         except Exception:
-            log = Path(tempfile.gettempdir()) / "grader-internal-error.log"
-            log.write_text(traceback.format_exc(), encoding="utf-8")
+            # a file of its own, made new (never a name in /tmp that a program graded earlier could have
+            # planted as a link or a FIFO)
+            fd, log = tempfile.mkstemp(prefix="grader-internal-error-", suffix=".log")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(traceback.format_exc())
             click.echo(f"grader: internal error of the grader (not your code): {sys.exc_info()[1]!r}. "
                        f"Details in {log}; please report it.", err=True)
             sys.exit(EXIT_INTERNAL)

@@ -118,7 +118,7 @@ def build(ex, zip_path: Path, data_dir: Path | None = None, timeout_s: int = GRA
 # ------------------------------------------------------------ inside Gradescope
 def pick_submission(folder: Path, exercise: str) -> tuple[Path | None, str]:
     """The file to grade among what the student uploaded, wherever in the upload it is, and why."""
-    found = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".py", ".ipynb")
+    found = sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink() and p.suffix in (".py", ".ipynb")
                    and not any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(folder).parts))
     if not found:
         return None, ("No .py or .ipynb file was submitted, so there was nothing to grade. Upload your solution "

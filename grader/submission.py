@@ -118,6 +118,8 @@ def notebook_to_source(raw: str, filename: str, graded_only: bool = False) -> So
 
 def load_submission(path: Path, graded_only: bool = False) -> Source:
     path = Path(path)
+    if path.is_symlink():  # a submitted link would have the grader read, and show, whatever it points to
+        raise SubmissionError(f"{path} is a symbolic link, not a file: submit the .py or .ipynb file itself.")
     if not path.exists():
         raise SubmissionError(f"No such file: {path}. Give the path of your .py or .ipynb file.")
     if not path.is_file():

@@ -24,13 +24,15 @@ class LiveProgress:
     def __call__(self, event: dict):
         left = f"{event['time_left_s']:.0f} s left" if "time_left_s" in event else ""
         if "epoch" in event:
-            logs = ", ".join(f"{k} {v:.4g}" for k, v in (event.get("logs") or {}).items() if v is not None)
+            logs = ", ".join(f"{k} {v:.4g}" for k, v in (event.get("logs") or {}).items()
+                             if isinstance(v, (int, float)))
             text = f"training: epoch {event['epoch']}/{event.get('epochs') or '?'}  {logs}  ({left})"
         else:
             text = f"{event.get('phase', '')}..." + (f" ({left})" if left else "")
         if "run" in event:
             text = f"run {event['run']}/{event['runs']}: {text}"
-        click.echo(f"\r\033[K{text[:150]}", nl=False, err=True)
+        # the events come from the student's process: what they say is shown, never obeyed by the terminal
+        click.echo(f"\r\033[K{safetext.one_line(text)[:150]}", nl=False, err=True)
         self.shown = True
 
     def done(self):

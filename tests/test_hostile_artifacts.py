@@ -121,6 +121,24 @@ def test_a_progress_line_past_the_cap_is_dropped_and_the_next_event_arrives():
     assert [e["phase"] for e in events] == ["saving the model"]
 
 
+def test_a_status_line_the_program_forges_is_shown_escaped_on_the_operators_terminal(capsys, monkeypatch):
+    """The live status line prints what the child's events say: a phase holding escape codes cleared the
+    screen, showed a fake verdict and hid the real one."""
+    import click.utils
+
+    from grader.terminal import LiveProgress
+
+    monkeypatch.setattr(click.utils, "should_strip_ansi", lambda *a, **k: False)  # as on a terminal
+
+    show = LiveProgress()
+    show({"phase": "\x1b[2J\x1b[HHello: 10/10 points\x1b]0;owned\x07\x1b[8m", "time_left_s": 5})
+    show({"epoch": 1, "epochs": 2, "logs": {"loss": "x\x1b[8m", "accuracy": 0.5}, "time_left_s": 4})
+    err = capsys.readouterr().err
+    assert err.count("\x1b") == 2  # only the grader's own two "\r\x1b[K" line clears
+    assert "\\x1b[2J\\x1b[HHello: 10/10 points\\x1b]0;owned\\x07\\x1b[8m..." in err
+    assert "training: epoch 1/2  accuracy 0.5  (4 s left)" in err
+
+
 @pytest.mark.parametrize("cells,reason", [
     ([{"cell_type": "code", "metadata": [], "source": "print(1)"}], None),
     ([{"cell_type": "code", "metadata": {}, "source": [1, 2, 3]}], "the source of cell 1 is not text"),

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import SUBMISSIONS, by_name, hello_world_with
+from conftest import EXERCISES, SUBMISSIONS, by_name, hello_world_with, run_cli
 from grader import sandbox
 from grader.grading import grade
 
@@ -159,3 +159,34 @@ def test_links_and_special_files_where_artifacts_are_read_are_refused(tmp_path):
     assert regular_file(tmp_path / "hard.json", 10**6) is False
     (tmp_path / "hard.json").unlink()
     assert read_trace(real) == {"status": "ok", "fits": [], "legacy": [], "data_access": [], "cell_errors": []}
+
+
+def test_a_submitted_link_is_never_followed_to_what_it_points_at(tmp_path):
+    """A link to the reference solution graded 10/10 (locally, in a batch, in a Gradescope upload), and one
+    to a file only root may read had its first line shown as a syntax error."""
+    from grader.batch import discover
+    from grader.gradescope import pick_submission
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("db_password = hunter2\n")
+    target = EXERCISES / "hello_world" / "solution.py"
+    (tmp_path / "mine.py").symlink_to(target)
+    (tmp_path / "leak.py").symlink_to(secret)
+    result = run_cli("grade", "hello_world", tmp_path / "leak.py")
+    assert result.exit_code == 2 and "hunter2" not in result.output
+    assert f"{tmp_path / 'leak.py'} is a symbolic link, not a file: submit the .py or .ipynb file itself." in result.output
+    # a class: a linked file or folder is a student with a problem, never graded
+    subs = tmp_path / "subs"
+    (subs / "bob").mkdir(parents=True)
+    (subs / "alice.py").symlink_to(target)
+    (subs / "bob" / "week1.py").symlink_to(target)
+    (subs / "carol").symlink_to(EXERCISES / "hello_world")
+    found = {s.id: (s.path, s.problem) for s in discover(subs)}
+    assert found["alice"] == (None, "alice.py is a symbolic link: the grader reads only the files students submitted")
+    assert found["carol"] == (None, "carol is a symbolic link: the grader reads only the files students submitted")
+    assert found["bob"][0] is None and "holds no .py or .ipynb file" in found["bob"][1]
+    # a Gradescope upload: the link is not a submitted file
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    (upload / "answer.py").symlink_to(target)
+    assert pick_submission(upload, "hello_world")[0] is None
