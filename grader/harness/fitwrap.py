@@ -373,7 +373,14 @@ def install(tf, keras, recorder: Recorder):
         peek_at = a.get("x")
         for steps_key, data_key in (("steps_per_epoch", "x"), ("validation_steps", "validation_data")):
             data, steps = a.get(data_key), a.get(steps_key)
-            if isinstance(steps, int) and isinstance(data, keras.utils.Sequence) and steps > _length(data):
+            if keras3 and steps_key == "steps_per_epoch" and isinstance(steps, int) and \
+                    isinstance(data, keras.utils.Sequence) and 0 < steps < _length(data):
+                # Keras 3 goes on through a Sequence across epochs while reading ahead in a thread, and
+                # reshuffles it (on_epoch_end) from the main thread at each epoch's end: which batches the
+                # next epoch sees changes with how far ahead it read. Pass after pass in one thread, the
+                # same program trains on the same batches every grading.
+                a[data_key] = _cycling(data)
+            elif isinstance(steps, int) and isinstance(data, keras.utils.Sequence) and steps > _length(data):
                 # Keras 2's fit_generator cycled through the data for as many steps as asked; today's Kerases
                 # end training early ("Your input ran out of data")
                 a[data_key] = _cycling(data)
