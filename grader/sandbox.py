@@ -37,6 +37,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader import seccomp
+
 NOBODY = 65534
 # Each grading's program runs as a user id of its own, owning its two folders and nothing else: with
 # one shared id (nobody), gradings could meet through what the kernel keeps per user (its keyring).
@@ -331,10 +333,17 @@ class Sandbox:
         if self.mode == "bubblewrap":
             # bwrap reads its arguments from a pipe: its command line (the child's /proc/1/cmdline)
             # then names none of the machine's paths
+            args, fds = _bwrap(view, self.cgroup), []
+            keyring_off = seccomp.program()  # the kernel keyring outlives a grading: no way between two
+            if keyring_off:
+                rules, rules_write = os.pipe()
+                os.write(rules_write, keyring_off)  # a few hundred bytes: within a pipe's buffer
+                os.close(rules_write)
+                args, fds = ["--seccomp", str(rules), *args], [rules]
             read, write = os.pipe()
             with os.fdopen(write, "wb") as w:
-                w.write(b"".join(os.fsencode(a) + b"\0" for a in _bwrap(view, self.cgroup)))
-            self.pass_fds = (read,)
+                w.write(b"".join(os.fsencode(a) + b"\0" for a in args))
+            self.pass_fds = (read, *fds)
             inner = ["bwrap", "--args", str(read), "--", *(become(self.uid) if os.geteuid() == 0 else [])] + inner
         elif self.confined:
             spec = {"workdir": str(view.workdir), "artifacts": str(view.artifacts), "private_tmp": str(view.private_tmp),

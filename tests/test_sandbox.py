@@ -196,6 +196,10 @@ for path in ("/etc/" + LEFTOVER, "/usr/" + LEFTOVER):
         seen[path] = type(exc).__name__
 # root without capabilities may still write what root owns in /proc: kernel.core_pattern runs a program
 # of its choosing on the machine (opened for writing only, never written)
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+seen["add_key"] = libc.syscall(248, b"user", b"note", b"x", 1, ctypes.c_int(-4)) > 0 or ctypes.get_errno()
 for path in ("/proc/sys/kernel/core_pattern", "/proc/sys/vm/drop_caches"):
     try:
         os.close(os.open(path, os.O_WRONLY))
@@ -238,6 +242,7 @@ def test_without_bubblewrap_the_program_is_confined_and_leaves_nothing(tmp_path)
     assert {p: seen[p] for p in hidden} == {p: "FileNotFoundError" for p in hidden}
     assert seen["/etc/" + leftover] == seen["/usr/" + leftover] == "OSError"  # read-only
     assert seen["/proc/sys/kernel/core_pattern"] == seen["/proc/sys/vm/drop_caches"] == "OSError"
+    assert seen["add_key"] == 1  # EPERM: the kernel keyring is off (grader/seccomp.py)
     assert [seen[f] for f in ("/tmp", "/var/tmp", "/dev/shm")] == ["wrote"] * 3  # into its private ones...
     for folder in ("/tmp", "/var/tmp", "/dev/shm"):
         assert not os.path.exists(os.path.join(folder, leftover))  # ...which are gone
@@ -280,14 +285,17 @@ def test_a_folder_nested_thousands_deep_and_deleted_open_files_are_measured_not_
 def test_gradings_cannot_meet_through_the_kernel_keyring(tight, tmp_path):
     setup = ("import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
              "libc.syscall.restype = ctypes.c_long\n")
+    # a key in the user keyring, made readable by every user (KEYCTL_SETPERM): a later grading, another
+    # user id, once read it back from /proc/keys. The keyring's system calls now fail in the sandbox.
     (tmp_path / "leave.py").write_text(setup + "k = libc.syscall(248, b'user', b'grader-note', b'the answer', 10, "
-                                       "ctypes.c_int(-4))\nprint('left', k > 0)\n")
+                                       "ctypes.c_int(-4))\nprint('left', k > 0, ctypes.get_errno())\n"
+                                       "print('setperm', libc.syscall(250, 5, k, ctypes.c_uint32(0x3f3f3f3f)))\n")
     (tmp_path / "find.py").write_text(setup + "k = libc.syscall(249, b'user', b'grader-note', None, 0)\n"
-                                      "print('found', k > 0)\n")
+                                      "print('found', k > 0, ctypes.get_errno())\n")
     left = grade(tight, tmp_path / "leave.py", time_limit=60).to_dict()
     found = grade(tight, tmp_path / "find.py", time_limit=60).to_dict()
-    assert "left True" in left["run"]["output_tail"]
-    assert "found False" in found["run"]["output_tail"]
+    assert "left False 1\nsetperm -1" in left["run"]["output_tail"]  # EPERM
+    assert "found False 1" in found["run"]["output_tail"]
 
 
 def test_a_grader_running_from_a_virtualenv_under_tmp_keeps_it(tmp_path):
