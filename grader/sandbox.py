@@ -261,17 +261,19 @@ def tree_memory_bytes(pid: int) -> int:
 
 
 def open_deleted_bytes(pid: int) -> int:
-    """Disk held by files that ``pid`` or a process below it deleted but keeps open (they fill the disk
-    while no folder shows them)."""
+    """Disk held by files that ``pid`` or a process below it deleted but keeps open or mapped into memory
+    (they fill the disk while no folder shows them; a mapping needs no open file)."""
     seen, total = set(), 0
     for p in [pid, *descendants(pid)]:
-        try:
-            fds = os.listdir(f"/proc/{p}/fd")
-        except OSError:
-            continue
-        for fd in fds:
+        held = []
+        for kind in ("fd", "map_files"):
             try:
-                st = os.stat(f"/proc/{p}/fd/{fd}")
+                held += [f"/proc/{p}/{kind}/{name}" for name in os.listdir(f"/proc/{p}/{kind}")]
+            except OSError:
+                continue
+        for path in held:
+            try:
+                st = os.stat(path)
             except OSError:
                 continue
             if stat.S_ISREG(st.st_mode) and st.st_nlink == 0 and (st.st_dev, st.st_ino) not in seen:
@@ -403,7 +405,8 @@ def _bwrap(view: View, cgroup: "Cgroup | None" = None) -> list[str]:
     spaces = ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
               *([] if view.network else ["--unshare-net"])] if as_root else \
         ["--unshare-all", *(["--share-net"] if view.network else [])]
-    args = [*spaces, "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+    args = [*spaces, *(["--hostname", "grader"] if "--unshare-uts" in spaces or "--unshare-all" in spaces else []),
+            "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             *(["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"] if as_root else []), *_system_binds()]
     readable = [Path(p) for p in outermost(view.readable)]
     bound, made = [Path("/") / n for n in SYSTEM], {Path("/")}
@@ -469,7 +472,8 @@ def open_sandbox(memory_mib: int, max_tasks: int, isolation: str | None = None,
             warnings.append(f"Isolation is weaker {why}: the program ran as an unprivileged user of its own, which "
                             "can change nothing outside its working folder and the machine's shared temporary "
                             "folders, but can read files readable by every user (the exercises' hidden checks among "
-                            "them). Install the bubblewrap package for the full sandbox.")
+                            "them), see the other gradings' folders and use the machine's network. Install the "
+                            "bubblewrap package for the full sandbox.")
         else:
             warnings.append(f"Isolation is weak {why}, and an unprivileged user cannot run this Python ({sys.executable}), "
                             "so the program ran as the grader's own user: it could read and change that user's "

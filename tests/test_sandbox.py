@@ -282,6 +282,21 @@ def test_a_folder_nested_thousands_deep_and_deleted_open_files_are_measured_not_
     assert list(work.iterdir()) == []  # the 3,000-deep folder is gone too
 
 
+def test_deleted_files_held_only_by_a_memory_mapping_count_against_the_disk_limit(tight, tmp_path):
+    """A file mapped into memory, then closed and deleted, holds its disk with no name and no open file:
+    1.6 GiB of them passed a 1.5 GiB disk limit unseen."""
+    (tmp_path / "mapped.py").write_text(
+        "import ctypes, os, time\nlibc = ctypes.CDLL(None, use_errno=True)\nlibc.mmap.restype = ctypes.c_void_p\n"
+        "libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]\n"
+        "for i in range(20):\n    fd = os.open(f'blob{i}', os.O_RDWR | os.O_CREAT, 0o600)\n"
+        "    os.posix_fallocate(fd, 0, 15 * 2**20)\n    libc.mmap(None, 15 * 2**20, 3, 1, fd, 0)\n"
+        "    os.close(fd); os.unlink(f'blob{i}')\nprint('300 MiB mapped, no name, no file open', flush=True)\n"
+        "time.sleep(30)\n")
+    report = grade(tight, tmp_path / "mapped.py", time_limit=60).to_dict()
+    assert (report["run"]["status"], report["run"]["disk_exceeded"], report["run"]["disk_limit_mib"]) == \
+        ("disk", True, 200)
+
+
 def test_gradings_cannot_meet_through_the_kernel_keyring(tight, tmp_path):
     setup = ("import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
              "libc.syscall.restype = ctypes.c_long\n")
