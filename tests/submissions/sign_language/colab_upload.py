@@ -1,7 +1,6 @@
 # expect-score: 10
 # The first version of the course's Colab notebook: the CSV files uploaded with files.upload(), parsed with
-# csv.reader and np.array_split, trained with fit_generator and a fractional steps_per_epoch. (The notebook
-# asks for 15 epochs; 5 here, for the test suite's time: the stand-in is learnt as the real data is, in a few.)
+# csv.reader and np.array_split, trained with fit_generator and a fractional steps_per_epoch.
 import csv
 import numpy as np
 import tensorflow as tf
@@ -69,7 +68,7 @@ model.compile(optimizer=tf.optimizers.Adam(),
 
 history = model.fit_generator(train_datagen.flow(training_images, training_labels, batch_size=32),
                               steps_per_epoch=len(training_images) / 32,
-                              epochs=5,
+                              epochs=15,
                               validation_data=validation_datagen.flow(testing_images, testing_labels, batch_size=32),
                               validation_steps=len(testing_images) / 32)
 
