@@ -59,51 +59,37 @@ def _seed_image_iterators(keras, seed: int) -> None:
     lock = threading.RLock()
     numbering = itertools.count()
     step = "next" if "next" in vars(Iterator) else "__next__"  # tf-keras's __next__ calls next
-    original_init, original_index, original_item, original_next = (
-        Iterator.__init__, Iterator._set_index_array, Iterator.__getitem__, getattr(Iterator, step))
 
-    def seeded(self, *key):
-        """Run under NumPy's generator seeded for this iterator and ``key``, then give the program's own
-        stream of random numbers back as it was."""
-        state = np.random.get_state()
-        words = [seed, self._grader_number, *key]
-        np.random.seed(int(np.random.SeedSequence([abs(int(w)) for w in words]).generate_state(1)[0]))
-        return state
+    def seeded(original, key):
+        """``original`` run under NumPy's generator seeded for this iterator and ``key(self, *args)`` (which
+        may advance the iterator's counters), then the program's own stream of random numbers given back
+        as it was."""
+        def method(self, *args):
+            with lock:
+                state = np.random.get_state()
+                words = [seed, self._grader_number, *key(self, *args)]
+                np.random.seed(int(np.random.SeedSequence([abs(int(w)) for w in words]).generate_state(1)[0]))
+                try:
+                    return original(self, *args)
+                finally:
+                    np.random.set_state(state)
+        return method
+
+    def count(self, name: str) -> int:
+        value = getattr(self, name)
+        setattr(self, name, value + 1)
+        return value
+
+    original_init = Iterator.__init__
 
     def __init__(self, *args, **kwargs):
-        self._grader_number = next(numbering)
-        self._grader_passes = 0
-        self._grader_nexts = 0
+        self._grader_number, self._grader_passes, self._grader_nexts = next(numbering), 0, 0
         original_init(self, *args, **kwargs)
 
-    def _set_index_array(self):
-        with lock:
-            state = seeded(self, 1, self._grader_passes)
-            self._grader_passes += 1
-            try:
-                return original_index(self)
-            finally:
-                np.random.set_state(state)
-
-    def __getitem__(self, idx):
-        with lock:
-            state = seeded(self, 2, self._grader_passes, idx)
-            try:
-                return original_item(self, idx)
-            finally:
-                np.random.set_state(state)
-
-    def advance(self):
-        with lock:
-            state = seeded(self, 3, self._grader_nexts)
-            self._grader_nexts += 1
-            try:
-                return original_next(self)
-            finally:
-                np.random.set_state(state)
-
-    Iterator.__init__, Iterator._set_index_array, Iterator.__getitem__ = __init__, _set_index_array, __getitem__
-    setattr(Iterator, step, advance)
+    Iterator.__init__ = __init__
+    Iterator._set_index_array = seeded(Iterator._set_index_array, lambda self: (1, count(self, "_grader_passes")))
+    Iterator.__getitem__ = seeded(Iterator.__getitem__, lambda self, idx: (2, self._grader_passes, idx))
+    setattr(Iterator, step, seeded(getattr(Iterator, step), lambda self: (3, count(self, "_grader_nexts"))))
 
 
 def _watch_seeding(tf, keras, record: dict, recorder):
