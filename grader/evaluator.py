@@ -30,6 +30,8 @@ MAX_REPLY_BYTES = 8 * 2**20
 # predictions for the largest held-out split are a few MiB (10,000 pictures x 26 classes of float32: 1 MiB);
 # a model whose output is made huge (RepeatVector(60,000,000)) made the grader hold 750 MB at 1 GiB
 MAX_OUTPUT_BYTES = 64 * 2**20
+MAX_FILE_BYTES = 2**30  # what the evaluator may write: a copy of the model (a course CNN with its optimizer's
+# state is over 100 MiB) and its outputs
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class Evaluator:
         self.loads = 0
         self.folder = runner.work_folder("eval", runner.work_base())
         (self.folder / "tmp").mkdir()
-        self.box = sandbox.open_sandbox(limits.memory_mib, 512, isolation, max_file_bytes=MAX_OUTPUT_BYTES)
+        self.box = sandbox.open_sandbox(limits.memory_mib, 512, isolation, max_file_bytes=MAX_FILE_BYTES)
         try:
             argv, files = runner.python_command(self.box, "grader.evalworker", WORKER_FILES)
             view = sandbox.View(workdir=self.folder, artifacts=self.folder, readable=runner.python_installation(),
