@@ -107,11 +107,7 @@ class Evidence:
 
     def outcome(self) -> dict:
         """What ended the program and when (grader/outcome.py): the same facts the report leads with."""
-        t = self.run.trace
-        return outcome.what_happened({"status": self.run.status, "error": t.get("error"), "exit_code": t.get("exit_code"),
-                                      "memory_limit_mib": self.run.memory_limit_mib,
-                                      **{k: t.get(k) for k in ("exit_at", "stopped_at", "stopped_in")}},
-                                     self.fits, self.run.time_limit_s)
+        return outcome.what_happened(outcome.run_facts(self.run), self.fits, self.run.time_limit_s)
 
     def limit_hint(self) -> str:
         """What to try after a time or memory limit stopped the program, from when it happened."""

@@ -115,10 +115,8 @@ def _run_summary(run: runner.RunResult, source) -> dict:
                                      + run.output_tail),
         "output_bytes": run.output_bytes,
         "output_cut_bytes": run.output_cut,
-        "outcome": outcome.what_happened({"status": run.status, "error": trace.get("error"), "signal": run.signal,
-                                          "exit_code": trace.get("exit_code"), "memory_limit_mib": run.memory_limit_mib,
-                                          **{k: trace.get(k) for k in ("exit_at", "stopped_at", "stopped_in")}},
-                                         _located(trace.get("fits") or [], source), run.time_limit_s),
+        "outcome": outcome.what_happened(outcome.run_facts(run), _located(trace.get("fits") or [], source),
+                                         run.time_limit_s),
     }
 
 

@@ -45,6 +45,14 @@ def _where(error: dict | None) -> str:
     return f" ({error.get('type') or 'an error'}{at})"
 
 
+def run_facts(run) -> dict:
+    """What ``what_happened`` reads of a finished run (a runner.RunResult): its status and what the harness
+    recorded of how the program ended (the exit code and line of sys.exit, where a timed-out program was)."""
+    trace = run.trace or {}
+    return {"status": run.status, "error": trace.get("error"), "signal": run.signal, "exit_code": trace.get("exit_code"),
+            "memory_limit_mib": run.memory_limit_mib, **{k: trace.get(k) for k in ("exit_at", "stopped_at", "stopped_in")}}
+
+
 def what_happened(run: dict, fits: list[dict], time_limit_s: float | None = None) -> dict:
     """{"kind": run status, "when": "before"|"during"|"after" training or None, "sentence": ...}."""
     status = run.get("status")
