@@ -49,7 +49,7 @@ def test_endless_loop_is_killed_at_the_time_limit(grade_file):
     assert result.exit_code == 1
     assert report["run"]["timed_out"] is True and report["run"]["status"] == "timeout"
     assert by_name(report)["within_limits"]["message"] == \
-        "Your program was stopped at the 6 s time limit (it was still running)."
+        "Your program was stopped at the 6 s time limit (it was still running, before training began)."
     assert by_name(report)["predicts_31_at_10"]["message"].startswith("Your program was stopped at the 6 s time limit")
 
 
