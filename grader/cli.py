@@ -15,6 +15,7 @@ from grader import __version__
 from grader import safetext
 from grader.terminal import BatchProgress, LiveProgress, print_summary, say, stdout_closed
 from grader.checks import plural
+from grader.deadline import Deadline, overrun_sentence
 from grader.output import check_writable
 
 EXIT_FULL, EXIT_PARTIAL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -212,12 +213,40 @@ def grade(exercise, submission, json_path, html_path, junit_path, gradescope_pat
 
         unread = Report.not_graded(ex, submission_name or str(submission), f"Your submission could not be graded: {exc}")
         for name, path in paths:
-            if name in ("json", "junit", "gradescope", "github-classroom") and path != "-":
+            if path != "-":
                 writers[name](unread, path)
         raise
     locate_data(ex, data_dir)  # so is a missing dataset
     live = None if quiet or json_path == "-" or not sys.stderr.isatty() else LiveProgress()
-    report = run_grade(ex, submission, time_limit=time_limit, seed=seed, runs=runs, data_dir=data_dir, progress=live)
+    deadline = Deadline(ex.grading_time, lambda seconds: _overrun(ex, submission_name or str(submission), paths,
+                                                                  writers, seconds))
+    try:
+        report = run_grade(ex, submission, time_limit=time_limit, seed=seed, runs=runs, data_dir=data_dir,
+                           progress=live, deadline=deadline)
+        _finish(report, paths, writers, live, quiet, json_path, submission_name)
+    finally:
+        deadline.cancel()
+
+
+def _overrun(ex, shown: str, paths, writers, seconds: float):
+    """The grader's own time ran out after the program ended: every requested report says so (each check
+    an error, not a failure: nothing was judged), and the terminal too."""
+    from grader.results import Report
+
+    why = overrun_sentence(seconds)
+    unread = Report.not_graded(ex, shown, why, status="error")
+    for name, path in paths:
+        try:
+            writers[name](unread, path)
+        except Exception:  # the others still get theirs
+            pass
+    click.echo(f"grader: {why}", err=True)
+    if sys.stderr is not sys.__stderr__ and sys.__stderr__ is not None:  # a batch worker captures stderr per job
+        print(f"grader: {why}", file=sys.__stderr__, flush=True)
+
+
+def _finish(report, paths, writers, live, quiet, json_path, submission_name):
+    """Print the summary, write every requested report and end with the grade's exit code."""
     if live:
         live.done()
     if submission_name:

@@ -18,6 +18,7 @@ DEFAULT_FILE_MIB = 512  # the largest file the program may write (the course's C
 # The evaluator (loading the saved model and running it on held-out data): the CNN's 1,000 validation
 # images take about 10 s and 1.5 GiB; a crafted model that would take more is the student's verdict.
 DEFAULT_EVALUATION_TIME = 120.0
+DEFAULT_REPORT_TIME = 60.0  # checks, diagnoses and reports, beyond the evaluation's own budget
 DEFAULT_EVALUATION_MEMORY_MIB = 4096
 DEFAULT_DISK_MIB = 1536  # all its files together (its copy of cats_and_dogs_filtered is 68 MiB, twice with the zip)
 COMMON_FIELDS = {"name", "type", "points", "title", "hint", "margin"}
@@ -46,6 +47,7 @@ class Exercise:
     network: bool
     evaluation_time: float
     evaluation_memory_mib: int
+    grading_time: float
     seed: int
     runs: int
     runtime: str  # "auto" | "keras2" | "keras3": which Keras runs submissions (grader/runtime.py)
@@ -206,6 +208,8 @@ def load_exercise(path: Path) -> Exercise:
                                       "limits.evaluation_time")),
         evaluation_memory_mib=_expect(limits.get("evaluation_memory_mib", DEFAULT_EVALUATION_MEMORY_MIB), int, where,
                                       "limits.evaluation_memory_mib"),
+        grading_time=float(_expect(limits.get("grading_time", limits.get("evaluation_time", DEFAULT_EVALUATION_TIME)
+                                              + DEFAULT_REPORT_TIME), (int, float), where, "limits.grading_time")),
         seed=_expect(spec.get("seed", 0), int, where, "seed"),
         runs=_runs(spec.get("runs", 1), where),
         runtime=_runtime(spec.get("runtime", "auto"), where),

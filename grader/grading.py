@@ -142,10 +142,11 @@ def private_folders(located, data_dir) -> list[Path]:
 
 def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = None,
           seed: int | None = None, runs: int | None = None, data_dir: Path | None = None,
-          progress=None, seeded: bool = True) -> Report:
+          progress=None, seeded: bool = True, deadline=None) -> Report:
     """Grade one submission. With ``runs`` (or the exercise's ``runs``) above 1 the program is trained
     that many times with seeds seed, seed+1, ... (in parallel where cores allow) and each check is
     graded on its median run. ``seeded=False`` leaves the run unseeded (the benchmark's baseline).
+    ``deadline`` (a ``grader.deadline.Deadline``) is armed once the last run's program has ended.
     Raises SubmissionError or DataError when it cannot be graded at all."""
     started = time.time()
     source = load_submission(submission, exercise.graded_cells_only)
@@ -161,9 +162,16 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
     task = dataclasses.replace(runner.Task.of(exercise), runtime=keras.name)
     limits = runner.Limits.of(exercise, limit)
 
+    ended = []
+
     def train(i: int):
-        return runner.run_submission(source, task, limits, seed=seeds[i], stage=stage, hide=hide,
-                                     progress=_tagged(progress, i, count))
+        try:
+            return runner.run_submission(source, task, limits, seed=seeds[i], stage=stage, hide=hide,
+                                         progress=_tagged(progress, i, count))
+        finally:
+            ended.append(i)
+            if deadline is not None and len(ended) == count:  # from here on, only the grader's own work
+                deadline.arm()
 
     graded: list = [None] * count
     # The evaluator starts with the training, so its Keras import costs CPU the training leaves idle.

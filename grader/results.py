@@ -54,14 +54,16 @@ class Report:
     diagnoses: list = field(default_factory=list)  # hints: {name, title, evidence, try_this, marker}
 
     @classmethod
-    def not_graded(cls, exercise, submission: str, why: str) -> "Report":
+    def not_graded(cls, exercise, submission: str, why: str, status: str = "failed") -> "Report":
         """A report for a submission that could not be graded at all (no file, a broken notebook): every
-        check failed with ``why``, so CI platforms show a 0 and the reason rather than nothing."""
-        checks = [CheckResult(c.name, c.title, "failed", 0.0, c.points, why,
+        check failed with ``why``, so CI platforms show a 0 and the reason rather than nothing. With
+        ``status="error"`` the grader is at fault and the checks say so (to be graded again)."""
+        checks = [CheckResult(c.name, c.title, status, 0.0, c.points, why,
                               visibility="hidden" if c.hidden else "visible") for c in exercise.checks]
-        return cls(exercise=exercise.name, title=exercise.title, submission=submission, checks=checks, training={},
+        return cls(exercise=exercise.name, title=exercise.title, submission=submission, checks=checks,
+                   training={"fits": [], "epochs_run": 0, "thresholds": {}},
                    run={"status": "not_graded", "error": None, "warnings": [], "output_tail": "", "output_bytes": 0,
-                        "outcome": {"kind": "not_graded", "when": None, "sentence": why}},
+                        "outcome": {"kind": "not_graded", "when": None, "sentence": why, "notable": True}},
                    limits={}, dataset={}, model={}, legacy=[], environment={}, duration_s=0.0)
 
     @property

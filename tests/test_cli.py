@@ -75,7 +75,7 @@ def test_a_file_that_cannot_be_graded_is_exit_2(tmp_path, name, content, message
     path = tmp_path / name
     if content is not None:
         path.write_text(content)
-    result = run_cli("grade", "hello_world", path, "--json", tmp_path / "r.json")
+    result = run_cli("grade", "hello_world", path, "--json", tmp_path / "r.json", "--html", tmp_path / "r.html")
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
@@ -84,6 +84,8 @@ def test_a_file_that_cannot_be_graded_is_exit_2(tmp_path, name, content, message
     assert (report["score"], report["max_score"], report["run"]["status"]) == (0, 10, "not_graded")
     assert all(c["message"].startswith("Your submission could not be graded: ") and message in c["message"]
                for c in report["checks"])
+    page = (tmp_path / "r.html").read_text()  # the student's page too: the reason, no training to show
+    assert message in page.split("<h2>Checks</h2>")[0] and "<h2>Training</h2>" not in page
 
 
 def test_reference_solution_gets_full_marks(solution_reports):

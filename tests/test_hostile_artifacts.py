@@ -306,3 +306,35 @@ def test_links_planted_in_the_evaluators_folder_are_never_followed_by_the_grader
         evaluators.release(e)
     assert victim.read_text() == "keep"
     assert stat.S_IMODE(os.stat(victim).st_mode) == 0o600
+
+
+def test_the_graders_own_time_after_the_program_ends_is_bounded_and_still_reported(tmp_path):
+    """An instructor's check that never returns (or any work the trusted side cannot finish) ends at the
+    exercise's grading_time: exit 3, every requested report written, each check an error naming the limit."""
+    import shutil
+    import time
+
+    from conftest import ROOT
+
+    course = tmp_path / "course"
+    shutil.copytree(ROOT / "examples" / "course", course)
+    plugin = course / "plugin.py"
+    plugin.write_text(plugin.read_text().replace("    n = evidence.model().count_params()",
+                                                 "    while True:\n        pass\n    n = 0"))
+    spec = course / "house_prices" / "spec.toml"
+    spec.write_text(spec.read_text().replace("max_epochs = 1000", "max_epochs = 1000\ngrading_time = 4"))
+    started = time.time()
+    proc = subprocess.run([sys.executable, "-m", "grader", "--exercises", str(course), "grade", "house_prices",
+                           str(course / "house_prices" / "solution.py"), "--json", str(tmp_path / "r.json"),
+                           "--junit", str(tmp_path / "r.xml"), "--html", str(tmp_path / "r.html")],
+                          capture_output=True, text=True, timeout=150, cwd=tmp_path)
+    sentence = ("Not graded: the grader itself took more than 4 s to grade your trained model after your program "
+                "ended (its own limit, limits.grading_time), so it stopped.")
+    assert proc.returncode == 3, proc.stderr
+    assert sentence in proc.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [(c["status"], c["score"]) for c in report["checks"]] == [("error", 0.0)] * 4  # the hidden check too
+    assert report["checks"][0]["message"].startswith(sentence)
+    assert ET.parse(tmp_path / "r.xml").getroot().find("testsuite").get("errors") == "4"
+    assert sentence in (tmp_path / "r.html").read_text()
+    assert time.time() - started < 120
