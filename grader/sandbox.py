@@ -45,6 +45,9 @@ NOBODY = 65534
 FIRST_UID, LAST_UID = 200_000, 2**31 - 2
 # System folders the child may read (when they exist). Everything else on the machine is absent.
 SYSTEM = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc")
+# Without a network, the child sees these instead of the machine's (its name, addresses, name servers).
+NETWORK_FILES = {"/etc/hosts": "127.0.0.1 localhost grader\n::1 localhost\n", "/etc/hostname": "grader\n",
+                 "/etc/resolv.conf": ""}
 HARNESS_ROOT = "/run/grader"  # where the harness's own modules appear in the bubblewrap child
 
 
@@ -342,6 +345,14 @@ class Sandbox:
                 os.write(rules_write, keyring_off)  # a few hundred bytes: within a pipe's buffer
                 os.close(rules_write)
                 args, fds = ["--seccomp", str(rules), *args], [rules]
+            if not view.network:  # the machine's names and addresses stay outside: the child's own files
+                for dest, text in NETWORK_FILES.items():
+                    if os.path.isfile(dest) and not os.path.islink(dest):
+                        data, data_write = os.pipe()
+                        os.write(data_write, text.encode())  # a few bytes: within a pipe's buffer
+                        os.close(data_write)
+                        args += ["--perms", "0644", "--ro-bind-data", str(data), dest]
+                        fds.append(data)
             read, write = os.pipe()
             with os.fdopen(write, "wb") as w:
                 w.write(b"".join(os.fsencode(a) + b"\0" for a in args))

@@ -336,17 +336,21 @@ def test_a_grader_running_from_a_virtualenv_under_tmp_keeps_it(tmp_path):
     assert (done.returncode, report["score"], report["run"]["isolation"]) == (0, 10, "bubblewrap"), done.stderr
 
 
-def test_the_child_sees_only_its_own_cgroup_and_no_network_devices(tmp_path):
+def test_the_child_sees_only_its_own_cgroup_and_no_network_devices_or_names(tmp_path):
     (tmp_path / "s.py").write_text(
         "import json, os\n"
         "def subfolders(p):\n"
         "    return sorted(x for x in os.listdir(p) if os.path.isdir(os.path.join(p, x))) if os.path.isdir(p) else None\n"
         "print('SYS', json.dumps({'net': os.path.exists('/sys/class/net'), 'cpu': os.path.isdir('/sys/devices/system/cpu'),"
         " 'memory': subfolders('/sys/fs/cgroup/memory'), 'pids': subfolders('/sys/fs/cgroup/pids'),"
-        " 'top': sorted(os.listdir('/sys'))}))\n")
+        " 'top': sorted(os.listdir('/sys')),"
+        " 'etc': {n: open('/etc/' + n).read() for n in ('hosts', 'hostname', 'resolv.conf')"
+        "         if os.path.isfile('/etc/' + n)}}))\n")
     report = grade(load_exercise(EXERCISES / "hello_world"), tmp_path / "s.py").to_dict()
     seen = json.loads(report["run"]["output_tail"].split("SYS ", 1)[1].splitlines()[0])
     assert seen["net"] is False and seen["cpu"] is True
+    # the machine's name, addresses and name servers stay outside (each file the machine has is replaced)
+    assert seen["etc"] == {k[5:]: v for k, v in sandbox.NETWORK_FILES.items() if os.path.isfile(k)}
     assert seen["top"] == ["devices", "fs"]
     assert seen["memory"] in (None, []) and seen["pids"] in (None, [])  # its own cgroup: no other grading's
 
