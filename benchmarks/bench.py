@@ -110,13 +110,17 @@ def runs_cost(runs: int, tmp: Path) -> dict:
 
 
 def batch_cost(runs: int, tmp: Path, students: int = 8) -> dict:
-    """A class of hello_world submissions graded with 1 worker vs 2 (alternating, fresh output folders),
-    and --resume on the unchanged class against its first grading."""
+    """A class of hello_world submissions as a class hands them in (right: the reference solution; wrong:
+    the exercise's bad/ variants; broken: a typo and a crash) graded with 1 worker vs 2 (alternating,
+    fresh output folders), and --resume on the unchanged class against its first grading."""
     subs = tmp / "class"
     subs.mkdir()
-    solution = (ROOT / "exercises" / "hello_world" / "solution.py").read_text()
+    exercise = ROOT / "exercises" / "hello_world"
+    solution = (exercise / "solution.py").read_text()
+    kinds = [solution, *(p.read_text() for p in sorted((exercise / "bad").glob("*.py"))),
+             solution.replace("model.fit(", "model.fitt(", 1), "import tensorflow as tf\nprint(undefined_name)\n"]
     for i in range(students):
-        (subs / f"student{i:02d}.py").write_text(solution)
+        (subs / f"student{i:02d}.py").write_text(kinds[i % len(kinds)] if i else solution)
     base = [sys.executable, "-m", "grader", "batch", "hello_world", str(subs)]
     one, two, resume = [], [], []
     for r in range(runs):
@@ -167,7 +171,7 @@ def main():
     if args.batch:
         with tempfile.TemporaryDirectory() as tmp:
             r = batch_cost(args.runs, Path(tmp))
-        print(f"| {r['students']} hello_world submissions | --workers 1 (median) | --workers 2 (median) | ratio |\n"
+        print(f"| {r['students']} hello_world submissions (right, wrong, broken) | --workers 1 (median) | --workers 2 (median) | ratio |\n"
               f"|---|---|---|---|\n| grader batch | {r['one_s']:.1f} s | {r['two_s']:.1f} s | {r['ratio']:.2f}x |\n\n"
               f"| unchanged class | first grading (--workers 2) | --resume (median) | ratio |\n|---|---|---|---|\n"
               f"| grader batch --resume | {r['two_s']:.1f} s | {r['resume_s']:.2f} s | {r['resume_ratio']:.3f}x |")
