@@ -50,17 +50,18 @@ class Student:
         return safe if safe == self.id else f"{safe}-{hashlib.sha256(self.id.encode()).hexdigest()[:8]}"
 
 
-def discover(folder: Path) -> list[Student]:
+def discover(folder: Path, skip: Path | None = None, skipped: list | None = None) -> list[Student]:
     """One student per .py/.ipynb file, or per sub-folder holding exactly one such file; the name
-    (file stem or folder name) is the student id. Anything else is skipped, or reported as a student
-    with a problem when it is a folder that does not hold exactly one submission."""
+    (file stem or folder name) is the student id. A folder that does not hold exactly one submission is
+    a student with a problem; other files are skipped, their names appended to ``skipped`` (hidden
+    files and ``skip``, the batch's own output folder, are not students and not listed)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise BatchError(f"{folder} is not a folder; give the folder that holds one submission file, or one "
                          "sub-folder with one .py/.ipynb, per student.")
     students: dict[str, Student] = {}
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith("."):
+        if entry.name.startswith(".") or (skip is not None and entry.resolve() == Path(skip).resolve()):
             continue
         if entry.is_symlink() and (entry.suffix in SUFFIXES or entry.is_dir()):
             student = Student(entry.stem if entry.suffix in SUFFIXES else entry.name, None,
@@ -79,11 +80,13 @@ def discover(folder: Path) -> list[Student]:
                 student = Student(entry.name, None, f"the folder {entry.name}/ holds {len(found)} submission files "
                                                     f"({names}); keep exactly one")
         else:
+            if skipped is not None:
+                skipped.append(entry.name)
             continue
         if student.id in students:
             other = students[student.id]
             student = Student(student.id, None, f"two entries are named {student.id} "
-                                                f"({other.path.name if other.path else other.id + '/'} and {entry.name})")
+                                                f"({other.shown or other.id + '/'} and {entry.name})")
         students[student.id] = student
     if not students:
         raise BatchError(f"{folder} holds no submissions (.py or .ipynb files, or sub-folders with one each).")
@@ -185,6 +188,45 @@ def save_student(folder: Path, key: str, row: dict, files: dict):
     atomic_write(folder / "meta.json", json.dumps({"key": key, "row": row}, indent=1) + "\n")
 
 
+def _render(report, options: dict) -> dict:
+    """{file name: text} of the standard reports and each ``--report`` FILE for ``report``."""
+    import tempfile
+
+    from grader.plugins import reporters
+
+    writers = reporters()
+    wanted = [("json", "report.json"), ("html", "report.html"), ("gradescope", "results.json")]
+    wanted += [tuple(item.split("=", 1)) for item in options.get("reports") or []]
+    files = {}
+    with tempfile.TemporaryDirectory(prefix="grader-reports-") as tmp:
+        for name, filename in wanted:
+            writers[name](report, str(Path(tmp) / filename))
+            if (Path(tmp) / filename).is_file():
+                files[filename] = (Path(tmp) / filename).read_text(encoding="utf-8")
+    return files
+
+
+def not_graded_files(exercise, student: Student, why: str, options: dict) -> dict:
+    """An invalid submission's reports: 0 points and the reason, as ``grader grade`` writes for a file
+    it cannot grade (CI platforms and the student see why)."""
+    from grader.results import Report
+
+    return _render(Report.not_graded(exercise, student.shown or student.id, why), options)
+
+
+def add_missing_reports(folder: Path, options: dict):
+    """Write each ``--report`` FILE a kept student's folder lacks, from the report.json already there."""
+    from grader.results import Report
+
+    missing = [item for item in options.get("reports") or [] if not (folder / item.split("=", 1)[1]).is_file()]
+    if not missing or not (folder / "report.json").is_file():
+        return
+    report = Report.from_dict(json.loads((folder / "report.json").read_text(encoding="utf-8")))
+    for filename, text in _render(report, {"reports": missing}).items():
+        if filename not in REPORT_FILES:
+            atomic_write(folder / filename, text)
+
+
 def load_meta(folder: Path) -> dict | None:
     try:
         return json.loads((folder / "meta.json").read_text(encoding="utf-8"))
@@ -193,7 +235,8 @@ def load_meta(folder: Path) -> dict | None:
 
 
 def run_batch(exercise, students: list[Student], out: Path, *, workers: int, options: dict, resume: bool = False,
-              executor: str = "local", scheduler: str | None = None, progress=None) -> list[dict]:
+              executor: str = "local", scheduler: str | None = None, progress=None,
+              shard: str | None = None) -> list[dict]:
     """Grade ``students`` into ``out``; returns every student's row (finished earlier ones included)."""
     out = Path(out)
     (out / "students").mkdir(parents=True, exist_ok=True)
@@ -204,20 +247,23 @@ def run_batch(exercise, students: list[Student], out: Path, *, workers: int, opt
         folder = out / "students" / s.folder_name
         key = content_key(s, digest, options)
         meta = load_meta(folder)
-        if resume and meta and meta.get("key") == key:
+        if resume and meta and meta.get("key") == key and meta["row"].get("status") != "grader_error":
             rows[s.id] = meta["row"]
+            add_missing_reports(folder, options)  # a --report first asked for now: from the kept report
         elif s.path is None:
             empty.append((s, folder, key))
         else:
             todo.append((s, folder, key))
     from grader.batch_outputs import write_batch_info
 
-    write_batch_info(out, exercise)
+    write_batch_info(out, exercise, shard)
     if progress:
         progress.start(len(students), len(rows))
-    for s, folder, key in empty:  # nothing to run: the row says why
+    for s, folder, key in empty:  # nothing to run: the row says why, and so do the student's reports
         row = row_from(s, None, exercise.checks)
-        save_student(folder, key, row, {})
+        files = not_graded_files(exercise, s, row["message"], options)
+        row["report"] = "report.html"
+        save_student(folder, key, row, files)
         rows[s.id] = row
         if progress:
             progress.done(row)

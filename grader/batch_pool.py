@@ -91,6 +91,15 @@ def grade_payload(exercise: str, filename: str, source: bytes, options: dict, bu
             "files": files, "duration_s": round(time.time() - started, 3)}
 
 
+def _how_ended(code) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"killed by signal {-code}, {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
 class Worker:
     """One long-lived ``grader.batch_worker`` process (its own session, so it can be killed whole)."""
 
@@ -129,8 +138,8 @@ class Worker:
             files = {n: (out / n).read_text(encoding="utf-8") for n in report_files(options) if (out / n).is_file()}
         if line is None:
             self.stop()
-            stderr = "" if timed_out else (f"grader: the grading process ended unexpectedly (exit code "
-                                           f"{self.proc.poll()}){self.last_words()}")
+            stderr = "" if timed_out else (f"grader: the grading process ended unexpectedly "
+                                           f"({_how_ended(self.proc.poll())}){self.last_words()}")
             return {"exit_code": None, "timed_out": timed_out, "stderr": stderr, "files": files,
                     "duration_s": round(time.time() - started, 3)}
         reply = json.loads(line)

@@ -311,33 +311,33 @@ def batch(exercise, submissions, out, workers, resume, shard, executor, schedule
     from grader import sandbox
 
     if executor == "local" and not allow_weak_sandbox and not sandbox.full_sandbox_here():
-        why = ("GRADER_ISOLATION asks for less" if os.environ.get("GRADER_ISOLATION", "auto") != "auto" else
-               "bubblewrap (`bwrap`) is not available here")
+        why, fix = (("GRADER_ISOLATION asks for less", "Unset GRADER_ISOLATION")
+                    if os.environ.get("GRADER_ISOLATION", "auto") != "auto" else
+                    ("bubblewrap (`bwrap`) is not available here", "Install it (apt-get install bubblewrap)"))
         raise UserError(f"grader batch grades a class only in the full sandbox, and {why}: a student's program could "
-                        "read other students' work and the hidden checks. Install it (apt-get install bubblewrap), or "
-                        "add --allow-weak-sandbox to grade in the weaker mode anyway (every report names it).")
+                        f"read other students' work and the hidden checks. {fix}, or add --allow-weak-sandbox to "
+                        "grade in the weaker mode anyway (every report names it).")
+    skipped: list[str] = []
+    try:
+        students = batch_module.shard(batch_module.discover(submissions, skip=out, skipped=skipped), shard)
+    except batch_module.BatchError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        batch_outputs.check_out_folder(out, ex)
+    except batch_module.BatchError as exc:
+        raise UserError(str(exc)) from None
+    reports = _batch_reports(extra_reports, batch_module)
+    if junit_path:
+        _check_junit(Path(junit_path), out, submissions)
     try:
         (out / "students").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"--out {out}: cannot create the output folder there ({exc.strerror}); give a folder "
                         "path (it is created if missing).") from None
-    try:
-        students = batch_module.shard(batch_module.discover(submissions), shard)
-    except batch_module.BatchError as exc:
-        raise UserError(str(exc)) from None
-    from grader.plugins import reporters
-
-    writers = reporters()
-    for item in extra_reports:
-        name, sep, filename = item.partition("=")
-        if not sep or name not in writers or not filename or "/" in filename or filename in (".", ".."):
-            raise UserError(f"--report {item}: give NAME=FILE, a registered reporter ({', '.join(sorted(writers))}) "
-                            "and a file name, written in each student's folder.")
-        if filename in (*batch_module.REPORT_FILES, "meta.json"):
-            raise UserError(f"--report {item}: {filename} is one of the files every student's folder already "
-                            "holds; give another file name.")
     options = {"data_dir": str(data_dir.resolve()) if data_dir else None, "time_limit": time_limit, "seed": seed,
-               "runs": runs, "reports": list(extra_reports)}
+               "runs": runs, "reports": reports}
+    if skipped:
+        say(f"Skipped, not a .py or .ipynb file or a student's folder: {safetext.one_line(', '.join(skipped))}")
     mapped = [s for s in students if s.folder_name != s.id]
     if mapped:
         say("Student ids that are not safe folder names keep a folder of their own:")
@@ -347,20 +347,23 @@ def batch(exercise, submissions, out, workers, resume, shard, executor, schedule
     progress = BatchProgress(sys.stderr.isatty(), workers)
     interrupted = False
     try:
-        batch_module.run_batch(ex, students, out, workers=workers, options=options,
-                               resume=resume, executor=executor, scheduler=scheduler, progress=progress)
+        batch_module.run_batch(ex, students, out, workers=workers, options=options, resume=resume,
+                               executor=executor, scheduler=scheduler, progress=progress, shard=shard)
     except batch_module.BatchError as exc:
         raise UserError(str(exc)) from None
     except KeyboardInterrupt:
         interrupted = True
     finally:
         progress.close()
-    rows, summary = batch_outputs.write_outputs(out, junit_path)
-    mine = {s.id for s in students}
-    rows = [r for r in rows if r["student"] in mine]
+    rows, summary = batch_outputs.write_outputs(out, junit_path, only={s.folder_name for s in students},
+                                                class_size=len(students))
     graded = sum(r["status"] == "graded" for r in rows)
-    click.echo(f"{ex.title}: {graded} of {len(students)} graded; mean {summary['mean_score'] if summary['mean_score'] is not None else '-'} "
-               f"of {summary['max_score']:g}; dashboard {out / 'index.html'}, gradebook {out / 'gradebook.csv'}")
+    mean = summary["mean_score"] if summary["mean_score"] is not None else "-"
+    click.echo(f"{ex.title}: {graded} of {len(students)} graded; mean {mean} of {summary['max_score']:g}; "
+               f"dashboard {out / 'index.html'}, gradebook {out / 'gradebook.csv'}")
+    if summary.get("left_out"):
+        say(f"  {len(summary['left_out'])} student folder(s) in {out / 'students'} are not in this class any more and "
+            f"are left out of the gradebook: {safetext.one_line(', '.join(summary['left_out']))}")
     for r in rows:
         if r["status"] == "invalid":
             say(f"  invalid submission: {safetext.one_line(r['student'])}: {safetext.one_line(r['message'])}")
@@ -371,9 +374,52 @@ def batch(exercise, submissions, out, workers, resume, shard, executor, schedule
         sys.exit(130)
     if failed:
         say("grader: the grader itself failed on: " + "; ".join(
-            f"{safetext.one_line(r['student'])} ({safetext.one_line(r['message'])})" for r in failed),
-            err=True)
+            f"{safetext.one_line(r['student'])} ({safetext.one_line(r['message'])})" for r in failed)
+            + ". The same command with --resume grades them again.", err=True)
         sys.exit(EXIT_INTERNAL)
+
+
+def _batch_reports(extra_reports, batch_module) -> list[str]:
+    """The ``--report NAME=FILE`` items, each checked: a registered reporter, a plain file name that no
+    standard file and no other --report has."""
+    from grader.plugins import reporters
+
+    writers = reporters()
+    seen: dict[str, str] = {}
+    for item in extra_reports:
+        name, sep, filename = item.partition("=")
+        if not sep or not name or not filename:
+            raise UserError(f"--report {item}: give NAME=FILE, e.g. --report github-classroom=classroom.txt.")
+        if name not in writers:
+            raise UserError(f"--report {item}: no reporter named '{name}'. Known reporters: "
+                            f"{', '.join(sorted(writers))}.")
+        if "/" in filename or "\\" in filename or filename in (".", ".."):
+            raise UserError(f"--report {item}: FILE is written in each student's folder, so give a plain file name "
+                            f"(like {Path(filename).name or 'report.txt'}), not a path.")
+        if filename in (*batch_module.REPORT_FILES, "meta.json"):
+            raise UserError(f"--report {item}: {filename} is one of the files every student's folder already "
+                            "holds; give another file name.")
+        if filename in seen:
+            raise UserError(f"--report {item}: --report {seen[filename]} writes {filename} too; give each its own "
+                            "file name.")
+        seen[filename] = item
+    return list(extra_reports)
+
+
+def _check_junit(path: Path, out: Path, submissions: Path):
+    """--junit may not replace a student's submission or the batch's own files, and must be writable:
+    said before any grading."""
+    resolved, out_r, subs_r = path.resolve(), out.resolve(), submissions.resolve()
+    if resolved == subs_r or subs_r in resolved.parents:
+        raise UserError(f"--junit {path} is inside the submissions folder {submissions}; write it elsewhere "
+                        "(e.g. next to --out).")
+    if resolved.parent == out_r and resolved.name in ("gradebook.csv", "summary.json", "index.html", "batch.json") \
+            or out_r / "students" in (resolved, *resolved.parents):
+        raise UserError(f"--junit {path} would replace one of the batch's own files in {out}; give another name "
+                        f"(e.g. {out / 'junit.xml'}).")
+    problem = check_writable(path, "JUnit")
+    if problem:
+        raise UserError(f"--junit: {problem}")
 
 
 @cli.command()
@@ -386,6 +432,8 @@ def merge(out, shards, junit_path):
     from grader import batch_outputs
     from grader.batch import BatchError
 
+    if junit_path:
+        _check_junit(Path(junit_path), out, Path(shards[0]) / "students")
     try:
         copied = batch_outputs.merge(out, list(shards))
     except BatchError as exc:
@@ -393,6 +441,10 @@ def merge(out, shards, junit_path):
     rows, summary = batch_outputs.write_outputs(out, junit_path)
     click.echo(f"Merged {copied} students from {len(shards)} shard(s) into {out}: {summary['graded']} graded, "
                f"{len(summary['errors'])} not graded.")
+    missing = batch_outputs.missing_shards(list(shards))
+    if missing:
+        say(f"grader: shard(s) {missing} of the class were not given, so the merged gradebook lacks their students.",
+            err=True)
     if summary["grader_errors"]:
         sys.exit(EXIT_INTERNAL)
 

@@ -66,6 +66,13 @@ class Report:
                         "outcome": {"kind": "not_graded", "when": None, "sentence": why, "notable": True}},
                    limits={}, dataset={}, model={}, legacy=[], environment={}, duration_s=0.0)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "Report":
+        """The report a ``to_dict`` (report.json) holds, to write it again in another format."""
+        fields = {k: v for k, v in data.items() if k not in ("score", "max_score", "passed")}
+        fields["checks"] = [CheckResult(**c) for c in data.get("checks") or []]
+        return cls(**fields)
+
     @property
     def score(self) -> float:
         return round(sum(c.score for c in self.checks), 4)

@@ -102,7 +102,8 @@ def print_summary(report):
 
 
 class BatchProgress:
-    """done/total, failures and time left: one status line on a terminal, a line per student elsewhere."""
+    """done/total, how many could not be graded (invalid or the grader's error; low scores are graded) and
+    time left: one status line on a terminal, a line per student elsewhere."""
 
     def __init__(self, tty: bool, workers: int = 1):
         self.tty = tty
@@ -122,7 +123,7 @@ class BatchProgress:
             self.durations.append(row["duration_s"])
         status = f"{row['score']:g}/{row['max_score']:g}" if row["status"] == "graded" else row["status"]
         line = (f"[{self.done_count}/{self.total}] {safetext.one_line(row['student'])}: {status} "
-                f"({row['duration_s']:.0f} s)  failures {self.failures}{self.time_left()}")
+                f"({row['duration_s']:.0f} s)  not graded {self.failures}{self.time_left()}")
         line = safetext.for_terminal(line)
         if self.tty:
             click.echo(f"\r\033[K{line[:150]}", nl=False, err=True)

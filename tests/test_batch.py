@@ -58,12 +58,13 @@ def test_a_class_is_graded_with_a_gradebook_and_a_summary(graded_class):
     summary = json.loads((out / "summary.json").read_text())
     assert (summary["students"], summary["graded"], summary["full_marks"]) == (7, 5, 1)
     assert summary["invalid"] == ["dave", "erin"] and summary["grader_errors"] == []
-    assert summary["mean_score"] == pytest.approx(13 / 5)
+    assert summary["mean_score"] == round(13 / 7, 3)  # invalid submissions count 0, as in the gradebook
     rates = {c["name"]: (c["passed"], c["total"]) for c in summary["checks"]}
     assert rates == {"predicts_31_at_10": (1, 5), "trained_with_fit": (2, 5), "within_limits": (2, 5),
                      "learned_the_line": (1, 5)}
-    assert summary["histogram"]["counts"] == [3, 0, 0, 1, 0, 0, 0, 0, 0, 1]
+    assert summary["histogram"]["counts"] == [5, 0, 0, 1, 0, 0, 0, 0, 0, 1]
     assert "invalid submission: dave: No submission to grade: the folder dave/ holds no .py or .ipynb file." in result.output
+    assert "Skipped, not a .py or .ipynb file or a student's folder: notes.txt" in result.output
 
 
 def test_each_student_has_reports_and_the_dashboard_links_them(graded_class):
@@ -80,6 +81,11 @@ def test_each_student_has_reports_and_the_dashboard_links_them(graded_class):
     assert '<a href="students/alice/report.html">alice</a>' in html
     assert 'id="distribution"' in html and 'id="errors"' in html
     assert "invalid submission: erin.ipynb is not a valid notebook" in html
+    # an invalid student has reports too: 0 points and the reason, for CI platforms and the student
+    dave = out / "students" / "dave"
+    assert json.loads((dave / "results.json").read_text())["score"] == 0
+    assert "the folder dave/ holds no .py or .ipynb file" in (dave / "report.html").read_text()
+    assert '<a href="students/dave/report.html">dave</a>' in html
 
 
 def test_junit_has_a_testsuite_per_student(graded_class):
@@ -142,6 +148,13 @@ def test_shards_split_the_class_and_merge_back(tmp_path):
     with open(tmp_path / "all" / "gradebook.csv", newline="") as f:
         assert [r["student"] for r in csv.DictReader(f)] == ["a", "b", "c", "d", "e"]
     assert run_cli("batch", "hello_world", subs, "--out", tmp_path / "x", "--shard", "3/2").exit_code == 2
+    # one shard twice, or the output among the shards, is refused; a shard left out is said
+    twice = run_cli("merge", tmp_path / "twice", outs[0], outs[0])
+    assert twice.exit_code == 2 and "the same shard folder is given twice" in twice.output
+    into = run_cli("merge", outs[0], outs[0], outs[1])
+    assert into.exit_code == 2 and f"{outs[0]} is one of the shards; merge into a new folder." in into.output
+    half = run_cli("merge", tmp_path / "half", outs[0])
+    assert half.exit_code == 0 and "shard(s) 2/2 of the class were not given" in half.output
 
 
 def test_bad_batch_input_is_a_usage_error(tmp_path):
@@ -150,8 +163,11 @@ def test_bad_batch_input_is_a_usage_error(tmp_path):
     (tmp_path / "empty").mkdir()
     result = run_cli("batch", "hello_world", tmp_path / "empty", "--out", tmp_path / "out")
     assert result.exit_code == 2 and "holds no submissions" in result.output
+    assert not (tmp_path / "out").exists()  # nothing left behind
     (tmp_path / "a_file").write_text("")
-    result = run_cli("batch", "hello_world", tmp_path / "empty", "--out", tmp_path / "a_file")
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "alice.py").write_text("x = (\n")
+    result = run_cli("batch", "hello_world", tmp_path / "class", "--out", tmp_path / "a_file")
     assert result.exit_code == 2
     assert f"--out {tmp_path / 'a_file'}: cannot create the output folder there (Not a directory)" in result.output
 
@@ -189,6 +205,9 @@ def test_ctrl_c_keeps_finished_students_and_resume_finishes(tmp_path):
     output = proc.communicate(timeout=60)[0].decode()
     assert proc.returncode == 130, output
     assert "interrupted; 1 of 2 students are finished and kept" in output
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["students"], summary["class_size"], summary["not_finished"]) == (1, 2, 1)
+    assert "1 of the class's 2 students are not graded yet" in (out / "index.html").read_text()
     assert (out / "students" / "a_fast" / "report.json").is_file()
     assert not (out / "students" / "b_slow" / "meta.json").exists()
     deadline = time.time() + 10  # no process is left working in b_slow's folders

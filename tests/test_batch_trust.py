@@ -75,6 +75,11 @@ def test_a_worker_that_dies_says_why(tmp_path, monkeypatch):
     assert message.startswith("the grading process ended unexpectedly (exit code ")
     assert message.endswith("ImportError: the worker could not import the grader")
     assert "ImportError: the worker could not import the grader" in (out / "index.html").read_text()
+    assert "The same command with --resume grades them again." in result.output
+    monkeypatch.delenv("PYTHONPATH")  # the cause fixed: a resume grades again what the grader failed on
+    again = run_cli("batch", "hello_world", submissions, "--out", out, "--workers", "1", "--resume")
+    assert again.exit_code == 0, again.output
+    assert _rows(out)["alice"]["score"] == "10"
 
 
 def test_a_report_file_name_that_would_replace_a_standard_one_is_refused(tmp_path):
@@ -112,3 +117,49 @@ def test_a_class_is_not_graded_without_the_full_sandbox_unless_asked(tmp_path, m
     assert allowed.exit_code == 0, allowed.output
     report = json.loads((tmp_path / "out" / "students" / "alice" / "report.json").read_text())
     assert (report["score"], report["run"]["isolation"]) == (10, "process-group")
+
+
+def test_what_an_instructor_gets_wrong_is_refused_before_any_grading(tmp_path):
+    """Each refusal names what was wrong, exits 2, grades nobody and changes no file."""
+    submissions = tmp_path / "class"
+    submissions.mkdir()
+    (submissions / "alice.py").write_text(SOLUTION)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "batch.json").write_text(json.dumps({"exercise": "house_prices"}))
+    cases = {
+        ("--out", other): f"--out {other} holds the results of the exercise 'house_prices', not 'hello_world'",
+        ("--junit", submissions / "alice.py"): "is inside the submissions folder",
+        ("--junit", tmp_path / "out" / "index.html"): "would replace one of the batch's own files",
+        ("--junit", tmp_path): "is a folder; give a file name for the JUnit report",
+        ("--report", "junit=a.xml", "--report", "json=a.xml"): "--report junit=a.xml writes a.xml too",
+        ("--report", "nosuch=x.txt"): "no reporter named 'nosuch'. Known reporters: ",
+        ("--report", "junit=sub/j.xml"): "so give a plain file name (like j.xml), not a path",
+    }
+    for extra, message in cases.items():
+        args = ("--out", tmp_path / "out") + extra if extra[0] != "--out" else extra
+        result = run_cli("batch", "hello_world", submissions, *args)
+        assert result.exit_code == 2 and message in result.output, (extra, result.output)
+    assert (submissions / "alice.py").read_text() == SOLUTION
+    assert not (tmp_path / "out" / "students").exists() and sorted(p.name for p in other.iterdir()) == ["batch.json"]
+
+
+def test_the_class_as_it_is_now_an_out_folder_inside_it_and_a_report_asked_for_later(tmp_path):
+    submissions = tmp_path / "class"
+    submissions.mkdir()
+    (submissions / "alice.py").write_text(SOLUTION)
+    (submissions / "bob.py").write_text("x = (\n")
+    out = submissions / "out"  # an instructor's --out inside the class folder is not a student
+    first = run_cli("batch", "hello_world", submissions, "--out", out)
+    assert first.exit_code == 0, first.output
+    assert sorted(_rows(out)) == ["alice", "bob"]
+    # a --report first asked for on --resume is written for the students kept, from their report
+    (submissions / "bob.py").unlink()  # and bob left the course: his folder stays, his row goes
+    again = run_cli("batch", "hello_world", submissions, "--out", out, "--resume",
+                    "--report", "github-classroom=classroom.txt")
+    assert again.exit_code == 0, again.output
+    assert "1 of 1 already graded and unchanged (--resume): skipped." in again.output
+    assert (out / "students" / "alice" / "classroom.txt").read_text().startswith("result=")
+    assert sorted(_rows(out)) == ["alice"]
+    assert json.loads((out / "summary.json").read_text())["left_out"] == ["bob"]
+    assert "1 student folder(s) in" in again.output and (out / "students" / "bob" / "meta.json").is_file()

@@ -75,3 +75,19 @@ def test_a_course_exercise_travels_with_its_plugin_and_the_time_limit_stays_unde
     refused = run_cli("exercise", "gradescope", "hello_world", tmp_path / "x.zip", "--timeout", "100")
     assert refused.exit_code == 2
     assert "give --timeout of at least 120 s" in refused.output
+
+
+def test_a_wrong_answer_and_a_notebook_are_graded_as_uploaded(tmp_path):
+    """What students upload besides a right .py: a wrong answer gets its points and the failed check's
+    message; a notebook (a Colab export, in a folder) is graded like the file it holds."""
+    bundle = tmp_path / "hello.zip"
+    run_cli("exercise", "gradescope", "hello_world", bundle)
+    wrong = autograder(tmp_path / "wrong", bundle, {"hello.py": (EXERCISES / "hello_world" / "bad" / "constant.py").read_text()})
+    assert wrong["score"] == 7  # right at x = 10, wrong away from the points: the hidden check fails
+    assert [(t["name"], t["score"]) for t in wrong["tests"]][-1] == ("Predicts well away from the training points", 0.0)
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": "# Week 1"}] + [
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": text}
+        for text in (EXERCISES / "hello_world" / "solution.py").read_text().split("\n\n") if text.strip()]
+    notebook = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells})
+    graded = autograder(tmp_path / "nb", bundle, {"colab/C1_W1_Lab_1_hello_world.ipynb": notebook})
+    assert graded["score"] == 10, graded.get("output")
