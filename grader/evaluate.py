@@ -133,7 +133,7 @@ class Evidence:
         if fit.get("error"):
             first = str(fit["error"]).splitlines()[0][:200]
             return (f"model.fit(...){where} stopped with an error before its first epoch ({first}).",
-                    "Fix the error shown at the end of this report, then run your file once yourself.")
+                    "Fix the error shown with its line in this report, then run your file once yourself.")
         return (f"model.fit(...){where} asked for {fit.get('epochs_requested')} epochs, so none ran.",
                 "Ask model.fit for the number of epochs the task names (epochs=...).")
 
@@ -156,7 +156,7 @@ class Evidence:
             where = f" ({self.source.locate(last['line'])})" if isinstance(last.get("line"), int) else ""
             what = "sys.exit" if str(last.get("error")).startswith("SystemExit") else "an error"
             return (f"Training was ended early by {what} in model.fit{where}, after {last.get('epochs_run')} of its "
-                    f"{last.get('epochs_requested')} epochs: fix that (shown at the end of this report), and the model "
+                    f"{last.get('epochs_requested')} epochs: fix that (shown with its line in this report), and the model "
                     "will train for as long as you asked.")
         return None
 
@@ -167,7 +167,7 @@ class Evidence:
         if self.run.status == "error" and other:
             return other
         if self.run.status in ("syntax_error", "error"):
-            return ("Fix the error shown with its line at the end of this report, run your file once yourself, "
+            return ("Fix the error shown with its line in this report, run your file once yourself, "
                     "then submit again.")
         return "Build the model with tf.keras.Sequential([...]), call model.compile(...) and model.fit(...)."
 

@@ -112,7 +112,7 @@ def test_the_classroom_workflow_hands_the_reporter_partial_points(tmp_path):
     assert (result["version"], result["status"], result["max_score"]) == (1, "fail", 10)
     assert [(t["name"], t["status"], t["score"]) for t in result["tests"]] == [
         ("Predicts y for x = 10", "fail", 0), ("A Keras model was trained with model.fit", "pass", 2),
-        ("Training stayed within the limits", "pass", 1), ("Predicts well away from the training points", "fail", 1)]
+        ("The program stayed within the time and memory limits", "pass", 1), ("Predicts well away from the training points", "fail", 1)]
     assert sum(t["score"] for t in result["tests"]) == 4  # the file's expect-score: partial points per check
     assert result["tests"][3]["message"] == "A hidden check: its details are not shown."
 

@@ -38,7 +38,7 @@ def test_show_prints_task_and_limits_but_nothing_hidden():
     assert "time: 120 s for the whole program" in result.output
     assert "epochs: at most 1000 per call to model.fit" in result.output
     assert "    3 points  in 1 hidden check, run on inputs you are not shown" in result.output
-    assert "    1 point   Training stayed within the limits" in result.output
+    assert "    1 point   The program stayed within the time and memory limits" in result.output
     assert "Total: 10 points" in result.output
     for value in HIDDEN_VALUES:
         assert value not in result.output
@@ -139,7 +139,7 @@ def test_html_report_is_self_contained_with_a_curve(solution_reports):
     assert "Loss per epoch" in html
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
     assert "<script" not in html
-    assert "Training stayed within the limits" in html and "✔ passed" in html
+    assert "The program stayed within the time and memory limits" in html and "✔ passed" in html
     assert "120 s" in html and "of at most 1000 per fit" in html
 
 

@@ -47,7 +47,7 @@ def test_a_built_in_exercise_bundle_grades_the_reference_solution_with_hidden_ch
     assert results["score"] == 10
     assert [(t["name"], t["score"], t["visibility"]) for t in results["tests"]] == [
         ("Predicts y for x = 10", 4.0, "visible"), ("A Keras model was trained with model.fit", 2.0, "visible"),
-        ("Training stayed within the limits", 1.0, "visible"),
+        ("The program stayed within the time and memory limits", 1.0, "visible"),
         ("Predicts well away from the training points", 3.0, "hidden")]
 
 

@@ -103,5 +103,5 @@ def grader_register_checks(register):
     register(CheckType(
         name="within_limits",
         run=check_within_limits,
-        description="Training stayed within the exercise's epoch and time limits.",
+        description="The program stayed within the exercise's time, memory and disk limits, and each fit within its epoch limit.",
     ))
