@@ -49,6 +49,9 @@ class CheckType:
     description: str = ""
     # validate(params) -> None, or a sentence on what is wrong across fields
     validate: Callable | None = None
+    # The check reads the child's record of training (epochs, histories, callbacks, data), which the
+    # student's code can reach: it fails when the trained model shows the record false (grader.record).
+    rests_on_record: bool = False
 
 
 @dataclass
@@ -109,6 +112,11 @@ def run_check(check_type: CheckType, spec: CheckSpec, evidence) -> CheckResult:
         )
 
     try:
+        false_record = evidence.record_contradiction() if check_type.rests_on_record else None
+        if false_record:
+            return result("failed", 0.0, false_record,
+                          hint="Hand in the model your program trained with model.fit, and leave the grader's record "
+                               "of training alone.")
         outcome = check_type.run(evidence, spec)
     except ModelUnavailable as exc:
         return result("failed", 0.0, str(exc), hint=evidence.unavailable_hint())

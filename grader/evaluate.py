@@ -284,12 +284,39 @@ class Evidence:
             self._accuracy[split] = self._measure(split)
         return self._accuracy[split]
 
-    def _measure(self, split: str) -> dict:
+    def accuracy_sample(self, split: str, limit: int) -> dict:
+        """``accuracy(split)`` on at most ``limit`` examples, evenly spaced (the whole split's measure
+        when a check has already taken it), with ``split_size``: how many the split has."""
+        if split in self._accuracy:
+            whole = self._accuracy[split]
+            return whole if whole.get("problem") else dict(whole, split_size=whole["examples"])
+        if (split, limit) not in self._accuracy:
+            self._accuracy[(split, limit)] = self._measure(split, limit)
+        return self._accuracy[(split, limit)]
+
+    def record(self) -> dict:
+        """The record of training held against the model (grader.record.verdict), taken once."""
+        if "record" not in self._accuracy:
+            from grader.record import verdict
+
+            self._accuracy["record"] = verdict(self)
+        return self._accuracy["record"]
+
+    def record_contradiction(self) -> str | None:
+        """Why the checks that rest on the record fail, when the model shows the record false."""
+        found = self.record()
+        return found["sentence"] if found["status"] == "contradicted" else None
+
+    def _measure(self, split: str, limit: int | None = None) -> dict:
         if self.dataset is None:
             raise ModelUnavailable(f"The exercise '{self.exercise.name}' names no dataset to measure accuracy on.")
         model = self.model()
         data = self.dataset.dataset.load_split(self.dataset, split, model.input_shape)
         x, y = data.x, np.asarray(data.y)
+        size = len(y)
+        if limit is not None and size > limit:
+            keep = np.linspace(0, size - 1, limit).astype(int)
+            x, y = np.asarray(x)[keep], y[keep]
         factor, note = self.input_scale()
         classes = len(data.classes)
         out, error = None, None
@@ -324,7 +351,7 @@ class Evidence:
         else:
             predicted = out.reshape(len(y), -1).argmax(axis=1)
         return {"accuracy": float(np.mean(predicted == y)), "examples": int(len(y)), "scale_note": note,
-                "skipped": data.skipped}
+                "skipped": data.skipped, "split_size": size}
 
     def layer_summary(self, required: bool = False) -> list[dict]:
         """The graded model's layers, nested models opened up. Without a model: [] (or, if

@@ -197,6 +197,7 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
     environment = {"seed": seeds[chosen], "seeds": seeds, "runs": count, **(trace.get("versions") or {}),
                    "runtime": dict(keras.as_dict(), signs=_located(keras.signs, source))}
     environment["determinism"] = determinism_statement(trace.get("determinism") or {}, count)
+    environment["training_record"] = graded[chosen]["record"]
     return Report(
         exercise=exercise.name,
         title=exercise.title,
@@ -240,12 +241,14 @@ def _evaluate(exercise: Exercise, run: runner.RunResult, source, located, evalua
         types = plugins.check_types()
         results = [run_check(types[c.type], c, evidence) for c in exercise.checks]
         hints, hint_errors = run_diagnoses(plugins.diagnoses(), evidence, results)
+        record = evidence.record()
         model = dict(evidence.model_info)
         model["layers"] = evidence.layer_summary()
     finally:
         if run.artifacts:
             runner.remove_tree(run.artifacts)
-    return {"run": run, "results": results, "model": model, "hints": hints, "hint_errors": hint_errors}
+    return {"run": run, "results": results, "model": model, "hints": hints, "hint_errors": hint_errors,
+            "record": record}
 
 
 def _median_index(keys: list) -> int:

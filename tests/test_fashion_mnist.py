@@ -54,6 +54,10 @@ def test_reference_solution_gets_full_marks_on_stand_in_data(solution):
     assert re.fullmatch(r"Your model's accuracy on 10000 test examples your program never saw is 0\.\d{3}, "
                         r"enough to pass\.", by_name(report)["test_accuracy"]["message"])
     assert report["training"]["thresholds"] == {"accuracy": 0.9}
+    # the record of training agrees with the model the grader measured on the same training data
+    record = report["environment"]["training_record"]
+    assert record["status"] == "consistent" and record["claimed"] == round(acc[first], 4)
+    assert record["measured"] >= record["claimed"] - 0.02 and record["examples"] == 10000
 
 
 def test_report_labels_stand_in_data_and_draws_threshold_and_stop(solution):

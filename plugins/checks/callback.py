@@ -121,7 +121,7 @@ def check_stopped_early(evidence, check):
 def grader_register_checks(register):
     register(CheckType(
         name="callback_stopped", run=check_callback_stopped,
-        description="A callback defined in the student's code set model.stop_training."))
+        description="A callback defined in the student's code set model.stop_training.", rests_on_record=True))
     register(CheckType(
         name="stopped_at_threshold", run=check_stopped_at_threshold,
         description="Training stopped at the first epoch whose metric reached the threshold.",
@@ -129,7 +129,8 @@ def grader_register_checks(register):
                 "threshold": Field("number", help="the value that should stop training"),
                 "accept_up_to": Field("number", required=False, default=None,
                                       help="also right: a stricter threshold up to this value (the course's "
-                                           "older versions asked for more)")}))
+                                           "older versions asked for more)")}, rests_on_record=True))
     register(CheckType(
         name="stopped_early", run=check_stopped_early,
-        description="The student's callback stopped training before the requested epochs ran out."))
+        description="The student's callback stopped training before the requested epochs ran out.",
+        rests_on_record=True))

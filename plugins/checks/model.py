@@ -113,4 +113,5 @@ def grader_register_checks(register):
     register(CheckType(name="convolutional", run=check_convolutional,
                        description="The model has at least one convolution and one pooling layer."))
     register(CheckType(name="augmented", run=check_augmented,
-                       description="The training data was randomly augmented during fit (rescaling alone is not)."))
+                       description="The training data was randomly augmented during fit (rescaling alone is not).",
+                       rests_on_record=True))

@@ -99,6 +99,7 @@ def grader_register_checks(register):
         run=check_trained_with_fit,
         description="The graded model is a Keras model trained by model.fit, with a finite, falling loss.",
         fields={"min_epochs": Field("integer", required=False, default=1, help="fewest epochs that count")},
+        rests_on_record=True,
     ))
     register(CheckType(
         name="within_limits",
