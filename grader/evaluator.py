@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader import runner, sandbox
+from grader import runner, sandbox, workfolders
 from grader.modelview import ModelView
 from grader.modelcheck import UnsafeModel
 
@@ -87,7 +87,7 @@ class Evaluator:
         self.used_s = 0.0
         self.failure: str | None = None
         self.loads = 0
-        self.folder = runner.work_folder("eval", runner.work_base())
+        self.folder = workfolders.work_folder("eval", workfolders.work_base())
         (self.folder / "tmp").mkdir()
         self.box = sandbox.open_sandbox(limits.memory_mib, 512, isolation, max_file_bytes=MAX_FILE_BYTES)
         try:
@@ -107,7 +107,7 @@ class Evaluator:
                 self.box.started()
         except BaseException:
             self.box.close()
-            runner.remove_tree(self.folder)
+            workfolders.remove_tree(self.folder)
             raise
         self.buffer = b""
         self.ready = self.died = False
@@ -282,7 +282,7 @@ class Evaluator:
             except OSError:
                 pass
         self.box.close()
-        runner.remove_tree(self.folder)
+        workfolders.remove_tree(self.folder)
 
 
 # ------------------------------------------------------------ warm evaluators, kept between gradings

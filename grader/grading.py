@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from grader import datasets, evaluate, outcome, plugins, runner, runtime
+from grader import datasets, evaluate, outcome, plugins, runner, runtime, workfolders
 from grader.checks import run_check
 from grader.diagnoses import run_diagnoses
 from grader import evaluator as evaluators
@@ -162,16 +162,19 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
     task = dataclasses.replace(runner.Task.of(exercise), runtime=keras.name)
     limits = runner.Limits.of(exercise, limit)
 
-    ended = []
+    ended: set = set()
+
+    def child_ended(i: int):
+        ended.add(i)  # one thread per run adds its own index
+        if deadline is not None and len(ended) == count:  # from here on, only the grader's own work
+            deadline.arm()
 
     def train(i: int):
         try:
             return runner.run_submission(source, task, limits, seed=seeds[i], stage=stage, hide=hide,
-                                         progress=_tagged(progress, i, count))
+                                         progress=_tagged(progress, i, count), on_exit=lambda: child_ended(i))
         finally:
-            ended.append(i)
-            if deadline is not None and len(ended) == count:  # from here on, only the grader's own work
-                deadline.arm()
+            child_ended(i)  # a run that never started its child
 
     graded: list = [None] * count
     # The evaluator starts with the training, so its Keras import costs CPU the training leaves idle.
@@ -246,7 +249,7 @@ def _evaluate(exercise: Exercise, run: runner.RunResult, source, located, evalua
         model["layers"] = evidence.layer_summary()
     finally:
         if run.artifacts:
-            runner.remove_tree(run.artifacts)
+            workfolders.remove_tree(run.artifacts)
     return {"run": run, "results": results, "model": model, "hints": hints, "hint_errors": hint_errors,
             "record": record}
 

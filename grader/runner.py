@@ -7,16 +7,11 @@ working directory, and ``python -I`` so files planted beside it cannot shadow re
 from __future__ import annotations
 
 import json
-import math
 import os
-import re
-import shutil
 import signal
-import stat
 import subprocess
 import sys
 import sysconfig
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,10 +19,11 @@ from pathlib import Path
 
 from grader import datapaths, sandbox
 from grader.submission import Source
+from grader.trace import read_trace, regular_file
+from grader.workfolders import MAX_ENTRIES, disk_used, remove_tree, sweep_stale, work_base, work_folder
 
 OUTPUT_HEAD = 8 * 1024
 OUTPUT_TAIL = 24 * 1024
-MAX_TRACE_BYTES = 20 * 1024 * 1024
 MAX_MODEL_BYTES = 2 * 1024 * 1024 * 1024
 MAX_EVENT_BYTES = 64 * 1024  # one progress event (phase, epoch, loss, accuracy) is about 200 bytes
 ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
@@ -92,235 +88,6 @@ class OutputCapture:
         return self.head.decode("utf-8", "replace"), self.tail.decode("utf-8", "replace")
 
 
-def regular_file(path: Path, max_bytes: int) -> bool:
-    """True if ``path`` is a plain file the child wrote (no symlink, FIFO, device or hard link)."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return False
-    return stat.S_ISREG(st.st_mode) and st.st_nlink == 1 and st.st_size <= max_bytes
-
-
-def read_trace(path: Path) -> dict:
-    """The trace the harness wrote, as data to validate: {} when missing or malformed (the child may
-    have forged it), else with every value bounded and of the type the grader expects."""
-    if not regular_file(path, MAX_TRACE_BYTES):
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, OSError, RecursionError):
-        return {}
-    return clean_trace(data) if isinstance(data, dict) else {}
-
-
-MAX_DEPTH = 24
-MAX_ITEMS = 100_000
-MAX_TEXT = 20_000
-MAX_EPOCHS = 100_000
-# The trace's top-level fields and their types; any other field, or one of another type, is dropped.
-TRACE_FIELDS = {"status": str, "fits": list, "legacy": list, "model": dict, "error": dict, "seed": int,
-                "versions": dict, "determinism": dict, "data_access": list, "cell_errors": list,
-                "entry_point_called": str, "exit_code": (int, str), "import_s": (int, float), "run_s": (int, float),
-                "exit_at": str, "stopped_at": str, "stopped_in": str}
-FIT_FIELDS = {"index": int, "line": int, "epochs_requested": (int, float), "epochs_allowed": int,
-              "epochs_run": int, "capped": bool, "stopped_by": dict, "limit_hit": str, "history": dict,
-              "epoch_times": list, "data": dict, "validation": dict, "callbacks": list, "callback_misses": list,
-              "compile": dict, "output": dict, "fast_path": bool, "duration_s": (int, float), "error": str,
-              "current_epoch": int}
-
-
-def _bounded(value, depth: int = 0):
-    """A JSON value with its depth, lengths and numbers bounded: non-finite floats become None."""
-    if depth > MAX_DEPTH:
-        return None
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value if abs(value) < 2**53 else None
-    if isinstance(value, str):
-        return value[:MAX_TEXT]
-    if isinstance(value, list):
-        return [_bounded(v, depth + 1) for v in value[:MAX_ITEMS]]
-    if isinstance(value, dict):
-        return {str(k)[:200]: _bounded(v, depth + 1) for k, v in list(value.items())[:1000]}
-    return value
-
-
-def _typed(data: dict, fields: dict) -> dict:
-    return {k: v for k, v in data.items() if k in fields and v is not None and isinstance(v, fields[k])
-            and not (isinstance(v, bool) and fields[k] in (int, (int, float)))}
-
-
-NUMBER = (int, float)
-# What describes a fit's data (grader/harness/data.py), field by field: the checks compare these values
-DATA_FIELDS = {"kind": str, "iterator": str, "directory": str, "type": str, "element_spec": str,
-               "class_mode": str, "samples": int, "batch_size": int, "num_classes": int, "rescale": NUMBER,
-               "random_transforms": dict, "fingerprint": list, "stages": list, "random_ops": list,
-               "x": dict, "y": dict, "batch": dict, "fraction": NUMBER, "transforms_change_pictures": bool}
-ARRAY_FIELDS = {"shape": list, "dtype": str, "min": NUMBER, "max": NUMBER}
-COMPILE_FIELDS = {"loss": str, "from_logits": bool, "optimizer": str, "learning_rate": NUMBER}
-OUTPUT_FIELDS = {"class": str, "units": int, "activation": str}
-
-
-def _clean_data(data) -> dict | None:
-    """A fit's data description with every nested value of the type the checks expect (the child wrote
-    it, and the student's code runs in the child)."""
-    if not isinstance(data, dict):
-        return None
-    d = _typed(data, DATA_FIELDS)
-    for key in ("x", "y", "batch"):
-        if key in d:
-            d[key] = _typed(d[key], ARRAY_FIELDS)
-            if "shape" in d[key]:
-                d[key]["shape"] = [v if isinstance(v, int) and not isinstance(v, bool) else None for v in d[key]["shape"]]
-    for key in ("fingerprint", "stages", "random_ops"):
-        if key in d:
-            d[key] = [v for v in d[key] if isinstance(v, str)]
-    if "random_transforms" in d:
-        d["random_transforms"] = {
-            k: v for k, v in d["random_transforms"].items()
-            if isinstance(v, (int, float)) or (isinstance(v, list) and all(isinstance(x, NUMBER) and
-                                                                          not isinstance(x, bool) for x in v))}
-    return d
-
-
-MAX_FITS = 5_000  # model.fit calls kept from a trace (a loop of one-epoch fits is a few hundred)
-MODEL_FIELDS = {"found": bool, "source": str, "class": str, "fitted": bool, "fit_calls": list,
-                "weights_changed_after_fit": bool, "learned_in_fit": bool, "saved": bool, "save_error": str,
-                "not_keras": str, "error": str}
-DETERMINISM_FIELDS = {"seed": int, "student_seeds": list, "caveats": list, "device": str, "op_determinism": bool,
-                      "reason": str}
-SEED_FIELDS = {"call": str, "value": str, "line": int}
-VERSION_FIELDS = {"python": str, "tensorflow": str, "keras": str, "runtime": str, "intra_op_threads": int,
-                  "inter_op_threads": int}
-# the items of the trace's lists, field by field
-ITEM_FIELDS = {"legacy": {"idiom": str, "modern": str, "line": int},
-               "data_access": {"how": str, "line": int},
-               "cell_errors": {"type": str, "message": str, "line": int, "where": str, "traceback": str, "cell": int}}
-ERROR_FIELDS = {"type": str, "message": str, "line": int, "where": str, "text": str, "traceback": str}
-
-
-def clean_trace(data: dict) -> dict:
-    """The trace with every field, nested ones too, of the type the trusted side reads: a value of
-    another type is dropped, never passed on to fail in a check or a template."""
-    trace = _typed(_bounded(data), TRACE_FIELDS)
-    if "model" in trace:
-        trace["model"] = _typed(trace["model"], MODEL_FIELDS)
-        if "fit_calls" in trace["model"]:
-            trace["model"]["fit_calls"] = [i for i in trace["model"]["fit_calls"]
-                                           if isinstance(i, int) and not isinstance(i, bool)]
-    if "determinism" in trace:
-        det = _typed(trace["determinism"], DETERMINISM_FIELDS)
-        det["caveats"] = [c for c in det.get("caveats", []) if isinstance(c, str)]
-        det["student_seeds"] = [_typed(x, SEED_FIELDS) for x in det.get("student_seeds", []) if isinstance(x, dict)]
-        det["student_seeds"] = [x for x in det["student_seeds"] if "call" in x and "value" in x]
-        trace["determinism"] = det
-    if "versions" in trace:
-        trace["versions"] = _typed(trace["versions"], VERSION_FIELDS)
-    if "error" in trace:
-        trace["error"] = _typed(trace["error"], ERROR_FIELDS)
-    fits = []
-    for f in trace.get("fits", [])[:MAX_FITS]:
-        if not isinstance(f, dict) or not isinstance(f.get("index"), int) or isinstance(f.get("index"), bool):
-            continue
-        f = _typed(f, FIT_FIELDS)
-        for key in ("epochs_requested", "epochs_allowed", "epochs_run"):
-            if key in f:
-                f[key] = min(max(int(f[key]), 0), MAX_EPOCHS)
-        f["epochs_run"] = f.get("epochs_run", 0)
-        f.setdefault("epochs_requested", f["epochs_run"])
-        for key in ("data", "validation"):
-            if key in f:
-                f[key] = _clean_data(f[key])
-                if f[key] is None:
-                    del f[key]
-        for key, fields in (("compile", COMPILE_FIELDS), ("output", OUTPUT_FIELDS)):
-            if key in f:
-                f[key] = _typed(f[key], fields)
-        f["history"] = {k: [x if isinstance(x, (int, float)) and not isinstance(x, bool) else None
-                            for x in v[:MAX_EPOCHS]]
-                        for k, v in (f.get("history") or {}).items() if isinstance(v, list)}
-        fits.append(f)
-    trace["fits"] = fits
-    for key, fields in ITEM_FIELDS.items():
-        needed = next(iter(fields))  # an item without its first field (the idiom, the how, the type) says nothing
-        items = [_typed(item, fields) for item in trace.get(key, [])[:1000] if isinstance(item, dict)]
-        trace[key] = [item for item in items if needed in item]
-    return trace
-
-
-def work_base() -> str | None:
-    """Where working folders go: GRADER_WORK_DIR, else /var/tmp, else the system's temp folder. Not
-    /tmp itself, which the sandbox replaces with the child's own."""
-    for candidate in (os.environ.get("GRADER_WORK_DIR"), "/var/tmp"):
-        if candidate and os.path.isdir(candidate) and os.access(candidate, os.W_OK):
-            return candidate
-    return None
-
-
-def folder_usage(folder: Path) -> tuple[int, int]:
-    """Bytes of disk used under ``folder`` (files, folders and symlinks alike: 20,000 folders or long-target
-    links are disk too) and how many entries it holds (symlinks not followed; iterative, so a folder
-    nested thousands deep is measured, not a crash)."""
-    total, entries, todo = 0, 0, [str(folder)]
-    while todo:
-        try:
-            with os.scandir(todo.pop()) as found:
-                for e in found:
-                    entries += 1
-                    if e.is_dir(follow_symlinks=False):
-                        todo.append(e.path)
-                    total += e.stat(follow_symlinks=False).st_blocks * 512
-        except OSError:
-            continue
-    return total, entries
-
-
-MAX_ENTRIES = 100_000  # files and folders together; cats_and_dogs_filtered has about 3,000
-
-
-def disk_used(folders, pid: int) -> tuple[float, int]:
-    """MiB the program holds on disk (its folders, and files it deleted but keeps open) and entries."""
-    used, entries = 0, 0
-    for folder in folders:
-        b, n = folder_usage(folder)
-        used, entries = used + b, entries + n
-    return (used + sandbox.open_deleted_bytes(pid)) / 2**20, entries
-
-
-def remove_tree(path: Path):
-    """Delete a folder the child wrote, whatever it holds (``rm`` walks any depth; Python 3.11's
-    ``shutil.rmtree`` recurses once per level and fails on a folder nested thousands deep)."""
-    if not os.path.lexists(path):
-        return
-    try:
-        subprocess.run(["rm", "-rf", "--one-file-system", "--", str(path)], stdin=subprocess.DEVNULL,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
-    except (OSError, subprocess.TimeoutExpired):
-        pass
-    if os.path.lexists(path):
-        try:
-            shutil.rmtree(path, ignore_errors=True)
-        except RecursionError:
-            pass
-
-
-STALE = re.compile(r"grader-(run|artifacts|eval)-(\d+)-")
-
-
-def sweep_stale(base: str | None):
-    """Remove the folders of graders that no longer run (killed before they could clean up)."""
-    folder = Path(base or tempfile.gettempdir())
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return
-    for name in names:
-        m = STALE.match(name)
-        if m and not Path(f"/proc/{m.group(2)}").exists():
-            remove_tree(folder / name)
-
-
 def place_aliases(staged, workdir: Path) -> dict:
     """Make each of the staged copy's aliases lead to it (and each of its links to the file or folder it
     names): inside the working folder or the child's own /tmp, a symlink there; elsewhere
@@ -342,11 +109,6 @@ def place_aliases(staged, workdir: Path) -> dict:
             place.parent.mkdir(parents=True, exist_ok=True)
             place.symlink_to(target)
     return links
-
-
-def work_folder(kind: str, base: str | None) -> Path:
-    """A new folder for one grading: named with the grader's pid, so a killed grader's are found later."""
-    return Path(tempfile.mkdtemp(prefix=f"grader-{kind}-{os.getpid()}-", dir=base))
 
 
 def child_environment(workdir: Path) -> dict:
@@ -449,17 +211,18 @@ def grader_tree() -> list[Path]:
 
 
 def run_submission(source: Source, task: Task, limits: Limits, *, seed: int | None, stage=None, hide=(),
-                   isolation: str | None = None, progress=None) -> RunResult:
+                   isolation: str | None = None, progress=None, on_exit=None) -> RunResult:
     """Run ``source`` in a child. ``stage(workdir) -> Staged`` puts the student's data in place;
     ``hide`` lists folders the child must not see (hidden specs, solutions, held-out data) should they
     lie inside what it may read; ``progress(event: dict)`` receives the harness's phase and per-epoch
-    events as they happen."""
+    events as they happen; ``on_exit()`` is called the moment the child has ended (what follows, reading
+    what it left and removing its folders, is the trusted side's own work)."""
     base = work_base()
     sweep_stale(base)
     workdir, artifacts = work_folder("run", base), work_folder("artifacts", base)
     try:
         return _run(source, task, limits, seed, stage, [*hide, *grader_tree()], isolation, progress,
-                    workdir, artifacts)
+                    workdir, artifacts, on_exit)
     except BaseException:
         remove_tree(artifacts)
         raise
@@ -467,7 +230,8 @@ def run_submission(source: Source, task: Task, limits: Limits, *, seed: int | No
         remove_tree(workdir)
 
 
-def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: Path, artifacts: Path) -> RunResult:
+def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: Path, artifacts: Path,
+         on_exit=None) -> RunResult:
     (workdir / "tmp").mkdir()
     name = source.filename if source.kind == "python" else Path(source.filename).stem + "_notebook.py"
     source_path = workdir / name
@@ -551,6 +315,8 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
             waiter.join()
     finally:
         _stop(proc, box)  # nothing the submission started survives it, whatever happened here
+        if on_exit is not None:
+            on_exit()
     if stopped is None and disk_used((workdir, artifacts), proc.pid)[0] > limits.disk_mib:
         stopped = "disk"  # written faster than the watch looks, and left behind: over the limit all the same
     proc.returncode = 0  # reaped by wait4 above; stop Popen from waiting again

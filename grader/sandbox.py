@@ -48,6 +48,8 @@ SYSTEM = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc")
 # Without a network, the child sees these instead of the machine's (its name, addresses, name servers).
 NETWORK_FILES = {"/etc/hosts": "127.0.0.1 localhost grader\n::1 localhost\n", "/etc/hostname": "grader\n",
                  "/etc/resolv.conf": ""}
+# Always: the machine's stable identity is not the child's (two gradings could tell they share a machine).
+HOST_FILES = {"/etc/machine-id": "0" * 32 + "\n"}
 HARNESS_ROOT = "/run/grader"  # where the harness's own modules appear in the bubblewrap child
 
 
@@ -106,7 +108,7 @@ def namespaces_available() -> bool:
         return False
     try:
         probe = subprocess.run(["unshare", "--pid", "--fork", "--kill-child", "--mount", "--mount-proc", "--net",
-                                "--propagation", "private", "sh", "-c", "mount -t tmpfs none /mnt 2>/dev/null ||"
+                                "--ipc", "--propagation", "private", "sh", "-c", "mount -t tmpfs none /mnt 2>/dev/null ||"
                                 " mount -t tmpfs none /tmp"], capture_output=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return False
@@ -345,8 +347,9 @@ class Sandbox:
                 os.write(rules_write, keyring_off)  # a few hundred bytes: within a pipe's buffer
                 os.close(rules_write)
                 args, fds = ["--seccomp", str(rules), *args], [rules]
-            if not view.network:  # the machine's names and addresses stay outside: the child's own files
-                for dest, text in NETWORK_FILES.items():
+            own = {**HOST_FILES, **({} if view.network else NETWORK_FILES)}
+            if own:  # the machine's identity, names and addresses stay outside: the child's own files
+                for dest, text in own.items():
                     if os.path.isfile(dest) and not os.path.islink(dest):
                         data, data_write = os.pipe()
                         os.write(data_write, text.encode())  # a few bytes: within a pipe's buffer
@@ -365,7 +368,7 @@ class Sandbox:
                     "uid": self.uid if self.mode == "unprivileged-user" else None, "argv": inner,
                     "setpriv": os.path.realpath(shutil.which("setpriv") or "setpriv")}
             inner = ["setpriv", "--pdeathsig", "KILL", "unshare", "--pid", "--fork", "--kill-child", "--mount",
-                     "--mount-proc", *([] if view.network else ["--net"]), "--", sys.executable, "-I", "-m",
+                     "--ipc", "--mount-proc", *([] if view.network else ["--net"]), "--", sys.executable, "-I", "-m",
                      "grader.confine", json.dumps(spec)]
         elif self.mode == "unprivileged-user":
             inner = become(self.uid) + inner
@@ -475,10 +478,14 @@ def open_sandbox(memory_mib: int, max_tasks: int, isolation: str | None = None,
         if confined:
             warnings.append(f"Isolation is weaker {why}. The grader confined the program itself: it ran as {who}, in "
                             "a mount namespace of its own where the machine is read-only, /tmp, /var/tmp and /dev/shm "
-                            "are private to it and gone afterwards, and the exercises, hidden checks, datasets and the "
-                            "grader's own files are covered; with no network and no capabilities, it cannot undo "
-                            "this. It could read other files that are readable on this machine. Install the "
-                            "bubblewrap package for the full sandbox.")
+                            "(and its shared memory and message queues) are private to it and gone afterwards, and "
+                            "the exercises, hidden checks, datasets and the grader's own files are covered; with no "
+                            "network and no capabilities, it cannot undo this. It could read every other file on "
+                            "this machine that "
+                            + ("root owns or every user may read (/etc/shadow, /root among them)" if mode !=
+                               "unprivileged-user" else "every user may read")
+                            + ", and see the machine's name and the other gradings' cgroups. Install the bubblewrap "
+                            "package for the full sandbox.")
         elif mode == "unprivileged-user":
             warnings.append(f"Isolation is weaker {why}: the program ran as an unprivileged user of its own, which "
                             "can change nothing outside its working folder and the machine's shared temporary "

@@ -14,6 +14,7 @@ import pytest
 
 from conftest import SUBMISSIONS, hello_world_with, run_cli
 from grader import runner
+from grader import trace as trace_module
 from grader.chart import training_charts
 from grader.modelcheck import UnsafeModel, load_model_safely
 from grader.safetext import for_terminal, for_xml
@@ -85,10 +86,20 @@ def test_a_deeply_nested_config_is_malformed(course_model, tmp_path):
         load_model_safely(forge(course_model, tmp_path / "m.keras", config_bytes=deep), tmp_path)
 
 
+def test_a_trace_of_millions_of_empty_lists_is_refused_before_parsing(tmp_path):
+    """20 MiB of nested empty lists parse into gigabytes: the trace is refused by counting first."""
+    path = tmp_path / "trace.json"
+    lists = ",".join(["[[[]]]"] * (trace_module.MAX_CONTAINERS // 3 + 1))
+    path.write_text('{"status": "ok", "fits": [], "junk": [' + lists + "]}")
+    assert trace_module.read_trace(path) == {}
+    path.write_text('{"status": "ok", "fits": [], "junk": [' + ",".join(["[[[]]]"] * 1000) + "]}")
+    assert trace_module.read_trace(path)["status"] == "ok"
+
+
 def test_a_trace_nested_too_deeply_is_no_trace(tmp_path):
     path = tmp_path / "trace.json"
     path.write_text('{"fits": ' + "[" * 100_000 + "]" * 100_000 + "}")
-    assert runner.read_trace(path) == {}
+    assert trace_module.read_trace(path) == {}
 
 
 def test_a_trace_of_wrong_types_and_absurd_numbers_is_cleaned_and_charted(tmp_path):
@@ -98,9 +109,9 @@ def test_a_trace_of_wrong_types_and_absurd_numbers_is_cleaned_and_charted(tmp_pa
         "fits": [{"index": 0, "epochs_run": 10**12, "history": {"loss": [1e308, -1e308, 2.0, "x", None]},
                   "stopped_by": "me"}, {"index": "1"}, 7],
     }).replace("2.0", "NaN"))
-    trace = runner.read_trace(path)
+    trace = trace_module.read_trace(path)
     assert trace == {"model": {"found": True}, "legacy": [], "data_access": [], "cell_errors": [],
-                     "fits": [{"index": 0, "epochs_run": runner.MAX_EPOCHS, "epochs_requested": runner.MAX_EPOCHS,
+                     "fits": [{"index": 0, "epochs_run": trace_module.MAX_EPOCHS, "epochs_requested": trace_module.MAX_EPOCHS,
                                "history": {"loss": [1e308, -1e308, None, None, None]}}]}
     fits = [dict(trace["fits"][0], epochs_run=5)]
     assert training_charts(fits) == []  # no drawable value: nothing to draw, and no crash
@@ -215,7 +226,7 @@ def test_an_evaluator_that_cannot_start_is_the_graders_error_not_the_students_ve
 def test_nested_values_of_a_forged_trace_are_dropped_when_of_the_wrong_type():
     """The child writes the trace and the student's code runs in the child: a batch maximum of "255"
     (a string) once made the grader's comparison raise (exit 3); now the value is simply not there."""
-    from grader.runner import clean_trace
+    from grader.trace import clean_trace
 
     fit = clean_trace({"fits": [{
         "index": 0, "epochs_run": 1,
@@ -248,7 +259,7 @@ def test_a_trace_of_a_hundred_thousand_fits_keeps_a_bounded_number_each_charting
     """100,000 forged fits, each with a metric of its own name (a 6 MB trace), once kept the HTML renderer
     busy for more than 20 minutes: every fit padded every other fit's series."""
     from grader.chart import CHARTED, MAX_MARKERS, training_charts
-    from grader.runner import MAX_FITS, clean_trace
+    from grader.trace import MAX_FITS, clean_trace
 
     trace = clean_trace({"fits": [{"index": i, "epochs_run": 1, "history": {f"k{i}": [1.0], "loss": [1.0 + i % 7]},
                                    "stopped_by": {"class": "EarlyStopping"}} for i in range(100_000)]})
@@ -263,7 +274,7 @@ def test_odd_types_in_the_traces_own_records_are_dropped_not_a_grader_error():
     """determinism {"caveats": 5} made the grader itself fail (exit 3, no report); model.fit_calls [[1]]
     turned a check and nine diagnoses into grader errors."""
     from grader.grading import determinism_statement
-    from grader.runner import clean_trace
+    from grader.trace import clean_trace
 
     trace = clean_trace({"determinism": {"seed": 1, "caveats": 5, "student_seeds": [1, {"call": "np.random.seed"},
                                                                                   {"call": "random.seed", "value": "3"}]},

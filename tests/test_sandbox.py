@@ -200,6 +200,8 @@ import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 seen["add_key"] = libc.syscall(248, b"user", b"note", b"x", 1, ctypes.c_int(-4)) > 0 or ctypes.get_errno()
+# a System V message queue under a key: on the machine's own IPC it would outlive the grading
+seen["msgget"] = libc.msgget(IPC_KEY, 0o1000 | 0o666) >= 0
 for path in ("/proc/sys/kernel/core_pattern", "/proc/sys/vm/drop_caches"):
     try:
         os.close(os.open(path, os.O_WRONLY))
@@ -226,7 +228,9 @@ def test_without_bubblewrap_the_program_is_confined_and_leaves_nothing(tmp_path)
     leftover = f"grader-probe-{os.getpid()}-{time.time_ns()}"
     hidden = [str(EXERCISES / "hello_world" / "hidden.toml"), str(EXERCISES / "hello_world" / "solution.py")]
     path = tmp_path / "probe.py"
-    path.write_text(PROBE.replace("HIDDEN", repr(hidden)).replace("LEFTOVER", repr(leftover)))
+    ipc_key = 0x28B00000 + os.getpid() % 0xFFFFF
+    path.write_text(PROBE.replace("HIDDEN", repr(hidden)).replace("LEFTOVER", repr(leftover))
+                    .replace("IPC_KEY", str(ipc_key)))
     out = tmp_path / "r.json"
     env = dict(os.environ, PATH=str(bin_dir))
     env.pop("GRADER_ISOLATION", None)
@@ -246,6 +250,8 @@ def test_without_bubblewrap_the_program_is_confined_and_leaves_nothing(tmp_path)
     assert [seen[f] for f in ("/tmp", "/var/tmp", "/dev/shm")] == ["wrote"] * 3  # into its private ones...
     for folder in ("/tmp", "/var/tmp", "/dev/shm"):
         assert not os.path.exists(os.path.join(folder, leftover))  # ...which are gone
+    assert seen["msgget"] is True  # a queue of its own IPC namespace, gone with it: none under that key here
+    assert f"0x{ipc_key:08x}" not in subprocess.run(["ipcs", "-q"], capture_output=True, text=True).stdout
     assert report["score"] == 10, [c["message"] for c in report["checks"]]
 
 
@@ -344,19 +350,38 @@ def test_the_child_sees_only_its_own_cgroup_and_no_network_devices_or_names(tmp_
         "print('SYS', json.dumps({'net': os.path.exists('/sys/class/net'), 'cpu': os.path.isdir('/sys/devices/system/cpu'),"
         " 'memory': subfolders('/sys/fs/cgroup/memory'), 'pids': subfolders('/sys/fs/cgroup/pids'),"
         " 'top': sorted(os.listdir('/sys')),"
-        " 'etc': {n: open('/etc/' + n).read() for n in ('hosts', 'hostname', 'resolv.conf')"
+        " 'etc': {n: open('/etc/' + n).read() for n in ('hosts', 'hostname', 'resolv.conf', 'machine-id')"
         "         if os.path.isfile('/etc/' + n)}}))\n")
     report = grade(load_exercise(EXERCISES / "hello_world"), tmp_path / "s.py").to_dict()
     seen = json.loads(report["run"]["output_tail"].split("SYS ", 1)[1].splitlines()[0])
     assert seen["net"] is False and seen["cpu"] is True
     # the machine's name, addresses and name servers stay outside (each file the machine has is replaced)
-    assert seen["etc"] == {k[5:]: v for k, v in sandbox.NETWORK_FILES.items() if os.path.isfile(k)}
+    own = {**sandbox.HOST_FILES, **sandbox.NETWORK_FILES}
+    assert seen["etc"] == {k[5:]: v for k, v in own.items() if os.path.isfile(k) and not os.path.islink(k)}
     assert seen["top"] == ["devices", "fs"]
     assert seen["memory"] in (None, []) and seen["pids"] in (None, [])  # its own cgroup: no other grading's
 
 
+def test_a_folder_the_grader_cannot_read_counts_as_over_every_limit(tmp_path):
+    """Folders nested past the system's path length (4,096 bytes) cannot be listed by path: what they
+    hold (2.4 GiB in an attack) would be unseen, so the folder counts as over the limit."""
+    from grader.workfolders import UNMEASURABLE, folder_usage, remove_tree
+
+    fd = os.open(tmp_path, os.O_RDONLY)
+    for _ in range(20):  # made as a program makes them: one step at a time, relative to the last
+        os.mkdir("d" * 230, dir_fd=fd)
+        below = os.open("d" * 230, os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = below
+    os.close(fd)
+    used, _ = folder_usage(tmp_path)
+    assert used >= UNMEASURABLE
+    remove_tree(tmp_path / ("d" * 230))
+    assert folder_usage(tmp_path) == (0, 0)
+
+
 def test_folders_and_links_count_against_the_disk_limit(tmp_path):
-    from grader.runner import folder_usage
+    from grader.workfolders import folder_usage
 
     for i in range(200):
         (tmp_path / f"d{i}").mkdir()

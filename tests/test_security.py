@@ -148,7 +148,7 @@ def test_filling_the_disk_stops_the_program(tight, tmp_path):
 
 
 def test_links_and_special_files_where_artifacts_are_read_are_refused(tmp_path):
-    from grader.runner import read_trace, regular_file
+    from grader.trace import read_trace, regular_file
 
     real = tmp_path / "real.json"
     real.write_text('{"status": "ok"}')
