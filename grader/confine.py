@@ -1,5 +1,5 @@
 """The weaker sandbox made as strong as the machine allows where bubblewrap cannot run but the grader is
-root (started inside ``unshare --mount --pid --fork --kill-child --mount-proc [--net]``, still as root,
+root (started inside ``unshare --mount --pid --ipc --uts --fork --kill-child --mount-proc [--net]``, still as root,
 before the program): in that private mount namespace every mount becomes read-only, ``/tmp`` is the
 program's own folder, ``/var/tmp`` and ``/dev/shm`` are private and vanish with it, ``/dev`` holds only
 the harmless devices, the folders held back (exercises with their hidden specs, datasets, the grader's
@@ -19,6 +19,7 @@ import ctypes
 import json
 import os
 import shutil
+import socket
 import sys
 
 from grader import seccomp
@@ -74,16 +75,41 @@ def confine(spec: dict):
             mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | _flags(options))
         except OSError:
             pass  # a mount hidden under another one; what covers it is read-only
-    # the harness's modules, where the program imports them (a private tmpfs over /run)
-    if spec.get("harness"):
-        mount("grader", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
-        for inside, outside in spec["harness"].items():
-            os.makedirs(os.path.dirname(inside), exist_ok=True)
-            if os.path.isdir(outside):
-                shutil.copytree(outside, inside, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copyfile(outside, inside)
-        mount(None, "/run", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    # the harness's modules, where the program imports them, and the program's own /etc files (the
+    # machine's name, addresses, name servers and identity stay outside), in a private tmpfs over /run
+    mount("grader", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
+    for inside, outside in (spec.get("harness") or {}).items():
+        os.makedirs(os.path.dirname(inside), exist_ok=True)
+        if os.path.isdir(outside):
+            shutil.copytree(outside, inside, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copyfile(outside, inside)
+    own = {dest: text for dest, text in (spec.get("own_files") or {}).items()
+           if os.path.isfile(dest) and not os.path.islink(dest)}
+    os.makedirs("/run/grader-etc", mode=0o755)
+    for i, (dest, text) in enumerate(own.items()):
+        with open(f"/run/grader-etc/{i}", "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(f"/run/grader-etc/{i}", 0o644)
+    mount(None, "/run", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    for i, dest in enumerate(own):
+        mount(f"/run/grader-etc/{i}", dest, None, MS_BIND)
+        mount(None, dest, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+    socket.sethostname("grader")  # a UTS namespace of its own
+    # of /sys, no network devices, and of the cgroups only its own grading's (what TensorFlow reads)
+    own_cgroups = {controller: os.open(folder, os.O_PATH) for controller, folder in (spec.get("cgroup") or {}).items()
+                   if os.path.isdir(folder)}  # held before the cover hides them
+    for covered in ("/sys/class/net", "/sys/fs/cgroup"):
+        if os.path.isdir(covered):
+            mount("grader", covered, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
+    for controller, fd in own_cgroups.items():
+        inside = "/sys/fs/cgroup" if controller == "v2" else f"/sys/fs/cgroup/{controller}"
+        _bind_from(fd, inside)
+        mount(None, inside, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.close(fd)
+    for covered in ("/sys/class/net", "/sys/fs/cgroup"):
+        if os.path.isdir(covered):
+            mount(None, covered, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
     # what is held back disappears under an empty read-only tmpfs
     for hidden in spec.get("hide", []):
         if os.path.isdir(hidden):

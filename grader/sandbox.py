@@ -108,7 +108,7 @@ def namespaces_available() -> bool:
         return False
     try:
         probe = subprocess.run(["unshare", "--pid", "--fork", "--kill-child", "--mount", "--mount-proc", "--net",
-                                "--ipc", "--propagation", "private", "sh", "-c", "mount -t tmpfs none /mnt 2>/dev/null ||"
+                                "--ipc", "--uts", "--propagation", "private", "sh", "-c", "mount -t tmpfs none /mnt 2>/dev/null ||"
                                 " mount -t tmpfs none /tmp"], capture_output=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return False
@@ -366,9 +366,11 @@ class Sandbox:
                     "keep": [str(p) for p in outermost(view.readable)], "hide": [str(p) for p in paths_to_hide(view.hide)],
                     "harness": {k: str(v) for k, v in view.harness.items()},
                     "uid": self.uid if self.mode == "unprivileged-user" else None, "argv": inner,
-                    "setpriv": os.path.realpath(shutil.which("setpriv") or "setpriv")}
+                    "setpriv": os.path.realpath(shutil.which("setpriv") or "setpriv"),
+                    "cgroup": {k: str(v) for k, v in (self.cgroup.dirs if self.cgroup else {}).items()},
+                    "own_files": {**HOST_FILES, **({} if view.network else NETWORK_FILES)}}
             inner = ["setpriv", "--pdeathsig", "KILL", "unshare", "--pid", "--fork", "--kill-child", "--mount",
-                     "--ipc", "--mount-proc", *([] if view.network else ["--net"]), "--", sys.executable, "-I", "-m",
+                     "--ipc", "--uts", "--mount-proc", *([] if view.network else ["--net"]), "--", sys.executable, "-I", "-m",
                      "grader.confine", json.dumps(spec)]
         elif self.mode == "unprivileged-user":
             inner = become(self.uid) + inner
@@ -484,8 +486,7 @@ def open_sandbox(memory_mib: int, max_tasks: int, isolation: str | None = None,
                             "this machine that "
                             + ("root owns or every user may read (/etc/shadow, /root among them)" if mode !=
                                "unprivileged-user" else "every user may read")
-                            + ", and see the machine's name and the other gradings' cgroups. Install the bubblewrap "
-                            "package for the full sandbox.")
+                            + ". Install the bubblewrap package for the full sandbox.")
         elif mode == "unprivileged-user":
             warnings.append(f"Isolation is weaker {why}: the program ran as an unprivileged user of its own, which "
                             "can change nothing outside its working folder and the machine's shared temporary "

@@ -202,6 +202,12 @@ libc.syscall.restype = ctypes.c_long
 seen["add_key"] = libc.syscall(248, b"user", b"note", b"x", 1, ctypes.c_int(-4)) > 0 or ctypes.get_errno()
 # a System V message queue under a key: on the machine's own IPC it would outlive the grading
 seen["msgget"] = libc.msgget(IPC_KEY, 0o1000 | 0o666) >= 0
+# what would tell the machine or the other gradings apart
+import socket
+seen["hostname"] = socket.gethostname()
+seen["net"] = sorted(os.listdir("/sys/class/net")) if os.path.isdir("/sys/class/net") else None
+seen["cgroups"] = sorted(os.listdir("/sys/fs/cgroup/memory")) if os.path.isdir("/sys/fs/cgroup/memory") else None
+seen["hosts"] = open("/etc/hosts").read() if os.path.isfile("/etc/hosts") else None
 for path in ("/proc/sys/kernel/core_pattern", "/proc/sys/vm/drop_caches"):
     try:
         os.close(os.open(path, os.O_WRONLY))
@@ -250,6 +256,9 @@ def test_without_bubblewrap_the_program_is_confined_and_leaves_nothing(tmp_path)
     assert [seen[f] for f in ("/tmp", "/var/tmp", "/dev/shm")] == ["wrote"] * 3  # into its private ones...
     for folder in ("/tmp", "/var/tmp", "/dev/shm"):
         assert not os.path.exists(os.path.join(folder, leftover))  # ...which are gone
+    assert seen["hostname"] == "grader" and seen["net"] in (None, [])
+    assert not [name for name in seen["cgroups"] or [] if name.startswith("grader-")]  # no other grading's
+    assert seen["hosts"] in (None, sandbox.NETWORK_FILES["/etc/hosts"])
     assert seen["msgget"] is True  # a queue of its own IPC namespace, gone with it: none under that key here
     assert f"0x{ipc_key:08x}" not in subprocess.run(["ipcs", "-q"], capture_output=True, text=True).stdout
     assert report["score"] == 10, [c["message"] for c in report["checks"]]
