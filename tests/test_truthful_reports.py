@@ -184,3 +184,10 @@ def test_terminal_codes_in_output_and_errors_are_shown_escaped_on_the_page(grade
     assert "\x1b" not in html  # no raw escape character anywhere on the page
     assert "hacked title" not in report["run"]["output_tail"] and "red" in report["run"]["output_tail"]
     assert '<pre class="traceback">ValueError: done\n  [PASS ] all 10/10 \\x1b[2J</pre>' in html
+
+
+def test_a_model_never_trained_is_not_called_the_graded_model(grade_file, tmp_path):
+    grade_file(TRAINS, extra=("--html", tmp_path / "r.html"))
+    page = (tmp_path / "r.html").read_text()
+    assert "The model the grader found was the variable `model`, which model.fit never trained." in page
+    assert "The graded model was" not in page
