@@ -34,6 +34,10 @@ class Field:
     default: Any = None
     help: str = ""
 
+    def __post_init__(self):
+        if self.kind not in _TYPES:
+            raise ValueError(f"Field kind {self.kind!r} is not one of: {', '.join(_TYPES)}.")
+
     def describe(self) -> str:
         return _TYPES[self.kind][1]
 
@@ -121,9 +125,15 @@ def run_check(check_type: CheckType, spec: CheckSpec, evidence) -> CheckResult:
     except ModelUnavailable as exc:
         return result("failed", 0.0, str(exc), hint=evidence.unavailable_hint())
     except Exception as exc:  # a bug in a check plugin: report it, shortened (an array's repr can be huge), keep grading
+        import traceback
+
         text = (str(exc).strip().splitlines() or [""])[0]
-        text = text if len(text) <= 200 else text[:200] + " [...]"
-        return result("error", 0.0, f"The check '{spec.type}' failed inside the grader: {type(exc).__name__}: {text}")
+        text = text if len(text) <= 400 else text[:400] + " [...]"
+        source = getattr(getattr(check_type.run, "__code__", None), "co_filename", "")
+        lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == source]
+        where = f" at {source}, line {lines[-1]}" if lines else ""
+        return result("error", 0.0, f"The check '{spec.type}' raised {type(exc).__name__}{where}: {text}. This is a "
+                                    "mistake in the check, not in your work: it was not graded.")
     extra = {"slack": outcome.slack, "borderline": borderline(spec, outcome.slack)}
     message = outcome.message + (" " + extra["borderline"]["message"] if extra["borderline"] else "")
     if outcome.passed:

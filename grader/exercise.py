@@ -156,6 +156,32 @@ def _parse_checks(entries, where: Path, visibility: str, types: dict) -> list[Ch
     return specs
 
 
+SPEC_KEYS = ("title", "summary", "seed", "runs", "runtime", "limits", "submission", "dataset", "checks")
+HIDDEN_KEYS = ("checks", "release")
+LIMIT_KEYS = ("time_limit", "max_epochs", "memory_mib", "processes", "file_mib", "disk_mib", "network",
+              "evaluation_time", "evaluation_memory_mib", "grading_time")
+SUBMISSION_KEYS = ("entry_point", "entry_args", "model_variable", "graded_cells_only", "continue_after_error",
+                   "fixed_architecture")
+DATASET_KEYS = ("name", "source", "held_back", "paths")
+
+
+def _known_keys(table: dict, known: tuple, where: str, section: str, typos_only: bool = False):
+    """A key the grader does not read would be dropped without a word (``max_epoch = 8`` lifted the epoch
+    limit, ``held_bak`` gave students the held-back pictures): it is an error naming it. With
+    ``typos_only``, only a key close to a known one is (the table may hold keys of the course's own)."""
+    import difflib
+
+    for key in table:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+        if typos_only and not close:
+            continue
+        guess = f" Did you mean '{close[0]}'?" if close else ""
+        raise ExerciseError(f"{where}: unknown field '{section}{key}'.{guess} Known {section.strip() or 'top-level'} "
+                            f"fields: {', '.join(known)}.")
+
+
 def load_exercise(path: Path) -> Exercise:
     path = Path(path)
     spec_path = path / "spec.toml"
@@ -168,6 +194,12 @@ def load_exercise(path: Path) -> Exercise:
     where = str(spec_path)
     limits = _expect(spec.get("limits", {}), dict, where, "limits")
     sub = _expect(spec.get("submission", {}), dict, where, "submission")
+    _known_keys(spec, SPEC_KEYS, where, "")
+    _known_keys(hidden, HIDDEN_KEYS, str(hidden_path), "")
+    _known_keys(limits, LIMIT_KEYS, where, "[limits] ")
+    _known_keys(sub, SUBMISSION_KEYS, where, "[submission] ")
+    if isinstance(spec.get("dataset"), dict):  # a course's own checks may read keys of their own here
+        _known_keys(spec["dataset"], DATASET_KEYS, where, "[dataset] ", typos_only=True)
     max_epochs = limits.get("max_epochs")
     if max_epochs is not None:
         _expect(max_epochs, int, where, "limits.max_epochs")

@@ -87,6 +87,10 @@ def _load_local(pm: pluggy.PluginManager):
     _local = ()
     for f in files:
         module = _import_local(f)
+        for attr_name, attr in vars(module).items():
+            if attr_name.startswith("grader_register_") and callable(attr) and getattr(attr, "grader_impl", None) is None:
+                raise PluginError(f"{f}: {attr_name} is not marked as a hook, so the grader would never call it: put "
+                                  "@hookimpl (from grader.api import hookimpl) on the line above its def.")
         try:
             pm.register(module, name=str(f))
             pm.check_pending()
@@ -147,7 +151,17 @@ def _collect(hook_name: str, key) -> dict:
                 raise PluginError(f"'{k}' is registered twice: by {found[k][1]} and by {_plugin}.")
             found[k] = (item, _plugin)
 
-        impl.function(register=register)
+        try:
+            impl.function(register=register)
+        except PluginError:
+            raise
+        except Exception as exc:  # the plugin's own mistake (a wrong Field kind, a typo): said with its line
+            import traceback
+
+            source = impl.function.__code__.co_filename
+            lines = [fr.lineno for fr in traceback.extract_tb(exc.__traceback__) if fr.filename == source]
+            where = f"{source}, line {lines[-1]}" if lines else plugin_name
+            raise PluginError(f"{where}: {type(exc).__name__}: {exc} (in {hook_name}).") from None
     return found
 
 

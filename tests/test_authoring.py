@@ -69,6 +69,25 @@ def test_verify_names_the_file_and_field_of_a_mistyped_spec(tmp_path, exercises_
     assert (f"{spec}, check 'predicts_19_at_10': field 'tolerance' must be a number, got 'one'.") in result.output
 
 
+@pytest.mark.parametrize("old, new, message", [
+    ("max_epochs = ", "max_epoch = ", "unknown field '[limits] max_epoch'. Did you mean 'max_epochs'?"),
+    ("[limits]", "[limit]", "unknown field 'limit'. Did you mean 'limits'?"),
+    ('[dataset]\n', '[dataset]\nheld_bak = 0.5\n', "unknown field '[dataset] held_bak'. Did you mean 'held_back'?"),
+])
+def test_a_misspelt_spec_field_is_named_not_dropped(tmp_path, exercises_path, old, new, message):
+    """A field the grader does not read was dropped without a word: max_epoch lifted the epoch limit."""
+    run_cli("exercise", "new", "line_fit", tmp_path)
+    spec = tmp_path / "line_fit" / "spec.toml"
+    text = spec.read_text()
+    if "[dataset]" not in text:
+        text += '\n[dataset]\nname = "line_fit"\nsource = "exercise"\n'
+    assert old in text
+    spec.write_text(text.replace(old, new, 1))
+    result = run_cli("--exercises", tmp_path, "exercise", "verify", "line_fit")
+    assert result.exit_code == 2
+    assert f"{spec}: {message}" in result.output
+
+
 def hidden_values(exercise: Path) -> list[str]:
     """Every name, title, hint and number of the hidden checks, as a student could search for them."""
     values = []

@@ -73,6 +73,12 @@ def _line_of(text: str, start: str) -> int:
     (lambda t: t + "\n\n@hookimpl\ndef grader_register_datasets(register):\n    from grader.builtin.datasets import "
                    "mnist\n    mnist.grader_register_datasets(register)\n",
      lambda t: "'mnist' is registered twice: by grader.builtin.datasets.mnist and by"),
+    (lambda t: t.replace('Field("integer"', 'Field("int"'),  # a mistake inside the hook, said with its line
+     lambda t: f"plugin.py, line {_line_of(t, '                       fields=')}: ValueError: Field kind 'int' is not "
+               "one of: number, integer, string, boolean, numbers, strings. (in grader_register_checks)."),
+    (lambda t: t.replace("@hookimpl\ndef grader_register_checks", "def grader_register_checks"),
+     lambda t: "plugin.py: grader_register_checks is not marked as a hook, so the grader would never call it: put "
+               "@hookimpl (from grader.api import hookimpl) on the line above its def."),
 ])
 def test_a_broken_plugin_is_a_configuration_error_naming_file_and_line(course, change, message):
     original = (course / "plugin.py").read_text()
@@ -87,3 +93,20 @@ def test_without_the_course_folder_its_plugin_is_gone(course):
     run_cli("--exercises", course, "list")
     listed = run_cli("plugins")
     assert "plugin.py" not in listed.output
+
+
+def test_a_check_that_raises_says_where_once_and_grades_the_rest(course, tmp_path):
+    plugin = course / "plugin.py"
+    plugin.write_text(plugin.read_text().replace(
+        "    n = evidence.model().count_params()", "    n = evidence.model().layers[0].filter"))
+    out = tmp_path / "r.json"
+    result = run_cli("--exercises", course, "grade", "house_prices", tmp_path / "mine.py", "--json", out)
+    assert result.exit_code == 3
+    checks = {c["name"]: c for c in json.loads(out.read_text())["checks"]}
+    line = _line_of(plugin.read_text(), "    n = evidence.model()")
+    message = checks["one_neuron"]["message"]
+    assert checks["one_neuron"]["status"] == "error"
+    assert message.startswith(f"The check 'max_params' raised AttributeError at {plugin}, line {line}: layer ")
+    assert message.endswith("This is a mistake in the check, not in your work: it was not graded.")
+    assert "; it has " in message and ", units, use_bias." in message  # the whole list of what it has
+    assert checks["price_of_7_bedrooms"]["status"] == "passed"  # the other checks are graded

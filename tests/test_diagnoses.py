@@ -210,3 +210,34 @@ def test_a_broken_diagnosis_plugin_costs_no_grade(tmp_path, monkeypatch):
     assert {"inputs_not_scaled", "output_mismatch", "learning_rate_too_high", "overfitting", "underfitting",
             "too_slow", "callback_metric_name", "callback_wrong_direction", "trained_on_evaluation_data",
             "validation_augmented", "data_path_missing", "validation_gap"} == set(plugins.diagnoses())
+
+
+def test_at_the_epoch_limit_the_hint_is_better_epochs_not_more(tmp_path):
+    import shutil
+
+    from conftest import EXERCISES
+    from grader.exercise import load_exercise
+    from grader.grading import grade
+
+    shutil.copytree(EXERCISES / "hello_world", tmp_path / "hello_15")
+    spec = tmp_path / "hello_15" / "spec.toml"
+    spec.write_text(spec.read_text().replace("max_epochs = 1000", "max_epochs = 15"))
+    (tmp_path / "s.py").write_text(LINE + "model.compile(optimizer='sgd', loss='mse')\n"
+                                          "model.fit(xs, 3 * xs + 1, epochs=15, verbose=0)\n")
+    report = grade(load_exercise(tmp_path / "hello_15"), tmp_path / "s.py").to_dict()
+    hint = hints(report)["underfitting"]
+    assert hint["try_this"] == ("The grader allows at most 15 epochs per fit, so make each epoch count: a larger "
+                                "learning rate.")
+
+
+def test_a_model_far_better_on_its_training_data_is_told_to_generalise_not_to_train_more():
+    from grader.builtin.checks.accuracy import _accuracy_hint
+
+    class Seen:  # what the hint reads: the last fit's history
+        def last_graded_fit(self):
+            return {"history": {"accuracy": [0.8, 0.978]}}
+
+    assert _accuracy_hint(Seen(), measured=0.144).startswith(
+        "Your training accuracy reached 0.978, so more epochs or a larger model will not help")
+    assert _accuracy_hint(Seen(), measured=0.9) == (
+        "Your training accuracy ended at 0.978: train for more epochs or use a larger model.")

@@ -87,8 +87,9 @@ def underfitting(evidence, results):
         return None  # not falling any more, or falling only because the training set is memorised
     n = len(losses)
     fixed = evidence.exercise.fixed_architecture  # the task prescribes the model: never suggest another
-    if fit.get("capped"):
-        what = (f"The grader allows at most {fit.get('epochs_allowed')} epochs per fit, so make each epoch count: "
+    cap = evidence.exercise.max_epochs
+    if fit.get("capped") or (cap is not None and n >= cap):  # more epochs are not allowed: better ones are
+        what = (f"The grader allows at most {fit.get('epochs_allowed') or cap} epochs per fit, so make each epoch count: "
                 + ("a larger learning rate." if fixed else "a larger model, or a larger learning rate."))
     else:
         what = f"Train longer (more than {n} epochs)" + ("." if fixed else " or use a larger model.")
