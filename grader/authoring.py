@@ -110,7 +110,7 @@ def leaks(ex: Exercise, folder: Path) -> list[str]:
     return found
 
 
-def starter_notebook(ex: Exercise) -> str:
+def starter_notebook(ex: Exercise, check_command: str | None = None) -> str:
     """The starter as a Jupyter notebook (nbformat 4.5): the task as markdown, then the starter's code,
     one cell per block (blocks are separated by two blank lines, as in PEP 8 files, or by ``# %%``),
     every code cell tagged ``graded`` (the tag the grader honours), so it opens in Jupyter and Colab."""
@@ -131,7 +131,7 @@ def starter_notebook(ex: Exercise) -> str:
     cells = [{"cell_type": "markdown", "id": cell_id("md", 0), "metadata": {}, "source": source(task)},
              {"cell_type": "markdown", "id": cell_id("md", 1), "metadata": {},
               "source": source("Fill in the code cells below (they are tagged `graded`), then check your work "
-                               f"with `grader grade {ex.name} this_notebook.ipynb`.")}]
+                               + (check_command or f"with `grader grade {ex.name} this_notebook.ipynb`."))}]
     code = ex.starter.read_text(encoding="utf-8")
     blocks = [b for b in re.split(r"\n\s*\n\s*\n|^# %%.*$", code, flags=re.M) if b.strip()]
     for n, block in enumerate(blocks):
@@ -141,6 +141,13 @@ def starter_notebook(ex: Exercise) -> str:
                 "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
                              "language_info": {"name": "python"}}}
     return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+
+
+def data_sentence(name: str, data: str) -> str:
+    """How a student gets the dataset the hand-out's command needs, said in the hand-out."""
+    return (f"The exercise trains on the dataset `{data}`: get it once with `grader --exercises {name} data fetch "
+            f"{data}` (the real data, downloaded). Without a network, `grader --exercises {name} data synth data "
+            f"{data}` makes a small stand-in in `data/`: then add `--data-dir data` to the command above.")
 
 
 def release(ex: Exercise, dest: Path) -> Path:
@@ -166,14 +173,20 @@ def release(ex: Exercise, dest: Path) -> Path:
         shutil.copyfile(plugins[0], target / "plugin.py")
     if not (target / "README.md").is_file():
         (target / "README.md").write_text(f"# {ex.title}\n\n{ex.summary}\n", encoding="utf-8")
-    (target / "starter.ipynb").write_text(starter_notebook(ex), encoding="utf-8")
+    name, data = ex.name, ex.dataset.get("name") if ex.dataset.get("source", "registry") != "exercise" else None
+    command = f"grader --exercises {name} grade {name} {name}/starter.py --public-only --html report.html"
+    (target / "starter.ipynb").write_text(starter_notebook(ex, (
+        f"from the folder that holds this `{name}/` folder, with the public checks (the notebook saved under its "
+        f"own name):\n\n    {command.replace('starter.py', 'starter.ipynb')}\n\nthen open report.html."
+        + (f" {data_sentence(name, data)}" if data else ""))), encoding="utf-8")
     (target / "CHECK-YOUR-WORK.md").write_text(
-        f"# Checking your work on {ex.name}\n\n"
+        f"# Checking your work on {name}\n\n"
         "Run the public checks on your file before you submit (`pip install` the grader your course names). "
-        f"From the folder that holds this `{ex.name}/` folder:\n\n"
-        f"    grader --exercises {ex.name} grade {ex.name} {ex.name}/starter.py --public-only --html report.html\n\n"
-        f"then open report.html. Grade your own file the same way (`{ex.name}/my_solution.py`). The checks that "
-        "grade your submission include hidden ones, run only when you submit.\n", encoding="utf-8")
+        f"From the folder that holds this `{name}/` folder:\n\n"
+        f"    {command}\n\n"
+        f"then open report.html. Grade your own file the same way (`{name}/my_solution.py`, or the notebook "
+        f"`{name}/starter.ipynb`). The checks that grade your submission include hidden ones, run only when you "
+        "submit.\n" + (f"\n{data_sentence(name, data)}\n" if data else ""), encoding="utf-8")
     found = leaks(ex, target)
     if found:
         shutil.rmtree(target)

@@ -597,6 +597,8 @@ def list_plugins():
 
     for p in describe_plugins():
         click.echo(f"{p['name']}\n    from: {p['file']}\n    hooks: {', '.join(p['hooks'])}")
+        for item in p["registers"]:
+            click.echo(f"    {item}")
 
 
 def main():

@@ -193,11 +193,21 @@ def reporters() -> dict:
 
 
 def describe_plugins() -> list[dict]:
-    """Which plugins are loaded, from where, and the hooks each implements."""
+    """Which plugins are loaded, from where, the hooks each implements and what it registers: check
+    types with their fields, datasets, diagnoses, reporters."""
     pm = get_plugin_manager()
+    registered: dict[str, list[str]] = {}
+    for label, hook, key in (("check type", "grader_register_checks", lambda c: c.name),
+                             ("dataset", "grader_register_datasets", lambda d: d.name),
+                             ("diagnosis", "grader_register_diagnoses", lambda d: d.name),
+                             ("reporter", "grader_register_reporters", lambda r: r[0])):
+        for name, (item, plugin_name) in _collect(hook, key).items():
+            if label == "check type":
+                name = f"{name} ({', '.join(item.fields) or 'no fields'})"
+            registered.setdefault(plugin_name, []).append(f"{label}: {name}")
     rows = []
     for name, plugin in pm.list_name_plugin():
         hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
         rows.append({"name": name, "module": getattr(plugin, "__name__", repr(plugin)),
-                     "file": getattr(plugin, "__file__", ""), "hooks": hooks})
+                     "file": getattr(plugin, "__file__", ""), "hooks": hooks, "registers": registered.get(name, [])})
     return rows

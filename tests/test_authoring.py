@@ -122,6 +122,12 @@ def test_a_release_holds_nothing_hidden(tmp_path, name):
             assert line not in text, line
     assert not any(p.suffix in (".gz", ".jpg", ".npy") for p in bundle.rglob("*"))  # no data, hidden or not
     assert tomllib.loads((bundle / "spec.toml").read_text()) == tomllib.loads((EXERCISES / name / "spec.toml").read_text())
+    dataset = tomllib.loads((bundle / "spec.toml").read_text()).get("dataset", {})
+    says_data = f"The exercise trains on the dataset `{dataset.get('name')}`: get it once with " \
+                f"`grader --exercises {name} data fetch {dataset.get('name')}`"
+    needs_data = dataset.get("source", "registry") != "exercise" and "name" in dataset
+    assert (says_data in (bundle / "CHECK-YOUR-WORK.md").read_text()) == needs_data  # the command needs it
+    assert (says_data in (bundle / "starter.ipynb").read_text()) == needs_data
 
 
 def test_a_release_that_would_leak_is_refused(tmp_path, exercises_path):

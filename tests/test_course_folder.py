@@ -42,6 +42,7 @@ def test_two_exercises_share_the_course_plugin(course, tmp_path):
         "The model has 33 parameters; at most 2 are allowed."
     listed = run_cli("--exercises", course, "plugins")
     assert f"from: {course / 'plugin.py'}" in listed.output and "grader_register_checks" in listed.output
+    assert "    check type: max_params (max_params)\n" in listed.output  # what it registers, with its fields
 
 
 def test_an_edit_takes_effect_on_the_next_command(course, tmp_path):

@@ -31,6 +31,16 @@ def test_every_hook_and_every_public_name_is_documented():
     assert missing == []
 
 
+def test_every_built_in_check_type_is_documented_with_its_fields():
+    from grader.plugins import check_types
+
+    rows = {line.split("|")[1].strip(" `"): line.split("|")[3] for line in DOC.read_text().splitlines()
+            if line.startswith("| `") and line.count("|") == 4}
+    for name, ctype in check_types().items():
+        assert name in rows, name
+        assert [f for f in ctype.fields if f"`{f}`" not in rows[name]] == [], name
+
+
 def write_course(tmp_path):
     """Every block whose first line names a file under course/, written there (continued blocks appended)."""
     written = {}
@@ -92,6 +102,17 @@ def test_the_released_hand_out_command_runs_as_written(course, monkeypatch):
     assert done.returncode == 1, done.stdout + done.stderr  # graded: the starter does not pass
     assert "The last layer is Dense(1, activation='linear')." in done.stdout
     assert (handout / "report.html").is_file()
+    # the notebook hand-out's own command too, as written in its second cell
+    import json
+
+    cell = "".join(json.loads((handout / "neuron" / "starter.ipynb").read_text())["cells"][1]["source"])
+    command = next(line.strip() for line in cell.splitlines() if line.strip().startswith("grader "))
+    assert command == ("grader --exercises neuron grade neuron neuron/starter.ipynb --public-only "
+                       "--html report.html")
+    done = subprocess.run([sys.executable, "-m", "grader", *shlex.split(command)[1:]], cwd=handout,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "The last layer is Dense(1, activation='linear')." in done.stdout
 
 
 def test_a_layer_says_what_it_has_instead_of_a_quiet_none():

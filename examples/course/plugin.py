@@ -1,7 +1,6 @@
 """The course's own code, loaded by the grader from this folder (no install): a check type."""
 
-from grader.checks import CheckType, Field, failed, passed
-from grader.hookspecs import hookimpl
+from grader.api import CheckType, Field, failed, hookimpl, passed
 
 
 def check_max_params(evidence, check):
