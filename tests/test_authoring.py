@@ -216,7 +216,10 @@ def test_the_notebook_hand_out_is_valid_and_grades_like_the_starter(tmp_path):
     assert scores[0] == scores[1]
     mine = tmp_path / "mine.ipynb"
     assert run_cli("init", "hello_world", mine).exit_code == 0
-    assert mine.read_text() == notebook.read_text()
+    mine_nb = nbformat.read(mine, as_version=4)  # the same notebook, with the command for a student who has
+    assert [c.source for c in mine_nb.cells if c.cell_type == "code"] == \
+        [c.source for c in nb.cells if c.cell_type == "code"]  # the grader's exercise rather than the hand-out
+    assert mine_nb.cells[1].source.endswith("check your work with `grader grade hello_world this_notebook.ipynb`.")
 
 
 def test_the_leak_check_leaves_tolerances_and_stated_thresholds_alone_and_says_how_to_allow(tmp_path):
