@@ -132,6 +132,10 @@ def _parse_checks(entries, where: Path, visibility: str, types: dict) -> list[Ch
         margin = entry.get("margin")
         if margin is not None and (_expect(margin, (int, float), loc, "margin") < 0):
             raise ExerciseError(f"{loc}: field 'margin' must not be negative, got {margin!r}.")
+        unknown = set(entry) - set(ctype.fields) - COMMON_FIELDS
+        if unknown:  # before the missing ones: `treshold` is a misspelt field, not a missing one
+            raise ExerciseError(f"{loc}: unknown field(s) {', '.join(sorted(unknown))} for check type '{type_name}'; "
+                                f"it reads: {', '.join(sorted(ctype.fields)) or 'no fields'}.")
         params = {}
         for fname, f in ctype.fields.items():
             if fname not in entry:
@@ -146,10 +150,6 @@ def _parse_checks(entries, where: Path, visibility: str, types: dict) -> list[Ch
             problem = ctype.validate(params)
             if problem:
                 raise ExerciseError(f"{loc}: {problem}")
-        unknown = set(entry) - set(ctype.fields) - COMMON_FIELDS
-        if unknown:
-            raise ExerciseError(f"{loc}: unknown field(s) {', '.join(sorted(unknown))} for check type '{type_name}'; "
-                                f"it reads: {', '.join(sorted(ctype.fields)) or 'no fields'}.")
         specs.append(CheckSpec(name=name, type=type_name, title=title, points=float(points),
                                visibility=visibility, params=params, hint=hint,
                                margin=None if margin is None else float(margin)))

@@ -92,6 +92,8 @@ def test_a_duplicate_registration_names_both_plugins(third_party):
      "spec.toml, check 'p': field 'points' must be a whole number or a number, got 'ten'."),
     ('name = "p"\ntype = "within_limits"\nmax_epochs = 3',
      "spec.toml, check 'p': unknown field(s) max_epochs for check type 'within_limits'; it reads: no fields."),
+    ('name = "p"\ntype = "accuracy"\ntreshold = 0.9',  # a misspelt field is named as such, not as a missing one
+     "spec.toml, check 'p': unknown field(s) treshold for check type 'accuracy'; it reads: seen, split, threshold."),
 ])
 def test_a_bad_spec_field_is_named_with_file_check_and_expected_type(tmp_path, check, message):
     (tmp_path / "spec.toml").write_text(f'title = "t"\n[[checks]]\n{check}\n')
