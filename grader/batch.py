@@ -161,7 +161,8 @@ def row_from(student: Student, payload: dict | None, checks: list) -> dict:
                                                   "and was stopped")
     elif payload["exit_code"] in (0, 1) and report:
         data = json.loads(report)
-        row.update(status="graded", score=data["score"], max_score=data["max_score"],
+        record = ((data.get("environment") or {}).get("training_record") or {}).get("status", "")
+        row.update(status="graded", score=data["score"], max_score=data["max_score"], record=record,
                    checks={c["name"]: c["score"] for c in data["checks"]}, report="report.html",
                    message="; ".join(c["title"] for c in data["checks"] if c["status"] != "passed"))
         row["message"] = ("failed: " + row["message"]) if row["message"] else "every check passed"

@@ -45,10 +45,12 @@ def collect_rows(out: Path, only: set | None = None) -> list[dict]:
 def gradebook_csv(rows: list[dict], checks: list[dict]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["student", "score", "max_score", *[c["name"] for c in checks], "status", "duration_s"])
+    writer.writerow(["student", "score", "max_score", *[c["name"] for c in checks], "status", "duration_s",
+                     "training_record"])
     for r in rows:
         writer.writerow([r["student"], f"{r['score']:g}", f"{r['max_score']:g}",
-                         *[f"{r['checks'].get(c['name'], 0):g}" for c in checks], r["status"], f"{r['duration_s']:.1f}"])
+                         *[f"{r['checks'].get(c['name'], 0):g}" for c in checks], r["status"], f"{r['duration_s']:.1f}",
+                         r.get("record", "")])
     return buf.getvalue()
 
 
