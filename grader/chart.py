@@ -207,7 +207,8 @@ def training_charts(fits: list[dict], thresholds: dict | None = None, marks: lis
         charts.append(line_chart(loss, title="Loss per epoch", log_y=True, markers=markers))
     acc = {k: v for k, v in history.items() if k in ("accuracy", "acc", "val_accuracy", "val_acc")}
     if acc:
-        lines = [(v, f"{k} {v:g}") for k, v in (thresholds or {}).items()
-                 if k in ("accuracy", "acc", "val_accuracy", "val_acc")]
+        alias = {"accuracy": "acc", "acc": "accuracy", "val_accuracy": "val_acc", "val_acc": "val_accuracy"}
+        lines = [(v, f"{k} {v:g}") for k, v in (thresholds or {}).items()  # a line only beside its own curve
+                 if k in alias and (k in acc or alias[k] in acc)]
         charts.append(line_chart(acc, title="Accuracy per epoch", markers=markers, hlines=lines))
     return [c for c in charts if c]

@@ -37,6 +37,11 @@ def test_every_threshold_is_drawn_and_series_keep_their_colour():
     assert [h["label"] for h in accuracy["hlines"]] == ["accuracy 0.9", "val_accuracy 0.8"]
     colours = {line["name"]: line["colour"] for chart in charts for line in chart["lines"]}
     assert colours["loss"] == colours["accuracy"] != colours["val_loss"] == colours["val_accuracy"]
+    # a threshold line is drawn beside its own curve only: no validation curve, no validation line
+    no_validation = fit(15)
+    no_validation["history"] = {k: v for k, v in no_validation["history"].items() if not k.startswith("val_")}
+    _, accuracy = training_charts([no_validation], {"accuracy": 0.9, "val_accuracy": 0.8})
+    assert [h["label"] for h in accuracy["hlines"]] == ["accuracy 0.9"]
 
 
 @pytest.mark.parametrize("n,labels", [(63, ["1", "10", "20", "30", "40", "50", "60"]), (8, [str(i) for i in range(1, 9)]),
