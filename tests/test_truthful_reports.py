@@ -146,8 +146,8 @@ def test_an_error_that_ends_training_early_is_the_hint_not_the_data(grade_file):
                        "model.fit(xs, 3 * xs + 1, epochs=500, verbose=0, callbacks=[Boom()])\n")
     _, report = grade_file(source)
     assert by_name(report)["predicts_31_at_10"]["hint"] == (
-        "Training was ended early by an error in model.fit (line 11), after 4 of its 500 epochs: fix that (shown at "
-        "the end of this report), and the model will train for as long as you asked.")
+        "Training was ended early by an error in model.fit (line 11), after 4 of its 500 epochs: fix that (shown with "
+        "its line in this report), and the model will train for as long as you asked.")
     assert report["run"]["exit_code"] == 1
 
 
