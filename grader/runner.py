@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -230,6 +231,27 @@ def run_submission(source: Source, task: Task, limits: Limits, *, seed: int | No
         remove_tree(workdir)
 
 
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def entry_values(args, staged) -> list:
+    """The entry point's arguments: a name the dataset stages (``train_dir``) becomes its path; a name it
+    does not stage is the spec's mistake, said at once (passed on as text, ``val_dir`` made the reference
+    solution fail as if the student had looked in the wrong place)."""
+    from grader.exercise import ExerciseError
+
+    out = []
+    for a in args:
+        if staged and isinstance(a, str) and a in staged.paths:
+            out.append(staged.paths[a])
+        elif staged and isinstance(a, str) and _NAME.fullmatch(a):
+            raise ExerciseError(f"[submission] entry_args names '{a}', which the exercise's dataset does not provide; "
+                                f"it provides: {', '.join(sorted(staged.paths)) or 'no names'}.")
+        else:
+            out.append(a)
+    return out
+
+
 def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: Path, artifacts: Path,
          on_exit=None) -> RunResult:
     (workdir / "tmp").mkdir()
@@ -252,8 +274,7 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
         "continue_after_error": task.continue_after_error,
         "artifacts": str(artifacts),
         "entry_point": task.entry_point,
-        "entry_args": [staged.paths[a] if staged and isinstance(a, str) and a in staged.paths else a
-                       for a in task.entry_args],
+        "entry_args": entry_values(task.entry_args, staged),
         "downloads": staged.downloads if staged else {},
         "loaders": staged.loaders if staged else {},
         "model_variable": task.model_variable,

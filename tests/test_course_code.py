@@ -132,3 +132,15 @@ def test_a_functional_api_model_is_graded_like_a_sequential_one(grade_file):
     assert [c["message"] for c in report["checks"] if "safely" in c["message"]] == []
     assert report["model"]["class"] == "Functional"
     assert [layer["class"] for layer in report["model"]["layers"]] == ["InputLayer", "Dense", "Dense"]
+
+
+def test_an_entry_argument_the_dataset_does_not_provide_is_the_specs_mistake(tmp_path, standin):
+    shutil.copytree(EXERCISES / "cnn_augmentation", tmp_path / "cnn_augmentation")
+    spec = tmp_path / "cnn_augmentation" / "spec.toml"
+    spec.write_text(spec.read_text().replace('entry_args = ["train_dir", "validation_dir"]',
+                                             'entry_args = ["train_dir", "val_dir"]'))
+    result = run_cli("--exercises", tmp_path, "grade", "cnn_augmentation", EXERCISES / "cnn_augmentation" / "solution.py",
+                     "--data-dir", standin)
+    assert result.exit_code == 2
+    assert ("[submission] entry_args names 'val_dir', which the exercise's dataset does not provide; it provides: "
+            in result.output) and "validation_dir" in result.output
