@@ -209,12 +209,8 @@ def grade(exercise, submission, json_path, html_path, junit_path, gradescope_pat
         load_submission(submission, ex.graded_cells_only)  # a file that cannot be graded is a usage error, at once
     except SubmissionError as exc:
         # CI platforms still get a result: 0 points and the reason (a missing file is the student's to fix)
-        from grader.results import Report
-
-        unread = Report.not_graded(ex, submission_name or str(submission), f"Your submission could not be graded: {exc}")
-        for name, path in paths:
-            if path != "-":
-                writers[name](unread, path)
+        _write_not_graded(ex, submission_name or str(submission), f"Your submission could not be graded: {exc}",
+                          [(name, path) for name, path in paths if path != "-"], writers)
         raise
     locate_data(ex, data_dir)  # so is a missing dataset
     live = None if quiet or json_path == "-" or not sys.stderr.isatty() else LiveProgress()
@@ -231,18 +227,24 @@ def grade(exercise, submission, json_path, html_path, junit_path, gradescope_pat
 def _overrun(ex, shown: str, paths, writers, seconds: float):
     """The grader's own time ran out after the program ended: every requested report says so (each check
     an error, not a failure: nothing was judged), and the terminal too."""
-    from grader.results import Report
-
     why = overrun_sentence(seconds)
-    unread = Report.not_graded(ex, shown, why, status="error")
-    for name, path in paths:
-        try:
-            writers[name](unread, path)
-        except Exception:  # the others still get theirs
-            pass
+    _write_not_graded(ex, shown, why, paths, writers, status="error")
     click.echo(f"grader: {why}", err=True)
     if sys.stderr is not sys.__stderr__ and sys.__stderr__ is not None:  # a batch worker captures stderr per job
         print(f"grader: {why}", file=sys.__stderr__, flush=True)
+
+
+def _write_not_graded(ex, shown: str, why: str, paths, writers, status: str = "failed"):
+    """Every requested report for a submission not graded, saying why (one broken reporter does not cost
+    the others theirs)."""
+    from grader.results import Report
+
+    unread = Report.not_graded(ex, shown, why, status=status)
+    for name, path in paths:
+        try:
+            writers[name](unread, path)
+        except Exception:
+            pass
 
 
 def _finish(report, paths, writers, live, quiet, json_path, submission_name):
