@@ -56,6 +56,7 @@ class Evidence:
         self._loaded = False
         self._fingerprints: dict = {}
         self._accuracy: dict = {}
+        self._record: dict | None = None
 
     # ------------------------------------------------------------ the run
     @property
@@ -296,11 +297,11 @@ class Evidence:
 
     def record(self) -> dict:
         """The record of training held against the model (grader.record.verdict), taken once."""
-        if "record" not in self._accuracy:
+        if self._record is None:
             from grader.record import verdict
 
-            self._accuracy["record"] = verdict(self)
-        return self._accuracy["record"]
+            self._record = verdict(self)
+        return self._record
 
     def record_contradiction(self) -> str | None:
         """Why the checks that rest on the record fail, when the model shows the record false."""
