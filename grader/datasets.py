@@ -54,6 +54,9 @@ class Dataset:
     keras_loader: str | None = None
     # files published each at an address of its own rather than under ``origin`` (file -> URL)
     sources: dict = field(default_factory=dict)
+    # published as several archives under ``origin``, each unpacked (``unpack``) into a folder of its
+    # own: {"horse-or-human.zip": "train", "validation-horse-or-human.zip": "validation"}
+    archives: dict = field(default_factory=dict)
     # what the student's copy of the evaluation data is, and what it holds, for `grader show` when an
     # exercise holds part of it back
     evaluation_copy: str = "your validation/ folder (training images stand in, under their names, for those held back)"
@@ -80,6 +83,16 @@ class Staged:
     def also_at(self, paths: list) -> "Staged":
         """The same, with more aliases (an exercise's ``[dataset] paths``)."""
         self.aliases = [*self.aliases, *paths]
+        return self
+
+    def merged(self, other: "Staged") -> "Staged":
+        """The same, with what ``other`` (an exercise's ``[dataset] pretrained`` weights) puts in place
+        too; this copy's own home, aliases and environment win where both name one."""
+        self.env = {**other.env, **self.env}
+        self.paths = {**other.paths, **self.paths}
+        self.downloads = {**other.downloads, **self.downloads}
+        self.loaders = {**other.loaders, **self.loaders}
+        self.links = {**other.links, **self.links}
         return self
 
 
@@ -212,11 +225,18 @@ def import_files(name: str, source: Path, data_dir: Path | None = None) -> Path:
     """Copy files a user downloaded by hand into the layout the grader reads."""
     ds = get(name)
     source = Path(source)
+    if source.is_dir() and ds.archives and missing_files(ds, source) and \
+            all((source / archive).is_file() for archive in ds.archives):  # the published zips, side by side
+        with tempfile.TemporaryDirectory(prefix="grader-unpack-") as tmp:
+            for archive, folder in ds.archives.items():
+                shutil.move(str(ds.unpack(source / archive, Path(tmp) / f".{folder}")), str(Path(tmp) / folder))
+            return import_files(name, Path(tmp), data_dir)
     if source.is_file() and ds.unpack is not None and zipfile.is_zipfile(source):
         with tempfile.TemporaryDirectory(prefix="grader-unpack-") as tmp:
             return import_files(name, ds.unpack(source, Path(tmp)), data_dir)
     if not source.is_dir():
-        what = f"the folder that holds {', '.join(ds.files)}" + (f", or {ds.archive}" if ds.archive else "")
+        what = f"the folder that holds {', '.join(ds.files)}" + (f", or {ds.archive}" if ds.archive else "") + \
+            (f", or a folder holding {' and '.join(ds.archives)}" if ds.archives else "")
         raise DataError(f"{source} is not a folder. Give {what}.")
     folder = source / ds.subdir if not missing_files(ds, source / ds.subdir) else source
     lacking = missing_files(ds, folder)
@@ -295,7 +315,16 @@ def fetch(name: str, mirror: str | None = None, data_dir: Path | None = None, ti
                     shutil.move(str(ds.unpack(archive, Path(tmp))), str(staged))
             finally:
                 archive.unlink(missing_ok=True)
-        for f in [] if ds.archive else ds.files:
+        for archive_name, folder in ds.archives.items():
+            archive = staged.parent / (staged.name + ".archive")
+            try:
+                _download(base + archive_name, archive, name, timeout)
+                _check_md5(ds, archive_name, archive, base + archive_name)
+                with tempfile.TemporaryDirectory(prefix=".unpack-", dir=dest_root) as tmp:
+                    shutil.move(str(ds.unpack(archive, Path(tmp))), str(staged / folder))
+            finally:
+                archive.unlink(missing_ok=True)
+        for f in [] if ds.archive or ds.archives else ds.files:
             out = staged / f
             out.parent.mkdir(parents=True, exist_ok=True)
             _download(url_of(f), out, name, timeout)

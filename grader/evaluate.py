@@ -44,8 +44,9 @@ def other_version_hint(err: dict) -> str | None:
 class Evidence:
     """What checks look at: the run, its trace, and (lazily) the trusted model and its predictions."""
 
-    def __init__(self, exercise, run, source, dataset=None, evaluator=None):
+    def __init__(self, exercise, run, source, dataset=None, evaluator=None, pretrained=None):
         self.exercise = exercise
+        self.pretrained = pretrained or {}  # [dataset] pretrained weights: name -> grader.datasets.Located
         self.evaluator = evaluator  # grader.evaluator.Evaluator: loads and runs the model, in its own process
         self.run = run
         self.source = source

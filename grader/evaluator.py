@@ -162,7 +162,7 @@ class Evaluator:
         finally:
             target.unlink(missing_ok=True)
         if reply.get("ok"):
-            return ModelView(self, reply.get("input_shape"), reply.get("layers"))
+            return ModelView(self, reply.get("input_shape"), reply.get("layers"), reply.get("digests"))
         if reply.get("kind") == "unsafe":
             raise UnsafeModel(str(reply.get("message")))
         raise ValueError(str(reply.get("message")) or str(reply.get("type")))

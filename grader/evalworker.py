@@ -10,7 +10,8 @@ worker's whole class. No TensorFlow op runs before the fork (its thread pools wo
 Protocol, one JSON line each way on stdin / the original stdout:
   -> {"ready": true} once Keras is imported
   {"op": "session"}                            -> {"session": true} (from the session's own process)
-  {"op": "load", "model": PATH}                -> {"ok": true, "input_shape": [...], "layers": [...]}
+  {"op": "load", "model": PATH}                -> {"ok": true, "input_shape": [...], "layers": [...],
+                                                  "digests": [...]}
   {"op": "infer", "x": NPY, "out": NPY}        -> {"ok": true}   (arrays as .npy, never pickled)
   {"op": "end"}                                -> {"ended": true} (once the session's process is gone;
                                                   also sent, unasked, when that process dies)
@@ -54,7 +55,7 @@ def serve_session(replies, runtime: str):
                 path = Path(request["model"])
                 model = modelcheck.load_model_safely(path, path.parent, runtime)
                 reply = {"ok": True, "input_shape": modelcheck.input_shape(model),
-                         "layers": modelcheck.layer_rows(model)}
+                         "layers": modelcheck.layer_rows(model), "digests": modelcheck.weight_digests(model)}
             else:
                 x = np.load(request["x"], allow_pickle=False)
                 np.save(request["out"], modelcheck.infer(model, x), allow_pickle=False)

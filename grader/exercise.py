@@ -162,7 +162,7 @@ LIMIT_KEYS = ("time_limit", "max_epochs", "memory_mib", "processes", "file_mib",
               "evaluation_time", "evaluation_memory_mib", "grading_time")
 SUBMISSION_KEYS = ("entry_point", "entry_args", "model_variable", "graded_cells_only", "continue_after_error",
                    "fixed_architecture")
-DATASET_KEYS = ("name", "source", "held_back", "paths")
+DATASET_KEYS = ("name", "source", "held_back", "paths", "pretrained")
 
 
 def _known_keys(table: dict, known: tuple, where: str, section: str, typos_only: bool = False):
@@ -220,6 +220,12 @@ def load_exercise(path: Path) -> Exercise:
     if not all(isinstance(p, str) and p for p in paths):
         raise ExerciseError(f"{where}: [dataset] paths must be a list of paths (text), such as "
                             "[\"/tmp/horse-or-human\"]; got {paths!r}.")
+    pretrained = _expect(dataset.get("pretrained", []), list, where, "dataset.pretrained")
+    unknown = [w for w in pretrained if w not in plugins.datasets()]
+    if unknown:
+        raise ExerciseError(f"{spec_path}: [dataset] pretrained names weights that are not registered: "
+                            f"{', '.join(map(str, unknown))} (known datasets and weights: "
+                            f"{', '.join(sorted(plugins.datasets())) or 'none'}).")
     if dataset.get("source") != "exercise" and dataset.get("name") not in plugins.datasets():
         raise ExerciseError(f"{spec_path}: [dataset] name '{dataset.get('name')}' is not a registered dataset "
                             f"(known: {', '.join(sorted(plugins.datasets())) or 'none'}); set source = \"exercise\" "

@@ -129,6 +129,27 @@ def locate_data(exercise: Exercise, data_dir: Path | None = None):
     return dataclasses.replace(datasets.locate(name, data_dir), held_back=exercise.dataset.get("held_back", 0.0))
 
 
+def locate_pretrained(exercise: Exercise, data_dir: Path | None = None) -> dict:
+    """The weights files an exercise serves (``[dataset] pretrained``), by name, found offline.
+    Raises DataError, before any work, when one is missing."""
+    return {name: datasets.locate(name, data_dir) for name in exercise.dataset.get("pretrained") or []}
+
+
+def staging(exercise: Exercise, located, pretrained: dict):
+    """``stage(workdir) -> Staged`` for the child: the dataset's copy, and the pretrained weights beside it."""
+    if located is None and not pretrained:
+        return None
+
+    def stage(workdir):
+        staged = located.dataset.stage(located, workdir).also_at(exercise.dataset.get("paths") or []) \
+            if located else datasets.Staged()
+        for loc in pretrained.values():
+            staged.merged(loc.dataset.stage(loc, workdir))
+        return staged
+
+    return stage
+
+
 def private_folders(located, data_dir) -> list[Path]:
     """What the student's process must not see: every exercise folder (hidden specs, reference
     solutions), the dataset folders (held-out splits) and the grader's cache."""
@@ -151,8 +172,8 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
     started = time.time()
     source = load_submission(submission, exercise.graded_cells_only)
     located = locate_data(exercise, data_dir)
-    stage = (lambda workdir: located.dataset.stage(located, workdir).also_at(exercise.dataset.get("paths") or [])) \
-        if located else None
+    pretrained = locate_pretrained(exercise, data_dir)
+    stage = staging(exercise, located, pretrained)
     limit = float(time_limit if time_limit is not None else exercise.time_limit)
     first_seed = exercise.seed if seed is None else seed
     count = exercise.runs if runs is None else runs
@@ -184,7 +205,7 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
             run = train(0)
             if progress:
                 progress({"phase": "evaluating the trained model"})
-            graded[0] = _evaluate(exercise, run, source, located, evaluator)
+            graded[0] = _evaluate(exercise, run, source, located, evaluator, pretrained)
         else:
             # All runs start together, up to two per core: a run spends much of its time importing
             # TensorFlow and saving, so interleaving beats waiting (measured: benchmarks/bench.py
@@ -192,7 +213,8 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
             with ThreadPoolExecutor(max_workers=min(count, 2 * (os.cpu_count() or 1))) as pool:
                 futures = {pool.submit(train, i): i for i in range(count)}
                 for future in as_completed(futures):
-                    graded[futures[future]] = _evaluate(exercise, future.result(), source, located, evaluator)
+                    graded[futures[future]] = _evaluate(exercise, future.result(), source, located, evaluator,
+                                                         pretrained)
     finally:
         evaluators.release(evaluator)
     results, chosen = _combine(exercise, graded, seeds)
@@ -213,9 +235,12 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
                 "evaluation_time_limit_s": evaluator.limits.time_s, "evaluation_time_s": round(evaluator.used_s, 3),
                 "evaluation_memory_limit_mib": evaluator.limits.memory_mib,
                 "epochs_used": max([f["epochs_run"] for f in trace.get("fits") or []] or [0])},
-        dataset=({"name": located.dataset.name, "source": located.origin, "path": str(located.path),
-                  "synthetic": located.synthetic} if located else
-                 {"name": exercise.dataset.get("name", exercise.name), "source": "exercise", "synthetic": False}),
+        dataset=dict({"name": located.dataset.name, "source": located.origin, "path": str(located.path),
+                      "synthetic": located.synthetic} if located else
+                     {"name": exercise.dataset.get("name", exercise.name), "source": "exercise", "synthetic": False},
+                     **({"pretrained": [{"name": name, "source": loc.origin, "path": str(loc.path),
+                                         "synthetic": loc.synthetic} for name, loc in pretrained.items()]}
+                        if pretrained else {})),
         model=model,
         legacy=_located(trace.get("legacy") or [], source),
         data_access=_located(trace.get("data_access") or [], source),
@@ -237,9 +262,10 @@ def _tagged(progress, index: int, count: int):
     return lambda event: progress(dict(event, run=index + 1, runs=count))
 
 
-def _evaluate(exercise: Exercise, run: runner.RunResult, source, located, evaluator: evaluators.Evaluator) -> dict:
+def _evaluate(exercise: Exercise, run: runner.RunResult, source, located, evaluator: evaluators.Evaluator,
+              pretrained: dict | None = None) -> dict:
     """Check one run's trained model (trusted side); the run's artifacts are gone afterwards."""
-    evidence = evaluate.Evidence(exercise, run, source, located, evaluator)
+    evidence = evaluate.Evidence(exercise, run, source, located, evaluator, pretrained)
     try:
         types = plugins.check_types()
         results = [run_check(types[c.type], c, evidence) for c in exercise.checks]

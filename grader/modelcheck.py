@@ -9,6 +9,7 @@ load. Imports only the standard library, NumPy and Keras.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -31,8 +32,14 @@ class UnsafeModel(Exception):
     pass
 
 
+BATCH_INPUT_BYTES = 8 * 2**20  # of inputs per batch: a deep network's activations are hundreds of times more
+
+
 def infer(model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
-    """The model's outputs, batch by batch, called directly: no predict() loop to retrace per model."""
+    """The model's outputs, batch by batch, called directly: no predict() loop to retrace per model.
+    Batches of at most ``batch_size`` examples and BATCH_INPUT_BYTES of inputs (32 pictures of 150x150
+    for InceptionV3, whose activations for 512 of them would take gigabytes)."""
+    batch_size = max(1, min(batch_size, BATCH_INPUT_BYTES // max(1, x[:1].nbytes)))
     outs = [np.asarray(model(x[i:i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
     return np.concatenate(outs) if outs else np.zeros((0,))
 
@@ -212,6 +219,25 @@ def layer_rows(model) -> list[dict]:
 
     walk(model.layers, 0)
     return rows
+
+
+MAX_DIGESTS = 20_000  # weight arrays; InceptionV3 has 376
+
+
+DIGEST_CHARS = 16
+
+
+def digest(array) -> str:
+    """What identifies one weight array, in the evaluator and on the trusted side alike (a weights file
+    read there): its shape and float32 bytes, hashed."""
+    data = np.ascontiguousarray(np.asarray(array, dtype=np.float32))
+    return hashlib.sha256(repr(data.shape).encode() + data.tobytes()).hexdigest()[:DIGEST_CHARS]
+
+
+def weight_digests(model) -> list[str]:
+    """A digest of each of the model's weight arrays (trainable or not): whether it holds a weights
+    file's arrays unchanged is told from these, on the trusted side."""
+    return [digest(w) for w in model.get_weights()[:MAX_DIGESTS]]
 
 
 def input_shape(model) -> list | None:

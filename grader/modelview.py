@@ -63,11 +63,14 @@ class Layer(dict):
 class ModelView:
     """The graded model. ``input_shape`` (one example, without the batch axis: ``(28, 28, 1)``, or None),
     ``layers`` (list of Layer, nested models opened up), ``count_params()``, ``infer(x)`` (the model's
-    outputs for a NumPy array, computed in the evaluator process)."""
+    outputs for a NumPy array, computed in the evaluator process), and ``weight_digests`` (a short hash of
+    each weight array, to tell whether it holds a known weights file's arrays unchanged)."""
 
-    def __init__(self, evaluator, input_shape, layers: list):
+    def __init__(self, evaluator, input_shape, layers: list, digests: list | None = None):
         self.evaluator = evaluator
         self.input_shape = _shape(input_shape)
+        # a digest of each weight array, in the model's order (see weight_digests in grader/modelcheck.py)
+        self.weight_digests = [d[:32] for d in digests if isinstance(d, str)] if isinstance(digests, list) else []
         self.layers = [Layer(row) for row in layers if isinstance(row, dict)] if isinstance(layers, list) else []
 
     def infer(self, x):

@@ -79,6 +79,10 @@ def print_summary(report):
     if report.dataset.get("synthetic"):
         say(f"  Data: a stand-in for {report.dataset.get('name')} (generated with `grader data synth`), not the "
             "real dataset: these scores are not those the real data would give.")
+    for weights in report.dataset.get("pretrained") or []:
+        if weights.get("synthetic"):
+            say(f"  Weights: a stand-in for {weights.get('name')} (generated with `grader data synth`), not the "
+                "published pre-trained weights.")
     keras = report.environment.get("runtime") or {}
     if keras.get("name") == "keras2":
         say(f"  Keras: ran on {keras.get('package')}, because {keras.get('reason')}")

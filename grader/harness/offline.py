@@ -1,6 +1,7 @@
 """No network in the child: course code that downloads its data gets the grader's staged copy.
 
-Handled: ``tf.keras.utils.get_file(name, origin=URL, extract=...)``, ``urllib.request.urlretrieve``,
+Handled: ``tf.keras.utils.get_file(name, origin=URL, extract=...)`` (and ``keras.applications``' own
+download of their weights, ``weights='imagenet'``), ``urllib.request.urlretrieve``,
 and a notebook's ``!wget URL -O PATH`` / ``!curl -o PATH URL`` / ``!gdown --id ID`` / ``!unzip ZIP -d
 DIR`` lines (the notebook loader turns them into calls of ``__grader_download__`` /
 ``__grader_unzip__``). A download is known by its URL's file name, or a Google Drive file by its id;
@@ -72,9 +73,10 @@ def install(keras, tf, downloads: dict, recorder):
         recorder.note_data(f"tf.keras.utils.get_file({origin or fname!r})")
         # Keras 2's answer: the archive's path, with the extracted folder beside it, so both
         # os.path.dirname(path)/NAME and os.path.splitext(path)[0] find the data.
-        return archive_of(entry) if not (kwargs.get("extract") or kwargs.get("untar")) else entry["archive"]
+        extracted = (kwargs.get("extract") or kwargs.get("untar")) and "file" not in entry
+        return entry["archive"] if extracted else archive_of(entry)
 
-    for module in {keras.utils, tf.keras.utils}:
+    for module in {keras.utils, tf.keras.utils, *_application_downloaders()}:
         module.get_file = get_file
 
     original_urlretrieve = urllib.request.urlretrieve
@@ -106,6 +108,21 @@ def install(keras, tf, downloads: dict, recorder):
 
     builtins.__grader_download__ = grader_download
     builtins.__grader_unzip__ = grader_unzip
+
+
+def _application_downloaders() -> list:
+    """The modules through which ``keras.applications`` fetch their weights (``weights='imagenet'``): they
+    call their module's ``get_file``, not ``keras.utils.get_file``, so it is answered there too."""
+    import importlib
+
+    found = []
+    for name in ("keras.src.utils.file_utils", "tf_keras.src.utils.data_utils"):
+        if name.split(".")[0] in sys.modules:  # only the runtime this program uses (never import the other)
+            try:
+                found.append(importlib.import_module(name))
+            except ImportError:
+                continue
+    return found
 
 
 KERAS_LOADERS = ("mnist", "fashion_mnist", "cifar10", "cifar100", "imdb", "reuters", "boston_housing",
