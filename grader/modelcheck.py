@@ -54,15 +54,23 @@ MAX_WEIGHTS_BYTES = 2 * 2**30
 MAX_RATIO = 200  # uncompressed / compressed, for the JSON members (a zip bomb is thousands)
 
 
+def _keras_module(module: str, package: str) -> bool:
+    """A module of Keras itself: Keras' public modules and ``keras.src``, and for tf-keras its own
+    ``tf_keras.src`` too (where it saves a functional model's class, ``tf_keras.src.engine.functional``)."""
+    return module in ALLOWED_MODULES or module.startswith("keras.src.") or \
+        (package == "tf_keras" and module.startswith("tf_keras.src."))
+
+
 def _keras_class(module: str, cls: str, package: str = "keras"):
     """The class ``cls`` of Keras' module ``module``, exactly as named, or None. tf-keras saves its
     classes under Keras' module names ("keras.layers"): ``package`` "tf_keras" looks them up there."""
     import importlib
     import sys
 
-    if not (module in ALLOWED_MODULES or module.startswith("keras.src.")) or not cls.isidentifier():
+    if not _keras_module(module, package) or not cls.isidentifier():
         return None
-    module = package + module[len("keras"):]
+    if not module.startswith(package + "."):
+        module = package + module[len("keras"):]
     try:
         mod = sys.modules.get(module) or importlib.import_module(module)
     except ImportError:
@@ -91,7 +99,7 @@ def _sanitise(node, path="model", package="keras"):
             raise UnsafeModel(f"{path} contains a {cls} layer, which runs arbitrary Python code")
         if module is None and cls in DATA_MARKERS:
             return {k: _sanitise(v, path, package) for k, v in node.items()}
-        if not isinstance(module, str) or not (module in ALLOWED_MODULES or module.startswith("keras.src.")):
+        if not isinstance(module, str) or not _keras_module(module, package):
             raise UnsafeModel(f"{path} uses {cls} from '{module}', which is not part of Keras")
         found = _keras_class(module, cls, package)
         if found is None:
@@ -172,7 +180,39 @@ def load_model_safely(path: Path, workdir: Path, runtime: str = "keras3"):
                         dst.write(chunk)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, EOFError):
         raise ValueError("the saved model file is not a Keras archive") from None
+    if runtime == "keras2":
+        _weights_from_disk(workdir)
     return keras.saving.load_model(safe, safe_mode=True, compile=False)
+
+
+_WEIGHTS_COPY: list = [None]  # where the model being loaded has its weights copied
+
+
+def _weights_from_disk(workdir: Path):
+    """tf-keras reads a .keras file's weights through the zip member itself, and Python's zipfile answers
+    each backward seek by reading the member again from its start: 90 s for InceptionV3's 330 MB (Keras 3
+    copies the member out first). Here its store reads a copy on disk, like Keras 3."""
+    import shutil
+
+    import h5py
+    from tf_keras.src.saving import saving_lib
+
+    _WEIGHTS_COPY[0] = workdir / "weights.h5"
+    original = saving_lib.H5IOStore.__init__
+    if getattr(original, "grader_from_disk", False):
+        return
+
+    def __init__(self, root_path, archive=None, mode="r"):
+        if archive is None or mode != "r":
+            return original(self, root_path, archive, mode)
+        self.root_path, self.mode, self.archive, self.io_file = root_path, mode, archive, None
+        copy = _WEIGHTS_COPY[0]
+        with archive.open(root_path, "r") as src, open(copy, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        self.h5_file = h5py.File(copy, mode="r")
+
+    __init__.grader_from_disk = True
+    saving_lib.H5IOStore.__init__ = __init__
 
 
 
