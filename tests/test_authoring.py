@@ -103,7 +103,8 @@ def hidden_values(exercise: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("name", ["hello_world", "house_prices", "fashion_mnist_callback", "cnn_augmentation",
-                                  "mnist_callback", "mnist_convolutions", "happy_or_sad", "sign_language"])
+                                  "mnist_callback", "mnist_convolutions", "happy_or_sad", "sign_language",
+                                  "transfer_learning"])
 def test_a_release_holds_nothing_hidden(tmp_path, name):
     result = run_cli("exercise", "release", name, tmp_path)
     assert result.exit_code == 0, result.output

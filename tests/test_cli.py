@@ -29,7 +29,8 @@ def test_list_shows_exercises_with_points():
         "house_prices               10 points  Week 1: house prices\n"
         "mnist_callback             10 points  MNIST: stop training with your own callback at 99% accuracy\n"
         "mnist_convolutions         10 points  MNIST with convolutions: stop at 99.5% accuracy\n"
-        "sign_language              10 points  Sign Language MNIST: a CNN on augmented letters above 80% validation accuracy\n")
+        "sign_language              10 points  Sign Language MNIST: a CNN on augmented letters above 80% validation accuracy\n"
+        "transfer_learning          10 points  Transfer learning: InceptionV3's pre-trained layers up to mixed7, frozen, under a new head\n")
 
 
 def test_show_prints_task_and_limits_but_nothing_hidden():
@@ -58,7 +59,7 @@ def test_unknown_exercise_is_a_usage_error_listing_known_ones(tmp_path):
     result = run_cli("grade", "hello_wrld", tmp_path / "x.py")
     assert result.exit_code == 2
     assert ("Unknown exercise 'hello_wrld'. Known exercises: cnn_augmentation, fashion_mnist_callback, happy_or_sad, "
-            "hello_world, house_prices, mnist_callback, mnist_convolutions, sign_language.") \
+            "hello_world, house_prices, mnist_callback, mnist_convolutions, sign_language, transfer_learning.") \
         in result.output
 
 

@@ -18,7 +18,9 @@ def train_val_generators(training_dir, validation_dir):
 
 def create_pre_trained_model(weights_file):
     pre_trained_model = InceptionV3(input_shape=(150, 150, 3), include_top=False, weights=None)
-    # TODO: load the pre-trained weights from weights_file, and freeze every layer (trainable = False).
+    # TODO: load the pre-trained weights from weights_file (before training: they are what you transfer).
+    for layer in pre_trained_model.layers:  # keep the pre-trained layers as they are: train only your head
+        layer.trainable = False
     return pre_trained_model
 
 

@@ -26,14 +26,14 @@ def _layers(path: str, stamp: str) -> list[tuple[str, list[str]]]:
     return file_layers(path)
 
 
-def _block(names: list[str], index: int, forward: bool) -> str:
-    """The name of the block (``mixed7``) a layer of the file belongs to: the nearest whole-block layer
-    after it (``forward``) or at or before it."""
-    order = range(index, len(names)) if forward else range(index, -1, -1)
-    for i in order:
-        if re.fullmatch(r"mixed\d+", names[i]):
-            return names[i]
-    return names[index]
+def _block(layers: list, index: int, forward: bool) -> str:
+    """The name of the block (``mixed7``) the model reaches when its last layer of the file is
+    ``index``: the whole-block layer right after it (before the next layer with weights), else the
+    nearest one after it (``forward``) or before it."""
+    names = [n for n, _ in layers]
+    following = next((i for i in range(index + 1, len(layers)) if layers[i][1]), len(layers))
+    order = [*range(index, following), *(range(following, len(names)) if forward else range(index, -1, -1))]
+    return next((names[i] for i in order if re.fullmatch(r"mixed\d+", names[i])), names[index])
 
 
 def check_pretrained_base(evidence, check):
@@ -61,16 +61,18 @@ def check_pretrained_base(evidence, check):
     if kept < len(base):
         whole = [all(d in have for d in ds) for _, ds in layers[:end]]
         last = max((i for i, ok in enumerate(whole) if ok and layers[i][1]), default=0)
-        if all(whole[:last + 1]) and not any(d in have for _, ds in layers[last + 1:end] for d in ds):
-            return failed(f"The model holds {title}'s pre-trained layers only up to {_block(names, last, False)}; "
-                          f"the task cuts it at {cut}.", expected=cut, got=_block(names, last, False),
+        kept_part = {d for _, ds in layers[:last + 1] for d in ds}
+        rest = {d for _, ds in layers[last + 1:end] for d in ds} - kept_part  # (zero biases recur everywhere)
+        if all(whole[:last + 1]) and not rest & have:
+            return failed(f"The model holds {title}'s pre-trained layers only up to {_block(layers, last, False)}; "
+                          f"the task cuts it at {cut}.", expected=cut, got=_block(layers, last, False),
                           hint=f"Take the pre-trained model's output at pre_trained_model.get_layer('{cut}').output.")
         return failed(f"Training changed {len(base) - kept} of the {len(base)} pre-trained weight arrays of {title} up to "
                       f"{cut} ({kept} kept as the weights file has them): some pre-trained layers were left trainable.",
                       expected=f"{len(base)} arrays unchanged", got=kept, hint=FREEZE)
     extra = [i for i, (_, ds) in enumerate(layers) if i >= end and any(d in beyond and d in have for d in ds)]
     if extra:
-        reached = _block(names, max(extra), True)
+        reached = _block(layers, max(extra), True)
         return failed(f"The model holds {title}'s pre-trained layers beyond {cut}, up to {reached}: the task cuts the "
                       f"pre-trained model at {cut}.", expected=cut, got=reached,
                       hint=f"Build the model on pre_trained_model.get_layer('{cut}').output, not on the pre-trained "

@@ -26,4 +26,5 @@ class Stop(tf.keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-model.fit(train_generator, validation_data=validation_generator, epochs=1, callbacks=[Stop()], verbose=2)
+model.fit(train_generator, validation_data=validation_generator, epochs=1, steps_per_epoch=4, callbacks=[Stop()],
+          verbose=2)
