@@ -59,6 +59,8 @@ class Exercise:
     fixed_architecture: bool  # the task prescribes the model (one neuron, ...): no hint suggests another
     dataset: dict
     checks: list[CheckSpec]
+    # folders the program is asked to write (split_data's /tmp/cats-v-dogs), listed by the grader once it ends
+    outputs: tuple = ()
 
     @property
     def max_score(self) -> float:
@@ -160,7 +162,7 @@ SPEC_KEYS = ("title", "summary", "seed", "runs", "runtime", "limits", "submissio
 HIDDEN_KEYS = ("checks", "release")
 LIMIT_KEYS = ("time_limit", "max_epochs", "memory_mib", "processes", "file_mib", "disk_mib", "network",
               "evaluation_time", "evaluation_memory_mib", "grading_time")
-SUBMISSION_KEYS = ("entry_point", "entry_args", "model_variable", "graded_cells_only", "continue_after_error",
+SUBMISSION_KEYS = ("entry_point", "entry_args", "model_variable", "graded_cells_only", "continue_after_error", "outputs",
                    "fixed_architecture")
 DATASET_KEYS = ("name", "source", "held_back", "paths", "pretrained")
 
@@ -260,6 +262,7 @@ def load_exercise(path: Path) -> Exercise:
         fixed_architecture=_expect(sub.get("fixed_architecture", False), bool, where, "submission.fixed_architecture"),
         dataset=dataset,
         checks=checks,
+        outputs=tuple(_expect(sub.get("outputs", []), list, where, "submission.outputs")),
     )
 
 

@@ -21,7 +21,8 @@ from pathlib import Path
 from grader import datapaths, sandbox
 from grader.submission import Source
 from grader.trace import read_trace, regular_file
-from grader.workfolders import MAX_ENTRIES, disk_used, remove_tree, sweep_stale, work_base, work_folder
+from grader.workfolders import (MAX_ENTRIES, child_path, disk_used, inventory, remove_tree, sweep_stale, work_base,
+                                work_folder)
 
 OUTPUT_HEAD = 8 * 1024
 OUTPUT_TAIL = 24 * 1024
@@ -52,6 +53,8 @@ class RunResult:
     isolation: str = ""
     warnings: list = field(default_factory=list)
     data_places: list = field(default_factory=list)  # where the program could find its dataset
+    # what the program left in each of the task's ``outputs`` (workfolders.inventory), read on the trusted side
+    outputs: dict = field(default_factory=dict)
 
     @property
     def output_cut(self) -> int:
@@ -169,11 +172,12 @@ class Task:
     model_variable: str = "model"
     continue_after_error: bool = False
     runtime: str = "keras3"  # the Keras the program runs on (grader/runtime.py decides per submission)
+    outputs: tuple = ()  # folders the program is asked to write, listed once it ends (RunResult.outputs)
 
     @classmethod
     def of(cls, exercise) -> "Task":
         return cls(exercise.entry_point, tuple(exercise.entry_args), exercise.model_variable,
-                   exercise.continue_after_error)
+                   exercise.continue_after_error, outputs=tuple(exercise.outputs))
 
 
 # The harness's own modules: all the child is shown of the grader (no checks, exercises or tests).
@@ -352,6 +356,10 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
         exit_code = 128 - exit_code  # bwrap reports a program killed by signal N as exit code 128 + N
     sig = -exit_code if exit_code < 0 else None
     head, tail = capture.texts()
+    outputs = {}
+    for path in task.outputs:
+        place = child_path(workdir, path)
+        outputs[path] = inventory(place) if place is not None else {"files": [], "links": [], "error": "outside"}
     trace = read_trace(artifacts / "trace.json")
     model_path = artifacts / "model.keras"
     if trace.get("status") == "running":  # the trace saved after a fit: the program was stopped later, so
@@ -378,7 +386,7 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
         memory_exceeded=memory_exceeded, isolation=box.mode, warnings=warnings,
         disk_limit_mib=limits.disk_mib, disk_exceeded=stopped == "disk",
         data_places=([f"./{staged.home.name}", *staged.aliases] if staged.home else []) + list(staged.links)
-        if staged is not None else [],
+        if staged is not None else [], outputs=outputs,
     )
 
 

@@ -58,6 +58,58 @@ def disk_used(folders, pid: int) -> tuple[float, int]:
     return (used + sandbox.open_deleted_bytes(pid)) / 2**20, entries
 
 
+def child_path(workdir: Path, path: str) -> Path | None:
+    """Where a path the program wrote to (``/tmp/cats-v-dogs``, ``data/split``) is on the trusted side:
+    the child's /tmp and working folder are folders of ``workdir``; any other place it cannot write."""
+    inside = Path(os.path.normpath(workdir / path))
+    if inside.parts[:2] == ("/", "tmp"):
+        return workdir / "tmp" / inside.relative_to("/tmp")
+    return inside if inside == workdir or workdir in inside.parents else None
+
+
+def inventory(root: Path, limit: int = MAX_ENTRIES) -> dict:
+    """What the program left under ``root`` (read before its folders are removed, for checks of the files
+    it was asked to write): {"files": [{"path": relative, "size": bytes, "sha256": hex}], "links": [...],
+    "error": sentence or None}. Links are listed, never followed; only regular files are read."""
+    import hashlib
+
+    out = {"files": [], "links": [], "error": None}
+    if not root.is_dir() or root.is_symlink():
+        out["error"] = "missing" if not os.path.lexists(root) else "not a folder"
+        return out
+    todo = [root]
+    while todo:
+        folder = todo.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            out["error"] = f"{Path(folder).relative_to(root)} could not be read"
+            return out
+        for e in entries:
+            relative = str(Path(e.path).relative_to(root))
+            if len(out["files"]) + len(out["links"]) >= limit:
+                out["error"] = f"more than {limit} entries"
+                return out
+            if e.is_symlink():
+                out["links"].append(relative)
+            elif e.is_dir(follow_symlinks=False):
+                todo.append(Path(e.path))
+            elif e.is_file(follow_symlinks=False):
+                h = hashlib.sha256()
+                try:
+                    fd = os.open(e.path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+                    with os.fdopen(fd, "rb") as f:
+                        size = 0
+                        while chunk := f.read(1 << 20):
+                            size += len(chunk)
+                            h.update(chunk)
+                except OSError:
+                    out["error"] = f"{relative} could not be read"
+                    return out
+                out["files"].append({"path": relative, "size": size, "sha256": h.hexdigest()})
+    return out
+
+
 def remove_tree(path: Path):
     """Delete a folder the child wrote, whatever it holds (``rm`` walks any depth; Python 3.11's
     ``shutil.rmtree`` recurses once per level and fails on a folder nested thousands deep)."""

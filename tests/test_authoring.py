@@ -104,7 +104,7 @@ def hidden_values(exercise: Path) -> list[str]:
 
 @pytest.mark.parametrize("name", ["hello_world", "house_prices", "fashion_mnist_callback", "cnn_augmentation",
                                   "mnist_callback", "mnist_convolutions", "happy_or_sad", "sign_language",
-                                  "transfer_learning"])
+                                  "transfer_learning", "cats_vs_dogs"])
 def test_a_release_holds_nothing_hidden(tmp_path, name):
     result = run_cli("exercise", "release", name, tmp_path)
     assert result.exit_code == 0, result.output

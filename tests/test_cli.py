@@ -22,6 +22,7 @@ def test_list_shows_exercises_with_points():
     result = run_cli("list")
     assert result.exit_code == 0
     assert result.output == (
+        "cats_vs_dogs               10 points  Cats vs dogs, the whole Kaggle set: split_data, then a CNN above 80% accuracy\n"
         "cnn_augmentation           10 points  Cats vs dogs: a CNN above 80% validation accuracy with data augmentation\n"
         "fashion_mnist_callback     10 points  Fashion-MNIST: stop training with your own callback at 90% accuracy\n"
         "happy_or_sad               10 points  Happy or sad: a CNN on 80 faces, stopped by your callback at 99.9% accuracy\n"
@@ -58,7 +59,7 @@ def test_init_writes_the_starter_and_will_not_overwrite(tmp_path):
 def test_unknown_exercise_is_a_usage_error_listing_known_ones(tmp_path):
     result = run_cli("grade", "hello_wrld", tmp_path / "x.py")
     assert result.exit_code == 2
-    assert ("Unknown exercise 'hello_wrld'. Known exercises: cnn_augmentation, fashion_mnist_callback, happy_or_sad, "
+    assert ("Unknown exercise 'hello_wrld'. Known exercises: cats_vs_dogs, cnn_augmentation, fashion_mnist_callback, happy_or_sad, "
             "hello_world, house_prices, mnist_callback, mnist_convolutions, sign_language, transfer_learning.") \
         in result.output
 

@@ -156,3 +156,43 @@ def test_the_weights_are_fetched_only_with_the_published_checksum(standin, tmp_p
     (damaged / INCEPTION_V3_NOTOP).write_bytes(b"not an HDF5 file")
     refused = run_cli("data", "import", "inception_v3", damaged, "--data-dir", tmp_path / "dest")
     assert refused.exit_code == 2 and f"{damaged / INCEPTION_V3_NOTOP} is not a Keras weights file" in refused.output
+
+
+# ------------------------------------------------------------------ course 2 week 1: the whole Kaggle set
+def test_verify_cats_vs_dogs(standin):
+    result = run_cli("exercise", "verify", "cats_vs_dogs", "--data-dir", standin)
+    lines = result.output.splitlines()
+    assert lines[-1] == "cats_vs_dogs: sound.", result.output
+    assert "  [ok] solution solution.py: 10/10" in lines and "  [ok] bad      keeps_empty_files.py: split_data failed" in lines
+    assert result.exit_code == 0
+
+
+def test_split_data_is_judged_from_the_files_the_program_left(grade_file, standin):
+    """Copies the empty file, puts 80% in training, and one picture in both folders: each is named. The
+    pictures held back are not in the program's PetImages; Thumbs.db is, as in Kaggle's download."""
+    source = """import os, shutil
+src = '/tmp/PetImages/Cat/'
+names = sorted(os.listdir(src))
+print('HAS', len(names), '666.jpg' in names, 'Thumbs.db' in names, os.path.getsize(src + '666.jpg'))
+for split in ('training', 'testing'):
+    for cls in ('cats', 'dogs'):
+        os.makedirs(f'/tmp/cats-v-dogs/{split}/{cls}', exist_ok=True)
+cut = int(len(names) * 0.8)
+for i, n in enumerate(names):
+    shutil.copyfile(src + n, f"/tmp/cats-v-dogs/{'training' if i < cut else 'testing'}/cats/{n}")
+shutil.copyfile(src + names[0], '/tmp/cats-v-dogs/testing/cats/again.jpg')
+for n in os.listdir('/tmp/PetImages/Dog/'):
+    if os.path.getsize('/tmp/PetImages/Dog/' + n) > 0:
+        shutil.copyfile('/tmp/PetImages/Dog/' + n, '/tmp/cats-v-dogs/training/dogs/' + n)
+os.symlink('/etc/passwd', '/tmp/cats-v-dogs/training/dogs/link.jpg')
+"""
+    _, report = grade_file(source, exercise="cats_vs_dogs", extra=("--data-dir", standin))
+    assert "HAS 1351 True True 0" in report["run"]["output_tail"]  # 1,500 pictures less the 150 held back, and Thumbs.db
+    check = by_name(report)["split_data"]
+    assert check["status"] == "failed"
+    assert check["message"] == (
+        "split_data's folders are not right: /tmp/cats-v-dogs/training/cats/666.jpg is a zero-length file: skip files "
+        "of size 0; 1 file of PetImages/Cat is in both the training and the testing folders; of the 1350 non-empty "
+        "files of PetImages/Cat, 1079 are in training and 271 only in testing; SPLIT_SIZE 0.9 puts 1215 in training "
+        "and the other 135 in testing; of the 1351 non-empty files of PetImages/Dog, 1351 are in training and 0 only "
+        "in testing; SPLIT_SIZE 0.9 puts 1215 in training and the other 136 in testing.")
