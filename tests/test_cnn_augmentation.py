@@ -222,3 +222,19 @@ print(len(os.listdir('/tmp/cats-v-dogs/cats_and_dogs_filtered/validation/dogs'))
     assert report["run"]["status"] == "ok", report["run"]["error"]
     assert report["run"]["output_tail"].strip() == "500"  # the 500 validation dogs: decoys for the 40% held back
     assert report["data_access"][0]["how"] == f"urllib.request.urlretrieve('https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip')"
+
+
+def test_the_2019_notebooks_download_of_kaggles_whole_set_gets_the_training_pictures(standin, grade_file):
+    """The course's 2019-20 week-2 notebooks fetch kagglecatsanddogs_3367a.zip to /tmp/cats-and-dogs.zip and
+    split it themselves: they get the exercise's training pictures in Kaggle's layout, none held back."""
+    source = """import os, zipfile
+from IPython import get_ipython
+get_ipython().system('wget --no-check-certificate "https://download.microsoft.com/download/3/E/1/3E1C3F21-EF3A-4E7B-9A8F-6A7D59F8AE1B/kagglecatsanddogs_3367a.zip" -O "/tmp/cats-and-dogs.zip"')
+zipfile.ZipFile('/tmp/cats-and-dogs.zip').extractall('/tmp')
+print('PET', sorted(os.listdir('/tmp/PetImages')), len(os.listdir('/tmp/PetImages/Cat')), len(os.listdir('/tmp/PetImages/Dog')))
+print('SAME', sorted(os.listdir('/tmp/PetImages/Cat')) == sorted(os.listdir('cats_and_dogs_filtered/train/cats')))
+"""
+    _, report = grade_file(source, exercise="cnn_augmentation", extra=("--data-dir", standin))
+    out = report["run"]["output_tail"]
+    assert report["run"]["error"] is None
+    assert "PET ['Cat', 'Dog'] 1000 1000" in out and "SAME True" in out

@@ -22,17 +22,18 @@ import zipfile
 
 def archive_of(entry: dict) -> str:
     """The course's zip, built from the staged folder the first time something opens it (or the one
-    staged file the entry names)."""
+    staged file the entry names); ``rename`` renames the tree's top folders in it (cats -> Cat)."""
     if "file" in entry:
         return entry["file"]
     archive = entry["archive"]
     if not os.path.isfile(archive):
-        tree, top = entry["tree"], entry["top"]
+        tree, top, rename = entry["tree"], entry["top"], entry.get("rename") or {}
         with zipfile.ZipFile(archive + ".part", "w", zipfile.ZIP_STORED) as z:
             for folder, _, files in os.walk(tree):
                 for name in sorted(files):
                     path = os.path.join(folder, name)
-                    z.write(path, os.path.join(top, os.path.relpath(path, tree)))
+                    first, _, rest = os.path.relpath(path, tree).partition(os.sep)  # a class folder, renamed
+                    z.write(path, os.path.join(top, rename.get(first, first), rest))
         os.replace(archive + ".part", archive)
     return archive
 
