@@ -43,6 +43,14 @@ def _make_folder(target: Path):
         raise ExerciseError(f"Cannot create {target} ({exc.strerror}); give a destination folder.") from None
 
 
+def allowed_values(ex: Exercise) -> set:
+    """What hidden.toml's ``[release] allow`` says is public on purpose (values, or solution lines)."""
+    path = ex.path / "hidden.toml"
+    if not path.is_file():
+        return set()
+    return {str(v) for v in (tomllib.loads(path.read_text(encoding="utf-8")).get("release") or {}).get("allow", [])}
+
+
 def hidden_markers(ex: Exercise) -> list[str]:
     """Text that would give a hidden check away: its name, title and hint, and each number it compares
     (other words, like the split it measures on, say nothing a student could use)."""
@@ -50,7 +58,7 @@ def hidden_markers(ex: Exercise) -> list[str]:
     if not path.is_file():
         return []
     hidden = tomllib.loads(path.read_text(encoding="utf-8"))
-    allowed = {str(v) for v in (hidden.get("release") or {}).get("allow", [])}
+    allowed = allowed_values(ex)
     public = " ".join(p.read_text(encoding="utf-8", errors="replace") for p in (ex.path / n for n in BUNDLE_FILES)
                       if p.is_file())
     markers = []
@@ -88,9 +96,10 @@ def solution_lines(ex: Exercise) -> list[str]:
     if not ex.solution.is_file():
         return []
     starter = set(l.strip() for l in ex.starter.read_text(encoding="utf-8").splitlines()) if ex.starter.is_file() else set()
+    allowed = allowed_values(ex)
     return [l.strip() for l in ex.solution.read_text(encoding="utf-8").splitlines()
             if len(l.strip()) >= 12 and not l.strip().startswith("#") and l.strip() not in starter
-            and _statement(l.strip())]
+            and l.strip() not in allowed and _statement(l.strip())]
 
 
 def leaks(ex: Exercise, folder: Path) -> list[str]:

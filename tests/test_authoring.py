@@ -144,6 +144,21 @@ def test_a_release_that_would_leak_is_refused(tmp_path, exercises_path):
     assert not (tmp_path / "out" / "hello_world").exists()
 
 
+def test_a_solution_line_the_task_states_on_purpose_is_released_once_allowed(tmp_path, exercises_path):
+    folder = tmp_path / "exercises" / "hello_world"
+    shutil.copytree(EXERCISES / "hello_world", folder)
+    with open(folder / "README.md", "a") as f:
+        f.write('\nThe answer: `ys = np.array([-2.0, 1.0, 4.0, 7.0, 10.0, 13.0], dtype=float)`.\n')
+    refused = run_cli("--exercises", tmp_path / "exercises", "exercise", "release", "hello_world", tmp_path / "out")
+    assert refused.exit_code == 2
+    assert ("README.md contains a line of the reference solution: "
+            "'ys = np.array([-2.0, 1.0, 4.0, 7.0, 10.0, 13.0], dtype=float)'") in refused.output
+    with open(folder / "hidden.toml", "a") as f:
+        f.write('\n[release]\nallow = ["ys = np.array([-2.0, 1.0, 4.0, 7.0, 10.0, 13.0], dtype=float)"]\n')
+    released = run_cli("--exercises", tmp_path / "exercises", "exercise", "release", "hello_world", tmp_path / "out")
+    assert released.exit_code == 0, released.output
+
+
 def test_public_only_runs_the_public_checks(tmp_path):
     out = tmp_path / "r.json"
     result = run_cli("grade", "hello_world", EXERCISES / "hello_world" / "solution.py", "--public-only", "--json", out)

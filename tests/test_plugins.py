@@ -24,9 +24,9 @@ def test_builtins_register_through_the_plugin_manager():
     assert names[:len(plugins.DEFAULT_PLUGINS)] == list(plugins.DEFAULT_PLUGINS)
     assert set(plugins.check_types()) == {"prediction", "trained_with_fit", "within_limits", "callback_stopped",
                                           "stopped_at_threshold", "stopped_early", "accuracy", "convolutional",
-                                          "augmented", "model_size"}
+                                          "augmented", "model_size", "pretrained_base", "split_data"}
     assert set(plugins.datasets()) == {"fashion_mnist", "cats_and_dogs_filtered", "mnist", "happy_or_sad",
-                                        "sign_mnist"}
+                                        "sign_mnist", "horse_or_human", "pet_images", "inception_v3"}
     assert set(plugins.reporters()) == {"json", "html", "junit", "gradescope", "github-classroom"}
     result = run_cli("plugins")
     assert result.exit_code == 0
@@ -87,7 +87,7 @@ def test_a_duplicate_registration_names_both_plugins(third_party):
      "spec.toml, check 'p': 'inputs' has 2 values but 'expected' has 1; give one expected value per input."),
     ('name = "p"\ntype = "predicton"',
      "spec.toml, check 'p': unknown check type 'predicton'; known types: accuracy, augmented, callback_stopped, "
-     "convolutional, model_size, prediction, stopped_at_threshold, stopped_early, trained_with_fit, within_limits."),
+     "convolutional, model_size, prediction, pretrained_base, split_data, stopped_at_threshold, stopped_early, trained_with_fit, within_limits."),
     ('name = "p"\ntype = "within_limits"\npoints = "ten"',
      "spec.toml, check 'p': field 'points' must be a whole number or a number, got 'ten'."),
     ('name = "p"\ntype = "within_limits"\nmax_epochs = 3',

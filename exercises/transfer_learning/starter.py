@@ -19,12 +19,14 @@ def train_val_generators(training_dir, validation_dir):
 def create_pre_trained_model(weights_file):
     pre_trained_model = InceptionV3(input_shape=(150, 150, 3), include_top=False, weights=None)
     # TODO: load the pre-trained weights from weights_file (before training: they are what you transfer).
-    for layer in pre_trained_model.layers:  # keep the pre-trained layers as they are: train only your head
+    # keep the pre-trained layers as they are: train only your head
+    for layer in pre_trained_model.layers:
         layer.trainable = False
     return pre_trained_model
 
 
-# TODO: a callback whose on_epoch_end sets self.model.stop_training = True once accuracy passes 99.9%.
+# TODO: a callback whose on_epoch_end stops training (the model's stop_training attribute) once accuracy
+# passes 99.9%.
 
 
 def create_final_model(pre_trained_model):
