@@ -92,6 +92,9 @@ class OutputCapture:
         return self.head.decode("utf-8", "replace"), self.tail.decode("utf-8", "replace")
 
 
+COLAB_HOME = "/content"
+
+
 def place_aliases(staged, workdir: Path) -> dict:
     """Make each of the staged copy's aliases lead to it (and each of its links to the file or folder it
     names): inside the working folder or the child's own /tmp, a symlink there; elsewhere
@@ -267,6 +270,8 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
     if own_paths:
         staged.links = {**staged.links, **own_paths}
     links = place_aliases(staged, workdir) if staged is not None else {}
+    if not any(p == COLAB_HOME or p.startswith(COLAB_HOME + "/") for p in links):
+        links[COLAB_HOME] = str(workdir)  # Colab's working folder: `!wget -P /content/ URL` writes there
     started = time.time()
     time_limit = limits.time_s
     # Training stops at the budget so the model trained so far can still be saved and graded.

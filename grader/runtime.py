@@ -34,6 +34,7 @@ KERAS2_SIGNS = (
     (r"\btf\s*\.\s*(?:Session|ConfigProto|logging|enable_eager_execution|placeholder)\b", "TensorFlow 1 calls"),
     (r"\bmetrics\s*=\s*\[\s*['\"]acc['\"]", "metrics=['acc']"),
     (r"\bhistory\s*\[\s*['\"](?:val_)?acc['\"]\s*\]", "history.history['acc']"),
+    (r"\.\s*output_shape\b", "a layer's output_shape"),
 )
 KERAS3_SIGNS = (
     (r"\bkeras\s*\.\s*(?:ops|config|src)\b", "Keras 3 modules (keras.ops, keras.config)"),

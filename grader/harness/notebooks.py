@@ -38,11 +38,21 @@ class _Anything:
         return ""
 
 
+class Events:
+    """``get_ipython().events``: matplotlib registers a hook there when IPython is imported first."""
+
+    def register(self, *args, **kwargs):
+        return None
+
+    unregister = register
+
+
 class Shell:
     """What ``get_ipython()`` returns in a notebook, as far as exported course code uses it."""
 
     def __init__(self, note, note_data):
         self._note, self._note_data = note, note_data
+        self.events = Events()
 
     def run_line_magic(self, name, line="", *args, **kwargs):
         self._note(f"get_ipython().run_line_magic({name!r}, ...)",
@@ -93,6 +103,7 @@ def install(recorder):
 
     def build_ipython(m):
         m.get_ipython = get_ipython
+        m.version_info = (8, 24, 0)  # what matplotlib reads (older IPythons send it to IPython.core.pylabtools)
         m.display = builtins_display
         m.__path__ = []
 

@@ -36,8 +36,8 @@ from grader.modelcheck import digest
 
 def file_layers(path: Path) -> list[tuple[str, list[str]]]:
     """The layers of a Keras legacy HDF5 weights file in its order, each with the digests of its weight
-    arrays (an empty list for a layer without weights, such as ``mixed7``). Raises DataError naming the
-    file when it is not such a file."""
+    arrays that are not constant (an empty list for a layer without weights, such as ``mixed7``). Raises
+    DataError naming the file when it is not such a file."""
     import h5py
 
     try:
@@ -48,7 +48,10 @@ def file_layers(path: Path) -> list[tuple[str, list[str]]]:
             for name in names:
                 layer = group[name]
                 weights = [w.decode() if isinstance(w, bytes) else str(w) for w in layer.attrs.get("weight_names", [])]
-                out.append((name, [digest(layer[w][()]) for w in weights]))
+                arrays = [layer[w][()] for w in weights]
+                # a constant array (zero biases, unit variances) says nothing about which weights were loaded:
+                # a freshly initialised model holds the same ones
+                out.append((name, [digest(a) for a in arrays if a.size and a.min() != a.max()]))
             return out
     except (OSError, KeyError, ValueError) as exc:
         raise DataError(f"{path} is not a Keras weights file (HDF5 with layer_names): {exc}.") from None
