@@ -15,11 +15,13 @@ examples (``tests/test_plugin_api.py``), so a renamed field breaks a test, not a
   data), ``ModelView`` and ``Layer`` (the model's layers with their Keras configs).
 - diagnoses: ``Diagnosis(name, run)``; ``run(evidence, results)`` returns ``Hint``\\ s or None.
 - datasets: ``Dataset``, ``Split``, ``Staged``, ``DataError``; ``image_tree_dataset(...)`` for a
-  class-per-folder image dataset published as a zip (its stand-in included).
+  class-per-folder image dataset published as a zip (its stand-in included); ``pretrained_weights(...)``
+  for a ``keras.applications`` weights file served offline (an exercise's ``[dataset] pretrained``).
 - reports: ``Report`` (what a reporter's ``write(report, path)`` receives; ``report.to_dict()``).
 """
 
 from grader.builtin.datasets.image_tree import image_tree_dataset
+from grader.builtin.datasets.pretrained import pretrained_weights
 from grader.checks import CheckSpec, CheckType, Field, ModelUnavailable, Outcome, failed, passed, plural
 from grader.datasets import DataError, Dataset, Split, Staged
 from grader.diagnoses import Diagnosis, Hint
@@ -30,4 +32,4 @@ from grader.results import CheckResult, Report
 
 __all__ = ["hookimpl", "CheckType", "CheckSpec", "Field", "Outcome", "passed", "failed", "plural", "ModelUnavailable",
            "Evidence", "ModelView", "Layer", "Diagnosis", "Hint", "Dataset", "Split", "Staged", "DataError",
-           "image_tree_dataset", "Report", "CheckResult"]
+           "image_tree_dataset", "pretrained_weights", "Report", "CheckResult"]

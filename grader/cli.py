@@ -193,7 +193,7 @@ def grade(exercise, submission, json_path, html_path, junit_path, gradescope_pat
     Exit code: 0 full marks, 1 graded without full marks, 2 usage error, 3 grader error.
     """
     from grader.grading import grade as run_grade
-    from grader.grading import locate_data
+    from grader.grading import locate_all
     from grader.plugins import reporters
     from grader.submission import SubmissionError, load_submission
 
@@ -212,7 +212,7 @@ def grade(exercise, submission, json_path, html_path, junit_path, gradescope_pat
         _write_not_graded(ex, submission_name or str(submission), f"Your submission could not be graded: {exc}",
                           [(name, path) for name, path in paths if path != "-"], writers)
         raise
-    locate_data(ex, data_dir)  # so is a missing dataset
+    locate_all(ex, data_dir)  # so is a missing dataset
     live = None if quiet or json_path == "-" or not sys.stderr.isatty() else LiveProgress()
     deadline = Deadline(ex.grading_time, lambda seconds: _overrun(ex, submission_name or str(submission), paths,
                                                                   writers, seconds))
@@ -306,10 +306,10 @@ def batch(exercise, submissions, out, workers, resume, shard, executor, schedule
     """
     from grader import batch as batch_module
     from grader import batch_outputs
-    from grader.grading import locate_data
+    from grader.grading import locate_all
 
     ex = _exercise(exercise)
-    locate_data(ex, data_dir)
+    locate_all(ex, data_dir)
     from grader import sandbox
 
     if executor == "local" and not allow_weak_sandbox and not sandbox.full_sandbox_here():
@@ -463,11 +463,11 @@ def exercise():
 def verify(name, time_limit, data_dir):
     """Check that an exercise is sound: the solution gets full marks, the starter does not,
     and each bad/ variant fails the check it names. Exit 0 if sound, 1 if not."""
-    from grader.grading import locate_data
+    from grader.grading import locate_all
     from grader.verify import verify_exercise
 
     ex = _exercise(name)
-    locate_data(ex, data_dir)
+    locate_all(ex, data_dir)
     problems = 0
     for row in verify_exercise(ex, time_limit=time_limit, data_dir=data_dir, echo=lambda s: click.echo(s)):
         problems += not row.ok

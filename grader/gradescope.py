@@ -72,9 +72,9 @@ def _source_tree(dest: Path, keep_exercise: str | None):
 def build(ex, zip_path: Path, data_dir: Path | None = None, timeout_s: int = GRADESCOPE_TIMEOUT) -> dict:
     """Write the bundle for exercise ``ex`` to ``zip_path``; returns what went in it (for the command's summary)."""
     from grader import exercise as exercises
-    from grader.grading import locate_data
+    from grader.grading import locate_all
 
-    located = locate_data(ex, data_dir)  # a missing dataset is a clear error before anything is written
+    located, pretrained = locate_all(ex, data_dir)  # a missing dataset is a clear error before anything is written
     limit = min(ex.time_limit, timeout_s - OVERHEAD)
     if limit < 30:
         raise exercises.ExerciseError(f"Gradescope's timeout of {timeout_s} s leaves {limit:g} s for the program; "
@@ -99,6 +99,10 @@ def build(ex, zip_path: Path, data_dir: Path | None = None, timeout_s: int = GRA
             shutil.copytree(located.path, target, symlinks=False)
             info["data"] = str(located.path.relative_to(located.root))
             info["stand_in"] = bool(located.synthetic)
+        for weights in pretrained.values():  # the pre-trained weights the exercise serves travel beside it
+            shutil.copytree(weights.path, root / "data" / weights.path.relative_to(weights.root), symlinks=False)
+            info["data"] = info["data"] or str(weights.path.relative_to(weights.root))
+            info["stand_in"] = info["stand_in"] or bool(weights.synthetic)
         (root / "grader-bundle.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
         for name, text in (("setup.sh", SETUP), ("run_autograder", RUN)):
             (root / name).write_text(text, encoding="utf-8")

@@ -129,10 +129,19 @@ def locate_data(exercise: Exercise, data_dir: Path | None = None):
     return dataclasses.replace(datasets.locate(name, data_dir), held_back=exercise.dataset.get("held_back", 0.0))
 
 
-def locate_pretrained(exercise: Exercise, data_dir: Path | None = None) -> dict:
-    """The weights files an exercise serves (``[dataset] pretrained``), by name, found offline.
-    Raises DataError, before any work, when one is missing."""
-    return {name: datasets.locate(name, data_dir) for name in exercise.dataset.get("pretrained") or []}
+def locate_all(exercise: Exercise, data_dir: Path | None = None) -> tuple:
+    """(the dataset, {name: the weights files it serves (``[dataset] pretrained``)}), found offline. Raises
+    DataError, before any work, naming every one that is missing at once."""
+    found, missing = {}, []
+    for name in [None, *(exercise.dataset.get("pretrained") or [])]:
+        try:
+            found[name] = locate_data(exercise, data_dir) if name is None else datasets.locate(name, data_dir)
+        except datasets.DataError as exc:
+            missing.append(str(exc))
+    if missing:
+        raise datasets.DataError(" ".join(missing))
+    located = found.pop(None)
+    return located, found
 
 
 def staging(exercise: Exercise, located, pretrained: dict):
@@ -171,8 +180,7 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
     Raises SubmissionError or DataError when it cannot be graded at all."""
     started = time.time()
     source = load_submission(submission, exercise.graded_cells_only)
-    located = locate_data(exercise, data_dir)
-    pretrained = locate_pretrained(exercise, data_dir)
+    located, pretrained = locate_all(exercise, data_dir)
     stage = staging(exercise, located, pretrained)
     limit = float(time_limit if time_limit is not None else exercise.time_limit)
     first_seed = exercise.seed if seed is None else seed

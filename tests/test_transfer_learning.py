@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import by_name, run_cli
+from conftest import ROOT, by_name, run_cli
 from grader import datasets
 from grader.builtin.checks.pretrained import check_pretrained_base
 from grader.builtin.datasets.pretrained import INCEPTION_V3_NOTOP, file_layers
@@ -224,3 +224,12 @@ print('SHAPE', model.layers[-1].output_shape)
     assert "SHAPE (None, 3)" in report["run"]["output_tail"]
     assert report["environment"]["runtime"]["name"] == "keras2"
     assert report["environment"]["runtime"]["signs"] == [{"sign": "a layer's output_shape", "line": 15, "where": "line 15"}]
+
+
+def test_a_missing_dataset_and_missing_weights_are_named_together(tmp_path):
+    result = run_cli("grade", "transfer_learning", ROOT / "exercises" / "transfer_learning" / "solution.py",
+                     "--data-dir", tmp_path)
+    assert result.exit_code == 2
+    assert "The dataset 'horse_or_human' is missing" in result.output
+    assert ("The dataset 'inception_v3' is missing: it needs inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5 "
+            "in a folder 'inception_v3'.") in result.output
