@@ -102,10 +102,11 @@ def show(exercise):
         from grader.plugins import datasets as registered
 
         ds = registered().get(ex.dataset.get("name"))
-        copy, noun = (ds.evaluation_copy, ds.examples) if ds else ("your validation/ folder", "images")
-        click.echo(f"\nData\n  {held:.0%} of the {ex.dataset.get('name')} validation {noun} (per class, the same "
-                   f"ones every time) are held back from your program: {copy} holds the other "
-                   f"{1 - held:.0%}, and validation accuracy is graded on the held-back {noun}.")
+        copy, noun, split = (ds.evaluation_copy, ds.examples, ds.held_from) if ds else \
+            ("your validation/ folder", "images", "validation")
+        click.echo(f"\nData\n  {held:.0%} of the {ex.dataset.get('name')} {split + ' ' if split else ''}{noun} (per "
+                   f"class, the same ones every time) are held back from your program: {copy} holds the other "
+                   f"{1 - held:.0%}, and {split + ' ' if split else ''}accuracy is graded on the held-back {noun}.")
     click.echo("\nLimits")
     click.echo(f"  time: {ex.time_limit:g} s for the whole program")
     if ex.max_epochs:

@@ -61,6 +61,7 @@ class Dataset:
     # exercise holds part of it back
     evaluation_copy: str = "your validation/ folder (training images stand in, under their names, for those held back)"
     examples: str = "images"
+    held_from: str = "validation"  # the split an exercise's held_back share comes from ("" for the whole dataset)
 
 
 @dataclass

@@ -48,7 +48,8 @@ def verdict(evidence) -> dict:
     except Exception:  # a dataset with no training split
         trained_on_train = False
     if not trained_on_train:
-        return _unverifiable("the record does not show training on the exercise's training data")
+        return _unverifiable("the grader cannot match what the program trained on with its own copy of the "
+                             "training data (a program may train on files it made itself, as split_data does)")
     try:
         measured = evidence.accuracy_sample("train", SAMPLE)
     except Exception as exc:  # no model to measure, or the evaluator failed: the checks say that themselves

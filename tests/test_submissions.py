@@ -42,6 +42,17 @@ def test_function_returning_history_is_graded(grade_file):
     assert result.exit_code == 0 and report["score"] == 10
 
 
+def test_a_stock_nbconvert_export_calls_get_ipython_without_importing_it(grade_file):
+    """`jupyter nbconvert --to script` writes `get_ipython().run_line_magic(...)` and `.system(...)` with no
+    import of get_ipython (only some templates add one)."""
+    result, report = grade_file("#!/usr/bin/env python\n# coding: utf-8\n\n# In[1]:\n\n\n"
+                                "get_ipython().run_line_magic('matplotlib', 'inline')\n"
+                                "get_ipython().system('pip install -q tensorflow')\n"
+                                "print('RAN')\n", name="export.py")
+    assert report["run"]["error"] is None, report["run"]["error"]
+    assert "RAN" in report["run"]["output_tail"]
+
+
 def test_a_main_block_that_trains_is_not_trained_twice(grade_file):
     source = ("import numpy as np\nimport tensorflow as tf\n\n"
               "def train_model():\n"

@@ -198,4 +198,4 @@ def install(recorder):
     for name in builders:  # a real IPython (installed for other reasons) is not the notebook's
         sys.modules.pop(name, None)
     sys.meta_path.insert(0, StandIns())
-    return builtins_display
+    return builtins_display, get_ipython

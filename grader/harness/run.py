@@ -342,12 +342,13 @@ def main(job_text: str):
     for entry in job.get("archives") or []:
         offline.archive_of(entry)
     recorder.data_access.extend(job.get("served_paths") or [])
-    display = notebooks.install(recorder)
+    display, get_ipython = notebooks.install(recorder)
 
     module = types.ModuleType("__main__")
     module.__file__ = source_path
     module.__builtins__ = builtins
     module.display = display  # notebooks (and their exports) call display(); outside IPython it does not exist
+    module.get_ipython = get_ipython  # `jupyter nbconvert --to script` writes get_ipython().system(...) unimported
     sys.modules["__main__"] = module
     sys.argv = [source_path]
     namespace = module.__dict__

@@ -116,7 +116,8 @@ def grader_register_datasets(register):
         origin="https://download.microsoft.com/download/3/E/1/3E1C3F21-EF3A-4E7B-9A8F-6A7D59F8AE1B/",
         validate=validate, synthesize=synthesize, stage=stage, load_split=load_split,
         unpack=lambda source, dest: _unpack(source, dest),
-        evaluation_copy="your PetImages folder (without the pictures held back)", examples="images"))
+        evaluation_copy="your PetImages folder (the pictures held back are not in it)", examples="pictures",
+        held_from=""))
 
 
 def _unpack(source: Path, dest: Path) -> Path:
