@@ -1,7 +1,7 @@
 """Kaggle's cats and dogs, as course 2 week 1 downloads it: ``kagglecatsanddogs_5340.zip`` (formerly
 ``kagglecatsanddogs_3367a.zip``) holding ``PetImages/Cat`` and ``PetImages/Dog``, JPEGs named by number,
-with the faults students meet: a zero-length picture in each class (``Cat/666.jpg``, ``Dog/11702.jpg``)
-and Windows' ``Thumbs.db`` in each folder. Kept as ``ROOT/kagglecatsanddogs/PetImages/{Cat,Dog}``.
+with the faults students meet: a zero-length picture in each class (``Cat/666.jpg``, ``Dog/11702.jpg``),
+a picture whose EXIF block is garbage (it decodes all the same), and Windows' ``Thumbs.db`` in each folder. Kept as ``ROOT/kagglecatsanddogs/PetImages/{Cat,Dog}``.
 
 There is no validation split: the student's ``split_data`` makes one. The exercise holds back a share
 of each class (``[dataset] held_back``, chosen by a hash of each file's name): the program's PetImages
@@ -30,6 +30,9 @@ SUBDIR = "kagglecatsanddogs"
 TOP = "PetImages"
 CLASSES = ("Cat", "Dog")
 EMPTY = {"Cat": "666.jpg", "Dog": "11702.jpg"}  # the real download's zero-length pictures
+# pictures whose EXIF block is garbage, as some of the real download's are ("Possibly corrupt EXIF data"):
+# the picture itself decodes
+CORRUPT_EXIF = {"Cat": "10.jpg", "Dog": "20.jpg"}
 ZIPS = ("kagglecatsanddogs_5340.zip", "kagglecatsanddogs_3367a.zip", "cats-and-dogs.zip")
 STANDIN_PER_CLASS = 1500
 IMAGE_SUFFIXES = {".jpg", ".jpeg"}
@@ -71,7 +74,15 @@ def synthesize(folder: Path, seed: int, per_class: int = STANDIN_PER_CLASS):
         for i, background in enumerate(_backgrounds(rng, per_class, 150)):
             _shape_image(rng, 90 * k, background, int(rng.integers(0, 2))).save(out / f"{i}.jpg", quality=90)
         (out / EMPTY[cls]).write_bytes(b"")
+        _break_exif(out / CORRUPT_EXIF[cls], rng)
         (out / "Thumbs.db").write_bytes(bytes(rng.integers(0, 256, 2048, dtype=np.uint8)))
+
+
+def _break_exif(path: Path, rng):
+    """Put an EXIF block of garbage (a TIFF header that leads nowhere) right after the JPEG's start marker."""
+    data = path.read_bytes()
+    body = b"Exif\x00\x00II*\x00" + bytes(rng.integers(0, 256, 64, dtype=np.uint8))
+    path.write_bytes(data[:2] + b"\xff\xe1" + (len(body) + 2).to_bytes(2, "big") + body + data[2:])
 
 
 def load_split(located, split: str, input_shape=None) -> Split:
