@@ -25,6 +25,7 @@ def empty_places(tmp_path, monkeypatch):
 
 def test_synth_writes_the_real_format_with_a_stand_in_marker(standin):
     assert sorted(p.name for p in standin.iterdir()) == ["cats_and_dogs_filtered", "fashion-mnist", "happy-or-sad",
+                                                         "horses-or-humans", "inception_v3", "kagglecatsanddogs",
                                                          "mnist", "sign-language-mnist"]
     with np.load(standin / "mnist" / "mnist.npz", allow_pickle=False) as f:  # Keras' own mnist.npz layout
         assert {k: (f[k].shape, f[k].dtype) for k in f.files} == {
@@ -69,7 +70,10 @@ def test_status_says_where_each_dataset_is_or_that_it_is_missing(standin, empty_
         f"cats_and_dogs_filtered   found [stand-in]: {standin / 'cats_and_dogs_filtered'} (from --data-dir)\n"
         f"fashion_mnist            found [stand-in]: {standin / 'fashion-mnist'} (from --data-dir)\n"
         f"happy_or_sad             found [stand-in]: {standin / 'happy-or-sad'} (from --data-dir)\n"
+        f"horse_or_human           found [stand-in]: {standin / 'horses-or-humans'} (from --data-dir)\n"
+        f"inception_v3             found [stand-in]: {standin / 'inception_v3'} (from --data-dir)\n"
         f"mnist                    found [stand-in]: {standin / 'mnist'} (from --data-dir)\n"
+        f"pet_images               found [stand-in]: {standin / 'kagglecatsanddogs'} (from --data-dir)\n"
         f"sign_mnist               found [stand-in]: {standin / 'sign-language-mnist'} (from --data-dir)\n")
     missing = run_cli("data", "status")
     cache = empty_places / "keras" / "datasets"
@@ -86,7 +90,13 @@ def test_status_says_where_each_dataset_is_or_that_it_is_missing(standin, empty_
         f"{fix('fashion_mnist')}\n"
         f"happy_or_sad             MISSING: needs happy, sad; looked in {cache / 'happy-or-sad'} (Keras cache). "
         f"{fix('happy_or_sad')}\n"
+        f"horse_or_human           MISSING: needs train, validation; looked in {cache / 'horses-or-humans'} (Keras "
+        f"cache). {fix('horse_or_human')}\n"
+        f"inception_v3             MISSING: needs inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5; looked in "
+        f"{cache / 'inception_v3'} (Keras cache). {fix('inception_v3')}\n"
         f"mnist                    MISSING: needs mnist.npz; looked in {cache / 'mnist'} (Keras cache). {fix('mnist')}\n"
+        f"pet_images               MISSING: needs PetImages; looked in {cache / 'kagglecatsanddogs'} (Keras cache). "
+        f"{fix('pet_images')}\n"
         f"sign_mnist               MISSING: needs sign_mnist_train.csv, sign_mnist_test.csv; looked in "
         f"{cache / 'sign-language-mnist'} (Keras cache). {fix('sign_mnist')}\n")
 
