@@ -233,3 +233,20 @@ def test_a_missing_dataset_and_missing_weights_are_named_together(tmp_path):
     assert "The dataset 'horse_or_human' is missing" in result.output
     assert ("The dataset 'inception_v3' is missing: it needs inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5 "
             "in a folder 'inception_v3'.") in result.output
+
+
+def test_kaggles_zip_is_imported_with_its_pictures_only(standin, tmp_path):
+    source = standin / "kagglecatsanddogs"
+    archive = tmp_path / "kagglecatsanddogs_5340.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in sorted((source / "PetImages").rglob("*")):
+            if f.is_file():
+                z.write(f, str(f.relative_to(source)))
+        z.writestr("CDLA-Permissive-2.0.pdf", b"%PDF-1.4")
+        z.writestr("readme[1].txt", "Kaggle's cats and dogs")
+    result = run_cli("data", "import", "pet_images", archive, "--data-dir", tmp_path / "data")
+    assert result.exit_code == 0, result.output
+    installed = tmp_path / "data" / "kagglecatsanddogs"
+    assert sorted(p.name for p in installed.iterdir()) == ["PetImages"]
+    cats = sorted(p.name for p in (installed / "PetImages" / "Cat").iterdir())
+    assert len(cats) == 1501 and "Thumbs.db" in cats and (installed / "PetImages" / "Cat" / "666.jpg").stat().st_size == 0

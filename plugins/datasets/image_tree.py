@@ -134,7 +134,12 @@ def decode_size(input_shape, native: tuple, count: int) -> tuple:
 
 
 def load_tree_split(located, split: str, input_shape=None, native=(150, 150, 3), flat: bool = False) -> Split:
-    files = split_files(located, split, flat)
+    return load_files(located, split, split_files(located, split, flat), input_shape, native)
+
+
+def load_files(located, split: str, files: dict, input_shape=None, native=(150, 150, 3)) -> Split:
+    """A split decoded from ``files`` ({class: [image files]}, in label order), at the model's input size
+    where it can be afforded (``decode_size``); a file that does not decode is skipped and named."""
     count = sum(len(f) for f in files.values())
     h, w, c = decode_size(input_shape, native, count)
     classes = list(files)

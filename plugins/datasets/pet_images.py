@@ -17,13 +17,12 @@ subset Coursera's lab shipped; the full download has 12,500), 150x150 JPEGs of a
 from __future__ import annotations
 
 import shutil
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from grader.builtin.datasets.image_tree import _backgrounds, _decode, _shape_image
-from grader.datasets import DataError, Dataset, Split, Staged, cached_arrays, check_archive, held_back_files
+from grader.builtin.datasets.image_tree import _backgrounds, _shape_image, import_archive, load_files
+from grader.datasets import DataError, Dataset, Split, Staged, held_back_files
 from grader.hookspecs import hookimpl
 
 SUBDIR = "kagglecatsanddogs"
@@ -86,22 +85,7 @@ def _break_exif(path: Path, rng):
 
 
 def load_split(located, split: str, input_shape=None) -> Split:
-    files = class_files(located, split)
-
-    def build():
-        xs, ys, skipped = [], [], []
-        for label, cls in enumerate(CLASSES):
-            for f in files[cls]:
-                try:
-                    xs.append(_decode(f, (150, 150), 3))
-                    ys.append(label)
-                except Exception:
-                    skipped.append(str(f.relative_to(located.path)))
-        return {"x": np.stack(xs) if xs else np.zeros((0, 150, 150, 3), np.uint8), "y": np.array(ys, np.int64),
-                "meta": {"skipped": skipped}}
-
-    arrays = cached_arrays(f"{located.dataset.name}-{split}-{located.held_back:g}-{located.stamp()}", build)
-    return Split(x=arrays["x"], y=arrays["y"], classes=["cats", "dogs"], skipped=arrays["meta"]["skipped"])
+    return load_files(located, split, class_files(located, split), input_shape)
 
 
 def stage(located, workdir: Path) -> Staged:
@@ -126,20 +110,11 @@ def grader_register_datasets(register):
         subdir=SUBDIR, files=(TOP,), archive="kagglecatsanddogs_5340.zip", md5={},
         origin="https://download.microsoft.com/download/3/E/1/3E1C3F21-EF3A-4E7B-9A8F-6A7D59F8AE1B/",
         validate=validate, synthesize=synthesize, stage=stage, load_split=load_split,
-        unpack=lambda source, dest: _unpack(source, dest),
+        unpack=_unpack,
         evaluation_copy="your PetImages folder (the pictures held back are not in it)", examples="pictures",
         held_from=""))
 
 
 def _unpack(source: Path, dest: Path) -> Path:
-    """The folder holding PetImages/ in the course's zip."""
-    try:
-        with zipfile.ZipFile(source) as z:
-            check_archive(z, source)
-            z.extractall(dest)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise DataError(f"{source} could not be unpacked: {exc}. Download it again.") from None
-    for candidate in (dest, *sorted(p for p in dest.iterdir() if p.is_dir())):
-        if (candidate / TOP).is_dir():
-            return candidate
-    raise DataError(f"{source} does not hold a '{TOP}' folder.")
+    """A folder holding the PetImages/ of the course's zip (its pdf and readme left out)."""
+    return import_archive(source, TOP, dest, (TOP,))
