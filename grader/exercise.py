@@ -222,6 +222,10 @@ def load_exercise(path: Path) -> Exercise:
     if not all(isinstance(p, str) and p for p in paths):
         raise ExerciseError(f"{where}: [dataset] paths must be a list of paths (text), such as "
                             "[\"/tmp/horse-or-human\"]; got {paths!r}.")
+    outputs = _expect(sub.get("outputs", []), list, where, "submission.outputs")
+    if not all(isinstance(p, str) and p for p in outputs):
+        raise ExerciseError(f"{where}: [submission] outputs must be a list of folders (text) the program writes, "
+                            f"such as [\"/tmp/cats-v-dogs\"]; got {outputs!r}.")
     pretrained = _expect(dataset.get("pretrained", []), list, where, "dataset.pretrained")
     unknown = [w for w in pretrained if w not in plugins.datasets()]
     if unknown:
@@ -262,7 +266,7 @@ def load_exercise(path: Path) -> Exercise:
         fixed_architecture=_expect(sub.get("fixed_architecture", False), bool, where, "submission.fixed_architecture"),
         dataset=dataset,
         checks=checks,
-        outputs=tuple(_expect(sub.get("outputs", []), list, where, "submission.outputs")),
+        outputs=tuple(outputs),
     )
 
 

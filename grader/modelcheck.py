@@ -168,36 +168,38 @@ def load_model_safely(path: Path, workdir: Path, runtime: str = "keras3"):
                         if "metadata.json" in names else b"{}")
             weights = _member(z, "model.weights.h5", MAX_WEIGHTS_BYTES, ratio=False)
             safe = workdir / "checked.keras"
+            on_disk = workdir / "weights.h5"  # tf-keras reads them from here (_weights_from_disk)
             with zipfile.ZipFile(safe, "w") as out:
                 out.writestr("config.json", json.dumps(clean))
                 out.writestr("metadata.json", metadata)
-                with z.open(weights) as src, out.open("model.weights.h5", "w", force_zip64=True) as dst:
+                with z.open(weights) as src, (open(on_disk, "wb") if runtime == "keras2" else
+                                              out.open("model.weights.h5", "w", force_zip64=True)) as dst:
                     copied = 0
                     while chunk := src.read(1 << 20):
                         copied += len(chunk)
                         if copied > weights.file_size:
                             raise ValueError("the saved model's weights are larger than their zip entry says")
                         dst.write(chunk)
+                if runtime == "keras2":
+                    out.writestr("model.weights.h5", b"")  # tf-keras looks for the member, then reads on_disk
     except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, EOFError):
         raise ValueError("the saved model file is not a Keras archive") from None
     if runtime == "keras2":
-        _weights_from_disk(workdir)
+        _weights_from_disk(on_disk)
     return keras.saving.load_model(safe, safe_mode=True, compile=False)
 
 
-_WEIGHTS_COPY: list = [None]  # where the model being loaded has its weights copied
+_WEIGHTS_ON_DISK: list = [None]  # where the weights of the model being loaded were copied
 
 
-def _weights_from_disk(workdir: Path):
+def _weights_from_disk(path: Path):
     """tf-keras reads a .keras file's weights through the zip member itself, and Python's zipfile answers
     each backward seek by reading the member again from its start: 90 s for InceptionV3's 330 MB (Keras 3
-    copies the member out first). Here its store reads a copy on disk, like Keras 3."""
-    import shutil
-
+    copies the member out first). Here its store opens ``path``, the weights copied there once, instead."""
     import h5py
     from tf_keras.src.saving import saving_lib
 
-    _WEIGHTS_COPY[0] = workdir / "weights.h5"
+    _WEIGHTS_ON_DISK[0] = path
     original = saving_lib.H5IOStore.__init__
     if getattr(original, "grader_from_disk", False):
         return
@@ -206,15 +208,10 @@ def _weights_from_disk(workdir: Path):
         if archive is None or mode != "r":
             return original(self, root_path, archive, mode)
         self.root_path, self.mode, self.archive, self.io_file = root_path, mode, archive, None
-        copy = _WEIGHTS_COPY[0]
-        with archive.open(root_path, "r") as src, open(copy, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-        self.h5_file = h5py.File(copy, mode="r")
+        self.h5_file = h5py.File(_WEIGHTS_ON_DISK[0], mode="r")
 
     __init__.grader_from_disk = True
     saving_lib.H5IOStore.__init__ = __init__
-
-
 
 
 def _shape(layer, which: str) -> list | None:

@@ -102,6 +102,22 @@ def test_a_bad_spec_field_is_named_with_file_check_and_expected_type(tmp_path, c
     assert str(err.value) == f"{tmp_path / message}"
 
 
+@pytest.mark.parametrize("table, message", [
+    ('[submission]\noutputs = "/tmp/cats-v-dogs"',
+     "submission.outputs"),
+    ('[submission]\noutputs = [3]',
+     "[submission] outputs must be a list of folders (text) the program writes, such as [\"/tmp/cats-v-dogs\"]; "
+     "got [3]."),
+    ('[dataset]\nname = "horse_or_human"\npretrained = ["inception_v4"]',
+     "[dataset] pretrained names weights that are not registered: inception_v4"),
+])
+def test_a_bad_outputs_or_pretrained_entry_is_named(tmp_path, table, message):
+    (tmp_path / "spec.toml").write_text(f'title = "t"\n{table}\n[[checks]]\nname = "w"\ntype = "within_limits"\n')
+    with pytest.raises(ExerciseError) as err:
+        load_exercise(tmp_path)
+    assert str(err.value).startswith(str(tmp_path / "spec.toml")) and message in str(err.value)
+
+
 def test_verify_reports_an_unsound_exercise(tmp_path):
     from grader.verify import verify_exercise
 
