@@ -25,7 +25,7 @@ from grader import runner, sandbox, workfolders
 from grader.modelview import ModelView
 from grader.modelcheck import UnsafeModel
 
-WORKER_FILES = ("__init__.py", "tfimport.py", "modelcheck.py", "evalworker.py")
+WORKER_FILES = ("__init__.py", "tfimport.py", "modelcheck.py", "evalworker.py", "replay.py", "batchorder.py")
 MAX_REPLY_BYTES = 8 * 2**20
 # predictions for the largest held-out split are a few MiB (10,000 pictures x 26 classes of float32: 1 MiB);
 # a model whose output is made huge (RepeatVector(60,000,000)) made the grader hold 750 MB at 1 GiB
@@ -85,6 +85,7 @@ class Evaluator:
         """``runtime``: the Keras that loads the model, the one the program trained on (grader/runtime.py)."""
         self.limits = limits
         self.used_s = 0.0
+        self.extra_s = 0.0  # time granted beyond the evaluation's own (replays of training)
         self.failure: str | None = None
         self.loads = 0
         self.folder = workfolders.work_folder("eval", workfolders.work_base())
@@ -187,6 +188,35 @@ class Evaluator:
             inputs.unlink(missing_ok=True)
             outputs.unlink(missing_ok=True)
 
+    def replay(self, model_path: Path, data_path: Path, epochs: list[dict], order: dict, time_s: float) -> dict:
+        """Replay epochs of one fit (grader/replay.py) in the session, within ``time_s`` seconds of its own
+        (not taken from the evaluation's). ``epochs``: {"epoch", "steps", "start": saved state}; ``order``:
+        batch_size, shuffle, order_seed, class_weight. Returns the worker's reply."""
+        self.begin()
+        handed: list[Path] = []
+
+        def hand(path: Path, name: str) -> str:
+            target = self.folder / name
+            with _open_regular(path) as src, _create(target) as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            handed.append(target)
+            return str(target)
+
+        try:
+            try:
+                request = {"op": "replay", "model": hand(model_path, "replay-model.keras"),
+                           "data": hand(data_path, "replay-data.npz"), **order,
+                           "epochs": [dict(e, start=hand(e["start"], f"replay-start-{i}.npz"))
+                                      for i, e in enumerate(epochs)]}
+            except OSError as exc:
+                return {"ok": False, "kind": "unreplayable",
+                        "message": f"a saved file could not be handed to the evaluator ({exc.strerror})"}
+            self.extra_s += time_s
+            return self._ask(request)
+        finally:
+            for path in handed:
+                path.unlink(missing_ok=True)
+
     def _ask(self, request: dict) -> dict:
         if self.failure:
             raise (EvaluatorUnavailable if not self.ready else EvaluationLimit)(self.failure)
@@ -234,7 +264,7 @@ class Evaluator:
         fd = self.proc.stdout.fileno()
         margin = max(32 * 2**20, self.limits.memory_mib * 2**20 // 32)
         while b"\n" not in self.buffer:
-            left = self.limits.time_s - self.used_s - (time.monotonic() - started)
+            left = self.limits.time_s + self.extra_s - self.used_s - (time.monotonic() - started)
             if left <= 0:
                 self._fail("time")
             if self.box.memory_in_use(self.proc.pid) >= self.limits.memory_mib * 2**20 - margin:
@@ -305,7 +335,7 @@ def acquire(limits: EvalLimits, runtime: str = "keras3") -> Evaluator:
         if evaluator is not None:
             evaluator.close()
         evaluator = Evaluator(limits, runtime=runtime)
-    evaluator.used_s = 0.0  # each grading has the whole time budget
+    evaluator.used_s = evaluator.extra_s = 0.0  # each grading has the whole time budget
     return evaluator
 
 

@@ -13,6 +13,10 @@ Protocol, one JSON line each way on stdin / the original stdout:
   {"op": "load", "model": PATH}                -> {"ok": true, "input_shape": [...], "layers": [...],
                                                   "digests": [...]}
   {"op": "infer", "x": NPY, "out": NPY}        -> {"ok": true}   (arrays as .npy, never pickled)
+  {"op": "replay", "model": PATH, "start": NPZ, "data": NPZ, "epoch": K, "steps": N, "batch_size": B,
+   "shuffle": BOOL, "order_seed": S, "class_weight": {...} | null}
+                                               -> {"ok": true, "weights": DIGEST, "optimizer": DIGEST, ...}
+                                                  (grader/replay.py; "kind": "unreplayable" when it cannot)
   {"op": "end"}                                -> {"ended": true} (once the session's process is gone;
                                                   also sent, unasked, when that process dies)
 Failures: {"ok": false, "kind": "unsafe" | "invalid" | "error", "type": NAME, "message": TEXT}.
@@ -50,7 +54,14 @@ def serve_session(replies, runtime: str):
         if request.get("op") == "end":
             return
         try:
-            if request["op"] == "load":
+            if request["op"] == "replay":
+                from grader import replay
+
+                try:
+                    reply = dict(replay.replay(request, Path(request["model"]).parent, runtime), ok=True)
+                except replay.Unreplayable as exc:
+                    reply = {"ok": False, "kind": "unreplayable", "type": "Unreplayable", "message": str(exc)[:2000]}
+            elif request["op"] == "load":
                 model = None
                 path = Path(request["model"])
                 model = modelcheck.load_model_safely(path, path.parent, runtime)

@@ -61,6 +61,9 @@ class Exercise:
     checks: list[CheckSpec]
     # folders the program is asked to write (split_data's /tmp/cats-v-dogs), listed by the grader once it ends
     outputs: tuple = ()
+    # what training the grader cannot verify earns (grader/training_proof.py): "grade" the checks that rest
+    # on the record as it says, or "fail" them
+    unverifiable: str = "grade"
 
     @property
     def max_score(self) -> float:
@@ -158,7 +161,10 @@ def _parse_checks(entries, where: Path, visibility: str, types: dict) -> list[Ch
     return specs
 
 
-SPEC_KEYS = ("title", "summary", "seed", "runs", "runtime", "limits", "submission", "dataset", "checks")
+SPEC_KEYS = ("title", "summary", "seed", "runs", "runtime", "limits", "submission", "dataset", "checks",
+             "verification")
+VERIFICATION_KEYS = ("unverifiable",)
+UNVERIFIABLE_CHOICES = ("grade", "fail")
 HIDDEN_KEYS = ("checks", "release")
 LIMIT_KEYS = ("time_limit", "max_epochs", "memory_mib", "processes", "file_mib", "disk_mib", "network",
               "evaluation_time", "evaluation_memory_mib", "grading_time")
@@ -200,6 +206,13 @@ def load_exercise(path: Path) -> Exercise:
     _known_keys(hidden, HIDDEN_KEYS, str(hidden_path), "")
     _known_keys(limits, LIMIT_KEYS, where, "[limits] ")
     _known_keys(sub, SUBMISSION_KEYS, where, "[submission] ")
+    verification = _expect(spec.get("verification", {}), dict, where, "verification")
+    _known_keys(verification, VERIFICATION_KEYS, where, "[verification] ")
+    unverifiable = _expect(verification.get("unverifiable", "grade"), str, where, "verification.unverifiable")
+    if unverifiable not in UNVERIFIABLE_CHOICES:
+        raise ExerciseError(f"{where}: [verification] unverifiable must be \"grade\" (the checks that rest on the "
+                            "record of training are graded as it says, and the report marks the training unverified) "
+                            f"or \"fail\" (they fail); got {unverifiable!r}.")
     if isinstance(spec.get("dataset"), dict):  # a course's own checks may read keys of their own here
         _known_keys(spec["dataset"], DATASET_KEYS, where, "[dataset] ", typos_only=True)
     max_epochs = limits.get("max_epochs")
@@ -267,6 +280,7 @@ def load_exercise(path: Path) -> Exercise:
         dataset=dataset,
         checks=checks,
         outputs=tuple(outputs),
+        unverifiable=unverifiable,
     )
 
 

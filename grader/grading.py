@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from grader import datasets, evaluate, outcome, plugins, runner, runtime, workfolders
+from grader import datasets, evaluate, outcome, plugins, runner, runtime, training_proof, workfolders
 from grader.checks import run_check
 from grader.diagnoses import run_diagnoses
 from grader import evaluator as evaluators
@@ -231,6 +231,7 @@ def grade(exercise: Exercise, submission: Path, *, time_limit: float | None = No
                    "runtime": dict(keras.as_dict(), signs=_located(keras.signs, source))}
     environment["determinism"] = determinism_statement(trace.get("determinism") or {}, count)
     environment["training_record"] = graded[chosen]["record"]
+    environment["training_verification"] = graded[chosen]["verification"]
     return Report(
         exercise=exercise.name,
         title=exercise.title,
@@ -277,6 +278,8 @@ def _evaluate(exercise: Exercise, run: runner.RunResult, source, located, evalua
     try:
         types = plugins.check_types()
         results = [run_check(types[c.type], c, evidence) for c in exercise.checks]
+        verification = training_proof.verdict(evidence)  # after the checks: replays take time of their own
+        results = training_proof.apply(verification, exercise, types, results)
         hints, hint_errors = run_diagnoses(plugins.diagnoses(), evidence, results)
         record = evidence.record()
         model = dict(evidence.model_info)
@@ -285,7 +288,7 @@ def _evaluate(exercise: Exercise, run: runner.RunResult, source, located, evalua
         if run.artifacts:
             workfolders.remove_tree(run.artifacts)
     return {"run": run, "results": results, "model": model, "hints": hints, "hint_errors": hint_errors,
-            "record": record}
+            "record": record, "verification": verification}
 
 
 def _median_index(keys: list) -> int:

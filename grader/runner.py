@@ -20,7 +20,7 @@ from pathlib import Path
 
 from grader import datapaths, sandbox
 from grader.submission import Source
-from grader.trace import read_trace, regular_file
+from grader.trace import clean_commitment, read_trace, regular_file
 from grader.workfolders import (MAX_ENTRIES, child_path, disk_used, inventory, remove_tree, sweep_stale, work_base,
                                 work_folder)
 
@@ -55,6 +55,8 @@ class RunResult:
     data_places: list = field(default_factory=list)  # where the program could find its dataset
     # what the program left in each of the task's ``outputs`` (workfolders.inventory), read on the trusted side
     outputs: dict = field(default_factory=dict)
+    # the commitments to training received over the event pipe while the child ran (Commitments.received)
+    commitments: dict = field(default_factory=dict)
 
     @property
     def output_cut(self) -> int:
@@ -184,7 +186,7 @@ class Task:
 
 
 # The harness's own modules: all the child is shown of the grader (no checks, exercises or tests).
-HARNESS_FILES = ("__init__.py", "tfimport.py", "fingerprint.py", "shellcmd.py", "harness")
+HARNESS_FILES = ("__init__.py", "tfimport.py", "fingerprint.py", "shellcmd.py", "batchorder.py", "harness")
 BOOT = "import runpy, sys; sys.path.insert(0, {root!r}); runpy.run_module({module!r}, run_name='__main__')"
 
 
@@ -303,22 +305,25 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
                         hide=list(hide), network=limits.network, links=links)
     box.prepare(view)
     command = box.command(argv, view)
-    # progress events travel on a pipe of their own, opened only when someone listens
-    events_read, events_write = os.pipe() if progress is not None else (None, None)
+    # events (progress, and the commitments to training) travel on a pipe of their own
+    events_read, events_write = os.pipe()
     job["progress_fd"] = events_write
+    ledger = Commitments(started)
     try:
         proc = subprocess.Popen(
             command, cwd=workdir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=True, pass_fds=((events_write,) if events_write is not None else ()) + box.pass_fds,
+            start_new_session=True, pass_fds=(events_write,) + box.pass_fds,
         )
     except BaseException:
         box.close()
+        os.close(events_read)
         raise
     finally:
         box.started()
-    if events_write is not None:
         os.close(events_write)
-        threading.Thread(target=_relay_events, args=(events_read, progress, started, time_limit), daemon=True).start()
+    relay = threading.Thread(target=_relay_events, args=(events_read, progress, ledger, started, time_limit),
+                             daemon=True)
+    relay.start()
     capture = OutputCapture(proc.stdout)
     try:  # the job goes in on stdin: no path to the artifacts in the child's arguments
         proc.stdin.write(json.dumps(job).encode())
@@ -347,6 +352,7 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
         _stop(proc, box)  # nothing the submission started survives it, whatever happened here
         if on_exit is not None:
             on_exit()
+    relay.join(timeout=5.0)  # the pipe's last events, written before the child ended
     if stopped is None and disk_used((workdir, artifacts), proc.pid)[0] > limits.disk_mib:
         stopped = "disk"  # written faster than the watch looks, and left behind: over the limit all the same
     proc.returncode = 0  # reaped by wait4 above; stop Popen from waiting again
@@ -391,7 +397,7 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
         memory_exceeded=memory_exceeded, isolation=box.mode, warnings=warnings,
         disk_limit_mib=limits.disk_mib, disk_exceeded=stopped == "disk",
         data_places=([f"./{staged.home.name}", *staged.aliases] if staged.home else []) + list(staged.links)
-        if staged is not None else [], outputs=outputs,
+        if staged is not None else [], outputs=outputs, commitments=ledger.received(),
     )
 
 
@@ -433,8 +439,33 @@ def _stop(proc, box: sandbox.Sandbox):
         box.cgroup.kill_all()
 
 
-def _relay_events(fd: int, progress, started: float, time_limit: float):
-    """Drain the child's event pipe (always, so the child never blocks on it); pass each event on."""
+class Commitments:
+    """The commitments to training the child sent while it ran, each stamped with when the parent received
+    it (seconds after the start): the trusted record of training (grader/training_proof.py)."""
+
+    MOST = 100_000  # an epoch sends two; a program past this many epochs is not audited past it
+
+    def __init__(self, started: float):
+        self.started = started
+        self.items: list[dict] = []
+        self.dropped = 0
+
+    def add(self, event: dict):
+        commitment = clean_commitment(event)
+        if commitment is None:
+            return
+        if len(self.items) >= self.MOST:
+            self.dropped += 1
+            return
+        self.items.append(dict(commitment, received_s=round(time.time() - self.started, 4)))
+
+    def received(self) -> dict:
+        return {"items": list(self.items), "dropped": self.dropped}
+
+
+def _relay_events(fd: int, progress, ledger: Commitments, started: float, time_limit: float):
+    """Drain the child's event pipe (always, so the child never blocks on it): commitments are kept,
+    every event is passed on to ``progress``."""
     with os.fdopen(fd, "rb") as stream:
         too_long = False
         while line := stream.readline(MAX_EVENT_BYTES):
@@ -445,7 +476,11 @@ def _relay_events(fd: int, progress, started: float, time_limit: float):
                 event = json.loads(line)
             except (ValueError, RecursionError):
                 continue
-            if isinstance(event, dict):
+            if not isinstance(event, dict):
+                continue
+            if event.get("commit") in ("start", "end"):
+                ledger.add(event)
+            if progress is not None:
                 event["time_left_s"] = max(0.0, started + time_limit - time.time())
                 try:
                     progress(event)

@@ -54,7 +54,9 @@ FIT_FIELDS = {"index": int, "line": int, "epochs_requested": (int, float), "epoc
               "epochs_run": int, "capped": bool, "stopped_by": dict, "limit_hit": str, "history": dict,
               "epoch_times": list, "data": dict, "validation": dict, "callbacks": list, "callback_misses": list,
               "compile": dict, "output": dict, "fast_path": bool, "duration_s": (int, float), "error": str,
-              "current_epoch": int}
+              "current_epoch": int, "replay": dict}
+# how a replayable fit ordered its batches (grader/harness/commit.py, grader/batchorder.py)
+REPLAY_FIELDS = {"batch_size": int, "shuffle": bool, "order_seed": int, "rows": int, "class_weight": dict}
 
 
 def _bounded(value, depth: int = 0):
@@ -162,6 +164,13 @@ def clean_trace(data: dict) -> dict:
                 f[key] = _clean_data(f[key])
                 if f[key] is None:
                     del f[key]
+        if "replay" in f:
+            f["replay"] = _typed(f["replay"], REPLAY_FIELDS)
+            if "class_weight" in f["replay"]:
+                f["replay"]["class_weight"] = {k: v for k, v in list(f["replay"]["class_weight"].items())[:1000]
+                                               if isinstance(v, NUMBER) and not isinstance(v, bool)}
+            if not {"batch_size", "shuffle", "order_seed"} <= set(f["replay"]):
+                del f["replay"]
         for key, fields in (("compile", COMPILE_FIELDS), ("output", OUTPUT_FIELDS)):
             if key in f:
                 f[key] = _typed(f[key], fields)
@@ -175,3 +184,22 @@ def clean_trace(data: dict) -> dict:
         items = [_typed(item, fields) for item in trace.get(key, [])[:1000] if isinstance(item, dict)]
         trace[key] = [item for item in items if needed in item]
     return trace
+
+
+# One commitment to training, as the parent received it over the event pipe (grader/runner.Commitments)
+COMMIT_FIELDS = {"commit": str, "fit_index": int, "at_epoch": int, "steps": int, "weights": str, "optimizer": str,
+                 "saved": bool, "logs": dict}
+
+
+def clean_commitment(event: dict) -> dict | None:
+    """A commitment with every field of the type the trusted side reads, or None when it is not one."""
+    c = _typed(_bounded(event, MAX_DEPTH - 2), COMMIT_FIELDS)
+    if c.get("commit") not in ("start", "end") or "fit_index" not in c or "at_epoch" not in c:
+        return None
+    for key in ("weights", "optimizer"):
+        if key in c:
+            c[key] = c[key][:64]
+    if "logs" in c:
+        c["logs"] = {k: v for k, v in list(c["logs"].items())[:100]
+                     if v is None or (isinstance(v, NUMBER) and not isinstance(v, bool))}
+    return c

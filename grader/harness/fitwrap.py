@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from grader.harness import commit
 from grader.harness import data as data_info
 
 STUDENT_MODULE = "__main__"  # the submission runs as __main__, as under `python file.py`
@@ -94,6 +95,7 @@ class Recorder:
         self.learned: set[int] = set()  # id(model) of models whose weights some fit changed
         self.current: dict | None = None
         self.after_fit = None  # called with the model when a fit has trained it (run.py saves a checkpoint)
+        self.ledger: commit.Ledger | None = None  # where the commitments to training go (run.py)
 
     def student_line(self) -> int | None:
         frame = sys._getframe(1)
@@ -137,7 +139,8 @@ def _fast_dataset(tf, keras, args: dict):
     Keras 3 rebuilds its array pipeline every epoch (about 25 ms here, 7x the epoch itself for
     six points). With one batch per epoch the steps, the optimizer and the data are the same;
     only the order of rows inside that batch (which Keras shuffles anyway) can differ.
-    Returns None when the call is not of that exact shape.
+    Returns (dataset, x, y), the arrays as the batch holds them, or None when the call is not of that
+    exact shape.
     """
     x, y = args.get("x"), args.get("y")
     if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)) or x.ndim == 0 or y.ndim == 0:
@@ -154,7 +157,8 @@ def _fast_dataset(tf, keras, args: dict):
     def standard(a):  # what Keras' own array adapter does to float64 input
         return a.astype(keras.backend.floatx()) if a.dtype == np.float64 else a
 
-    return tf.data.Dataset.from_tensor_slices((standard(x), standard(y))).batch(n).cache()
+    x, y = standard(x), standard(y)
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(n).cache(), x, y
 
 
 def _numbers(v) -> bool:
@@ -202,6 +206,7 @@ def install(tf, keras, recorder: Recorder):
     level (tf.keras is keras here)."""
     Callback = keras.callbacks.Callback
     keras3 = keras.__version__.startswith("3")
+    Opening = commit.opening_callback(keras, recorder.ledger) if recorder.ledger is not None else None
 
     def as_array(value, method: str):
         if not _list_of_numbers(value):
@@ -219,6 +224,10 @@ def install(tf, keras, recorder: Recorder):
         def on_epoch_begin(self, epoch, logs=None):
             self._t = time.perf_counter()
             self.record["current_epoch"] = epoch
+            self.steps = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.steps += 1
 
         def on_epoch_end(self, epoch, logs=None):
             rec = self.record
@@ -226,9 +235,12 @@ def install(tf, keras, recorder: Recorder):
             for key, value in (logs or {}).items():
                 rec["history"].setdefault(key, []).append(_clean(value))
             rec["epochs_run"] += 1
-            if recorder.events is not None:
+            if recorder.events is not None:  # progress, and the commitment to the state this epoch ended in
                 recorder.events.send(epoch=rec["epochs_run"], epochs=self.params.get("epochs"), fit=rec["index"] + 1,
-                                     logs={k: _clean(v) for k, v in (logs or {}).items()})
+                                     logs={k: _clean(v) for k, v in (logs or {}).items()},
+                                     commit="end", fit_index=rec["index"], at_epoch=epoch, steps=self.steps,
+                                     weights=commit.weights_digest(self.model),
+                                     optimizer=commit.optimizer_digest(self.model))
 
     class GraderTimeBudget(Callback):
         """Stops training at the grader's time budget so the model trained so far can be graded."""
@@ -395,15 +407,29 @@ def install(tf, keras, recorder: Recorder):
         for cb in user_cbs:
             record["callbacks"].append(callback_info(cb))
             watch(cb, self)
-        a["callbacks"] = [GraderTrace(record)] + user_cbs + [GraderTimeBudget(record, recorder.deadline)]
         # tf-keras runs NumPy arrays fast itself (its cached pipeline was 4x slower than its own arrays)
         fast = _fast_dataset(tf, keras, a) if keras3 else None
+        replay = None
         if fast is not None:
-            a["x"] = fast
+            replay = {"x": fast[1], "y": fast[2], "batch_size": len(fast[1]), "shuffle": False, "order_seed": 0,
+                      "rows": len(fast[1])}
+            a["x"] = fast[0]
             for k in ("y", "batch_size"):
                 a.pop(k, None)
             a["shuffle"] = False  # one batch: nothing to shuffle (and Keras would warn about a Dataset)
             record["fast_path"] = True
+        elif keras3 and recorder.ledger is not None:
+            replay = commit.replayable_arrays(tf, keras, a, recorder.ledger.seed, record["index"])
+        if replay is not None and recorder.ledger is not None and \
+                recorder.ledger.save_data(record["index"], replay.pop("x"), replay.pop("y")):
+            class_weight = a.get("class_weight")
+            record["replay"] = dict(replay, class_weight={str(k): float(v) for k, v in class_weight.items()}
+                                    if isinstance(class_weight, dict) else None)
+        else:
+            replay = None
+        a["callbacks"] = [GraderTrace(record)] + user_cbs + [GraderTimeBudget(record, recorder.deadline)]
+        if recorder.ledger is not None:
+            a["callbacks"].append(Opening(record, replay))
         if any(getattr(layer, "_input_shape_arg", None) is not None for layer in getattr(self, "layers", [])):
             # Dense(..., input_shape=[1]) still works under Keras 3 (with a warning); wrapping Layer.__init__
             # to find the line would break Keras' config capture, so the line is the first in the source

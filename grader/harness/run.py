@@ -313,7 +313,7 @@ def main(job_text: str):
     events = Events(job.get("progress_fd"))
     events.send(phase="importing TensorFlow")
     started = time.time()
-    from grader.harness import determinism, fitwrap, legacy, notebooks, offline
+    from grader.harness import commit, determinism, fitwrap, legacy, notebooks, offline
     from grader.tfimport import import_keras_quietly
 
     runtime = job.get("runtime") or "keras3"
@@ -334,6 +334,7 @@ def main(job_text: str):
     trace["import_s"] = round(time.time() - started, 3)
     recorder = fitwrap.Recorder(job, source_path, events)
     recorder.after_fit = Checkpoints(keras, out, trace, recorder)
+    recorder.ledger = commit.Ledger(events, out, job.get("seed"), keras3=runtime != "keras2")
     trace["determinism"] = determinism.install(tf, keras, job.get("seed"), recorder)
     fitwrap.install(tf, keras, recorder)
     offline.install(keras, tf, job.get("downloads") or {}, recorder)

@@ -1,0 +1,49 @@
+"""The batches an array fit trains on, epoch by epoch, as a function of a seed: the same in the child,
+which trains on them, and in the evaluator, which replays an epoch of that training to check it.
+
+Keras shuffles NumPy arrays with TensorFlow's stateful random ops, whose state no other process can
+rebuild. Here epoch ``e`` of a fit with seed ``s`` trains on ``stateless_shuffle(range(n), [s, e])`` cut
+into batches of ``batch_size`` (the last one shorter), which is what Keras does with its own permutation:
+the same steps, the same batch sizes, a permutation as random. Imports nothing of the grader; TensorFlow
+is handed in.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+SEED_WORDS = 2**31 - 1
+
+
+def fit_seed(seed: int | None, fit_index: int) -> int:
+    """The seed of one fit's batch order, from the grading's seed and which fit call it is."""
+    words = [abs(int(seed or 0)), int(fit_index), 0x0B47C4]
+    return int(np.random.SeedSequence(words).generate_state(1)[0]) % SEED_WORDS
+
+
+def steps_per_epoch(rows: int, batch_size: int) -> int:
+    return max(1, math.ceil(rows / batch_size))
+
+
+def epoch_batches(tf, rows: int, seed: int, first_epoch: int, last_epoch: int, batch_size: int, shuffle: bool):
+    """The index batches of epochs ``first_epoch`` up to ``last_epoch`` (excluded), one after another."""
+
+    def one_epoch(epoch):
+        indices = tf.range(rows, dtype=tf.int64)
+        if shuffle:
+            indices = tf.random.experimental.stateless_shuffle(
+                indices, seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+        return tf.data.Dataset.from_tensor_slices(indices).batch(batch_size)
+
+    return tf.data.Dataset.range(first_epoch, last_epoch).flat_map(one_epoch)
+
+
+def dataset(tf, x: np.ndarray, y: np.ndarray, seed: int, first_epoch: int, last_epoch: int, batch_size: int,
+            shuffle: bool):
+    """(x, y) batches in the fit's order, as Keras' own array pipeline builds them (a gather per batch)."""
+    arrays = tf.data.Dataset.from_tensors((x, y)).repeat()
+    indices = epoch_batches(tf, len(x), seed, first_epoch, last_epoch, batch_size, shuffle)
+    return tf.data.Dataset.zip((indices, arrays)).map(
+        lambda i, xy: (tf.gather(xy[0], i), tf.gather(xy[1], i))).prefetch(2)

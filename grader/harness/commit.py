@@ -1,0 +1,171 @@
+"""Commitments to training, made while it runs (in the child) so that the trusted side can audit it.
+
+For every fit the harness
+- sends the parent, over the event pipe the parent timestamps, at each epoch's end: the epoch, its logs,
+  how many steps it ran, a digest of the model's weights and one of its optimizer's state;
+- saves, at each epoch's start, the whole state that epoch starts from (every variable of the model and
+  of its optimizer) to the artifacts folder, for fits the evaluator can replay: NumPy arrays in the
+  order of ``grader.batchorder`` under Keras 3, with the arrays themselves saved once per fit.
+
+After the run the trusted side picks epochs the child could not predict and replays them in the
+evaluator from the saved state (grader/training_proof.py): a model the program did not train, or a
+record it edited, does not match what was committed. Nothing here is trusted by the parent; it is what
+an honest run hands over to be checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from grader import batchorder
+
+DIGEST_CHARS = 16
+STATE_BUDGET_BYTES = 384 * 2**20  # saved states and arrays, per grading: epochs past it are not auditable
+
+
+def digest(array) -> str:
+    """One weight array's digest, computed the same way as the evaluator's (grader.modelcheck.digest)."""
+    data = np.ascontiguousarray(np.asarray(array, dtype=np.float32))
+    return hashlib.sha256(repr(data.shape).encode() + data.tobytes()).hexdigest()[:DIGEST_CHARS]
+
+
+def combined(digests: list[str]) -> str:
+    """One digest standing for a list of array digests (the trusted side combines the evaluator's alike)."""
+    return hashlib.sha256("\n".join(digests).encode()).hexdigest()[:DIGEST_CHARS]
+
+
+def weights_digest(model) -> str:
+    return combined([digest(w) for w in model.get_weights()])
+
+
+def _optimizer_variables(model) -> list:
+    optimizer = getattr(model, "optimizer", None)
+    variables = getattr(optimizer, "variables", None)
+    if callable(variables):  # tf-keras's legacy optimizers
+        variables = variables()
+    return list(variables or [])
+
+
+def optimizer_digest(model) -> str | None:
+    try:
+        return combined([digest(v) for v in _optimizer_variables(model)])
+    except Exception:
+        return None
+
+
+class Ledger:
+    """Where one grading's commitments go: the event pipe, and the artifacts folder for saved states."""
+
+    def __init__(self, events, out: Path, seed: int | None, keras3: bool):
+        self.events = events
+        self.folder = out / "training"
+        self.seed = seed
+        self.keras3 = keras3
+        self.used = 0
+        self.full = False
+
+    def path(self, fit: int, name: str) -> Path:
+        return self.folder / f"fit{fit}-{name}.npz"
+
+    def _save(self, path: Path, arrays: dict) -> bool:
+        size = sum(int(np.asarray(a).nbytes) for a in arrays.values())
+        if self.full or self.used + size > STATE_BUDGET_BYTES:
+            self.full = True
+            return False
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            part = path.with_name(path.name + ".part")
+            with open(part, "wb") as f:
+                np.savez(f, **arrays)
+            os.replace(part, path)
+        except (OSError, ValueError):
+            return False
+        self.used += size
+        return True
+
+    def save_data(self, fit: int, x: np.ndarray, y: np.ndarray) -> bool:
+        return self._save(self.path(fit, "data"), {"x": x, "y": y})
+
+    def save_state(self, fit: int, epoch: int, model) -> bool:
+        try:
+            arrays = [np.asarray(v) for v in model.variables] + [np.asarray(v) for v in _optimizer_variables(model)]
+        except Exception:
+            return False
+        return self._save(self.path(fit, f"epoch{epoch}"), {f"a{i}": a for i, a in enumerate(arrays)})
+
+    def send(self, **commitment):
+        if self.events is not None:
+            self.events.send(**commitment)
+
+
+def replayable_arrays(tf, keras, a: dict, seed: int | None, fit_index: int) -> dict | None:
+    """Make an array fit train in ``grader.batchorder``'s order, so that any epoch of it can be replayed.
+
+    Rewrites ``a`` (fit's arguments) in place and returns what a replay needs: the arrays trained on
+    (as Keras' adapter would convert them), the batch size, the shuffle and the order's seed. None, and
+    ``a`` untouched, for any call not of that shape (Keras' own pipeline runs it)."""
+    x, y = a.get("x"), a.get("y")
+    if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)) or x.ndim == 0 or y.ndim == 0:
+        return None
+    if x.dtype == object or y.dtype == object or len(x) != len(y) or len(x) == 0:
+        return None
+    if any(a.get(k) is not None for k in ("sample_weight", "steps_per_epoch", "validation_steps")):
+        return None
+    batch_size = a.get("batch_size")
+    batch_size = 32 if batch_size is None else batch_size
+    shuffle = a.get("shuffle", True)
+    epochs, initial = a.get("epochs", 1), a.get("initial_epoch", 0) or 0
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0 or \
+            shuffle not in (True, False) or not isinstance(epochs, int) or not isinstance(initial, int) or \
+            epochs <= initial:
+        return None
+    split = a.get("validation_split") or 0.0
+    if split:
+        if a.get("validation_data") is not None or not isinstance(split, (int, float)) or not 0 < split < 1:
+            return None
+        at = int(math.floor(len(x) * (1.0 - split)))  # Keras' own split: the last share, before shuffling
+        if at in (0, len(x)):
+            return None
+        a["validation_data"] = (x[at:], y[at:])
+        x, y = x[:at], y[:at]
+        a.pop("validation_split", None)
+
+    def standard(v):  # what Keras' own array adapter does to float64 input
+        return v.astype(keras.backend.floatx()) if v.dtype == np.float64 else v
+
+    x, y = standard(x), standard(y)
+    order_seed = batchorder.fit_seed(seed, fit_index)
+    a["x"] = batchorder.dataset(tf, x, y, order_seed, initial, epochs, batch_size, bool(shuffle))
+    a["steps_per_epoch"] = batchorder.steps_per_epoch(len(x), batch_size)
+    a["shuffle"] = False
+    a.pop("y", None)
+    a.pop("batch_size", None)
+    return {"x": x, "y": y, "batch_size": batch_size, "shuffle": bool(shuffle), "order_seed": order_seed,
+            "rows": len(x)}
+
+
+def opening_callback(keras, ledger: Ledger):
+    """The callback placed last in every fit's list: each epoch's starting state is what every callback's
+    on_epoch_begin left (a learning-rate schedule has set its rate). It saves that state, when the fit can
+    be replayed, and commits to it. (The state an epoch ends in is committed by the trace callback, first
+    in the list: right after the epoch's steps, before any callback's on_epoch_end.)"""
+
+    class Opening(keras.callbacks.Callback):
+        def __init__(self, record, replay: dict | None):
+            super().__init__()
+            self.record, self.replay = record, replay
+
+        def on_epoch_begin(self, epoch, logs=None):
+            fit = self.record["index"]
+            saved = False
+            if self.replay is not None and getattr(self.model, "built", False) and self.model.get_weights():
+                saved = ledger.save_state(fit, epoch, self.model)
+            ledger.send(commit="start", fit_index=fit, at_epoch=epoch, weights=weights_digest(self.model),
+                        optimizer=optimizer_digest(self.model), saved=saved)
+
+    return Opening

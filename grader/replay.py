@@ -1,0 +1,132 @@
+"""Replays one epoch of a student's training (runs in the evaluator process, never in the grader's).
+
+The graded model's file gives the architecture (checked as ``grader.modelcheck`` checks it) and the
+compile settings (loss and optimizer, checked the same way: Keras' own classes and functions only);
+the state the epoch started from, every variable of the model and of its optimizer, is one the child
+saved; the batches are ``grader.batchorder``'s for that epoch. The state the replay ends in is digested
+as the child digested its own, so the trusted side can compare the two. Imports only the standard
+library, NumPy, TensorFlow and Keras.
+"""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from grader import batchorder, modelcheck
+
+# What of a compile config changes the weights: the metrics do not (and may be the student's own code)
+COMPILE_KEYS = ("optimizer", "loss", "loss_weights", "jit_compile", "steps_per_execution", "run_eagerly")
+FUNCTION_MODULES = ("keras.losses", "keras.activations", "keras.src.losses.losses")
+
+
+class Unreplayable(Exception):
+    """The epoch cannot be replayed, for a reason the message gives (a sentence's end)."""
+
+
+def _functions_by_name(node):
+    """A Keras loss passed as a function (``tf.keras.losses.mse``) is saved as {"class_name": "function",
+    "module": "keras.losses", "config": NAME}: its name, when Keras' module has that function."""
+    import importlib
+
+    if isinstance(node, list):
+        return [_functions_by_name(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if node.get("class_name") == "function" and node.get("module") in FUNCTION_MODULES:
+        name = node.get("config")
+        module = importlib.import_module(node["module"])
+        if isinstance(name, str) and name.isidentifier() and callable(getattr(module, name, None)):
+            return name
+        raise modelcheck.UnsafeModel(f"the function '{name}' is not one of {node['module']}")
+    return {k: _functions_by_name(v) for k, v in node.items()}
+
+
+def compile_settings(path: Path) -> dict:
+    """The loss and optimizer the model was compiled with, from its file, as Keras' own objects only."""
+    with zipfile.ZipFile(path) as z:
+        config = modelcheck.parse_json(
+            modelcheck._read_bounded(z, modelcheck._member(z, "config.json", modelcheck.MAX_CONFIG_BYTES)),
+            "the saved model's config.json")
+    settings = config.get("compile_config") if isinstance(config, dict) else None
+    if not isinstance(settings, dict) or settings.get("optimizer") is None or settings.get("loss") is None:
+        raise Unreplayable("the saved model holds no loss and optimizer to train it with")
+    settings = {k: settings[k] for k in COMPILE_KEYS if k in settings}
+    try:
+        return modelcheck._sanitise(_functions_by_name(settings), "the model's compile settings")
+    except modelcheck.UnsafeModel as exc:
+        raise Unreplayable(f"the program trained with a loss or optimizer of its own ({exc})") from None
+
+
+def _arrays(path: Path, names=None) -> dict:
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in (names or data.files)}
+
+
+def _digests(values) -> str:
+    return combined([modelcheck.digest(v) for v in values])
+
+
+def combined(digests: list[str]) -> str:
+    """As the child combines them (grader.harness.commit.combined)."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(digests).encode()).hexdigest()[:modelcheck.DIGEST_CHARS]
+
+
+def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
+    """Epochs of one fit replayed, each from the state the child saved at its start; returns, for each,
+    the digests of the state it started from (as loaded) and of the state it ended in."""
+    if runtime != "keras3":
+        raise Unreplayable("replaying training on the tf.keras 2 runtime is not built yet")
+    started = time.monotonic()
+    from grader.tfimport import import_keras_quietly
+
+    tf = import_keras_quietly(runtime)[0]
+    path = Path(request["model"])
+    settings = compile_settings(path)
+    model = modelcheck.load_model_safely(path, workdir, runtime)
+    model.compile(**_deserialised(settings))
+    model.optimizer.build(model.trainable_variables)
+    variables = list(model.variables) + list(model.optimizer.variables)
+    data = _arrays(Path(request["data"]), ["x", "y"])
+    class_weight = request.get("class_weight")
+    class_weight = {int(k): float(v) for k, v in class_weight.items()} if class_weight else None
+    results = []
+    for item in request["epochs"]:
+        _assign(variables, _arrays(Path(item["start"])))
+        before = _digests(model.get_weights())
+        epoch, steps = int(item["epoch"]), int(item["steps"])
+        batches = batchorder.dataset(tf, data["x"], data["y"], int(request["order_seed"]), epoch, epoch + 1,
+                                     int(request["batch_size"]), bool(request["shuffle"]))
+        if steps > 0:
+            model.fit(batches, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False, class_weight=class_weight)
+        results.append({"epoch": epoch, "start_weights": before, "weights": _digests(model.get_weights()),
+                        "optimizer": _digests(list(model.optimizer.variables))})
+    return {"epochs": results, "seconds": round(time.monotonic() - started, 3)}
+
+
+def _assign(variables: list, state: dict):
+    if len(state) != len(variables):
+        raise Unreplayable(f"the saved starting state holds {len(state)} arrays where the graded model and its "
+                           f"optimizer have {len(variables)}")
+    for i, variable in enumerate(variables):
+        value = state.get(f"a{i}")
+        if value is None or tuple(value.shape) != tuple(variable.shape):
+            raise Unreplayable(f"the saved starting state's array {i} does not have the shape of the graded "
+                               f"model's ({tuple(variable.shape)})")
+        variable.assign(value)
+
+
+def _deserialised(settings: dict) -> dict:
+    from keras.saving import deserialize_keras_object
+
+    out = dict(settings)
+    for key in ("optimizer", "loss"):
+        if isinstance(out.get(key), (dict, list)):
+            out[key] = deserialize_keras_object(out[key], safe_mode=True)
+    return out
+

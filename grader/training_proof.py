@@ -1,0 +1,246 @@
+"""Training the grader can verify: what the parent received while the program trained, held against the
+record the child wrote, against the graded model, and against epochs replayed in the evaluator.
+
+While a fit runs, the harness sends the parent, over the event pipe the parent timestamps, a commitment at
+each epoch's start and end: a digest of the model's weights and of its optimizer's state, the epoch's logs
+and steps (grader/harness/commit.py). For fits on NumPy arrays under Keras 3 it also saves each epoch's
+starting state and the arrays. After the run, with its own randomness, the trusted side picks epochs of
+the fit that produced the graded model and replays them in the evaluator (grader/replay.py): an honest
+run reaches exactly the state it committed to (the replay is deterministic on a CPU).
+
+A verdict is one of:
+- ``verified``: the record agrees with the commitments, the graded model is the state the last
+  commitment names, and every replayed epoch reached the committed state;
+- ``refuted``: one of these is shown false (the sentence says which); the checks that rest on the record
+  fail (``CheckType.rests_on_record``);
+- ``unverifiable``: nothing contradicts the record, but no epoch could be replayed (a generator or a
+  ``tf.data`` pipeline, the tf.keras 2 runtime, a loss of the program's own), with the reason; the
+  exercise's ``[verification] unverifiable`` says what that earns ("grade" as the record says, the
+  default, or "fail" the checks that rest on it);
+- ``no_training``: the record claims no training, and none was committed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import secrets
+
+from grader.checks import ModelUnavailable
+from grader.modelcheck import DIGEST_CHARS
+
+VERIFIED, REFUTED, UNVERIFIABLE, NO_TRAINING = "verified", "refuted", "unverifiable", "no_training"
+MOST_EPOCHS = 8  # replayed per grading, at most
+SHARE = 0.10  # of the training time the replays may cost (at least one epoch, and MIN_BUDGET_S)
+MIN_BUDGET_S = 1.0
+LOG_TOLERANCE = 1e-6  # a logged value read back through JSON: the same float, up to its text form
+
+
+def combined(digests: list[str]) -> str:
+    """As the child combines the digests of its weight arrays (grader/harness/commit.py)."""
+    return hashlib.sha256("\n".join(digests).encode()).hexdigest()[:DIGEST_CHARS]
+
+
+def verdict(evidence, chooser=None) -> dict:
+    """The verdict on the graded model's training: {status, sentence, ...}. ``chooser(population, k)``
+    picks the epochs to replay (default: the operating system's randomness, drawn after the run)."""
+    run = evidence.run
+    received = run.commitments or {}
+    items = [c for c in received.get("items") or [] if isinstance(c, dict)]
+    trained = [f for f in evidence.fits if isinstance(f, dict) and f.get("epochs_run")]
+    if not trained and not any(c.get("commit") == "end" for c in items):
+        return {"status": NO_TRAINING, "sentence": "The program trained no model with model.fit."}
+    ends, starts = _by_epoch(items, "end"), _by_epoch(items, "start")
+    contradiction = _record_against_commitments(trained, ends)
+    if contradiction:
+        return _refuted(contradiction)
+    try:
+        view = evidence.model()
+    except ModelUnavailable:
+        return _unverifiable("there is no graded model to hold against the training")
+    final = combined(view.weight_digests)
+    matching = [key for key, c in ends.items() if c.get("weights") == final]
+    if not matching:
+        return _refuted("the graded model is not a state its training reached: its weights differ from the "
+                        "weights at the end of every epoch the program reported while it trained")
+    fit_index = max(matching)[0]
+    fit = next((f for f in trained if f.get("index") == fit_index), None)
+    epochs = sorted(e for (i, e) in ends if i == fit_index)
+    broken = _chain_break(fit_index, epochs, starts, ends)
+    if broken:
+        return _refuted(broken)
+    first, last = starts.get((fit_index, epochs[0])), ends[(fit_index, epochs[-1])]
+    if first is not None and first.get("weights") == last.get("weights"):
+        return _refuted("training did not change the model's weights: they were the same at the start of the "
+                        "first epoch as at the end of the last")
+    replay = (fit or {}).get("replay")
+    if not isinstance(replay, dict):
+        why = _why_not_replayable(fit, evidence)
+        return _unverifiable(why)
+    return _replay(evidence, fit_index, fit, replay, epochs, starts, ends, chooser)
+
+
+def _by_epoch(items: list[dict], kind: str) -> dict:
+    out = {}
+    for c in items:
+        if c.get("commit") != kind:
+            continue
+        fit, epoch = c.get("fit_index"), c.get("at_epoch")
+        if isinstance(fit, int) and isinstance(epoch, int) and (fit, epoch) not in out:
+            out[(fit, epoch)] = c
+    return out
+
+
+def _record_against_commitments(trained: list[dict], ends: dict) -> str | None:
+    """The child's record of each fit against what the parent received while that fit ran."""
+    for fit in trained:
+        index = fit.get("index")
+        committed = [ends[k] for k in sorted(ends) if k[0] == index]
+        n = fit.get("epochs_run")
+        call = f"fit call {index + 1 if isinstance(index, int) else '?'}"
+        if len(committed) != n:
+            return (f"the record of training says {call} ran {n} epoch{'s' if n != 1 else ''}, but while the program "
+                    f"ran the grader received {len(committed)}")
+        for key, values in (fit.get("history") or {}).items():
+            for epoch, (value, c) in enumerate(zip(values or [], committed), start=1):
+                sent = (c.get("logs") or {}).get(key)
+                if not _same(value, sent):
+                    return (f"the record of training says {key} was {_shown(value)} in epoch {epoch} of {call}, but "
+                            f"while the program ran, that epoch reported {_shown(sent)}")
+    return None
+
+
+def _same(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    try:
+        a, b = float(a), float(b)
+    except (TypeError, ValueError):
+        return False
+    return math.isclose(a, b, rel_tol=LOG_TOLERANCE, abs_tol=LOG_TOLERANCE)
+
+
+def _shown(value) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else repr(value)
+
+
+def _chain_break(fit_index: int, epochs: list[int], starts: dict, ends: dict) -> str | None:
+    """Between two epochs of a fit only callbacks run: the weights an epoch starts with are those the one
+    before ended with (a learning-rate schedule changes the optimizer, never the weights)."""
+    for before, after in zip(epochs, epochs[1:]):
+        start = starts.get((fit_index, after))
+        if start is not None and start.get("weights") != ends[(fit_index, before)].get("weights"):
+            return (f"the model's weights changed between epochs {before + 1} and {after + 1}, outside training "
+                    "(something set them by hand)")
+    return None
+
+
+def _why_not_replayable(fit: dict | None, evidence) -> str:
+    runtime = ((evidence.trace.get("versions") or {}).get("runtime"))
+    if runtime == "keras2":
+        return "the program ran on the tf.keras 2 runtime, whose training the grader does not replay yet"
+    kind = ((fit or {}).get("data") or {}).get("kind")
+    if kind and kind != "arrays":
+        return (f"the program trained from {_data_words(kind)}, which the grader cannot rebuild to replay an "
+                "epoch (it replays training on NumPy arrays)")
+    return "the fit's data was not saved for a replay (not NumPy arrays the grader can replay, or over the disk budget)"
+
+
+def _data_words(kind: str) -> str:
+    return {"ImageDataGenerator": "an ImageDataGenerator", "generator": "a Python generator",
+            "tf.data": "a tf.data pipeline"}.get(kind, "data that is neither NumPy arrays nor a generator")
+
+
+def _replay(evidence, fit_index, fit, replay: dict, epochs, starts, ends, chooser) -> dict:
+    artifacts = evidence.run.artifacts
+    if artifacts is None or evidence.run.model_path is None:
+        return _unverifiable("the run left no saved state to replay")
+    folder = artifacts / "training"
+    data = folder / f"fit{fit_index}-data.npz"
+    auditable = [e for e in epochs if (starts.get((fit_index, e)) or {}).get("saved")
+                 and (folder / f"fit{fit_index}-epoch{e}.npz").is_file()]
+    if not data.is_file() or not auditable:
+        return _unverifiable("the states training started each epoch from were not saved (over the disk budget, or "
+                             "the model was built by its first step)")
+    times = _epoch_seconds(fit_index, epochs, starts, ends)
+    budget = max(MIN_BUDGET_S, SHARE * sum(times.values()))
+    per_epoch = max(1e-3, sum(times.values()) / max(1, len(times)))
+    count = max(1, min(len(auditable), MOST_EPOCHS, int(budget // per_epoch)))
+    choose = chooser or secrets.SystemRandom().sample
+    picked = sorted(choose(auditable, count))
+    order = {k: replay.get(k) for k in ("batch_size", "shuffle", "order_seed", "class_weight")}
+    requests = [{"epoch": e, "steps": int(ends[(fit_index, e)].get("steps") or 0),
+                 "start": folder / f"fit{fit_index}-epoch{e}.npz"} for e in picked]
+    allowance = 30.0 + 3 * sum(times.get(e, per_epoch) for e in picked)
+    try:
+        reply = evidence.evaluator.replay(evidence.run.model_path, data, requests, order, allowance)
+    except Exception as exc:  # the evaluator stopped (time, memory): the replay says nothing either way
+        return _unverifiable(f"the replay of epoch {', '.join(str(e + 1) for e in picked)} did not finish ({exc})")
+    if not reply.get("ok"):
+        if reply.get("kind") == "unreplayable":
+            return _unverifiable(str(reply.get("message")))
+        return _unverifiable(f"the replay failed ({reply.get('type')}: {str(reply.get('message'))[:300]})")
+    results = reply.get("epochs") or []
+    for asked, got in zip(picked, results):
+        start, end = starts[(fit_index, asked)], ends[(fit_index, asked)]
+        if got.get("start_weights") != start.get("weights"):
+            return _refuted(f"the state saved for the start of epoch {asked + 1} is not the one the program reported "
+                            "when that epoch started")
+        if got.get("weights") != end.get("weights") or got.get("optimizer") != end.get("optimizer"):
+            return _refuted(f"replaying epoch {asked + 1} from the state it started in did not reach the weights the "
+                            "program reported at its end")
+    if len(results) != len(picked):
+        return _unverifiable("the replay returned fewer epochs than were asked for")
+    shown = ", ".join(str(e + 1) for e in picked)
+    n = len(epochs)
+    return {"status": VERIFIED, "replayed": [e + 1 for e in picked], "epochs": n, "fit": fit_index + 1,
+            "seconds": reply.get("seconds"),
+            "sentence": (f"Training verified: the grader replayed epoch{'s' if len(picked) > 1 else ''} {shown} of "
+                         f"{n} from the state{'s' if len(picked) > 1 else ''} the program reported while it trained, "
+                         "and reached exactly the weights it reported; the graded model is the one training "
+                         "ended with.")}
+
+
+def _epoch_seconds(fit_index, epochs, starts, ends) -> dict:
+    """How long each epoch took, by the parent's clock (when its start and end commitments arrived)."""
+    out = {}
+    for e in epochs:
+        s, t = starts.get((fit_index, e)), ends.get((fit_index, e))
+        if s and t and isinstance(s.get("received_s"), (int, float)) and isinstance(t.get("received_s"), (int, float)):
+            out[e] = max(0.0, t["received_s"] - s["received_s"])
+    return out
+
+
+def _refuted(why: str) -> dict:
+    return {"status": REFUTED, "reason": why,
+            "sentence": f"Training not verified: {why}. The checks that rest on the record of training fail."}
+
+
+def _unverifiable(why: str) -> dict:
+    return {"status": UNVERIFIABLE, "reason": why, "sentence": f"Training cannot be verified: {why}."}
+
+
+def apply(found: dict, exercise, types: dict, results: list) -> list:
+    """The check results once the verdict is in: when training is shown false, or cannot be verified and
+    the exercise fails such training, each check that rests on the record fails, saying why."""
+    policy_fails = found["status"] == UNVERIFIABLE and getattr(exercise, "unverifiable", "grade") == "fail"
+    if found["status"] != REFUTED and not policy_fails:
+        return results
+    message = found["sentence"] if found["status"] == REFUTED else (
+        f"{found['sentence']} This exercise gives no points for what only the record of training shows when the "
+        "grader cannot verify it.")
+    hint = ("Train the model with model.fit, hand in the model it trained, and leave the grader's record of training "
+            "alone." if found["status"] == REFUTED else
+            "Train with model.fit on NumPy arrays under Keras 3, which the grader can replay.")
+    out = []
+    for result in results:
+        check_type = types.get(_type_of(result, exercise))
+        if check_type is not None and check_type.rests_on_record and result.status in ("passed", "failed"):
+            result = dataclasses.replace(result, status="failed", score=0.0, message=message, hint=hint)
+        out.append(result)
+    return out
+
+
+def _type_of(result, exercise) -> str | None:
+    return next((c.type for c in exercise.checks if c.name == result.name), None)
