@@ -162,7 +162,9 @@ def row_from(student: Student, payload: dict | None, checks: list) -> dict:
     elif payload["exit_code"] in (0, 1) and report:
         data = json.loads(report)
         record = ((data.get("environment") or {}).get("training_record") or {}).get("status", "")
+        verification = ((data.get("environment") or {}).get("training_verification") or {}).get("status", "")
         row.update(status="graded", score=data["score"], max_score=data["max_score"], record=record,
+                   verification=verification,
                    checks={c["name"]: c["score"] for c in data["checks"]}, report="report.html",
                    message="; ".join(c["title"] for c in data["checks"] if c["status"] != "passed"))
         row["message"] = ("failed: " + row["message"]) if row["message"] else "every check passed"

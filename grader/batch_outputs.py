@@ -46,11 +46,11 @@ def gradebook_csv(rows: list[dict], checks: list[dict]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["student", "score", "max_score", *[c["name"] for c in checks], "status", "duration_s",
-                     "training_record"])
+                     "training_record", "training_verified"])
     for r in rows:
         writer.writerow([r["student"], f"{r['score']:g}", f"{r['max_score']:g}",
                          *[f"{r['checks'].get(c['name'], 0):g}" for c in checks], r["status"], f"{r['duration_s']:.1f}",
-                         r.get("record", "")])
+                         r.get("record", ""), r.get("verification", "")])
     return buf.getvalue()
 
 

@@ -443,7 +443,7 @@ class Commitments:
     """The commitments to training the child sent while it ran, each stamped with when the parent received
     it (seconds after the start): the trusted record of training (grader/training_proof.py)."""
 
-    MOST = 100_000  # an epoch sends two; a program past this many epochs is not audited past it
+    MOST = 150_000  # an epoch sends three; a program past this many epochs is not audited past it
 
     def __init__(self, started: float):
         self.started = started
@@ -478,7 +478,7 @@ def _relay_events(fd: int, progress, ledger: Commitments, started: float, time_l
                 continue
             if not isinstance(event, dict):
                 continue
-            if event.get("commit") in ("start", "end"):
+            if event.get("commit") in ("start", "end", "after"):
                 ledger.add(event)
             if progress is not None:
                 event["time_left_s"] = max(0.0, started + time_limit - time.time())

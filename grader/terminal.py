@@ -83,6 +83,9 @@ def print_summary(report):
         if weights.get("synthetic"):
             say(f"  Weights: a stand-in for {weights.get('name')} (generated with `grader data synth`), not the "
                 "published pre-trained weights.")
+    verification = report.environment.get("training_verification") or {}
+    if verification.get("status") in ("verified", "refuted", "unverifiable"):
+        say(f"  Training: {safetext.one_line(verification.get('sentence', ''))}")
     keras = report.environment.get("runtime") or {}
     if keras.get("name") == "keras2":
         say(f"  Keras: ran on {keras.get('package')}, because {keras.get('reason')}")

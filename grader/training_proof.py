@@ -51,8 +51,8 @@ def verdict(evidence, chooser=None) -> dict:
     trained = [f for f in evidence.fits if isinstance(f, dict) and f.get("epochs_run")]
     if not trained and not any(c.get("commit") == "end" for c in items):
         return {"status": NO_TRAINING, "sentence": "The program trained no model with model.fit."}
-    ends, starts = _by_epoch(items, "end"), _by_epoch(items, "start")
-    contradiction = _record_against_commitments(trained, ends)
+    ends, starts, afters = _by_epoch(items, "end"), _by_epoch(items, "start"), _by_epoch(items, "after")
+    contradiction = _record_against_commitments(trained, ends, afters)
     if contradiction:
         return _refuted(contradiction)
     try:
@@ -92,8 +92,9 @@ def _by_epoch(items: list[dict], kind: str) -> dict:
     return out
 
 
-def _record_against_commitments(trained: list[dict], ends: dict) -> str | None:
-    """The child's record of each fit against what the parent received while that fit ran."""
+def _record_against_commitments(trained: list[dict], ends: dict, afters: dict) -> str | None:
+    """The child's record of each fit against what the parent received while that fit ran: its epochs,
+    their logs, and whether a callback asked to stop at the end of the last one."""
     for fit in trained:
         index = fit.get("index")
         committed = [ends[k] for k in sorted(ends) if k[0] == index]
@@ -108,6 +109,12 @@ def _record_against_commitments(trained: list[dict], ends: dict) -> str | None:
                 if not _same(value, sent):
                     return (f"the record of training says {key} was {_shown(value)} in epoch {epoch} of {call}, but "
                             f"while the program ran, that epoch reported {_shown(sent)}")
+        stopper = fit.get("stopped_by")
+        if isinstance(stopper, dict) and not stopper.get("grader") and committed:
+            after = afters.get((index, committed[-1].get("at_epoch")))
+            if after is None or not after.get("stop"):
+                return (f"the record of training says the callback {stopper.get('class', '?')} stopped {call}, but "
+                        "while the program ran no callback asked training to stop")
     return None
 
 

@@ -50,9 +50,12 @@ def test_a_class_is_graded_with_a_gradebook_and_a_summary(graded_class):
     with open(out / "gradebook.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["student", "score", "max_score", "predicts_31_at_10", "trained_with_fit",
-                             "within_limits", "learned_the_line", "status", "duration_s", "training_record"]
-    # hello_world carries its own data: its record of training cannot be held against the model
+                             "within_limits", "learned_the_line", "status", "duration_s", "training_record",
+                             "training_verified"]
+    # hello_world carries its own data: its record of training cannot be held against the model; its training
+    # is verified by replaying epochs of it
     assert {r["student"]: r["training_record"] for r in rows}["alice"] == "unverifiable"
+    assert {r["student"]: r["training_verified"] for r in rows}["alice"] == "verified"
     got = {r["student"]: (r["score"], r["status"]) for r in rows}
     assert got == {"alice": ("10", "graded"), "bob": ("3", "graded"), "carol": ("0", "graded"),
                    "dave": ("0", "invalid"), "erin": ("0", "invalid"), "frank": ("0", "graded"),

@@ -58,6 +58,9 @@ def test_reference_solution_gets_full_marks_on_stand_in_data(solution):
     record = report["environment"]["training_record"]
     assert record["status"] == "consistent" and record["claimed"] == round(acc[first], 4)
     assert record["measured"] >= record["claimed"] - 0.02 and record["examples"] == 10000
+    # and an epoch of its training, replayed by the grader, reached exactly the weights the program reported
+    verification = report["environment"]["training_verification"]
+    assert verification["status"] == "verified" and verification["epochs"] == first + 1
 
 
 def test_report_labels_stand_in_data_and_draws_threshold_and_stop(solution):

@@ -37,14 +37,20 @@ def test_a_record_rewritten_to_claim_the_threshold_fails_the_checks_that_rest_on
     record = report["environment"]["training_record"]
     assert record["status"] == "contradicted" and record["claimed"] == 0.992
     assert record["measured"] < 0.8 and record["examples"] == 10000
-    checks = by_name(report)
-    for name in ("callback_stopped", "stopped_at_99", "stopped_early"):
-        assert (checks[name]["status"], checks[name]["score"]) == ("failed", 0.0)
-        assert checks[name]["message"] == record["sentence"]
     assert record["sentence"].startswith("The record of training says the training accuracy reached 0.992 in the "
                                          "last epoch, but the trained model scores ")
-    assert checks["within_limits"]["status"] == "passed"  # measured by the grader, not read from the record
-    assert report["score"] == 1
+    # what the parent received while the fit ran (one epoch) shows the record false, before any replay
+    verification = report["environment"]["training_verification"]
+    assert verification == {
+        "status": "refuted", "reason": "the record of training says fit call 1 ran 2 epochs, but while the program "
+                                       "ran the grader received 1",
+        "sentence": "Training not verified: the record of training says fit call 1 ran 2 epochs, but while the program "
+                    "ran the grader received 1. The checks that rest on the record of training fail."}
+    checks = by_name(report)
+    for name in ("callback_stopped", "stopped_at_99", "stopped_early", "within_limits"):
+        assert (checks[name]["status"], checks[name]["score"]) == ("failed", 0.0)
+        assert checks[name]["message"] == verification["sentence"]
+    assert report["score"] == 0
 
 
 def test_a_short_honest_run_is_not_accused(standin, grade_file):
@@ -56,6 +62,9 @@ def test_a_short_honest_run_is_not_accused(standin, grade_file):
     assert record["reason"] == ("the program trained on 64 of the 60000 training examples, so the model's accuracy "
                                 "on all of them is not what the record measured")
     assert not any("record" in c["message"] for c in report["checks"])  # no check speaks of a false record
+    # its one epoch, replayed by the grader from the state it started in, reached the weights it reported
+    verification = report["environment"]["training_verification"]
+    assert (verification["status"], verification["replayed"], verification["epochs"]) == ("verified", [1], 1)
 
 
 def test_an_exercise_that_carries_its_data_says_why_it_is_not_checked(grade_file):
@@ -65,3 +74,11 @@ def test_an_exercise_that_carries_its_data_says_why_it_is_not_checked(grade_file
                                             "the program trained on to measure the model with",
         "sentence": "Not checked against the model: the exercise carries its own data, so the grader has no copy of "
                     "what the program trained on to measure the model with."}
+    # the grader replayed epochs it picked after the run, from the states the program reported, exactly
+    verification = report["environment"]["training_verification"]
+    assert (verification["status"], verification["epochs"], len(verification["replayed"])) == ("verified", 500, 8)
+    assert set(verification["replayed"]) <= set(range(1, 501))
+    assert verification["sentence"] == (
+        f"Training verified: the grader replayed epochs {', '.join(map(str, verification['replayed']))} of 500 from "
+        "the states the program reported while it trained, and reached exactly the weights it reported; the graded "
+        "model is the one training ended with.")

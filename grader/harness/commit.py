@@ -168,4 +168,8 @@ def opening_callback(keras, ledger: Ledger):
             ledger.send(commit="start", fit_index=fit, at_epoch=epoch, weights=weights_digest(self.model),
                         optimizer=optimizer_digest(self.model), saved=saved)
 
+        def on_epoch_end(self, epoch, logs=None):  # after every callback's: whether one asked to stop
+            ledger.send(commit="after", fit_index=self.record["index"], at_epoch=epoch,
+                        stop=bool(getattr(self.model, "stop_training", False)))
+
     return Opening

@@ -1,0 +1,208 @@
+"""Training the grader can verify (issue 30): commitments the parent receives while the program trains,
+epochs replayed in the evaluator, and forgeries that never call fit (held-out style, written as a cheater
+who has read the grader's code would)."""
+
+import shutil
+
+from conftest import EXERCISES, by_name, run_cli
+
+# hello_world's model solved by hand (no fit), then the grader's record found by walking the heap and
+# written to claim 500 epochs of training, as the reviewer's forgery did.
+HAND_SET = '''import gc
+import numpy as np
+import tensorflow as tf
+
+model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(1)])
+model.compile(optimizer="sgd", loss="mean_squared_error")
+model.layers[0].set_weights([np.array([[3.0]], dtype="float32"), np.array([1.0], dtype="float32")])
+
+recorder = next(o for o in gc.get_objects() if type(o).__name__ == "Recorder")
+losses = [float(20 * 0.98 ** e) for e in range(500)]
+recorder.fits.append({"index": 0, "line": 5, "epochs_requested": 500, "epochs_allowed": 1000, "epochs_run": 500,
+                      "capped": False, "stopped_by": None, "limit_hit": None, "history": {"loss": losses},
+                      "epoch_times": [0.003] * 500, "data": {"kind": "arrays", "x": {"shape": [6], "dtype": "float64"},
+                                                             "y": {"shape": [6], "dtype": "float64"}},
+                      "validation": None, "callbacks": [], "callback_misses": [], "compile": {}, "output": {},
+                      "fast_path": True, "error": None, "duration_s": 1.5})
+recorder.models.append(model)
+recorder.learned.add(id(model))
+from grader.harness import fitwrap
+recorder.digests[id(model)] = fitwrap.weights_digest(model)
+'''
+
+# ... and the commitments forged too, through the grader's own pipe, naming a generator so that no replay is
+# possible: training "starts" from a made-up state and every epoch "ends" at the hand-set weights.
+FORGED_COMMITMENTS = HAND_SET + '''
+from grader.harness import commit
+recorder.fits[0]["data"] = {"kind": "generator", "type": "builtins.generator"}
+answer = commit.weights_digest(model)
+for e in range(500):
+    recorder.ledger.send(commit="start", fit_index=0, at_epoch=e, weights="0123456789abcdef" if e == 0 else answer,
+                         saved=False)
+    recorder.ledger.send(commit="end", fit_index=0, at_epoch=e, steps=1, weights=commit.weights_digest(model),
+                         logs={"loss": losses[e]})
+    recorder.ledger.send(commit="after", fit_index=0, at_epoch=e, stop=False)
+'''
+
+# ... and a whole replayable epoch forged: the saved starting state is near the answer, the end is the answer.
+FORGED_EPOCH = '''import gc
+import numpy as np
+import tensorflow as tf
+from grader.harness import commit
+
+xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0], dtype="float32")
+ys = np.array([-2.0, 1.0, 4.0, 7.0, 10.0, 13.0], dtype="float32")
+model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(1)])
+model.compile(optimizer="sgd", loss="mean_squared_error")
+model.optimizer.build(model.trainable_variables)
+recorder = next(o for o in gc.get_objects() if type(o).__name__ == "Recorder")
+ledger = recorder.ledger
+ledger.save_data(0, xs, ys)
+model.layers[0].set_weights([np.array([[2.9]], dtype="float32"), np.array([0.9], dtype="float32")])
+ledger.save_state(0, 0, model)
+ledger.send(commit="start", fit_index=0, at_epoch=0, weights=commit.weights_digest(model),
+            optimizer=commit.optimizer_digest(model), saved=True)
+model.layers[0].set_weights([np.array([[3.0]], dtype="float32"), np.array([1.0], dtype="float32")])
+ledger.send(commit="end", fit_index=0, at_epoch=0, steps=1, weights=commit.weights_digest(model),
+            optimizer=commit.optimizer_digest(model), logs={"loss": 0.01})
+ledger.send(commit="after", fit_index=0, at_epoch=0, stop=False)
+recorder.fits.append({"index": 0, "line": 5, "epochs_requested": 1, "epochs_allowed": 1000, "epochs_run": 1,
+                      "capped": False, "stopped_by": None, "limit_hit": None, "history": {"loss": [0.01]},
+                      "epoch_times": [0.003], "data": {"kind": "arrays", "x": {"shape": [6], "dtype": "float32"},
+                                                       "y": {"shape": [6], "dtype": "float32"}},
+                      "validation": None, "callbacks": [], "callback_misses": [], "compile": {}, "output": {},
+                      "fast_path": True, "error": None, "duration_s": 0.01,
+                      "replay": {"batch_size": 6, "shuffle": False, "order_seed": 0, "rows": 6}})
+recorder.models.append(model)
+recorder.learned.add(id(model))
+'''
+
+
+def _refuted(report, reason):
+    verification = report["environment"]["training_verification"]
+    assert verification == {"status": "refuted", "reason": reason,
+                            "sentence": f"Training not verified: {reason}. The checks that rest on the record of "
+                                        "training fail."}
+    checks = by_name(report)
+    for name in ("trained_with_fit", "within_limits"):  # what only the record shows
+        assert (checks[name]["status"], checks[name]["score"], checks[name]["message"]) == \
+            ("failed", 0.0, verification["sentence"])
+    for name in ("predicts_31_at_10", "learned_the_line"):  # what the grader measures on the model itself
+        assert checks[name]["status"] == "passed"
+    assert report["score"] == 7
+
+
+def test_a_hand_set_model_with_an_edited_record_keeps_only_what_the_model_shows(grade_file):
+    _, report = grade_file(HAND_SET)
+    _refuted(report, "the record of training says fit call 1 ran 500 epochs, but while the program ran the grader "
+                     "received 0")
+
+
+def test_a_forged_replayable_epoch_does_not_replay_to_the_state_it_claims(grade_file):
+    _, report = grade_file(FORGED_EPOCH)
+    _refuted(report, "replaying epoch 1 from the state it started in did not reach the weights the program reported "
+                     "at its end")
+
+
+def test_unverifiable_training_is_graded_and_marked_unless_the_exercise_fails_it(grade_file, tmp_path):
+    """Forged commitments that name a generator cannot be replayed: by default the record is graded as it
+    says and the report says so; an exercise with [verification] unverifiable = "fail" gives it nothing."""
+    reason = ("the program trained from a Python generator, which the grader cannot rebuild to replay an epoch (it "
+              "replays training on NumPy arrays)")
+    _, report = grade_file(FORGED_COMMITMENTS)
+    assert report["environment"]["training_verification"] == {
+        "status": "unverifiable", "reason": reason, "sentence": f"Training cannot be verified: {reason}."}
+    assert report["score"] == 10
+
+    strict = tmp_path / "exercises" / "hello_world_strict"
+    shutil.copytree(EXERCISES / "hello_world", strict)
+    with open(strict / "spec.toml", "a") as f:
+        f.write('\n[verification]\nunverifiable = "fail"\n')
+    out = tmp_path / "strict.json"
+    submission = tmp_path / "forged.py"
+    submission.write_text(FORGED_COMMITMENTS)
+    result = run_cli("--exercises", tmp_path / "exercises", "grade", "hello_world_strict", submission, "--json", out)
+    assert result.exit_code == 1, result.output
+    import json
+    strict_report = json.loads(out.read_text())
+    checks = by_name(strict_report)
+    assert (checks["trained_with_fit"]["status"], checks["trained_with_fit"]["message"]) == (
+        "failed", f"Training cannot be verified: {reason}. This exercise gives no points for what only the record of "
+                  "training shows when the grader cannot verify it.")
+    assert strict_report["score"] == 7
+    assert "Training: Training cannot be verified: the program trained from a Python generator" in result.output
+
+
+def test_a_bad_verification_policy_is_named(tmp_path):
+    folder = tmp_path / "exercises" / "hello_world_strict"
+    shutil.copytree(EXERCISES / "hello_world", folder)
+    with open(folder / "spec.toml", "a") as f:
+        f.write('\n[verification]\nunverifiable = "never"\n')
+    result = run_cli("--exercises", tmp_path / "exercises", "grade", "hello_world_strict",
+                     EXERCISES / "hello_world" / "solution.py")
+    assert result.exit_code == 2
+    assert ('[verification] unverifiable must be "grade" (the checks that rest on the record of training are graded '
+            'as it says, and the report marks the training unverified) or "fail" (they fail); got \'never\'.') \
+        in result.output
+
+
+# An honest program using what changes training between and inside epochs: a validation split, class
+# weights, dropout, a learning-rate schedule set at each epoch's start, ReduceLROnPlateau at each end, and
+# EarlyStopping that restores the best weights; its Sequential model is built by its first step.
+CALLBACKS = '''import numpy as np
+import tensorflow as tf
+(x, y), _ = tf.keras.datasets.mnist.load_data()
+x, y = x[:3000] / 255.0, y[:3000]
+
+model = tf.keras.Sequential([tf.keras.layers.Flatten(), tf.keras.layers.Dense(32, activation="relu"),
+                             tf.keras.layers.Dropout(0.2), tf.keras.layers.Dense(10, activation="softmax")])
+model.compile(optimizer=tf.keras.optimizers.Adam(0.002), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+callbacks = [tf.keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.9),
+             tf.keras.callbacks.ReduceLROnPlateau(monitor="val_loss", patience=1, factor=0.5),
+             tf.keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=2, restore_best_weights=True)]
+model.fit(x, y, epochs=4, batch_size=64, validation_split=0.2, callbacks=callbacks,
+          class_weight={k: 1.0 + k / 10 for k in range(10)})
+'''
+
+# The same, with a callback that writes weights after the first epoch: training did not make that model.
+EDITS_WEIGHTS = CALLBACKS.replace("callbacks = [", '''class Nudge(tf.keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            self.model.set_weights([w * 1.01 for w in self.model.get_weights()])
+
+callbacks = [Nudge(), ''')
+
+
+def test_an_honest_program_with_schedules_and_restored_weights_is_verified(standin, grade_file):
+    _, report = grade_file(CALLBACKS, exercise="mnist_callback", extra=("--data-dir", standin))
+    verification = report["environment"]["training_verification"]
+    assert verification["status"] == "verified", verification
+    epochs = report["training"]["fits"][0]["epochs_run"]
+    # epoch 1 started before the model was built (its first step builds it): the later ones are auditable
+    assert verification["epochs"] == epochs == 4 and verification["replayed"]
+    assert set(verification["replayed"]) <= {2, 3, 4}
+    assert verification["sentence"].startswith("Training verified: the grader replayed epoch")
+
+
+def test_weights_written_between_epochs_are_found(standin, grade_file):
+    _, report = grade_file(EDITS_WEIGHTS, exercise="mnist_callback", extra=("--data-dir", standin))
+    assert report["environment"]["training_verification"]["reason"] == (
+        "the model's weights changed between epochs 1 and 2, outside training (something set them by hand)")
+
+
+def test_training_the_grader_cannot_replay_says_why(standin, grade_file):
+    program = CALLBACKS.replace("model.fit(x, y, epochs=4, batch_size=64, validation_split=0.2, callbacks=callbacks,\n"
+                                "          class_weight={k: 1.0 + k / 10 for k in range(10)})",
+                                "model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(64), epochs=1)")
+    _, report = grade_file(program, exercise="mnist_callback", extra=("--data-dir", standin))
+    reason = ("the program trained from a tf.data pipeline, which the grader cannot rebuild to replay an epoch (it "
+              "replays training on NumPy arrays)")
+    assert report["environment"]["training_verification"] == {
+        "status": "unverifiable", "reason": reason, "sentence": f"Training cannot be verified: {reason}."}
+
+
+def test_tf_keras_2_training_is_not_replayed_yet(grade_file):
+    _, report = grade_file(EXERCISES.parent / "tests" / "submissions" / "hello_world" / "standalone_keras2.py")
+    assert report["score"] == 10
+    assert report["environment"]["training_verification"]["reason"] == (
+        "the program ran on the tf.keras 2 runtime, whose training the grader does not replay yet")
