@@ -4,6 +4,7 @@
     python benchmarks/bench.py --fairness [--runs 5]
     python benchmarks/bench.py --batch [--runs 3]
     python benchmarks/bench.py --against REF [--runs 5]   hello_world: this tree's grader against REF's
+    python benchmarks/bench.py --verification [--runs 3] [--exercise E]   what verifying training costs
 
 For each exercise, alternates `python SOLUTION` (what the student runs) with
 `grader grade EXERCISE SOLUTION --json ...` (a fresh grader process each time: start-up,
@@ -132,6 +133,29 @@ def batch_cost(runs: int, tmp: Path, students: int = 8) -> dict:
     return {"students": students, "one_s": o, "two_s": t, "ratio": t / o, "resume_s": r, "resume_ratio": r / t}
 
 
+def verification_cost(exercise: str, runs: int, tmp: Path) -> dict:
+    """One exercise's reference graded ``runs`` times: the grading's wall clock, and in the same gradings what
+    verifying its training cost (the report's environment.training_verification.cost): the child's seconds
+    committing to each epoch and saving its starting state, the evaluator's seconds replaying epochs, and the
+    MiB of states saved. Medians."""
+    import json
+
+    solution = ROOT / "exercises" / exercise / "solution.py"
+    out = tmp / f"{exercise}.json"
+    cmd = [sys.executable, "-m", "grader", "grade", exercise, str(solution), "--json", str(out),
+           "--data-dir", str(tmp / "standin")]
+    rows = []
+    for _ in range(runs):
+        wall = timed(cmd, tmp, dict(os.environ))
+        verification = json.loads(out.read_text())["environment"]["training_verification"]
+        cost = verification.get("cost") or {}
+        rows.append((wall, cost.get("commit_s") or 0.0, cost.get("replay_s") or 0.0, cost.get("state_mib") or 0.0,
+                     verification["status"], len(verification.get("replayed") or [])))
+    wall, commit, replay, mib = (statistics.median(r[i] for r in rows) for i in range(4))
+    return {"exercise": exercise, "wall_s": wall, "commit_s": commit, "replay_s": replay, "state_mib": mib,
+            "share": (commit + replay) / wall, "status": rows[-1][4], "replayed": rows[-1][5]}
+
+
 def bench(exercise: str, runs: int, tmp: Path) -> dict:
     solution = ROOT / "exercises" / exercise / "solution.py"
     bare, graded = [], []
@@ -160,7 +184,22 @@ def main():
     parser.add_argument("--batch", action="store_true",
                         help="only measure grader batch: 2 workers against 1, and --resume on an unchanged class")
     parser.add_argument("--against", metavar="REF", help="only measure hello_world graded by REF's grader and this one")
+    parser.add_argument("--verification", action="store_true",
+                        help="only measure what verifying training costs within each grading")
     args = parser.parse_args()
+    if args.verification:
+        exercises = args.exercise or ["hello_world", "fashion_mnist_callback", "cnn_augmentation"]
+        print("| exercise | grading (median) | committing + saving, in the child | replaying, in the evaluator | "
+              "share of the grading | states saved | verdict |\n|---|---|---|---|---|---|---|")
+        with tempfile.TemporaryDirectory() as tmp:
+            subprocess.run([sys.executable, "-m", "grader", "data", "synth", str(Path(tmp) / "standin")], check=True,
+                           stdout=subprocess.DEVNULL)
+            for exercise in exercises:
+                r = verification_cost(exercise, args.runs, Path(tmp))
+                replayed = f" ({r['replayed']} epochs replayed)" if r["replayed"] else ""
+                print(f"| {exercise} | {r['wall_s']:.2f} s | {r['commit_s']:.2f} s | {r['replay_s']:.2f} s | "
+                      f"{100 * r['share']:.1f}% | {r['state_mib']:.1f} MiB | {r['status']}{replayed} |", flush=True)
+        return
     if args.against:
         with tempfile.TemporaryDirectory() as tmp:
             r = against_cost(args.against, args.runs, Path(tmp))

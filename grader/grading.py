@@ -279,6 +279,7 @@ def _evaluate(exercise: Exercise, run: runner.RunResult, source, located, evalua
         types = plugins.check_types()
         results = [run_check(types[c.type], c, evidence) for c in exercise.checks]
         verification = training_proof.verdict(evidence)  # after the checks: replays take time of their own
+        verification["cost"] = training_proof.cost(evidence, verification)
         results = training_proof.apply(verification, exercise, types, results)
         hints, hint_errors = run_diagnoses(plugins.diagnoses(), evidence, results)
         record = evidence.record()

@@ -59,6 +59,8 @@ def verdict(evidence, chooser=None) -> dict:
         view = evidence.model()
     except ModelUnavailable:
         return _unverifiable("there is no graded model to hold against the training")
+    except Exception as exc:  # the grader's evaluator failed: the checks say so, as errors
+        return _unverifiable(f"the graded model could not be loaded ({type(exc).__name__})")
     final = combined(view.weight_digests)
     matching = [key for key, c in ends.items() if c.get("weights") == final]
     if not matching:
@@ -251,3 +253,15 @@ def apply(found: dict, exercise, types: dict, results: list) -> list:
 
 def _type_of(result, exercise) -> str | None:
     return next((c.type for c in exercise.checks if c.name == result.name), None)
+
+
+def cost(evidence, found: dict) -> dict:
+    """What verifying cost: the child's seconds committing and saving states (as it reports them), the
+    evaluator's seconds replaying, and the MiB of saved states and arrays."""
+    folder = evidence.run.artifacts / "training" if evidence.run.artifacts else None
+    size = 0
+    if folder is not None and folder.is_dir():
+        size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file() and not p.is_symlink())
+    commit_s = evidence.trace.get("commit_s")
+    return {"commit_s": commit_s if isinstance(commit_s, (int, float)) else None,
+            "replay_s": found.get("seconds"), "state_mib": round(size / 2**20, 2)}

@@ -123,13 +123,32 @@ def test_a_trace_of_wrong_types_and_absurd_numbers_is_cleaned_and_charted(tmp_pa
 def test_a_progress_line_past_the_cap_is_dropped_and_the_next_event_arrives():
     read, write = os.pipe()
     events = []
-    relay = threading.Thread(target=runner._relay_events, args=(read, events.append, 0.0, 10.0))
+    relay = threading.Thread(target=runner._relay_events,
+                             args=(read, events.append, runner.Commitments(0.0), 0.0, 10.0))
     relay.start()
     with os.fdopen(write, "wb") as w:
         w.write(b'{"phase": "' + b"x" * (4 * runner.MAX_EVENT_BYTES) + b'"}\n')
         w.write(b'{"phase": "saving the model"}\n')
     relay.join(timeout=10)
     assert [e["phase"] for e in events] == ["saving the model"]
+
+
+def test_commitments_of_the_wrong_shape_are_dropped_and_the_rest_kept_typed():
+    """The child writes the event pipe: a commitment is kept only with its fields of the types read."""
+    read, write = os.pipe()
+    ledger = runner.Commitments(0.0)
+    relay = threading.Thread(target=runner._relay_events, args=(read, None, ledger, 0.0, 10.0))
+    relay.start()
+    with os.fdopen(write, "wb") as w:
+        for event in ({"commit": "end", "fit_index": "0", "at_epoch": 0}, {"commit": "forged", "fit_index": 0,
+                                                                          "at_epoch": 0},
+                      {"commit": "end", "fit_index": 0, "at_epoch": 1, "steps": True, "weights": "w" * 500,
+                       "logs": {"loss": 0.5, "evil": {"nested": 1}, "acc": "x"}, "extra": 1}):
+            w.write(json.dumps(event).encode() + b"\n")
+    relay.join(timeout=10)
+    items = ledger.received()["items"]
+    assert len(items) == 1 and items[0].pop("received_s") >= 0
+    assert items[0] == {"commit": "end", "fit_index": 0, "at_epoch": 1, "weights": "w" * 64, "logs": {"loss": 0.5}}
 
 
 def test_a_status_line_the_program_forges_is_shown_escaped_on_the_operators_terminal(capsys, monkeypatch):

@@ -15,9 +15,11 @@ an honest run hands over to be checked.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +70,15 @@ class Ledger:
         self.keras3 = keras3
         self.used = 0
         self.full = False
+        self.spent = 0.0  # seconds spent committing and saving (the benchmark reports it)
+
+    @contextlib.contextmanager
+    def timing(self):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.spent += time.perf_counter() - started
 
     def path(self, fit: int, name: str) -> Path:
         return self.folder / f"fit{fit}-{name}.npz"
@@ -89,7 +100,8 @@ class Ledger:
         return True
 
     def save_data(self, fit: int, x: np.ndarray, y: np.ndarray) -> bool:
-        return self._save(self.path(fit, "data"), {"x": x, "y": y})
+        with self.timing():
+            return self._save(self.path(fit, "data"), {"x": x, "y": y})
 
     def save_state(self, fit: int, epoch: int, model) -> bool:
         try:
@@ -162,11 +174,12 @@ def opening_callback(keras, ledger: Ledger):
 
         def on_epoch_begin(self, epoch, logs=None):
             fit = self.record["index"]
-            saved = False
-            if self.replay is not None and getattr(self.model, "built", False) and self.model.get_weights():
-                saved = ledger.save_state(fit, epoch, self.model)
-            ledger.send(commit="start", fit_index=fit, at_epoch=epoch, weights=weights_digest(self.model),
-                        optimizer=optimizer_digest(self.model), saved=saved)
+            with ledger.timing():
+                saved = False
+                if self.replay is not None and getattr(self.model, "built", False) and self.model.get_weights():
+                    saved = ledger.save_state(fit, epoch, self.model)
+                ledger.send(commit="start", fit_index=fit, at_epoch=epoch, weights=weights_digest(self.model),
+                            optimizer=optimizer_digest(self.model), saved=saved)
 
         def on_epoch_end(self, epoch, logs=None):  # after every callback's: whether one asked to stop
             ledger.send(commit="after", fit_index=self.record["index"], at_epoch=epoch,

@@ -387,6 +387,7 @@ def main(job_text: str):
     trace["status"] = status
     trace["run_s"] = round(time.time() - started, 3)
     trace["fits"] = recorder.fits
+    trace["commit_s"] = round(recorder.ledger.spent, 4)
     trace["legacy"] = recorder.legacy
     trace["data_access"] = recorder.data_access
 
