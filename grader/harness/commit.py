@@ -161,6 +161,27 @@ def replayable_arrays(tf, keras, a: dict, seed: int | None, fit_index: int) -> d
             "rows": len(x)}
 
 
+def _build_sequential(model, input_shape):
+    """A Sequential model given no input shape is built by fit's first step; built here instead, from the
+    arrays' shape, its weights are drawn the same way (in the same order, from the same generator), and
+    the first epoch's starting state can be saved."""
+    try:
+        model.build((None, *input_shape))
+    except Exception:
+        pass
+
+
+def _build_optimizer(model):
+    """Create the optimizer's variables (zeros: Adam's moments) before the first step, as Keras 3 does at
+    that step, so that the first epoch's saved start holds them too."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and not getattr(optimizer, "built", True):
+        try:
+            optimizer.build(model.trainable_variables)
+        except Exception:
+            pass
+
+
 def opening_callback(keras, ledger: Ledger):
     """The callback placed last in every fit's list: each epoch's starting state is what every callback's
     on_epoch_begin left (a learning-rate schedule has set its rate). It saves that state, when the fit can
@@ -176,7 +197,11 @@ def opening_callback(keras, ledger: Ledger):
             fit = self.record["index"]
             with ledger.timing():
                 saved = False
+                if self.replay is not None and not getattr(self.model, "built", False) and \
+                        isinstance(self.model, keras.Sequential):
+                    _build_sequential(self.model, self.replay.get("input_shape"))
                 if self.replay is not None and getattr(self.model, "built", False) and self.model.get_weights():
+                    _build_optimizer(self.model)
                     saved = ledger.save_state(fit, epoch, self.model)
                 ledger.send(commit="start", fit_index=fit, at_epoch=epoch, weights=weights_digest(self.model),
                             optimizer=optimizer_digest(self.model), saved=saved)

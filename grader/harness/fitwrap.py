@@ -422,10 +422,13 @@ def install(tf, keras, recorder: Recorder):
         elif keras3 and recorder.ledger is not None:
             replay = commit.replayable_arrays(tf, keras, a, recorder.ledger.seed, record["index"])
         if replay is not None and recorder.ledger is not None and \
-                recorder.ledger.save_data(record["index"], replay.pop("x"), replay.pop("y")):
+                recorder.ledger.save_data(record["index"], replay["x"], replay["y"]):
             class_weight = a.get("class_weight")
+            shape = replay.pop("x").shape[1:]
+            replay.pop("y")
             record["replay"] = dict(replay, class_weight={str(k): float(v) for k, v in class_weight.items()}
                                     if isinstance(class_weight, dict) else None)
+            replay = dict(replay, input_shape=shape)
         else:
             replay = None
         a["callbacks"] = [GraderTrace(record)] + user_cbs + [GraderTimeBudget(record, recorder.deadline)]
