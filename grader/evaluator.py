@@ -191,7 +191,8 @@ class Evaluator:
     def replay(self, model_path: Path, data_path: Path, epochs: list[dict], order: dict, time_s: float) -> dict:
         """Replay epochs of one fit (grader/replay.py) in the session, within ``time_s`` seconds of its own
         (not taken from the evaluation's). ``epochs``: {"epoch", "steps", "start": saved state}; ``order``:
-        batch_size, shuffle, order_seed, class_weight. Returns the worker's reply."""
+        batch_size, shuffle, order_seed, class_weight, and optionally initial: {"start": saved state} (where
+        training began). Returns the worker's reply."""
         self.begin()
         handed: list[Path] = []
 
@@ -204,6 +205,8 @@ class Evaluator:
 
         try:
             try:
+                if order.get("initial"):  # where training began, held against a fresh initialisation
+                    order = dict(order, initial={"start": hand(order["initial"]["start"], "replay-initial.npz")})
                 request = {"op": "replay", "model": hand(model_path, "replay-model.keras"),
                            "data": hand(data_path, "replay-data.npz"), **order,
                            "epochs": [dict(e, start=hand(e["start"], f"replay-start-{i}.npz"))

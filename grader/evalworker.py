@@ -14,7 +14,7 @@ Protocol, one JSON line each way on stdin / the original stdout:
                                                   "digests": [...]}
   {"op": "infer", "x": NPY, "out": NPY}        -> {"ok": true}   (arrays as .npy, never pickled)
   {"op": "replay", "model": PATH, "start": NPZ, "data": NPZ, "epoch": K, "steps": N, "batch_size": B,
-   "shuffle": BOOL, "order_seed": S, "class_weight": {...} | null}
+   "shuffle": BOOL, "order_seed": S, "class_weight": {...} | null, "initial": {"start": NPZ} | null}
                                                -> {"ok": true, "weights": DIGEST, "optimizer": DIGEST, ...}
                                                   (grader/replay.py; "kind": "unreplayable" when it cannot)
   {"op": "end"}                                -> {"ended": true} (once the session's process is gone;

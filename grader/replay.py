@@ -95,6 +95,11 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
     data = _arrays(Path(request["data"]), ["x", "y"])
     class_weight = request.get("class_weight")
     class_weight = {int(k): float(v) for k, v in class_weight.items()} if class_weight else None
+    fresh = None
+    if request.get("initial"):  # where training started from, held against a fresh initialisation
+        state = _arrays(Path(request["initial"]["start"]))  # (another fit's: its optimizer may differ)
+        _assign(list(model.variables), {f"a{i}": state.get(f"a{i}") for i in range(len(model.variables))})
+        fresh = {"start_weights": _digests(model.get_weights()), "problem": fresh_problem(model)}
     results = []
     for item in request["epochs"]:
         _assign(variables, _arrays(Path(item["start"])))
@@ -106,7 +111,48 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
             model.fit(batches, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False, class_weight=class_weight)
         results.append({"epoch": epoch, "start_weights": before, "weights": _digests(model.get_weights()),
                         "optimizer": _digests(list(model.optimizer.variables))})
-    return {"epochs": results, "seconds": round(time.monotonic() - started, 3)}
+    return {"epochs": results, "initial": fresh, "seconds": round(time.monotonic() - started, 3)}
+
+
+FRESH_SIZE = 64  # entries an array needs for its spread to be compared with the initialiser's
+FRESH_SPREAD = (0.5, 2.0)  # its standard deviation against a fresh draw's: 64 values estimate it within ~10%
+
+
+def fresh_problem(model) -> str | None:
+    """Whether ``model``'s weights look like what its initialisers draw: the arrays whose initialiser is a
+    constant (biases: zeros) hold exactly it, and arrays of at least FRESH_SIZE random values spread as
+    a fresh draw does and no further than twice its largest value. None, or what is wrong. Two fresh
+    copies of the model (``clone_model``: the same layers, newly initialised) tell the constant
+    initialisers (both draws equal) from the random ones."""
+    import keras
+
+    try:
+        draws = [keras.models.clone_model(model).get_weights() for _ in range(2)]
+    except Exception:
+        return None
+    weights = model.get_weights()
+    if any(len(d) != len(weights) for d in draws):
+        return None
+    names = [getattr(w, "path", None) or getattr(w, "name", f"array {i}") for i, w in enumerate(model.weights)]
+    for name, w, a, b in zip(names, weights, *draws):
+        if w.dtype.kind != "f" or w.shape != a.shape:
+            continue
+        if np.array_equal(a, b):
+            if not np.array_equal(w, a):
+                return f"{name} does not start at its initial value ({_value(a)})"
+        elif w.size >= FRESH_SIZE:
+            spread, fresh_spread = float(np.std(w)), float(min(np.std(a), np.std(b)))
+            largest = 2 * float(max(np.abs(a).max(), np.abs(b).max()))
+            low, high = FRESH_SPREAD
+            if not low * fresh_spread <= spread <= high * max(np.std(a), np.std(b)) or float(np.abs(w).max()) > largest:
+                return (f"{name} does not start as its initialiser draws (spread {spread:.3g} where a fresh draw has "
+                        f"{fresh_spread:.3g})")
+    return None
+
+
+def _value(a) -> str:
+    flat = np.unique(a)
+    return f"{float(flat[0]):g}" if flat.size == 1 else "its initialiser's constant"
 
 
 def _assign(variables: list, state: dict):

@@ -179,6 +179,12 @@ def _replay(evidence, fit_index, fit, replay: dict, epochs, starts, ends, choose
     choose = chooser or secrets.SystemRandom().sample
     picked = sorted(choose(auditable, count))
     order = {k: replay.get(k) for k in ("batch_size", "shuffle", "order_seed", "class_weight")}
+    origin = _chain_start(fit_index, starts, ends)
+    origin_file = folder / f"fit{origin[0]}-epoch{origin[1]}.npz" if origin else None
+    if origin_file is not None and (starts[origin].get("saved") and origin_file.is_file()):
+        order["initial"] = {"start": origin_file}
+    else:
+        origin = None
     requests = [{"epoch": e, "steps": int(ends[(fit_index, e)].get("steps") or 0),
                  "start": folder / f"fit{fit_index}-epoch{e}.npz"} for e in picked]
     allowance = 30.0 + 3 * sum(times.get(e, per_epoch) for e in picked)
@@ -190,6 +196,14 @@ def _replay(evidence, fit_index, fit, replay: dict, epochs, starts, ends, choose
         if reply.get("kind") == "unreplayable":
             return _unverifiable(str(reply.get("message")))
         return _unverifiable(f"the replay failed ({reply.get('type')}: {str(reply.get('message'))[:300]})")
+    initial = reply.get("initial") or {}
+    if origin is not None:
+        if initial.get("start_weights") != starts[origin].get("weights"):
+            return _refuted("the state saved for the start of training is not the one the program reported when "
+                            "training started")
+        if initial.get("problem"):
+            return _refuted(f"training started from weights a freshly built model does not have: "
+                            f"{initial['problem']} (weights set by hand, or trained before)")
     results = reply.get("epochs") or []
     for asked, got in zip(picked, results):
         start, end = starts[(fit_index, asked)], ends[(fit_index, asked)]
@@ -209,6 +223,24 @@ def _replay(evidence, fit_index, fit, replay: dict, epochs, starts, ends, choose
                          f"{n} from the state{'s' if len(picked) > 1 else ''} the program reported while it trained, "
                          "and reached exactly the weights it reported; the graded model is the one training "
                          "ended with.")}
+
+
+def _chain_start(fit_index: int, starts: dict, ends: dict) -> tuple | None:
+    """(fit, epoch) where the training of the graded model began: following fit calls back while each
+    started where an earlier one ended (a second fit of the same model)."""
+    seen = set()
+    while fit_index not in seen:
+        seen.add(fit_index)
+        first = min((e for (i, e) in starts if i == fit_index), default=None)
+        if first is None:
+            return None
+        weights = starts[(fit_index, first)].get("weights")
+        earlier = [i for i in {i for (i, _) in ends} if i < fit_index and
+                   ends[(i, max(e for (j, e) in ends if j == i))].get("weights") == weights]
+        if not earlier:
+            return fit_index, first
+        fit_index = max(earlier)
+    return None
 
 
 def _epoch_seconds(fit_index, epochs, starts, ends) -> dict:

@@ -44,7 +44,7 @@ for e in range(500):
     recorder.ledger.send(commit="after", fit_index=0, at_epoch=e, stop=False)
 '''
 
-# ... and a whole replayable epoch forged: the saved starting state is near the answer, the end is the answer.
+# ... and a whole replayable epoch forged: the saved start looks freshly initialised, the end is the answer.
 FORGED_EPOCH = '''import gc
 import numpy as np
 import tensorflow as tf
@@ -58,7 +58,7 @@ model.optimizer.build(model.trainable_variables)
 recorder = next(o for o in gc.get_objects() if type(o).__name__ == "Recorder")
 ledger = recorder.ledger
 ledger.save_data(0, xs, ys)
-model.layers[0].set_weights([np.array([[2.9]], dtype="float32"), np.array([0.9], dtype="float32")])
+model.layers[0].set_weights([np.array([[1.2]], dtype="float32"), np.array([0.0], dtype="float32")])
 ledger.save_state(0, 0, model)
 ledger.send(commit="start", fit_index=0, at_epoch=0, weights=commit.weights_digest(model),
             optimizer=commit.optimizer_digest(model), saved=True)
@@ -107,6 +107,23 @@ def test_a_forged_replayable_epoch_does_not_replay_to_the_state_it_claims(grade_
     _, report = grade_file(FORGED_EPOCH)
     _refuted(report, "replaying epoch 1 from the state it started in did not reach the weights the program reported "
                      "at its end")
+
+
+# The answer set by hand, then a real fit, short and slow, so that the record shows training.
+HAND_SET_THEN_FIT = '''import numpy as np
+import tensorflow as tf
+model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(1)])
+model.compile(optimizer=tf.keras.optimizers.SGD(1e-3), loss="mean_squared_error")
+model.layers[0].set_weights([np.array([[3.0]], dtype="float32"), np.array([0.99], dtype="float32")])
+xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0])
+model.fit(xs, 3 * xs + 1, epochs=2)
+'''
+
+
+def test_training_that_starts_from_hand_set_weights_is_found(grade_file):
+    _, report = grade_file(HAND_SET_THEN_FIT)
+    _refuted(report, "training started from weights a freshly built model does not have: dense/bias does not start "
+                     "at its initial value (0) (weights set by hand, or trained before)")
 
 
 def test_unverifiable_training_is_graded_and_marked_unless_the_exercise_fails_it(grade_file, tmp_path):
