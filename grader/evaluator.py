@@ -209,7 +209,9 @@ class Evaluator:
                     order = dict(order, initial={"start": hand(order["initial"]["start"], "replay-initial.npz")})
                 request = {"op": "replay", "model": hand(model_path, "replay-model.keras"),
                            "data": hand(data_path, "replay-data.npz"), **order,
-                           "epochs": [dict(e, start=hand(e["start"], f"replay-start-{i}.npz"))
+                           "epochs": [dict(e, start=hand(e["start"], f"replay-start-{i}.npz"),
+                                           **({"rates": hand(e["rates"], f"replay-rates-{i}.npz")}
+                                              if e.get("rates") else {}))
                                       for i, e in enumerate(epochs)]}
             except OSError as exc:
                 return {"ok": False, "kind": "unreplayable",

@@ -18,9 +18,11 @@ import numpy as np
 
 from grader import batchorder, modelcheck
 
-# What of a compile config changes the weights: the metrics do not (and may be the student's own code)
-COMPILE_KEYS = ("optimizer", "loss", "loss_weights", "jit_compile", "steps_per_execution", "run_eagerly")
-FUNCTION_MODULES = ("keras.losses", "keras.activations", "keras.src.losses.losses")
+# What of a compile config the replay rebuilds: what changes the weights, and the metrics the logs report
+COMPILE_KEYS = ("optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", "jit_compile",
+                "steps_per_execution", "run_eagerly")
+FUNCTION_MODULES = ("keras.losses", "keras.activations", "keras.metrics", "keras.src.losses.losses",
+                    "keras.src.metrics")
 
 
 class Unreplayable(Exception):
@@ -45,20 +47,46 @@ def _functions_by_name(node):
     return {k: _functions_by_name(v) for k, v in node.items()}
 
 
-def compile_settings(path: Path) -> dict:
-    """The loss and optimizer the model was compiled with, from its file, as Keras' own objects only."""
-    with zipfile.ZipFile(path) as z:
-        config = modelcheck.parse_json(
-            modelcheck._read_bounded(z, modelcheck._member(z, "config.json", modelcheck.MAX_CONFIG_BYTES)),
-            "the saved model's config.json")
-    settings = config.get("compile_config") if isinstance(config, dict) else None
+def _metric_by_name(metric):
+    """A metric passed as a function is saved as {"module": "builtins", "class_name": "function", "config":
+    NAME}, whoever wrote it: Keras' own function of that name stands for it (its values are the ones the
+    logs must report; a function of the program's own under a Keras name does not report them)."""
+    import keras
+
+    if isinstance(metric, dict) and metric.get("module") == "builtins" and metric.get("class_name") == "function":
+        name = metric.get("config")
+        if isinstance(name, str) and name.isidentifier() and (name in ("accuracy", "acc") or
+                                                               callable(getattr(keras.metrics, name, None))):
+            return name
+    return metric
+
+
+def compile_settings(path: Path, committed: dict | None = None) -> dict:
+    """The loss, optimizer and metrics the model was trained with: those the child committed at fit time
+    (a program may compile again after training), else those of the model's file; Keras' own objects
+    and functions only."""
+    settings = committed
+    if not isinstance(settings, dict):
+        with zipfile.ZipFile(path) as z:
+            config = modelcheck.parse_json(
+                modelcheck._read_bounded(z, modelcheck._member(z, "config.json", modelcheck.MAX_CONFIG_BYTES)),
+                "the saved model's config.json")
+        settings = config.get("compile_config") if isinstance(config, dict) else None
     if not isinstance(settings, dict) or settings.get("optimizer") is None or settings.get("loss") is None:
-        raise Unreplayable("the saved model holds no loss and optimizer to train it with")
+        raise Unreplayable("the program's model holds no loss and optimizer to train it with")
     settings = {k: settings[k] for k in COMPILE_KEYS if k in settings}
+    for key in ("metrics", "weighted_metrics"):
+        if isinstance(settings.get(key), list):
+            settings[key] = [_metric_by_name(m) for m in settings[key]]
     try:
-        return modelcheck._sanitise(_functions_by_name(settings), "the model's compile settings")
+        clean = modelcheck._sanitise(_functions_by_name(settings), "the model's compile settings")
     except modelcheck.UnsafeModel as exc:
-        raise Unreplayable(f"the program trained with a loss or optimizer of its own ({exc})") from None
+        raise Unreplayable(f"the program trained with a loss, optimizer or metric of its own ({exc})") from None
+    optimizer = clean.get("optimizer")
+    if isinstance(optimizer, dict) and (optimizer.get("config") or {}).get("use_ema"):
+        raise Unreplayable("the optimizer's use_ema replaces the weights with their moving average when training "
+                           "ends, which the grader does not replay")
+    return clean
 
 
 def _arrays(path: Path, names=None) -> dict:
@@ -87,7 +115,7 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
 
     tf = import_keras_quietly(runtime)[0]
     path = Path(request["model"])
-    settings = compile_settings(path)
+    settings = compile_settings(path, request.get("compile"))
     model = modelcheck.load_model_safely(path, workdir, runtime)
     model.compile(**_deserialised(settings))
     model.optimizer.build(model.trainable_variables)
@@ -107,10 +135,15 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
         epoch, steps = int(item["epoch"]), int(item["steps"])
         batches = batchorder.dataset(tf, data["x"], data["y"], int(request["order_seed"]), epoch, epoch + 1,
                                      int(request["batch_size"]), bool(request["shuffle"]))
+        logs = {}
+        rates = _arrays(Path(item["rates"]))["rates"] if item.get("rates") else None
         if steps > 0:
-            model.fit(batches, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False, class_weight=class_weight)
+            history = model.fit(batches, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False,
+                                class_weight=class_weight, callbacks=[_rates_callback(model, rates)] if
+                                rates is not None else None)
+            logs = {k: float(v[-1]) for k, v in history.history.items() if v}
         results.append({"epoch": epoch, "start_weights": before, "weights": _digests(model.get_weights()),
-                        "optimizer": _digests(list(model.optimizer.variables))})
+                        "optimizer": _digests(list(model.optimizer.variables)), "logs": logs})
     return {"epochs": results, "initial": fresh, "seconds": round(time.monotonic() - started, 3)}
 
 
@@ -155,6 +188,18 @@ def _value(a) -> str:
     return f"{float(flat[0]):g}" if flat.size == 1 else "its initialiser's constant"
 
 
+def _rates_callback(model, rates):
+    """Sets the learning rate each step ran with in the child (where a callback of the program's set it)."""
+    import keras
+
+    class Rates(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch < len(rates) and np.isfinite(rates[batch]):
+                model.optimizer.learning_rate.assign(rates[batch])
+
+    return Rates()
+
+
 def _assign(variables: list, state: dict):
     if len(state) != len(variables):
         raise Unreplayable(f"the saved starting state holds {len(state)} arrays where the graded model and its "
@@ -174,5 +219,8 @@ def _deserialised(settings: dict) -> dict:
     for key in ("optimizer", "loss"):
         if isinstance(out.get(key), (dict, list)):
             out[key] = deserialize_keras_object(out[key], safe_mode=True)
+    for key in ("metrics", "weighted_metrics"):
+        if isinstance(out.get(key), list):
+            out[key] = [deserialize_keras_object(m, safe_mode=True) if isinstance(m, dict) else m for m in out[key]]
     return out
 

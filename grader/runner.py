@@ -27,6 +27,7 @@ from grader.workfolders import (MAX_ENTRIES, child_path, disk_used, inventory, r
 OUTPUT_HEAD = 8 * 1024
 OUTPUT_TAIL = 24 * 1024
 MAX_MODEL_BYTES = 2 * 1024 * 1024 * 1024
+STATE_BUDGET_MIB = 384  # saved training states (grader/harness/commit.py), per grading
 MAX_EVENT_BYTES = 64 * 1024  # one progress event (phase, epoch, loss, accuracy) is about 200 bytes
 ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
 
@@ -294,6 +295,8 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
         "served_paths": served,
         "max_epochs": limits.max_epochs,
         "seed": seed,
+        # the states saved to replay epochs of training count against the disk limit: a quarter of it at most
+        "state_budget_mib": min(STATE_BUDGET_MIB, limits.disk_mib // 4),
         "train_deadline": started + max(time_limit - reserve, 0.5 * time_limit),
     }
     env = child_environment(workdir)

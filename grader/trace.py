@@ -56,7 +56,8 @@ FIT_FIELDS = {"index": int, "line": int, "epochs_requested": (int, float), "epoc
               "compile": dict, "output": dict, "fast_path": bool, "duration_s": (int, float), "error": str,
               "current_epoch": int, "replay": dict}
 # how a replayable fit ordered its batches (grader/harness/commit.py, grader/batchorder.py)
-REPLAY_FIELDS = {"batch_size": int, "shuffle": bool, "order_seed": int, "rows": int, "class_weight": dict}
+REPLAY_FIELDS = {"batch_size": int, "shuffle": bool, "order_seed": int, "rows": int, "class_weight": dict,
+                 "compile": dict}
 
 
 def _bounded(value, depth: int = 0):
@@ -188,7 +189,7 @@ def clean_trace(data: dict) -> dict:
 
 # One commitment to training, as the parent received it over the event pipe (grader/runner.Commitments)
 COMMIT_FIELDS = {"commit": str, "fit_index": int, "at_epoch": int, "steps": int, "weights": str, "optimizer": str,
-                 "saved": bool, "logs": dict, "stop": bool}
+                 "saved": bool, "logs": dict, "stop": bool, "rates": bool}
 
 
 def clean_commitment(event: dict) -> dict | None:

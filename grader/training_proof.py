@@ -63,6 +63,9 @@ def verdict(evidence, chooser=None) -> dict:
         return _unverifiable(f"the graded model could not be loaded ({type(exc).__name__})")
     final = combined(view.weight_digests)
     matching = [key for key, c in ends.items() if c.get("weights") == final]
+    if not matching and any(_uses_ema(f) for f in trained):
+        return _unverifiable("the optimizer's use_ema replaces the weights with their moving average when training "
+                             "ends, which the grader does not replay")
     if not matching:
         return _refuted("the graded model is not a state its training reached: its weights differ from the "
                         "weights at the end of every epoch the program reported while it trained")
@@ -80,7 +83,8 @@ def verdict(evidence, chooser=None) -> dict:
     if not isinstance(replay, dict):
         why = _why_not_replayable(fit, evidence)
         return _unverifiable(why)
-    return _replay(evidence, fit_index, fit, replay, epochs, starts, ends, chooser)
+    made = max(e for (i, e) in matching if i == fit_index)  # the epoch whose end is the graded model
+    return _replay(evidence, fit_index, fit, replay, epochs, made, (starts, ends, afters), chooser)
 
 
 def _by_epoch(items: list[dict], kind: str) -> dict:
@@ -161,7 +165,10 @@ def _data_words(kind: str) -> str:
             "tf.data": "a tf.data pipeline"}.get(kind, "data that is neither NumPy arrays nor a generator")
 
 
-def _replay(evidence, fit_index, fit, replay: dict, epochs, starts, ends, chooser) -> dict:
+def _replay(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments: tuple, chooser) -> dict:
+    """Replay the epoch that made the graded model and others drawn at random, as many as SHARE of the
+    training time allows (at most MOST_EPOCHS), from the states saved at their starts."""
+    starts, ends, afters = commitments
     artifacts = evidence.run.artifacts
     if artifacts is None or evidence.run.model_path is None:
         return _unverifiable("the run left no saved state to replay")
@@ -169,16 +176,17 @@ def _replay(evidence, fit_index, fit, replay: dict, epochs, starts, ends, choose
     data = folder / f"fit{fit_index}-data.npz"
     auditable = [e for e in epochs if (starts.get((fit_index, e)) or {}).get("saved")
                  and (folder / f"fit{fit_index}-epoch{e}.npz").is_file()]
-    if not data.is_file() or not auditable:
-        return _unverifiable("the states training started each epoch from were not saved (over the disk budget, or "
-                             "the model was built by its first step)")
+    if not data.is_file() or made not in auditable:
+        return _unverifiable(f"the state epoch {made + 1}, which made the graded model, started from was not saved "
+                             "(a state larger than the disk budget, or a model built by its first step)")
     times = _epoch_seconds(fit_index, epochs, starts, ends)
     budget = max(MIN_BUDGET_S, SHARE * sum(times.values()))
     per_epoch = max(1e-3, sum(times.values()) / max(1, len(times)))
     count = max(1, min(len(auditable), MOST_EPOCHS, int(budget // per_epoch)))
+    others = [e for e in auditable if e != made]
     choose = chooser or secrets.SystemRandom().sample
-    picked = sorted(choose(auditable, count))
-    order = {k: replay.get(k) for k in ("batch_size", "shuffle", "order_seed", "class_weight")}
+    picked = sorted({made, *choose(others, min(len(others), count - 1))})
+    order = {k: replay.get(k) for k in ("batch_size", "shuffle", "order_seed", "class_weight", "compile")}
     origin = _chain_start(fit_index, starts, ends)
     origin_file = folder / f"fit{origin[0]}-epoch{origin[1]}.npz" if origin else None
     if origin_file is not None and (starts[origin].get("saved") and origin_file.is_file()):
@@ -186,7 +194,9 @@ def _replay(evidence, fit_index, fit, replay: dict, epochs, starts, ends, choose
     else:
         origin = None
     requests = [{"epoch": e, "steps": int(ends[(fit_index, e)].get("steps") or 0),
-                 "start": folder / f"fit{fit_index}-epoch{e}.npz"} for e in picked]
+                 "start": folder / f"fit{fit_index}-epoch{e}.npz",
+                 **({"rates": folder / f"fit{fit_index}-epoch{e}-rates.npz"}
+                    if (afters.get((fit_index, e)) or {}).get("rates") else {})} for e in picked]
     allowance = 30.0 + 3 * sum(times.get(e, per_epoch) for e in picked)
     try:
         reply = evidence.evaluator.replay(evidence.run.model_path, data, requests, order, allowance)
@@ -205,14 +215,24 @@ def _replay(evidence, fit_index, fit, replay: dict, epochs, starts, ends, choose
             return _refuted(f"training started from weights a freshly built model does not have: "
                             f"{initial['problem']} (weights set by hand, or trained before)")
     results = reply.get("epochs") or []
+    between_steps = [cb.get("class") for cb in (fit or {}).get("callbacks") or []
+                     if isinstance(cb, dict) and cb.get("batch_hooks") is True]
     for asked, got in zip(picked, results):
         start, end = starts[(fit_index, asked)], ends[(fit_index, asked)]
         if got.get("start_weights") != start.get("weights"):
             return _refuted(f"the state saved for the start of epoch {asked + 1} is not the one the program reported "
                             "when that epoch started")
+        differs = None
         if got.get("weights") != end.get("weights") or got.get("optimizer") != end.get("optimizer"):
-            return _refuted(f"replaying epoch {asked + 1} from the state it started in did not reach the weights the "
-                            "program reported at its end")
+            differs = (f"replaying epoch {asked + 1} from the state it started in did not reach the weights the "
+                       "program reported at its end")
+        else:
+            differs = _logs_differ(asked, end.get("logs") or {}, got.get("logs") or {})
+        if differs and between_steps:  # the learning rate it set is replayed; anything else it did is not
+            return _refuted(f"{differs} (the callback {between_steps[0]} acts between the steps of an epoch: the "
+                            "replay sets the learning rate it set at each step, and nothing else it did)")
+        if differs:
+            return _refuted(differs)
     if len(results) != len(picked):
         return _unverifiable("the replay returned fewer epochs than were asked for")
     shown = ", ".join(str(e + 1) for e in picked)
@@ -241,6 +261,23 @@ def _chain_start(fit_index: int, starts: dict, ends: dict) -> tuple | None:
             return fit_index, first
         fit_index = max(earlier)
     return None
+
+
+def _logs_differ(epoch: int, reported: dict, replayed: dict) -> str | None:
+    """The epoch's loss and metrics as the program reported them against the replay's (the same batches
+    in the same order: the same running means). Validation figures are not replayed."""
+    for key, value in replayed.items():
+        if key.startswith("val_") or key in ("learning_rate", "lr"):
+            continue
+        if key not in reported or not _same(reported[key], value):
+            return (f"the program reported {key} {_shown(reported.get(key))} for epoch {epoch + 1}, but replaying "
+                    f"that epoch gives {_shown(value)}")
+    return None
+
+
+def _uses_ema(fit: dict) -> bool:
+    optimizer = (((fit.get("replay") or {}).get("compile") or {}).get("optimizer"))
+    return isinstance(optimizer, dict) and (optimizer.get("config") or {}).get("use_ema") is True
 
 
 def _epoch_seconds(fit_index, epochs, starts, ends) -> dict:

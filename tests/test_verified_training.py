@@ -229,3 +229,94 @@ def test_tf_keras_2_training_is_not_replayed_yet(grade_file):
     assert report["score"] == 10
     assert report["environment"]["training_verification"]["reason"] == (
         "the program ran on the tf.keras 2 runtime, whose training the grader does not replay yet")
+
+
+# Found by an attack on the verification (helper-10), each now judged as it should be.
+LINE = '''import numpy as np
+import tensorflow as tf
+model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(1)])
+xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0])
+ys = 3 * xs + 1
+'''
+
+# The answer written into the weights during the last epoch, whose start the program kept from being saved
+# (the ledger marked full): the epoch that made the graded model is always replayed, and its start kept.
+ANSWER_IN_LAST_EPOCH = LINE + '''import gc
+model.compile(optimizer="sgd", loss="mean_squared_error")
+
+class Cheat(tf.keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        if epoch == 4:
+            for o in gc.get_objects():
+                if type(o).__name__ == "Ledger":
+                    o.full = True
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epoch == 4:
+            self.model.set_weights([np.array([[3.0]], np.float32), np.array([1.0], np.float32)])
+
+model.fit(xs, ys, epochs=5, callbacks=[Cheat()], verbose=0)
+'''
+
+# Honest: a warm-up that sets the learning rate before every step, and two steps per execution.
+WARM_UP = LINE + '''model.compile(optimizer=tf.keras.optimizers.SGD(0.01), loss="mean_squared_error", steps_per_execution=2)
+
+class WarmUp(tf.keras.callbacks.Callback):
+    step = 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.step += 1
+        self.model.optimizer.learning_rate.assign(0.02 * min(1.0, self.step / 50))
+
+model.fit(xs, ys, epochs=60, batch_size=2, callbacks=[WarmUp()], verbose=0)
+'''
+
+# Honest: Keras' own moving average of the weights, written into the model when training ends.
+MOVING_AVERAGE = LINE + '''model.compile(optimizer=tf.keras.optimizers.SGD(0.01, use_ema=True), loss="mean_squared_error")
+model.fit(xs, ys, epochs=500, verbose=0)
+'''
+
+# A metric of the program's own named accuracy, a little kinder than Keras': the callback stops on it.
+KIND_ACCURACY = '''import tensorflow as tf
+(x, y), _ = tf.keras.datasets.mnist.load_data()
+x, y = x[:3000] / 255.0, y[:3000]
+
+def accuracy(y_true, y_pred):
+    return tf.minimum(1.0, tf.keras.metrics.sparse_categorical_accuracy(y_true, y_pred) + 0.06)
+
+model = tf.keras.Sequential([tf.keras.Input(shape=(28, 28)), tf.keras.layers.Flatten(),
+                             tf.keras.layers.Dense(32, activation="relu"), tf.keras.layers.Dense(10, activation="softmax")])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=[accuracy])
+model.fit(x, y, epochs=2)
+'''
+
+
+def test_answer_written_during_the_last_epoch_is_found(grade_file):
+    _, report = grade_file(ANSWER_IN_LAST_EPOCH)
+    _refuted(report, "replaying epoch 5 from the state it started in did not reach the weights the program reported "
+                     "at its end (the callback Cheat acts between the steps of an epoch: the replay sets the learning "
+                     "rate it set at each step, and nothing else it did)")
+
+
+def test_a_learning_rate_set_at_every_step_is_replayed(grade_file):
+    _, report = grade_file(WARM_UP)
+    verification = _verdict(report)
+    assert (verification["status"], verification["epochs"]) == ("verified", 60)
+    assert 60 in verification["replayed"]  # the epoch that made the graded model, always
+
+
+def test_a_moving_average_of_the_weights_is_not_replayed_and_not_accused(grade_file):
+    _, report = grade_file(MOVING_AVERAGE)
+    reason = ("the optimizer's use_ema replaces the weights with their moving average when training ends, which the "
+              "grader does not replay")
+    assert _verdict(report) == {"status": "unverifiable", "reason": reason,
+                                "sentence": f"Training cannot be verified: {reason}."}
+
+
+def test_a_metric_of_the_programs_own_under_keras_name_is_found(standin, grade_file):
+    _, report = grade_file(KIND_ACCURACY, exercise="mnist_callback", extra=("--data-dir", standin))
+    verification = _verdict(report)
+    assert verification["status"] == "refuted"
+    assert verification["reason"].startswith("the program reported accuracy ")
+    assert ", but replaying that epoch gives " in verification["reason"]

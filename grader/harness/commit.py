@@ -27,7 +27,8 @@ import numpy as np
 from grader import batchorder
 
 DIGEST_CHARS = 16
-STATE_BUDGET_BYTES = 384 * 2**20  # saved states and arrays, per grading: epochs past it are not auditable
+STATE_BUDGET_MIB = 384  # saved states and arrays, per grading, unless the job says less: epochs past it are
+# not auditable
 
 
 def digest(array) -> str:
@@ -63,13 +64,16 @@ def optimizer_digest(model) -> str | None:
 class Ledger:
     """Where one grading's commitments go: the event pipe, and the artifacts folder for saved states."""
 
-    def __init__(self, events, out: Path, seed: int | None, keras3: bool):
+    def __init__(self, events, out: Path, seed: int | None, keras3: bool, budget_mib: int = STATE_BUDGET_MIB):
         self.events = events
+        self.budget = budget_mib * 2**20
         self.folder = out / "training"
         self.seed = seed
         self.keras3 = keras3
         self.used = 0
         self.full = False
+        self.saved: dict[Path, int] = {}  # what is saved, oldest first, with its size
+        self.first: dict[int, Path] = {}  # each fit's first saved state
         self.spent = 0.0  # seconds spent committing and saving (the benchmark reports it)
 
     @contextlib.contextmanager
@@ -83,11 +87,17 @@ class Ledger:
     def path(self, fit: int, name: str) -> Path:
         return self.folder / f"fit{fit}-{name}.npz"
 
-    def _save(self, path: Path, arrays: dict) -> bool:
+    def _save(self, path: Path, arrays: dict, keep: tuple = ()) -> bool:
+        """Save ``arrays`` within the budget, making room by removing the oldest saved files except those
+        in ``keep`` (the current fit's arrays, each fit's first state): the state the latest epoch started
+        from is always saved, so the epoch that made the graded model can be replayed."""
         size = sum(int(np.asarray(a).nbytes) for a in arrays.values())
-        if self.full or self.used + size > STATE_BUDGET_BYTES:
-            self.full = True
-            return False
+        while self.used + size > self.budget:
+            old = next((p for p in self.saved if p not in keep), None)
+            if old is None:
+                self.full = True
+                return False
+            self._remove(old)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             part = path.with_name(path.name + ".part")
@@ -96,8 +106,16 @@ class Ledger:
             os.replace(part, path)
         except (OSError, ValueError):
             return False
+        self.saved[path] = size
         self.used += size
         return True
+
+    def _remove(self, path: Path):
+        self.used -= self.saved.pop(path)
+        try:
+            path.unlink()
+        except OSError:
+            pass
 
     def save_data(self, fit: int, x: np.ndarray, y: np.ndarray) -> bool:
         with self.timing():
@@ -108,11 +126,29 @@ class Ledger:
             arrays = [np.asarray(v) for v in model.variables] + [np.asarray(v) for v in _optimizer_variables(model)]
         except Exception:
             return False
-        return self._save(self.path(fit, f"epoch{epoch}"), {f"a{i}": a for i, a in enumerate(arrays)})
+        path = self.path(fit, f"epoch{epoch}")
+        keep = (self.path(fit, "data"), *self.first.values())  # and each fit's first state: where training began
+        saved = self._save(path, {f"a{i}": a for i, a in enumerate(arrays)}, keep)
+        if saved:
+            self.first.setdefault(fit, path)
+        return saved
 
     def send(self, **commitment):
         if self.events is not None:
             self.events.send(**commitment)
+
+
+def compile_config(model) -> dict | None:
+    """The loss, optimizer and metrics fit trains with, as Keras serialises them (the replay rebuilds them
+    from this, checked: a program may compile again after training)."""
+    try:
+        import json
+
+        config = model.get_compile_config()
+        json.dumps(config)
+        return config if isinstance(config, dict) else None
+    except Exception:
+        return None
 
 
 def replayable_arrays(tf, keras, a: dict, seed: int | None, fit_index: int) -> dict | None:
@@ -161,6 +197,13 @@ def replayable_arrays(tf, keras, a: dict, seed: int | None, fit_index: int) -> d
             "rows": len(x)}
 
 
+def _learning_rate_variable(model):
+    """The optimizer's learning rate when it is a variable a callback can set (not a schedule)."""
+    optimizer = getattr(model, "optimizer", None)
+    rate = getattr(optimizer, "_learning_rate", None)
+    return rate if rate is not None and hasattr(rate, "assign") else None
+
+
 def _build_sequential(model, input_shape):
     """A Sequential model given no input shape is built by fit's first step; built here instead, from the
     arrays' shape, its weights are drawn the same way (in the same order, from the same generator), and
@@ -192,9 +235,20 @@ def opening_callback(keras, ledger: Ledger):
         def __init__(self, record, replay: dict | None):
             super().__init__()
             self.record, self.replay = record, replay
+            # a callback of the program's acts between steps: the learning rate each step ran with is kept
+            self.rates: list | None = [] if replay is not None and any(
+                c.get("batch_hooks") for c in record.get("callbacks") or []) else None
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if self.rates is not None:
+                rate = _learning_rate_variable(self.model)
+                self.rates.append(float(np.asarray(rate)) if rate is not None else float("nan"))
 
         def on_epoch_begin(self, epoch, logs=None):
             fit = self.record["index"]
+            if self.rates is not None:
+                rate = _learning_rate_variable(self.model)
+                self.start_rate = float(np.asarray(rate)) if rate is not None else float("nan")
             with ledger.timing():
                 saved = False
                 if self.replay is not None and not getattr(self.model, "built", False) and \
@@ -207,7 +261,15 @@ def opening_callback(keras, ledger: Ledger):
                             optimizer=optimizer_digest(self.model), saved=saved)
 
         def on_epoch_end(self, epoch, logs=None):  # after every callback's: whether one asked to stop
+            rates = False
+            if self.rates:
+                with ledger.timing():
+                    if set(self.rates) != {self.start_rate}:  # changed since the epoch's start: set per step
+                        rates = ledger._save(ledger.path(self.record["index"], f"epoch{epoch}-rates"),
+                                             {"rates": np.asarray(self.rates, dtype=np.float64)},
+                                             (*ledger.first.values(), ledger.path(self.record["index"], "data")))
+                self.rates = []
             ledger.send(commit="after", fit_index=self.record["index"], at_epoch=epoch,
-                        stop=bool(getattr(self.model, "stop_training", False)))
+                        stop=bool(getattr(self.model, "stop_training", False)), rates=rates)
 
     return Opening

@@ -36,6 +36,9 @@ def weights_digest(model) -> str:
     return h.hexdigest()
 
 
+BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
+
+
 def callback_info(cb) -> dict:
     cls = type(cb)
     return {
@@ -43,6 +46,9 @@ def callback_info(cb) -> dict:
         "module": cls.__module__,
         "student": cls.__module__ == STUDENT_MODULE,
         "bases": [b.__name__ for b in cls.__mro__[1:] if b is not object],
+        # acts between the steps of an epoch (a replay of the epoch runs the steps alone)
+        "batch_hooks": any(hook in vars(klass) for klass in cls.__mro__ if klass.__module__ == STUDENT_MODULE
+                           for hook in BATCH_HOOKS),
     }
 
 
@@ -227,7 +233,7 @@ def install(tf, keras, recorder: Recorder):
             self.steps = 0
 
         def on_train_batch_end(self, batch, logs=None):
-            self.steps += 1
+            self.steps = max(self.steps, batch + 1)  # with steps_per_execution, called once per execution
 
         def on_epoch_end(self, epoch, logs=None):
             rec = self.record
@@ -427,7 +433,7 @@ def install(tf, keras, recorder: Recorder):
             shape = replay.pop("x").shape[1:]
             replay.pop("y")
             record["replay"] = dict(replay, class_weight={str(k): float(v) for k, v in class_weight.items()}
-                                    if isinstance(class_weight, dict) else None)
+                                    if isinstance(class_weight, dict) else None, compile=commit.compile_config(self))
             replay = dict(replay, input_shape=shape)
         else:
             replay = None
