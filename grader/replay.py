@@ -193,9 +193,12 @@ def _rates_callback(model, rates):
     import keras
 
     class Rates(keras.callbacks.Callback):
+        calls = 0  # one per execution, as in the child (steps_per_execution)
+
         def on_train_batch_begin(self, batch, logs=None):
-            if batch < len(rates) and np.isfinite(rates[batch]):
-                model.optimizer.learning_rate.assign(rates[batch])
+            if self.calls < len(rates) and np.isfinite(rates[self.calls]):
+                model.optimizer.learning_rate.assign(rates[self.calls])
+            self.calls += 1
 
     return Rates()
 

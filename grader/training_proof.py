@@ -157,7 +157,8 @@ def _why_not_replayable(fit: dict | None, evidence) -> str:
     if kind and kind != "arrays":
         return (f"the program trained from {_data_words(kind)}, which the grader cannot rebuild to replay an "
                 "epoch (it replays training on NumPy arrays)")
-    return "the fit's data was not saved for a replay (not NumPy arrays the grader can replay, or over the disk budget)"
+    return ("the fit's batches were left in Keras' own order, which the grader cannot rebuild (sample weights, "
+            "steps_per_epoch, executions that cross epochs, or arrays over the disk budget)")
 
 
 def _data_words(kind: str) -> str:

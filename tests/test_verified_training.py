@@ -259,7 +259,7 @@ class Cheat(tf.keras.callbacks.Callback):
 model.fit(xs, ys, epochs=5, callbacks=[Cheat()], verbose=0)
 '''
 
-# Honest: a warm-up that sets the learning rate before every step, and two steps per execution.
+# Honest: a warm-up that sets the learning rate before every step (of two per execution).
 WARM_UP = LINE + '''model.compile(optimizer=tf.keras.optimizers.SGD(0.01), loss="mean_squared_error", steps_per_execution=2)
 
 class WarmUp(tf.keras.callbacks.Callback):
@@ -269,7 +269,7 @@ class WarmUp(tf.keras.callbacks.Callback):
         self.step += 1
         self.model.optimizer.learning_rate.assign(0.02 * min(1.0, self.step / 50))
 
-model.fit(xs, ys, epochs=60, batch_size=2, callbacks=[WarmUp()], verbose=0)
+model.fit(xs, ys, epochs=60, batch_size=1, callbacks=[WarmUp()], verbose=0)
 '''
 
 # Honest: Keras' own moving average of the weights, written into the model when training ends.
@@ -320,3 +320,11 @@ def test_a_metric_of_the_programs_own_under_keras_name_is_found(standin, grade_f
     assert verification["status"] == "refuted"
     assert verification["reason"].startswith("the program reported accuracy ")
     assert ", but replaying that epoch gives " in verification["reason"]
+
+
+def test_steps_per_execution_that_run_into_the_next_epoch_leave_keras_order_and_no_verdict(grade_file):
+    """Three steps an epoch, two per execution: Keras' last execution would take a batch of the next
+    epoch, so the fit keeps Keras' own order, which the grader cannot replay."""
+    _, report = grade_file(WARM_UP.replace("batch_size=1", "batch_size=2"))
+    assert _verdict(report)["status"] == "unverifiable"
+    assert report["score"] == 10

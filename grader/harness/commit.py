@@ -151,7 +151,7 @@ def compile_config(model) -> dict | None:
         return None
 
 
-def replayable_arrays(tf, keras, a: dict, seed: int | None, fit_index: int) -> dict | None:
+def replayable_arrays(tf, keras, a: dict, seed: int | None, fit_index: int, per_execution: int = 1) -> dict | None:
     """Make an array fit train in ``grader.batchorder``'s order, so that any epoch of it can be replayed.
 
     Rewrites ``a`` (fit's arguments) in place and returns what a replay needs: the arrays trained on
@@ -186,10 +186,13 @@ def replayable_arrays(tf, keras, a: dict, seed: int | None, fit_index: int) -> d
     def standard(v):  # what Keras' own array adapter does to float64 input
         return v.astype(keras.backend.floatx()) if v.dtype == np.float64 else v
 
+    steps = batchorder.steps_per_epoch(len(x), batch_size)
+    if isinstance(per_execution, int) and per_execution > 1 and steps % per_execution:
+        return None  # the last execution of an epoch would run into the next epoch's batches
     x, y = standard(x), standard(y)
     order_seed = batchorder.fit_seed(seed, fit_index)
     a["x"] = batchorder.dataset(tf, x, y, order_seed, initial, epochs, batch_size, bool(shuffle))
-    a["steps_per_epoch"] = batchorder.steps_per_epoch(len(x), batch_size)
+    a["steps_per_epoch"] = steps
     a["shuffle"] = False
     a.pop("y", None)
     a.pop("batch_size", None)

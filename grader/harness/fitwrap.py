@@ -426,7 +426,8 @@ def install(tf, keras, recorder: Recorder):
             a["shuffle"] = False  # one batch: nothing to shuffle (and Keras would warn about a Dataset)
             record["fast_path"] = True
         elif keras3 and recorder.ledger is not None:
-            replay = commit.replayable_arrays(tf, keras, a, recorder.ledger.seed, record["index"])
+            replay = commit.replayable_arrays(tf, keras, a, recorder.ledger.seed, record["index"],
+                                              getattr(self, "steps_per_execution", 1))
         if replay is not None and recorder.ledger is not None and \
                 recorder.ledger.save_data(record["index"], replay["x"], replay["y"]):
             class_weight = a.get("class_weight")
