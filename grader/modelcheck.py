@@ -271,6 +271,12 @@ def digest(array) -> str:
     return hashlib.sha256(repr(data.shape).encode() + data.tobytes()).hexdigest()[:DIGEST_CHARS]
 
 
+def combined(digests: list[str]) -> str:
+    """One digest standing for a list of array digests, as the child combines its own
+    (grader/harness/commit.py): the commitments to training name a model's weights by it."""
+    return hashlib.sha256("\n".join(digests).encode()).hexdigest()[:DIGEST_CHARS]
+
+
 def weight_digests(model) -> list[str]:
     """A digest of each of the model's weight arrays (trainable or not): whether it holds a weights
     file's arrays unchanged is told from these, on the trusted side."""

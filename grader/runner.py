@@ -20,7 +20,8 @@ from pathlib import Path
 
 from grader import datapaths, sandbox
 from grader.submission import Source
-from grader.trace import clean_commitment, read_trace, regular_file
+from grader.events import Commitments, relay_events
+from grader.trace import read_trace, regular_file
 from grader.workfolders import (MAX_ENTRIES, child_path, disk_used, inventory, remove_tree, sweep_stale, work_base,
                                 work_folder)
 
@@ -28,7 +29,6 @@ OUTPUT_HEAD = 8 * 1024
 OUTPUT_TAIL = 24 * 1024
 MAX_MODEL_BYTES = 2 * 1024 * 1024 * 1024
 STATE_BUDGET_MIB = 384  # saved training states (grader/harness/commit.py), per grading
-MAX_EVENT_BYTES = 64 * 1024  # one progress event (phase, epoch, loss, accuracy) is about 200 bytes
 ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
 
 
@@ -324,7 +324,7 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
     finally:
         box.started()
         os.close(events_write)
-    relay = threading.Thread(target=_relay_events, args=(events_read, progress, ledger, started, time_limit),
+    relay = threading.Thread(target=relay_events, args=(events_read, progress, ledger, started, time_limit),
                              daemon=True)
     relay.start()
     capture = OutputCapture(proc.stdout)
@@ -440,55 +440,6 @@ def _stop(proc, box: sandbox.Sandbox):
     _signal(proc.pid, signal.SIGKILL, group=True)
     if box.cgroup:
         box.cgroup.kill_all()
-
-
-class Commitments:
-    """The commitments to training the child sent while it ran, each stamped with when the parent received
-    it (seconds after the start): the trusted record of training (grader/training_proof.py)."""
-
-    MOST = 150_000  # an epoch sends three; a program past this many epochs is not audited past it
-
-    def __init__(self, started: float):
-        self.started = started
-        self.items: list[dict] = []
-        self.dropped = 0
-
-    def add(self, event: dict):
-        commitment = clean_commitment(event)
-        if commitment is None:
-            return
-        if len(self.items) >= self.MOST:
-            self.dropped += 1
-            return
-        self.items.append(dict(commitment, received_s=round(time.time() - self.started, 4)))
-
-    def received(self) -> dict:
-        return {"items": list(self.items), "dropped": self.dropped}
-
-
-def _relay_events(fd: int, progress, ledger: Commitments, started: float, time_limit: float):
-    """Drain the child's event pipe (always, so the child never blocks on it): commitments are kept,
-    every event is passed on to ``progress``."""
-    with os.fdopen(fd, "rb") as stream:
-        too_long = False
-        while line := stream.readline(MAX_EVENT_BYTES):
-            if too_long or not line.endswith(b"\n"):  # a line past the cap is skipped to its end, never kept
-                too_long = not line.endswith(b"\n")
-                continue
-            try:
-                event = json.loads(line)
-            except (ValueError, RecursionError):
-                continue
-            if not isinstance(event, dict):
-                continue
-            if event.get("commit") in ("start", "end", "after"):
-                ledger.add(event)
-            if progress is not None:
-                event["time_left_s"] = max(0.0, started + time_limit - time.time())
-                try:
-                    progress(event)
-                except Exception:
-                    pass
 
 
 def _signal(pid: int, sig: int, group: bool):

@@ -187,7 +187,7 @@ def clean_trace(data: dict) -> dict:
     return trace
 
 
-# One commitment to training, as the parent received it over the event pipe (grader/runner.Commitments)
+# One commitment to training, as the parent received it over the event pipe (grader/events.Commitments)
 COMMIT_FIELDS = {"commit": str, "fit_index": int, "at_epoch": int, "steps": int, "weights": str, "optimizer": str,
                  "saved": bool, "logs": dict, "stop": bool, "rates": bool}
 

@@ -23,23 +23,17 @@ A verdict is one of:
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 import secrets
 
 from grader.checks import ModelUnavailable
-from grader.modelcheck import DIGEST_CHARS
+from grader.modelcheck import combined
 
 VERIFIED, REFUTED, UNVERIFIABLE, NO_TRAINING = "verified", "refuted", "unverifiable", "no_training"
 MOST_EPOCHS = 8  # replayed per grading, at most
 SHARE = 0.10  # of the training time the replays may cost (at least one epoch, and MIN_BUDGET_S)
 MIN_BUDGET_S = 1.0
 LOG_TOLERANCE = 1e-6  # a logged value read back through JSON: the same float, up to its text form
-
-
-def combined(digests: list[str]) -> str:
-    """As the child combines the digests of its weight arrays (grader/harness/commit.py)."""
-    return hashlib.sha256("\n".join(digests).encode()).hexdigest()[:DIGEST_CHARS]
 
 
 def verdict(evidence, chooser=None) -> dict:

@@ -13,7 +13,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from conftest import SUBMISSIONS, hello_world_with, run_cli
-from grader import runner
+from grader import events as events_module
 from grader import trace as trace_module
 from grader.chart import training_charts
 from grader.modelcheck import UnsafeModel, load_model_safely
@@ -123,11 +123,11 @@ def test_a_trace_of_wrong_types_and_absurd_numbers_is_cleaned_and_charted(tmp_pa
 def test_a_progress_line_past_the_cap_is_dropped_and_the_next_event_arrives():
     read, write = os.pipe()
     events = []
-    relay = threading.Thread(target=runner._relay_events,
-                             args=(read, events.append, runner.Commitments(0.0), 0.0, 10.0))
+    relay = threading.Thread(target=events_module.relay_events,
+                             args=(read, events.append, events_module.Commitments(0.0), 0.0, 10.0))
     relay.start()
     with os.fdopen(write, "wb") as w:
-        w.write(b'{"phase": "' + b"x" * (4 * runner.MAX_EVENT_BYTES) + b'"}\n')
+        w.write(b'{"phase": "' + b"x" * (4 * events_module.MAX_EVENT_BYTES) + b'"}\n')
         w.write(b'{"phase": "saving the model"}\n')
     relay.join(timeout=10)
     assert [e["phase"] for e in events] == ["saving the model"]
@@ -136,8 +136,8 @@ def test_a_progress_line_past_the_cap_is_dropped_and_the_next_event_arrives():
 def test_commitments_of_the_wrong_shape_are_dropped_and_the_rest_kept_typed():
     """The child writes the event pipe: a commitment is kept only with its fields of the types read."""
     read, write = os.pipe()
-    ledger = runner.Commitments(0.0)
-    relay = threading.Thread(target=runner._relay_events, args=(read, None, ledger, 0.0, 10.0))
+    ledger = events_module.Commitments(0.0)
+    relay = threading.Thread(target=events_module.relay_events, args=(read, None, ledger, 0.0, 10.0))
     relay.start()
     with os.fdopen(write, "wb") as w:
         for event in ({"commit": "end", "fit_index": "0", "at_epoch": 0}, {"commit": "forged", "fit_index": 0,
