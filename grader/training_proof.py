@@ -119,8 +119,11 @@ def _record_against_commitments(trained: list[dict], ends: dict, afters: dict) -
 
 
 def _same(a, b) -> bool:
+    """Two logged values agree: the same float up to its text form; None (the child's word for NaN and
+    infinities) agrees with None or a value that is not finite."""
     if a is None or b is None:
-        return a is None and b is None
+        other = b if a is None else a
+        return other is None or (isinstance(other, (int, float)) and not math.isfinite(other))
     try:
         a, b = float(a), float(b)
     except (TypeError, ValueError):
@@ -296,7 +299,7 @@ def _unverifiable(why: str) -> dict:
 
 def apply(found: dict, exercise, types: dict, results: list) -> list:
     """The check results once the verdict is in: when training is shown false, or cannot be verified and
-    the exercise fails such training, each check that rests on the record fails, saying why."""
+    the exercise fails such training, each check that rests on the record and passed fails, saying why."""
     policy_fails = found["status"] == UNVERIFIABLE and getattr(exercise, "unverifiable", "grade") == "fail"
     if found["status"] != REFUTED and not policy_fails:
         return results
@@ -307,9 +310,9 @@ def apply(found: dict, exercise, types: dict, results: list) -> list:
             "alone." if found["status"] == REFUTED else
             "Train with model.fit on NumPy arrays under Keras 3, which the grader can replay.")
     out = []
-    for result in results:
+    for result in results:  # a check that failed on its own keeps its reason (more precise, and as true)
         check_type = types.get(_type_of(result, exercise))
-        if check_type is not None and check_type.rests_on_record and result.status in ("passed", "failed"):
+        if check_type is not None and check_type.rests_on_record and result.status == "passed":
             result = dataclasses.replace(result, status="failed", score=0.0, message=message, hint=hint)
         out.append(result)
     return out

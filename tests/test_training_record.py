@@ -47,9 +47,9 @@ def test_a_record_rewritten_to_claim_the_threshold_fails_the_checks_that_rest_on
         "sentence": "Training not verified: the record of training says fit call 1 ran 2 epochs, but while the program "
                     "ran the grader received 1. The checks that rest on the record of training fail."}
     checks = by_name(report)
-    for name in ("callback_stopped", "stopped_at_99", "stopped_early", "within_limits"):
-        assert (checks[name]["status"], checks[name]["score"]) == ("failed", 0.0)
-        assert checks[name]["message"] == verification["sentence"]
+    for name in ("callback_stopped", "stopped_at_99", "stopped_early", "within_limits"):  # failed on the model's
+        assert (checks[name]["status"], checks[name]["score"]) == ("failed", 0.0)  # measure first, which says so
+        assert checks[name]["message"] == record["sentence"]
     assert report["score"] == 0
 
 

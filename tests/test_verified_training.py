@@ -75,6 +75,8 @@ recorder.fits.append({"index": 0, "line": 5, "epochs_requested": 1, "epochs_allo
                       "replay": {"batch_size": 6, "shuffle": False, "order_seed": 0, "rows": 6}})
 recorder.models.append(model)
 recorder.learned.add(id(model))
+from grader.harness import fitwrap
+recorder.digests[id(model)] = fitwrap.weights_digest(model)
 '''
 
 
