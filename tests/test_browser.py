@@ -90,7 +90,7 @@ def test_no_two_labels_of_a_chart_overlap_in_the_browser(tmp_path, standin):
     measured.write_text(html.read_text().replace("</body>", MEASURE))
     _, console = screenshot(measured, "report-fashion_mnist_callback")
     counts = [int(line.split("TEXTS ")[1].split('"')[0]) for line in console if "TEXTS " in line]
-    # both charts measured: y and x ticks, the axis label, the stop marker (and the accuracy threshold); on
-    # the full-size stand-in the solution's callback stops after a few epochs, so few x ticks
-    assert len(counts) == 2 and min(counts) >= 8
+    # both charts measured: y ticks, an x tick per epoch, the stop marker (and the accuracy threshold); on
+    # the full-size stand-in the solution's callback stops after 2 or 3 epochs (the batches' order decides)
+    assert len(counts) == 2 and min(counts) >= 7
     assert [line for line in console if "OVERLAP" in line] == []
