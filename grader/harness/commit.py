@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import math
 import os
 import time
@@ -42,8 +43,8 @@ def combined(digests: list[str]) -> str:
     return hashlib.sha256("\n".join(digests).encode()).hexdigest()[:DIGEST_CHARS]
 
 
-def weights_digest(model) -> str:
-    return combined([digest(w) for w in model.get_weights()])
+def weights_digest(model, weights: list | None = None) -> str:
+    return combined([digest(w) for w in (model.get_weights() if weights is None else weights)])
 
 
 def _optimizer_variables(model) -> list:
@@ -54,9 +55,9 @@ def _optimizer_variables(model) -> list:
     return list(variables or [])
 
 
-def optimizer_digest(model) -> str | None:
+def optimizer_digest(model, values: list | None = None) -> str | None:
     try:
-        return combined([digest(v) for v in _optimizer_variables(model)])
+        return combined([digest(v) for v in (_optimizer_variables(model) if values is None else values)])
     except Exception:
         return None
 
@@ -100,9 +101,10 @@ class Ledger:
             self._remove(old)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            buffer = io.BytesIO()  # one write to the file (a zip written piece by piece costs more)
+            np.savez(buffer, **arrays)
             part = path.with_name(path.name + ".part")
-            with open(part, "wb") as f:
-                np.savez(f, **arrays)
+            part.write_bytes(buffer.getbuffer())
             os.replace(part, path)
         except (OSError, ValueError):
             return False
@@ -121,9 +123,11 @@ class Ledger:
         with self.timing():
             return self._save(self.path(fit, "data"), {"x": x, "y": y})
 
-    def save_state(self, fit: int, epoch: int, model) -> bool:
+    def save_state(self, fit: int, epoch: int, model, optimizer: list | None = None) -> bool:
+        """Save every variable of ``model`` and of its optimizer (``optimizer``: their values, already read)."""
         try:
-            arrays = [np.asarray(v) for v in model.variables] + [np.asarray(v) for v in _optimizer_variables(model)]
+            optimizer = [np.asarray(v) for v in _optimizer_variables(model)] if optimizer is None else optimizer
+            arrays = [np.asarray(v) for v in model.variables] + optimizer
         except Exception:
             return False
         path = self.path(fit, f"epoch{epoch}")
@@ -257,11 +261,14 @@ def opening_callback(keras, ledger: Ledger):
                 if self.replay is not None and not getattr(self.model, "built", False) and \
                         isinstance(self.model, keras.Sequential):
                     _build_sequential(self.model, self.replay.get("input_shape"))
-                if self.replay is not None and getattr(self.model, "built", False) and self.model.get_weights():
+                weights = self.model.get_weights()
+                if self.replay is not None and getattr(self.model, "built", False) and weights:
                     _build_optimizer(self.model)
-                    saved = ledger.save_state(fit, epoch, self.model)
-                ledger.send(commit="start", fit_index=fit, at_epoch=epoch, weights=weights_digest(self.model),
-                            optimizer=optimizer_digest(self.model), saved=saved)
+                optimizer = [np.asarray(v) for v in _optimizer_variables(self.model)]  # read once, for both
+                if self.replay is not None and getattr(self.model, "built", False) and weights:
+                    saved = ledger.save_state(fit, epoch, self.model, optimizer)
+                ledger.send(commit="start", fit_index=fit, at_epoch=epoch, weights=weights_digest(self.model, weights),
+                            optimizer=optimizer_digest(self.model, optimizer), saved=saved)
 
         def on_epoch_end(self, epoch, logs=None):  # after every callback's: whether one asked to stop
             rates = False
