@@ -83,7 +83,8 @@ def test_a_program_that_searches_the_machine_finds_no_secret(tight, tmp_path):
     report = grade(tight, submission(tmp_path, "seek_secrets.py"), time_limit=120).to_dict()
     out = report["run"]["output_tail"]
     assert "secrets found: 0 []" in out
-    assert "harness files: ['__init__.py', 'fingerprint.py', 'harness', 'shellcmd.py', 'tfimport.py']" in out
+    assert "harness files: ['__init__.py', 'batchorder.py', 'fingerprint.py', 'harness', 'shellcmd.py', 'tfimport.py']" \
+        in out
     assert report["score"] == 10
 
 

@@ -83,9 +83,10 @@ def test_students_own_callback_is_recorded_as_the_one_that_stopped_training(grad
     first_below = next(i for i, v in enumerate(loss) if v < 0.01)
     assert fit["epochs_run"] == first_below + 1 < 900
     assert fit["stopped_by"] == {"class": "myCallback", "module": "__main__", "student": True,
-                                 "bases": ["Callback"], "hook": "on_epoch_end", "epoch": first_below,
-                                 "grader": False}
-    assert fit["callbacks"] == [{"class": "myCallback", "module": "__main__", "student": True, "bases": ["Callback"]}]
+                                 "bases": ["Callback"], "batch_hooks": False, "hook": "on_epoch_end",
+                                 "epoch": first_below, "grader": False}
+    assert fit["callbacks"] == [{"class": "myCallback", "module": "__main__", "student": True, "bases": ["Callback"],
+                                 "batch_hooks": False}]
 
 
 def notebook(cells):
