@@ -72,7 +72,6 @@ class Ledger:
         self.seed = seed
         self.keras3 = keras3
         self.used = 0
-        self.full = False
         self.saved: dict[Path, int] = {}  # what is saved, oldest first, with its size
         self.first: dict[int, Path] = {}  # each fit's first saved state
         self.spent = 0.0  # seconds spent committing and saving (the benchmark reports it)
@@ -96,7 +95,6 @@ class Ledger:
         while self.used + size > self.budget:
             old = next((p for p in self.saved if p not in keep), None)
             if old is None:
-                self.full = True
                 return False
             self._remove(old)
         try:
