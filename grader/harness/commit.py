@@ -65,12 +65,11 @@ def optimizer_digest(model, values: list | None = None) -> str | None:
 class Ledger:
     """Where one grading's commitments go: the event pipe, and the artifacts folder for saved states."""
 
-    def __init__(self, events, out: Path, seed: int | None, keras3: bool, budget_mib: int = STATE_BUDGET_MIB):
+    def __init__(self, events, out: Path, seed: int | None, budget_mib: int = STATE_BUDGET_MIB):
         self.events = events
         self.budget = budget_mib * 2**20
         self.folder = out / "training"
         self.seed = seed
-        self.keras3 = keras3
         self.used = 0
         self.saved: dict[Path, int] = {}  # what is saved, oldest first, with its size
         self.first: dict[int, Path] = {}  # each fit's first saved state
@@ -260,10 +259,11 @@ def opening_callback(keras, ledger: Ledger):
                         isinstance(self.model, keras.Sequential):
                     _build_sequential(self.model, self.replay.get("input_shape"))
                 weights = self.model.get_weights()
-                if self.replay is not None and getattr(self.model, "built", False) and weights:
+                replayable = self.replay is not None and getattr(self.model, "built", False) and bool(weights)
+                if replayable:
                     _build_optimizer(self.model)
                 optimizer = [np.asarray(v) for v in _optimizer_variables(self.model)]  # read once, for both
-                if self.replay is not None and getattr(self.model, "built", False) and weights:
+                if replayable:
                     saved = ledger.save_state(fit, epoch, self.model, optimizer)
                 ledger.send(commit="start", fit_index=fit, at_epoch=epoch, weights=weights_digest(self.model, weights),
                             optimizer=optimizer_digest(self.model, optimizer), saved=saved)

@@ -6,7 +6,6 @@ Everything recorded here is plain data (the trace); the trusted side never sees 
 from __future__ import annotations
 
 import functools
-import hashlib
 import inspect
 import math
 import sys
@@ -29,11 +28,7 @@ def _clean(value):
     return f if math.isfinite(f) else None
 
 
-def weights_digest(model) -> str:
-    h = hashlib.sha256()
-    for w in model.get_weights():
-        h.update(np.ascontiguousarray(w).tobytes())
-    return h.hexdigest()
+weights_digest = commit.weights_digest  # (whether a fit changed the weights, and whether they changed after)
 
 
 BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")

@@ -334,7 +334,7 @@ def main(job_text: str):
     trace["import_s"] = round(time.time() - started, 3)
     recorder = fitwrap.Recorder(job, source_path, events)
     recorder.after_fit = Checkpoints(keras, out, trace, recorder)
-    recorder.ledger = commit.Ledger(events, out, job.get("seed"), keras3=runtime != "keras2",
+    recorder.ledger = commit.Ledger(events, out, job.get("seed"),
                                     budget_mib=job.get("state_budget_mib", commit.STATE_BUDGET_MIB))
     trace["determinism"] = determinism.install(tf, keras, job.get("seed"), recorder)
     fitwrap.install(tf, keras, recorder)
