@@ -47,3 +47,17 @@ def dataset(tf, x: np.ndarray, y: np.ndarray, seed: int, first_epoch: int, last_
     indices = epoch_batches(tf, len(x), seed, first_epoch, last_epoch, batch_size, shuffle)
     return tf.data.Dataset.zip((indices, arrays)).map(
         lambda i, xy: (tf.gather(xy[0], i), tf.gather(xy[1], i))).prefetch(2)
+
+
+def image_batch(generator, x: np.ndarray, y: np.ndarray, index: np.ndarray, dtype: str):
+    """The batch an ImageDataGenerator iterator makes of samples ``index`` of ``x`` (pictures already read,
+    as its ``flow`` holds them or ``flow_from_directory`` reads them) and ``y``: each picture transformed
+    by ``generator`` with NumPy's global generator as it stands, in order. The same in the child, which
+    trains on it, and in the evaluator, which replays it from the generator's state the child recorded."""
+    batch = np.zeros((len(index),) + tuple(x.shape[1:]), dtype=dtype)
+    for i, j in enumerate(index):
+        sample = x[j]
+        params = generator.get_random_transform(sample.shape)
+        sample = generator.apply_transform(sample.astype(dtype), params)
+        batch[i] = generator.standardize(sample)
+    return batch, y[index]

@@ -190,8 +190,9 @@ class Evaluator:
 
     def replay(self, model_path: Path, data_path: Path, epochs: list[dict], order: dict, time_s: float) -> dict:
         """Replay epochs of one fit (grader/replay.py) in the session, within ``time_s`` seconds of its own
-        (not taken from the evaluation's). ``epochs``: {"epoch", "steps", "start": saved state}; ``order``:
-        batch_size, shuffle, order_seed, class_weight, and optionally initial: {"start": saved state} (where
+        (not taken from the evaluation's). ``epochs``: {"epoch", "steps", "start": saved state, and the
+        batches an ImageDataGenerator made, or the per-step rates, when saved}; ``order``: batch_size,
+        shuffle, order_seed, class_weight (or kind "images": the generator's settings), and optionally initial: {"start": saved state} (where
         training began). Returns the worker's reply."""
         self.begin()
         handed: list[Path] = []
@@ -211,7 +212,9 @@ class Evaluator:
                            "data": hand(data_path, "replay-data.npz"), **order,
                            "epochs": [dict(e, start=hand(e["start"], f"replay-start-{i}.npz"),
                                            **({"rates": hand(e["rates"], f"replay-rates-{i}.npz")}
-                                              if e.get("rates") else {}))
+                                              if e.get("rates") else {}),
+                                           **({"batches": hand(e["batches"], f"replay-batches-{i}.npz")}
+                                              if e.get("batches") else {}))
                                       for i, e in enumerate(epochs)]}
             except OSError as exc:
                 return {"ok": False, "kind": "unreplayable",

@@ -113,7 +113,8 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
     model.compile(**_deserialised(settings))
     model.optimizer.build(model.trainable_variables)
     variables = list(model.variables) + list(model.optimizer.variables)
-    data = _arrays(Path(request["data"]), ["x", "y"])
+    data = _arrays(Path(request["data"]))
+    images = _image_generator(request, data) if request.get("kind") == "images" else None
     class_weight = request.get("class_weight")
     class_weight = {int(k): float(v) for k, v in class_weight.items()} if class_weight else None
     fresh = None
@@ -126,8 +127,11 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
         _assign(variables, _arrays(Path(item["start"])))
         before = _digests(model.get_weights())
         epoch, steps = int(item["epoch"]), int(item["steps"])
-        batches = batchorder.dataset(tf, data["x"], data["y"], int(request["order_seed"]), epoch, epoch + 1,
-                                     int(request["batch_size"]), bool(request["shuffle"]))
+        if images is not None:
+            batches = _image_batches(images, data, _arrays(Path(item["batches"])), steps, request.get("dtype"))
+        else:
+            batches = batchorder.dataset(tf, data["x"], data["y"], int(request["order_seed"]), epoch, epoch + 1,
+                                         int(request["batch_size"]), bool(request["shuffle"]))
         logs = {}
         rates = _arrays(Path(item["rates"]))["rates"] if item.get("rates") else None
         if steps > 0:
@@ -138,6 +142,53 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
         results.append({"epoch": epoch, "start_weights": before, "weights": _digests(model.get_weights()),
                         "optimizer": _digests(list(model.optimizer.variables)), "logs": logs})
     return {"epochs": results, "initial": fresh, "seconds": round(time.monotonic() - started, 3)}
+
+
+def _image_generator(request: dict, data: dict):
+    """Keras' own ImageDataGenerator with the settings the child recorded (plain values, and the arrays
+    its ``fit`` computed), checked against a fresh one's: the same names, values of the same kinds."""
+    from keras.src.legacy.preprocessing.image import ImageDataGenerator
+
+    generator = ImageDataGenerator()
+    fresh = vars(generator)
+    settings = request.get("generator")
+    if not isinstance(settings, dict):
+        raise Unreplayable("the ImageDataGenerator's settings were not recorded")
+    for name, value in settings.items():
+        if name not in fresh or name == "preprocessing_function":
+            raise Unreplayable(f"the ImageDataGenerator's recorded settings name '{str(name)[:40]}', which it has not")
+        if isinstance(value, list):
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value) or len(value) > 64:
+                raise Unreplayable(f"the ImageDataGenerator's recorded {name} is not a short list of numbers")
+        elif not (value is None or isinstance(value, (bool, int, float, str))):
+            raise Unreplayable(f"the ImageDataGenerator's recorded {name} is not a plain value")
+        setattr(generator, name, value)
+    for name in ("mean", "std", "zca_whitening_matrix"):
+        if f"generator_{name}" in data:
+            setattr(generator, name, data[f"generator_{name}"])
+    return generator
+
+
+def _image_batches(generator, data: dict, log: dict, steps: int, dtype):
+    """The epoch's batches as the child's ImageDataGenerator made them: the same samples, transformed from
+    the same state of NumPy's generator (``grader.batchorder.image_batch``)."""
+    sizes = [int(n) for n in log["sizes"]]
+    if len(sizes) < steps or not (len(log["keys"]) == len(log["positions"]) == len(log["gauss"]) == len(sizes)):
+        raise Unreplayable(f"the record of the epoch's batches holds {len(sizes)} of its {steps} steps")
+    if dtype not in ("float32", "float64", "float16"):
+        raise Unreplayable("the ImageDataGenerator's recorded dtype is not a float type")
+    index, rows = log["index"], len(data["x"])
+    if index.size != sum(sizes) or (index.size and (index.min() < 0 or index.max() >= rows)):
+        raise Unreplayable("the record of the epoch's batches names samples the saved pictures do not have")
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+
+    def batches():
+        for k in range(steps):
+            np.random.set_state(("MT19937", log["keys"][k], int(log["positions"][k]), int(log["gauss"][k][0]),
+                                 float(log["gauss"][k][1])))
+            yield batchorder.image_batch(generator, data["x"], data["y"], index[starts[k]:starts[k + 1]], dtype)
+
+    return batches()
 
 
 FRESH_SIZE = 64  # entries an array needs for its spread to be compared with the initialiser's

@@ -55,9 +55,10 @@ FIT_FIELDS = {"index": int, "line": int, "epochs_requested": (int, float), "epoc
               "epoch_times": list, "data": dict, "validation": dict, "callbacks": list, "callback_misses": list,
               "compile": dict, "output": dict, "fast_path": bool, "duration_s": (int, float), "error": str,
               "current_epoch": int, "replay": dict}
-# how a replayable fit ordered its batches (grader/harness/commit.py, grader/batchorder.py)
+# how a replayable fit ordered its batches (grader/harness/commit.py, grader/batchorder.py), or made them
+# (kind "images": an ImageDataGenerator's settings, grader/harness/images.py)
 REPLAY_FIELDS = {"batch_size": int, "shuffle": bool, "order_seed": int, "rows": int, "class_weight": dict,
-                 "compile": dict}
+                 "compile": dict, "kind": str, "generator": dict, "dtype": str}
 
 
 def _bounded(value, depth: int = 0):
@@ -170,7 +171,9 @@ def clean_trace(data: dict) -> dict:
             if "class_weight" in f["replay"]:
                 f["replay"]["class_weight"] = {k: v for k, v in list(f["replay"]["class_weight"].items())[:1000]
                                                if isinstance(v, NUMBER) and not isinstance(v, bool)}
-            if not {"batch_size", "shuffle", "order_seed"} <= set(f["replay"]):
+            needed = {"batch_size", "generator", "dtype"} if f["replay"].get("kind") == "images" else \
+                {"batch_size", "shuffle", "order_seed"}
+            if not needed <= set(f["replay"]):
                 del f["replay"]
         for key, fields in (("compile", COMPILE_FIELDS), ("output", OUTPUT_FIELDS)):
             if key in f:

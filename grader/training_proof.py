@@ -3,8 +3,9 @@ record the child wrote, against the graded model, and against epochs replayed in
 
 While a fit runs, the harness sends the parent, over the event pipe the parent timestamps, a commitment at
 each epoch's start and end: a digest of the model's weights and of its optimizer's state, the epoch's logs
-and steps (grader/harness/commit.py). For fits on NumPy arrays under Keras 3 it also saves each epoch's
-starting state and the arrays. After the run, with its own randomness, the trusted side picks epochs of
+and steps (grader/harness/commit.py). For fits on NumPy arrays or an ImageDataGenerator under Keras 3 it
+also saves each epoch's starting state and the data (grader/harness/images.py records the generator's
+batches). After the run, with its own randomness, the trusted side picks epochs of
 the fit that produced the graded model and replays them in the evaluator (grader/replay.py): an honest
 run reaches exactly the state it committed to (the replay is deterministic on a CPU).
 
@@ -13,8 +14,8 @@ A verdict is one of:
   commitment names, and every replayed epoch reached the committed state;
 - ``refuted``: one of these is shown false (the sentence says which); the checks that rest on the record
   fail (``CheckType.rests_on_record``);
-- ``unverifiable``: nothing contradicts the record, but no epoch could be replayed (a generator or a
-  ``tf.data`` pipeline, the tf.keras 2 runtime, a loss of the program's own), with the reason; the
+- ``unverifiable``: nothing contradicts the record, but no epoch could be replayed (a Python generator or
+  a ``tf.data`` pipeline, the tf.keras 2 runtime, a loss of the program's own), with the reason; the
   exercise's ``[verification] unverifiable`` says what that earns ("grade" as the record says, the
   default, or "fail" the checks that rest on it);
 - ``no_training``: the record claims no training, and none was committed.
@@ -151,9 +152,13 @@ def _why_not_replayable(fit: dict | None, evidence) -> str:
     if runtime == "keras2":
         return "the program ran on the tf.keras 2 runtime, whose training the grader does not replay yet"
     kind = ((fit or {}).get("data") or {}).get("kind")
+    if kind == "ImageDataGenerator":
+        return ("the program trained from an ImageDataGenerator the grader cannot rebuild to replay an epoch (a "
+                "preprocessing_function of its own, steps_per_epoch other than one pass over the data, labels "
+                "other than binary, sparse or categorical, or pictures over the disk budget)")
     if kind and kind != "arrays":
         return (f"the program trained from {_data_words(kind)}, which the grader cannot rebuild to replay an "
-                "epoch (it replays training on NumPy arrays)")
+                "epoch (it replays training on NumPy arrays and on ImageDataGenerator's batches)")
     return ("the fit's batches were left in Keras' own order, which the grader cannot rebuild (sample weights, "
             "steps_per_epoch, executions that cross epochs, or arrays over the disk budget)")
 
@@ -172,11 +177,14 @@ def _replay(evidence, fit_index, fit, replay: dict, epochs, made: int, commitmen
         return _unverifiable("the run left no saved state to replay")
     folder = artifacts / "training"
     data = folder / f"fit{fit_index}-data.npz"
+    images = replay.get("kind") == "images"  # an ImageDataGenerator's: each epoch's batches were recorded too
     auditable = [e for e in epochs if (starts.get((fit_index, e)) or {}).get("saved")
-                 and (folder / f"fit{fit_index}-epoch{e}.npz").is_file()]
+                 and (folder / f"fit{fit_index}-epoch{e}.npz").is_file()
+                 and (not images or (folder / f"fit{fit_index}-epoch{e}-batches.npz").is_file())]
     if not data.is_file() or made not in auditable:
         return _unverifiable(f"the state epoch {made + 1}, which made the graded model, started from was not saved "
-                             "(a state larger than the disk budget, or a model built by its first step)")
+                             "(a state larger than the disk budget, or a model built by its first step)"
+                             + ("" if not images else ", or the batches it trained on were not recorded"))
     times = _epoch_seconds(fit_index, epochs, starts, ends)
     budget = max(MIN_BUDGET_S, SHARE * sum(times.values()))
     per_epoch = max(1e-3, sum(times.values()) / max(1, len(times)))
@@ -184,7 +192,8 @@ def _replay(evidence, fit_index, fit, replay: dict, epochs, made: int, commitmen
     others = [e for e in auditable if e != made]
     choose = chooser or secrets.SystemRandom().sample
     picked = sorted({made, *choose(others, min(len(others), count - 1))})
-    order = {k: replay.get(k) for k in ("batch_size", "shuffle", "order_seed", "class_weight", "compile")}
+    order = {k: replay.get(k) for k in ("batch_size", "shuffle", "order_seed", "class_weight", "compile", "kind",
+                                        "generator", "dtype")}
     origin = _chain_start(fit_index, starts, ends)
     origin_file = folder / f"fit{origin[0]}-epoch{origin[1]}.npz" if origin else None
     if origin_file is not None and (starts[origin].get("saved") and origin_file.is_file()):
@@ -194,7 +203,8 @@ def _replay(evidence, fit_index, fit, replay: dict, epochs, made: int, commitmen
     requests = [{"epoch": e, "steps": int(ends[(fit_index, e)].get("steps") or 0),
                  "start": folder / f"fit{fit_index}-epoch{e}.npz",
                  **({"rates": folder / f"fit{fit_index}-epoch{e}-rates.npz"}
-                    if (afters.get((fit_index, e)) or {}).get("rates") else {})} for e in picked]
+                    if (afters.get((fit_index, e)) or {}).get("rates") else {}),
+                 **({"batches": folder / f"fit{fit_index}-epoch{e}-batches.npz"} if images else {})} for e in picked]
     allowance = 30.0 + 3 * sum(times.get(e, per_epoch) for e in picked)
     try:
         reply = evidence.evaluator.replay(evidence.run.model_path, data, requests, order, allowance)
@@ -308,7 +318,8 @@ def apply(found: dict, exercise, types: dict, results: list) -> list:
         "grader cannot verify it.")
     hint = ("Train the model with model.fit, hand in the model it trained, and leave the grader's record of training "
             "alone." if found["status"] == REFUTED else
-            "Train with model.fit on NumPy arrays under Keras 3, which the grader can replay.")
+            "Train with model.fit on NumPy arrays or an ImageDataGenerator under Keras 3, which the grader can "
+            "replay.")
     out = []
     for result in results:  # a check that failed on its own keeps its reason (more precise, and as true)
         check_type = types.get(_type_of(result, exercise))

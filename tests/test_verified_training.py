@@ -221,7 +221,7 @@ def test_training_the_grader_cannot_replay_says_why(standin, grade_file):
                                 "model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(64), epochs=1)")
     _, report = grade_file(program, exercise="mnist_callback", extra=("--data-dir", standin))
     reason = ("the program trained from a tf.data pipeline, which the grader cannot rebuild to replay an epoch (it "
-              "replays training on NumPy arrays)")
+              "replays training on NumPy arrays and on ImageDataGenerator's batches)")
     assert _verdict(report) == {
         "status": "unverifiable", "reason": reason, "sentence": f"Training cannot be verified: {reason}."}
 
@@ -330,3 +330,90 @@ def test_steps_per_execution_that_run_into_the_next_epoch_leave_keras_order_and_
     _, report = grade_file(WARM_UP.replace("batch_size=1", "batch_size=2"))
     assert _verdict(report)["status"] == "unverifiable"
     assert report["score"] == 10
+
+
+# Honest: the course's happy-or-sad faces through an ImageDataGenerator that rotates, shifts, zooms and flips,
+# batches in Keras' shuffled order, a callback of its own, and validation on a second iterator of the folder.
+FACES = '''import tensorflow as tf
+from tensorflow.keras.preprocessing.image import ImageDataGenerator
+
+augment = ImageDataGenerator(rescale=1 / 255, rotation_range=30, width_shift_range=0.1, zoom_range=0.2,
+                             horizontal_flip=True, validation_split=0.25)
+train = augment.flow_from_directory("./data/", target_size=(150, 150), batch_size=8, class_mode="binary",
+                                    subset="training")
+check = augment.flow_from_directory("./data/", target_size=(150, 150), batch_size=8, class_mode="binary",
+                                    subset="validation")
+
+class Stop(tf.keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if logs["accuracy"] > 0.999:
+            self.model.stop_training = True
+
+model = tf.keras.models.Sequential([
+    tf.keras.Input(shape=(150, 150, 3)),
+    tf.keras.layers.Conv2D(8, (3, 3), activation="relu"),
+    tf.keras.layers.MaxPooling2D(4, 4),
+    tf.keras.layers.Flatten(),
+    tf.keras.layers.Dense(1, activation="sigmoid"),
+])
+model.compile(loss="binary_crossentropy", optimizer=tf.keras.optimizers.RMSprop(learning_rate=0.001),
+              metrics=["accuracy"])
+model.fit(train, epochs=4, validation_data=check, callbacks=[Stop()])
+'''
+
+
+def test_training_on_an_image_data_generator_is_replayed(standin, grade_file):
+    """The generator's batches are made again in the evaluator, from the pictures and the state of NumPy's
+    generator each was made with, in the order Keras trained on them: the replay reaches the same weights."""
+    _, report = grade_file(FACES, exercise="happy_or_sad", extra=("--data-dir", standin))
+    verification = _verdict(report)
+    epochs = report["training"]["fits"][0]["epochs_run"]
+    assert (verification["status"], verification["epochs"]) == ("verified", epochs), verification
+    assert epochs in verification["replayed"]
+    # the pictures were saved once, as bytes: 60 of 150x150x3, with the states the epochs started from
+    assert report["environment"]["training_verification"]["cost"]["state_mib"] >= 60 * 150 * 150 * 3 / 2**20
+
+
+def test_weights_nudged_inside_an_epoch_of_generator_training_are_found(standin, grade_file):
+    nudged = FACES.replace("class Stop(tf.keras.callbacks.Callback):", '''class Stop(tf.keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 2:
+            self.model.set_weights([w * 1.001 for w in self.model.get_weights()])
+''')
+    _, report = grade_file(nudged, exercise="happy_or_sad", extra=("--data-dir", standin))
+    verification = _verdict(report)
+    assert verification["status"] == "refuted"
+    assert verification["reason"].endswith("did not reach the weights the program reported at its end (the callback "
+                                           "Stop acts between the steps of an epoch: the replay sets the learning "
+                                           "rate it set at each step, and nothing else it did)")
+
+
+# Honest: ImageDataGenerator.flow on arrays, with featurewise centring (the generator's fit computes a mean),
+# the program's own seed for the iterator, and a preprocessing function of its own in a second fit, which the
+# grader cannot rebuild and says so.
+ARRAY_FLOW = '''import numpy as np
+import tensorflow as tf
+from tensorflow.keras.preprocessing.image import ImageDataGenerator
+(x, y), _ = tf.keras.datasets.mnist.load_data()
+x, y = x[:600, :, :, None], y[:600]
+
+augment = ImageDataGenerator(featurewise_center=True, rescale=1 / 255, rotation_range=15, height_shift_range=2)
+augment.fit(x)
+model = tf.keras.Sequential([tf.keras.Input(shape=(28, 28, 1)), tf.keras.layers.Flatten(),
+                             tf.keras.layers.Dense(10, activation="softmax")])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(augment.flow(x, y, batch_size=50, seed=7), epochs=3)
+'''
+
+
+def test_training_on_an_image_data_generator_over_arrays_is_replayed(standin, grade_file):
+    _, report = grade_file(ARRAY_FLOW, exercise="mnist_callback", extra=("--data-dir", standin))
+    verification = _verdict(report)
+    assert (verification["status"], verification["epochs"]) == ("verified", 3), verification
+    own = ARRAY_FLOW.replace("rotation_range=15,", "rotation_range=15, preprocessing_function=lambda p: p * 0.5,")
+    _, report = grade_file(own, exercise="mnist_callback", extra=("--data-dir", standin))
+    reason = ("the program trained from an ImageDataGenerator the grader cannot rebuild to replay an epoch (a "
+              "preprocessing_function of its own, steps_per_epoch other than one pass over the data, labels other "
+              "than binary, sparse or categorical, or pictures over the disk budget)")
+    assert _verdict(report) == {"status": "unverifiable", "reason": reason,
+                                "sentence": f"Training cannot be verified: {reason}."}

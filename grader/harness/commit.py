@@ -116,9 +116,9 @@ class Ledger:
         except OSError:
             pass
 
-    def save_data(self, fit: int, x: np.ndarray, y: np.ndarray) -> bool:
+    def save_data(self, fit: int, x: np.ndarray, y: np.ndarray, extra: dict | None = None) -> bool:
         with self.timing():
-            return self._save(self.path(fit, "data"), {"x": x, "y": y})
+            return self._save(self.path(fit, "data"), {"x": x, "y": y, **(extra or {})})
 
     def save_state(self, fit: int, epoch: int, model, optimizer: list | None = None) -> bool:
         """Save every variable of ``model`` and of its optimizer (``optimizer``: their values, already read)."""
@@ -239,6 +239,7 @@ def opening_callback(keras, ledger: Ledger):
         def __init__(self, record, replay: dict | None):
             super().__init__()
             self.record, self.replay = record, replay
+            self.log = (replay or {}).get("log")  # an ImageDataGenerator's batches (grader/harness/images.py)
             # a callback of the program's acts between steps: the learning rate each step ran with is kept
             self.rates: list | None = [] if replay is not None and any(
                 c.get("batch_hooks") for c in record.get("callbacks") or []) else None
@@ -250,6 +251,8 @@ def opening_callback(keras, ledger: Ledger):
 
         def on_epoch_begin(self, epoch, logs=None):
             fit = self.record["index"]
+            if self.log is not None:
+                self.log.mark()
             if self.rates is not None:
                 rate = _learning_rate_variable(self.model)
                 self.start_rate = float(np.asarray(rate)) if rate is not None else float("nan")
@@ -270,12 +273,17 @@ def opening_callback(keras, ledger: Ledger):
 
         def on_epoch_end(self, epoch, logs=None):  # after every callback's: whether one asked to stop
             rates = False
+            keep = (*ledger.first.values(), ledger.path(self.record["index"], "data"))
+            if self.log is not None:
+                with ledger.timing():
+                    batches = self.log.epoch()
+                    if batches is not None:
+                        ledger._save(ledger.path(self.record["index"], f"epoch{epoch}-batches"), batches, keep)
             if self.rates:
                 with ledger.timing():
                     if set(self.rates) != {self.start_rate}:  # changed since the epoch's start: set per step
                         rates = ledger._save(ledger.path(self.record["index"], f"epoch{epoch}-rates"),
-                                             {"rates": np.asarray(self.rates, dtype=np.float64)},
-                                             (*ledger.first.values(), ledger.path(self.record["index"], "data")))
+                                             {"rates": np.asarray(self.rates, dtype=np.float64)}, keep)
                 self.rates = []
             ledger.send(commit="after", fit_index=self.record["index"], at_epoch=epoch,
                         stop=bool(getattr(self.model, "stop_training", False)), rates=rates)

@@ -41,6 +41,14 @@ def install(tf, keras, seed: int | None, recorder) -> dict:
 _ITERATOR_MODULES = {"keras": "keras.src.legacy.preprocessing.image", "tf_keras": "tf_keras.src.preprocessing.image"}
 
 
+def iterator_module(keras):
+    """The module of ``keras`` holding ImageDataGenerator and its iterators, or None."""
+    try:
+        return importlib.import_module(_ITERATOR_MODULES[keras.__name__.split(".")[0]])
+    except (KeyError, ImportError):
+        return None
+
+
 def _seed_image_iterators(keras, seed: int) -> None:
     """Give every ImageDataGenerator batch its own seed, derived from the grading's seed, which iterator it
     is (in the order the program made them), which pass over the data and which batch.
@@ -51,23 +59,24 @@ def _seed_image_iterators(keras, seed: int) -> None:
     batch looks like. The same program then trained on different pictures from one grading to the next
     (a cats-vs-dogs solution measured 1.000, then 0.730, with the same seed). A program that seeds its
     iterator itself (``flow_from_directory(..., seed=1)``) keeps its own seed."""
-    try:
-        module = importlib.import_module(_ITERATOR_MODULES[keras.__name__.split(".")[0]])
-        Iterator = module.Iterator
-    except (KeyError, ImportError, AttributeError):
+    Iterator = getattr(iterator_module(keras), "Iterator", None)
+    if Iterator is None:
         return
     lock = threading.RLock()
     numbering = itertools.count()
     step = "next" if "next" in vars(Iterator) else "__next__"  # tf-keras's __next__ calls next
 
-    def seeded(original, key):
+    def seeded(original, key, batch=False):
         """``original`` run under NumPy's generator seeded for this iterator and ``key(self, *args)`` (which
         may advance the iterator's counters), then the program's own stream of random numbers given back
-        as it was."""
+        as it was. For a batch by index, the iterator keeps (pass, index) while making it, for the record
+        of which batches a fit trained on (grader/harness/images.py)."""
         def method(self, *args):
             with lock:
                 state = np.random.get_state()
                 words = [seed, self._grader_number, *key(self, *args)]
+                if batch:
+                    self._grader_batch = tuple(words[3:])
                 np.random.seed(int(np.random.SeedSequence([abs(int(w)) for w in words]).generate_state(1)[0]))
                 try:
                     return original(self, *args)
@@ -88,7 +97,8 @@ def _seed_image_iterators(keras, seed: int) -> None:
 
     Iterator.__init__ = __init__
     Iterator._set_index_array = seeded(Iterator._set_index_array, lambda self: (1, count(self, "_grader_passes")))
-    Iterator.__getitem__ = seeded(Iterator.__getitem__, lambda self, idx: (2, self._grader_passes, idx))
+    Iterator.__getitem__ = seeded(Iterator.__getitem__, lambda self, idx: (2, self._grader_passes, idx),
+                                  batch=True)
     setattr(Iterator, step, seeded(getattr(Iterator, step), lambda self: (3, count(self, "_grader_nexts"))))
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from grader.harness import commit
 from grader.harness import data as data_info
+from grader.harness import images
 
 STUDENT_MODULE = "__main__"  # the submission runs as __main__, as under `python file.py`
 
@@ -421,18 +422,21 @@ def install(tf, keras, recorder: Recorder):
             a["shuffle"] = False  # one batch: nothing to shuffle (and Keras would warn about a Dataset)
             record["fast_path"] = True
         elif keras3 and recorder.ledger is not None:
-            replay = commit.replayable_arrays(tf, keras, a, recorder.ledger.seed, record["index"],
-                                              getattr(self, "steps_per_execution", 1))
+            per_execution = getattr(self, "steps_per_execution", 1)
+            replay = commit.replayable_arrays(tf, keras, a, recorder.ledger.seed, record["index"], per_execution) \
+                or images.replayable(keras, a, recorder.ledger.budget // 2, per_execution)
+        log = (replay or {}).pop("log", None)  # an ImageDataGenerator's batches, recorded while the fit runs
+        shape = replay["x"].shape[1:] if replay is not None else None
         if replay is not None and recorder.ledger is not None and \
-                recorder.ledger.save_data(record["index"], replay["x"], replay["y"]):
+                recorder.ledger.save_data(record["index"], replay.pop("x"), replay.pop("y"), replay.pop("arrays", None)):
             class_weight = a.get("class_weight")
-            shape = replay.pop("x").shape[1:]
-            replay.pop("y")
             record["replay"] = dict(replay, class_weight={str(k): float(v) for k, v in class_weight.items()}
                                     if isinstance(class_weight, dict) else None, compile=commit.compile_config(self))
-            replay = dict(replay, input_shape=shape)
+            replay = dict(replay, input_shape=shape, log=log)
         else:
             replay = None
+            if log is not None:
+                log.close()
         a["callbacks"] = [GraderTrace(record)] + user_cbs + [GraderTimeBudget(record, recorder.deadline)]
         if recorder.ledger is not None:
             a["callbacks"].append(Opening(record, replay))
@@ -457,6 +461,8 @@ def install(tf, keras, recorder: Recorder):
             record["error"] = text if len(text) <= 2000 else text[:500] + "\n[...]\n" + text[-1500:]
             raise
         finally:
+            if log is not None:
+                log.close()
             record["duration_s"] = round(time.perf_counter() - started, 4)
             recorder.current = None
             if record["epochs_run"]:

@@ -1,0 +1,181 @@
+"""Fits on an ImageDataGenerator's batches made replayable (runs in the child, beside grader/harness/commit.py).
+
+An iterator of Keras' ImageDataGenerator (``flow`` on arrays, ``flow_from_directory`` on a folder) makes
+each batch from the pictures it holds or reads, the generator's settings and NumPy's global generator
+(which grader/harness/determinism.py seeds batch by batch). For a fit on one, the harness
+- saves the pictures once, with their labels and the generator's settings: a folder's pictures are read
+  once, as the iterator reads them, and kept in memory, so later epochs take them from there rather than
+  decoding every file again (the batches are the same: ``grader.batchorder.image_batch``);
+- records, for each batch the fit trains on, which samples it holds and the state of NumPy's generator
+  when it was made, and saves them at each epoch's end (``BatchLog``).
+The evaluator makes the same batches again from these to replay an epoch (grader/replay.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from grader import batchorder
+from grader.harness.determinism import iterator_module
+
+SETTINGS_ARRAYS = ("mean", "std", "zca_whitening_matrix")  # set by ImageDataGenerator.fit(x)
+
+
+def replayable(keras, a: dict, budget_bytes: int, per_execution: int = 1) -> dict | None:
+    """What replaying a fit on an ImageDataGenerator iterator needs: the pictures (``x``), their labels
+    (``y``), the generator's settings and the ``BatchLog`` recording the batches; None, and nothing
+    changed, for a fit of another shape (another kind of data, a ``preprocessing_function`` of the
+    program's own, ``steps_per_epoch`` other than one pass, pictures over ``budget_bytes``)."""
+    module = iterator_module(keras)
+    iterator = a.get("x")
+    if module is None or type(iterator) not in (module.NumpyArrayIterator, module.DirectoryIterator):
+        return None
+    generator = iterator.image_data_generator
+    if a.get("y") is not None or not hasattr(iterator, "_grader_number") or per_execution != 1 or \
+            a.get("steps_per_epoch") not in (None, len(iterator)) or generator is None or \
+            generator.preprocessing_function is not None or iterator.save_to_dir or \
+            getattr(iterator, "sample_weight", None) is not None or iterator.dtype != keras.backend.floatx() or \
+            getattr(iterator, "workers", 1) != 1 or getattr(iterator, "use_multiprocessing", False):
+        return None
+    settings, arrays = _settings(generator)
+    if settings is None:
+        return None
+    if type(iterator) is module.NumpyArrayIterator:
+        if iterator.x_misc or iterator.y is None:
+            return None
+        x, y, read = iterator.x, np.asarray(iterator.y), False
+        if y.dtype == object or len(y) != len(x):
+            return None
+    else:
+        y = _folder_labels(iterator)
+        if y is None or iterator.n * int(np.prod(iterator.image_shape)) > budget_bytes:
+            return None
+        x, read = _read_folder(module, iterator), True
+        if x is None:
+            return None
+    x = _compact(x)
+    log = BatchLog(iterator, generator, x, y, read)
+    return {"kind": "images", "x": x, "y": y, "arrays": arrays, "generator": settings, "dtype": iterator.dtype,
+            "batch_size": iterator.batch_size, "rows": int(iterator.n), "log": log}
+
+
+def _settings(generator) -> tuple[dict | None, dict]:
+    """The generator's settings: plain values (numbers, text, lists of numbers) and arrays (what its
+    ``fit`` computed); None when one is of another kind."""
+    plain, arrays = {}, {}
+    for name, value in vars(generator).items():
+        if name == "preprocessing_function":
+            continue
+        if name in SETTINGS_ARRAYS:
+            if value is not None:
+                value = np.asarray(value)
+                if value.dtype.kind not in "fiu":
+                    return None, {}
+                arrays[f"generator_{name}"] = value
+            continue
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        if isinstance(value, tuple):
+            value = list(value)
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            plain[name] = [float(v) for v in value]
+        elif value is None or isinstance(value, (bool, int, float, str)):
+            plain[name] = value
+        else:
+            return None, {}
+    return plain, arrays
+
+
+def _folder_labels(iterator) -> np.ndarray | None:
+    """The label of every picture as the iterator's batches give it (binary, sparse or categorical)."""
+    classes = np.asarray(iterator.classes)
+    if iterator.class_mode in ("binary", "sparse"):
+        return classes.astype(iterator.dtype)
+    if iterator.class_mode == "categorical":
+        labels = np.zeros((len(classes), len(iterator.class_indices)), dtype=iterator.dtype)
+        labels[np.arange(len(classes)), classes] = 1.0
+        return labels
+    return None
+
+
+def _read_folder(module, iterator) -> np.ndarray | None:
+    """Every picture of a ``flow_from_directory`` iterator, read as it reads them; None when one cannot be
+    read (its own batch then says so, as it would have)."""
+    utils = module.image_utils
+    out = None
+    for j, path in enumerate(iterator.filepaths):
+        try:
+            img = utils.load_img(path, color_mode=iterator.color_mode, target_size=iterator.target_size,
+                                 interpolation=iterator.interpolation, keep_aspect_ratio=iterator.keep_aspect_ratio)
+            picture = utils.img_to_array(img, data_format=iterator.data_format)
+            if hasattr(img, "close"):
+                img.close()
+        except Exception:
+            return None
+        if out is None:
+            out = np.empty((iterator.n, *picture.shape), dtype=picture.dtype)
+        if picture.shape != out.shape[1:]:
+            return None
+        out[j] = picture
+    return out
+
+
+def _compact(x: np.ndarray) -> np.ndarray:
+    """Pictures of whole numbers from 0 to 255 as bytes (a quarter of the disk); the same values."""
+    if x.dtype != np.uint8 and x.size and x.dtype.kind in "fiu":
+        small = x.astype(np.uint8)
+        if np.array_equal(small, x):
+            return small
+    return x
+
+
+class BatchLog:
+    """Records, while installed on an iterator, each batch it makes: (pass, batch number), which samples it
+    holds and NumPy's generator state it was made with. Batches made between ``mark()`` (an epoch's start)
+    and ``epoch()`` are that epoch's, in the order made, which is the order trained on: Keras 3 trains on
+    an iterator's batches in an order of its own (fit's ``shuffle``), made one after another, ahead of the
+    steps, by one generator (``workers`` 1, which ``replayable`` requires). When the fit validates on the
+    same iterator, its batches come after, in the next pass."""
+
+    def __init__(self, iterator, generator, x: np.ndarray, y: np.ndarray, read: bool):
+        self.iterator, self.entries = iterator, []
+        original = iterator._get_batches_of_transformed_samples
+
+        def make(index_array):
+            state = np.random.get_state()
+            if read:  # the pictures read once at the fit's start, not again from their files
+                out = batchorder.image_batch(generator, x, y, index_array, iterator.dtype)
+            else:
+                out = original(index_array)
+            key = getattr(iterator, "_grader_batch", None)  # (pass, number) when the batch was asked for;
+            if key is not None:  # the pass is the one whose order it is made in (the first sets the order)
+                key = (getattr(iterator, "_grader_passes", key[0]), key[1])
+            self.entries.append((key, np.array(index_array), state))
+            return out
+
+        iterator._get_batches_of_transformed_samples = make
+
+    def mark(self):
+        self.entries = []  # an epoch starts: the batches made before it (a look at the data, a peek) go
+
+    def epoch(self) -> dict | None:
+        """The epoch's training batches, in order, as arrays to save; None when they are not all there."""
+        window = [e for e in self.entries if e[0] is not None]
+        if not window:
+            return None
+        first_pass, seen, picked = window[0][0][0], set(), []
+        for (passes, number), index, state in window:
+            if passes == first_pass and number not in seen:
+                seen.add(number)
+                picked.append((index, state))
+        return {"index": np.concatenate([p[0] for p in picked]).astype(np.int64),
+                "sizes": np.asarray([len(p[0]) for p in picked], dtype=np.int64),
+                "keys": np.stack([p[1][1] for p in picked]).astype(np.uint32),
+                "positions": np.asarray([p[1][2] for p in picked], dtype=np.int64),
+                "gauss": np.asarray([[p[1][3], p[1][4]] for p in picked], dtype=np.float64)}
+
+    def close(self):
+        self.iterator.__dict__.pop("_get_batches_of_transformed_samples", None)
+        self.entries = []
