@@ -132,7 +132,7 @@ def test_unverifiable_training_is_graded_and_marked_unless_the_exercise_fails_it
     """Forged commitments that name a generator cannot be replayed: by default the record is graded as it
     says and the report says so; an exercise with [verification] unverifiable = "fail" gives it nothing."""
     reason = ("the program trained from a Python generator, which the grader cannot rebuild to replay an epoch (it "
-              "replays training on NumPy arrays)")
+              "replays training on NumPy arrays and on ImageDataGenerator's batches)")
     _, report = grade_file(FORGED_COMMITMENTS)
     assert _verdict(report) == {
         "status": "unverifiable", "reason": reason, "sentence": f"Training cannot be verified: {reason}."}

@@ -74,6 +74,7 @@ class Ledger:
         self.saved: dict[Path, int] = {}  # what is saved, oldest first, with its size
         self.first: dict[int, Path] = {}  # each fit's first saved state
         self.spent = 0.0  # seconds spent committing and saving (the benchmark reports it)
+        self.ended: tuple | None = None  # the state the last epoch ended in: its arrays, and their digests
 
     @contextlib.contextmanager
     def timing(self):
@@ -134,9 +135,36 @@ class Ledger:
             self.first.setdefault(fit, path)
         return saved
 
+    def end_digests(self, model) -> tuple[str, str | None]:
+        """The digests of the weights and of the optimizer's state an epoch ended with (kept, with the arrays,
+        for the next epoch's start)."""
+        weights = model.get_weights()
+        try:
+            optimizer = [np.asarray(v) for v in _optimizer_variables(model)]
+        except Exception:
+            self.ended = None
+            return weights_digest(model, weights), None
+        found = weights_digest(model, weights), optimizer_digest(model, optimizer)
+        self.ended = (weights, optimizer, found)
+        return found
+
+    def start_digests(self, model, weights: list, optimizer: list) -> tuple[str, str | None]:
+        """The digests of the state an epoch starts in: the last epoch's end's when the arrays are still the
+        same (comparing them costs a fraction of hashing them), else hashed."""
+        if self.ended is not None:
+            before_weights, before_optimizer, found = self.ended
+            if _same_arrays(weights, before_weights) and _same_arrays(optimizer, before_optimizer):
+                return found
+        return weights_digest(model, weights), optimizer_digest(model, optimizer)
+
     def send(self, **commitment):
         if self.events is not None:
             self.events.send(**commitment)
+
+
+def _same_arrays(a: list, b: list) -> bool:
+    return len(a) == len(b) and all(x.shape == y.shape and x.dtype == y.dtype and np.array_equal(x, y)
+                                    for x, y in zip(a, b))
 
 
 def compile_config(model) -> dict | None:
@@ -268,8 +296,9 @@ def opening_callback(keras, ledger: Ledger):
                 optimizer = [np.asarray(v) for v in _optimizer_variables(self.model)]  # read once, for both
                 if replayable:
                     saved = ledger.save_state(fit, epoch, self.model, optimizer)
-                ledger.send(commit="start", fit_index=fit, at_epoch=epoch, weights=weights_digest(self.model, weights),
-                            optimizer=optimizer_digest(self.model, optimizer), saved=saved)
+                weights_found, optimizer_found = ledger.start_digests(self.model, weights, optimizer)
+                ledger.send(commit="start", fit_index=fit, at_epoch=epoch, weights=weights_found,
+                            optimizer=optimizer_found, saved=saved)
 
         def on_epoch_end(self, epoch, logs=None):  # after every callback's: whether one asked to stop
             rates = False

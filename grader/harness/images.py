@@ -149,7 +149,8 @@ class BatchLog:
                 out = batchorder.image_batch(generator, x, y, index_array, iterator.dtype)
             else:
                 out = original(index_array)
-            key = getattr(iterator, "_grader_batch", None)  # (pass, number) when the batch was asked for;
+            key = getattr(iterator, "_grader_batch", None)  # (pass, number) when the batch was asked for by
+            iterator._grader_batch = None  # number (not by next(): a look at the data is no training batch);
             if key is not None:  # the pass is the one whose order it is made in (the first sets the order)
                 key = (getattr(iterator, "_grader_passes", key[0]), key[1])
             self.entries.append((key, np.array(index_array), state))
