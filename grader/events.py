@@ -16,7 +16,8 @@ class Commitments:
     """The commitments to training the child sent while it ran, each stamped with when the parent received
     it (seconds after the start): the trusted record of training (grader/training_proof.py)."""
 
-    MOST = 150_000  # an epoch sends three; a program past this many epochs is not audited past it
+    MOST = 150_000  # an epoch sends three (and seven more inside it, when long enough to be cut); a program
+    # past this many is not audited past it
 
     def __init__(self, started: float):
         self.started = started

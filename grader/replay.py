@@ -127,20 +127,26 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
         _assign(variables, _arrays(Path(item["start"])))
         before = _digests(model.get_weights())
         epoch, steps = int(item["epoch"]), int(item["steps"])
+        first, last = int(item.get("from", 0)), int(item.get("to", steps))  # the steps replayed: first+1..last
+        if not 0 <= first < last <= steps:
+            raise Unreplayable(f"steps {first + 1} to {last} are not steps of an epoch of {steps}")
         if images is not None:
-            batches = _image_batches(images, data, _arrays(Path(item["batches"])), steps, request.get("dtype"))
+            log = _arrays(Path(item["batches"]))
+            sizes = [int(n) for n in log["sizes"]]
+            batches = _image_batches(images, data, log, first, last, request.get("dtype"))
         else:
+            size, rows = int(request["batch_size"]), len(data["x"])
+            sizes = [min(size, rows - k * size) for k in range(batchorder.steps_per_epoch(rows, size))]
             batches = batchorder.dataset(tf, data["x"], data["y"], int(request["order_seed"]), epoch, epoch + 1,
-                                         int(request["batch_size"]), bool(request["shuffle"]))
-        logs = {}
-        rates = _arrays(Path(item["rates"]))["rates"] if item.get("rates") else None
-        if steps > 0:
-            history = model.fit(batches, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False,
-                                class_weight=class_weight, callbacks=[_rates_callback(model, rates)] if
-                                rates is not None else None)
-            logs = {k: float(v[-1]) for k, v in history.history.items() if v}
-        results.append({"epoch": epoch, "start_weights": before, "weights": _digests(model.get_weights()),
-                        "optimizer": _digests(list(model.optimizer.variables)), "logs": logs})
+                                         size, bool(request["shuffle"])).skip(first).take(last - first)
+        rates = _arrays(Path(item["rates"]))["rates"][first:] if item.get("rates") else None
+        history = model.fit(batches, epochs=1, steps_per_epoch=last - first, verbose=0, shuffle=False,
+                            class_weight=class_weight, callbacks=[_rates_callback(model, rates)] if
+                            rates is not None else None)
+        logs = {k: float(v[-1]) for k, v in history.history.items() if v}
+        results.append({"epoch": epoch, "from": first, "to": last, "start_weights": before,
+                        "weights": _digests(model.get_weights()), "optimizer": _digests(list(model.optimizer.variables)),
+                        "logs": logs, "rows_before": sum(sizes[:first]), "rows": sum(sizes[first:last])})
     return {"epochs": results, "initial": fresh, "seconds": round(time.monotonic() - started, 3)}
 
 
@@ -169,12 +175,12 @@ def _image_generator(request: dict, data: dict):
     return generator
 
 
-def _image_batches(generator, data: dict, log: dict, steps: int, dtype):
-    """The epoch's batches as the child's ImageDataGenerator made them: the same samples, transformed from
-    the same state of NumPy's generator (``grader.batchorder.image_batch``)."""
+def _image_batches(generator, data: dict, log: dict, first: int, last: int, dtype):
+    """Batches first+1..last of the epoch as the child's ImageDataGenerator made them: the same samples,
+    transformed from the same state of NumPy's generator (``grader.batchorder.image_batch``)."""
     sizes = [int(n) for n in log["sizes"]]
-    if len(sizes) < steps or not (len(log["keys"]) == len(log["positions"]) == len(log["gauss"]) == len(sizes)):
-        raise Unreplayable(f"the record of the epoch's batches holds {len(sizes)} of its {steps} steps")
+    if len(sizes) < last or not (len(log["keys"]) == len(log["positions"]) == len(log["gauss"]) == len(sizes)):
+        raise Unreplayable(f"the record of the epoch's batches holds {len(sizes)} of its {last} steps")
     if dtype not in ("float32", "float64", "float16"):
         raise Unreplayable("the ImageDataGenerator's recorded dtype is not a float type")
     index, rows = log["index"], len(data["x"])
@@ -183,7 +189,7 @@ def _image_batches(generator, data: dict, log: dict, steps: int, dtype):
     starts = np.concatenate([[0], np.cumsum(sizes)])
 
     def batches():
-        for k in range(steps):
+        for k in range(first, last):
             np.random.set_state(("MT19937", log["keys"][k], int(log["positions"][k]), int(log["gauss"][k][0]),
                                  float(log["gauss"][k][1])))
             yield batchorder.image_batch(generator, data["x"], data["y"], index[starts[k]:starts[k + 1]], dtype)

@@ -192,13 +192,14 @@ def clean_trace(data: dict) -> dict:
 
 # One commitment to training, as the parent received it over the event pipe (grader/events.Commitments)
 COMMIT_FIELDS = {"commit": str, "fit_index": int, "at_epoch": int, "steps": int, "weights": str, "optimizer": str,
-                 "saved": bool, "logs": dict, "stop": bool, "rates": bool}
+                 "saved": bool, "logs": dict, "stop": bool, "rates": bool, "step": int}
 
 
 def clean_commitment(event: dict) -> dict | None:
     """A commitment with every field of the type the trusted side reads, or None when it is not one."""
     c = _typed(_bounded(event, MAX_DEPTH - 2), COMMIT_FIELDS)
-    if c.get("commit") not in ("start", "end", "after") or "fit_index" not in c or "at_epoch" not in c:
+    if c.get("commit") not in ("start", "end", "after", "mid") or "fit_index" not in c or "at_epoch" not in c or \
+            (c["commit"] == "mid") != ("step" in c):
         return None
     for key in ("weights", "optimizer"):
         if key in c:

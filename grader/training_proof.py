@@ -35,6 +35,7 @@ MOST_EPOCHS = 8  # replayed per grading, at most
 SHARE = 0.10  # of the training time the replays may cost (at least one epoch, and MIN_BUDGET_S)
 MIN_BUDGET_S = 1.0
 LOG_TOLERANCE = 1e-6  # a logged value read back through JSON: the same float, up to its text form
+COMBINED_TOLERANCE = 1e-5  # a running mean combined from two (float32 sums added in another order)
 
 
 def verdict(evidence, chooser=None) -> dict:
@@ -79,7 +80,8 @@ def verdict(evidence, chooser=None) -> dict:
         why = _why_not_replayable(fit, evidence)
         return _unverifiable(why)
     made = max(e for (i, e) in matching if i == fit_index)  # the epoch whose end is the graded model
-    return _replay(evidence, fit_index, fit, replay, epochs, made, (starts, ends, afters), chooser)
+    mids = _by_step(items)
+    return _replay(evidence, fit_index, fit, replay, epochs, made, (starts, ends, afters, mids), chooser)
 
 
 def _by_epoch(items: list[dict], kind: str) -> dict:
@@ -90,6 +92,16 @@ def _by_epoch(items: list[dict], kind: str) -> dict:
         fit, epoch = c.get("fit_index"), c.get("at_epoch")
         if isinstance(fit, int) and isinstance(epoch, int) and (fit, epoch) not in out:
             out[(fit, epoch)] = c
+    return out
+
+
+def _by_step(items: list[dict]) -> dict:
+    """The commitments made inside epochs (every few steps of a replayable fit), by (fit, epoch, step)."""
+    out = {}
+    for c in items:
+        fit, epoch, step = c.get("fit_index"), c.get("at_epoch"), c.get("step")
+        if c.get("commit") == "mid" and all(isinstance(v, int) for v in (fit, epoch, step)):
+            out.setdefault((fit, epoch, step), c)
     return out
 
 
@@ -169,29 +181,35 @@ def _data_words(kind: str) -> str:
 
 
 def _replay(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments: tuple, chooser) -> dict:
-    """Replay the epoch that made the graded model and others drawn at random, as many as SHARE of the
-    training time allows (at most MOST_EPOCHS), from the states saved at their starts."""
-    starts, ends, afters = commitments
+    """Replay the segment that made the graded model (the end of its epoch) and others drawn at random, as
+    many as SHARE of the training time allows (at most MOST_EPOCHS), each from the state saved at its
+    start. A segment is an epoch, or the part of one between two of the commitments made inside it."""
+    starts, ends, afters, mids = commitments
     artifacts = evidence.run.artifacts
     if artifacts is None or evidence.run.model_path is None:
         return _unverifiable("the run left no saved state to replay")
     folder = artifacts / "training"
     data = folder / f"fit{fit_index}-data.npz"
     images = replay.get("kind") == "images"  # an ImageDataGenerator's: each epoch's batches were recorded too
-    auditable = [e for e in epochs if (starts.get((fit_index, e)) or {}).get("saved")
-                 and (folder / f"fit{fit_index}-epoch{e}.npz").is_file()
-                 and (not images or (folder / f"fit{fit_index}-epoch{e}-batches.npz").is_file())]
-    if not data.is_file() or made not in auditable:
+    segments = _segments(fit_index, epochs, starts, ends, mids, folder)
+    auditable = [g for g in segments if (g["start"] or {}).get("saved") and g["file"].is_file()
+                 and (not images or (folder / f"fit{fit_index}-epoch{g['epoch']}-batches.npz").is_file())]
+    last = next(g for g in reversed(segments) if g["epoch"] == made)
+    if not data.is_file() or last not in auditable:
         return _unverifiable(f"the state epoch {made + 1}, which made the graded model, started from was not saved "
                              "(a state larger than the disk budget, or a model built by its first step)"
                              + ("" if not images else ", or the batches it trained on were not recorded"))
     times = _epoch_seconds(fit_index, epochs, starts, ends)
-    budget = max(MIN_BUDGET_S, SHARE * sum(times.values()))
     per_epoch = max(1e-3, sum(times.values()) / max(1, len(times)))
-    count = max(1, min(len(auditable), MOST_EPOCHS, int(budget // per_epoch)))
-    others = [e for e in auditable if e != made]
+    for g in segments:
+        g["seconds"] = times.get(g["epoch"], per_epoch) * (g["to"] - g["from"]) / max(1, g["steps"])
+    budget = max(MIN_BUDGET_S, SHARE * sum(times.values()))
+    per_segment = max(1e-3, sum(g["seconds"] for g in auditable) / len(auditable))
+    count = max(1, min(len(auditable), MOST_EPOCHS, int(budget // per_segment)))
+    others = [i for i, g in enumerate(auditable) if g is not last]
     choose = chooser or secrets.SystemRandom().sample
-    picked = sorted({made, *choose(others, min(len(others), count - 1))})
+    picked = sorted({auditable.index(last), *choose(others, min(len(others), count - 1))})
+    picked = [auditable[i] for i in picked]
     order = {k: replay.get(k) for k in ("batch_size", "shuffle", "order_seed", "class_weight", "compile", "kind",
                                         "generator", "dtype")}
     origin = _chain_start(fit_index, starts, ends)
@@ -200,16 +218,16 @@ def _replay(evidence, fit_index, fit, replay: dict, epochs, made: int, commitmen
         order["initial"] = {"start": origin_file}
     else:
         origin = None
-    requests = [{"epoch": e, "steps": int(ends[(fit_index, e)].get("steps") or 0),
-                 "start": folder / f"fit{fit_index}-epoch{e}.npz",
-                 **({"rates": folder / f"fit{fit_index}-epoch{e}-rates.npz"}
-                    if (afters.get((fit_index, e)) or {}).get("rates") else {}),
-                 **({"batches": folder / f"fit{fit_index}-epoch{e}-batches.npz"} if images else {})} for e in picked]
-    allowance = 30.0 + 3 * sum(times.get(e, per_epoch) for e in picked)
+    requests = [{"epoch": g["epoch"], "steps": g["steps"], "from": g["from"], "to": g["to"], "start": g["file"],
+                 **({"rates": folder / f"fit{fit_index}-epoch{g['epoch']}-rates.npz"}
+                    if (afters.get((fit_index, g["epoch"])) or {}).get("rates") else {}),
+                 **({"batches": folder / f"fit{fit_index}-epoch{g['epoch']}-batches.npz"} if images else {})}
+                for g in picked]
+    allowance = 30.0 + 3 * sum(g["seconds"] for g in picked)
     try:
         reply = evidence.evaluator.replay(evidence.run.model_path, data, requests, order, allowance)
     except Exception as exc:  # the evaluator stopped (time, memory): the replay says nothing either way
-        return _unverifiable(f"the replay of epoch {', '.join(str(e + 1) for e in picked)} did not finish ({exc})")
+        return _unverifiable(f"the replay of {_listed(picked)} did not finish ({exc})")
     if not reply.get("ok"):
         if reply.get("kind") == "unreplayable":
             return _unverifiable(str(reply.get("message")))
@@ -225,32 +243,98 @@ def _replay(evidence, fit_index, fit, replay: dict, epochs, made: int, commitmen
     results = reply.get("epochs") or []
     between_steps = [cb.get("class") for cb in (fit or {}).get("callbacks") or []
                      if isinstance(cb, dict) and cb.get("batch_hooks") is True]
-    for asked, got in zip(picked, results):
-        start, end = starts[(fit_index, asked)], ends[(fit_index, asked)]
-        if got.get("start_weights") != start.get("weights"):
-            return _refuted(f"the state saved for the start of epoch {asked + 1} is not the one the program reported "
-                            "when that epoch started")
-        differs = None
-        if got.get("weights") != end.get("weights") or got.get("optimizer") != end.get("optimizer"):
-            differs = (f"replaying epoch {asked + 1} from the state it started in did not reach the weights the "
-                       "program reported at its end")
-        else:
-            differs = _logs_differ(asked, end.get("logs") or {}, got.get("logs") or {})
-        if differs and between_steps:  # the learning rate it set is replayed; anything else it did is not
+    for g, got in zip(picked, results):
+        differs = _segment_differs(g, got)
+        if differs and between_steps and not differs.startswith("the state saved"):
+            # the learning rate such a callback set is replayed; anything else it did is not
             return _refuted(f"{differs} (the callback {between_steps[0]} acts between the steps of an epoch: the "
                             "replay sets the learning rate it set at each step, and nothing else it did)")
         if differs:
             return _refuted(differs)
     if len(results) != len(picked):
         return _unverifiable("the replay returned fewer epochs than were asked for")
-    shown = ", ".join(str(e + 1) for e in picked)
     n = len(epochs)
-    return {"status": VERIFIED, "replayed": [e + 1 for e in picked], "epochs": n, "fit": fit_index + 1,
-            "seconds": reply.get("seconds"),
-            "sentence": (f"Training verified: the grader replayed epoch{'s' if len(picked) > 1 else ''} {shown} of "
-                         f"{n} from the state{'s' if len(picked) > 1 else ''} the program reported while it trained, "
-                         "and reached exactly the weights it reported; the graded model is the one training "
-                         "ended with.")}
+    touched = sorted({g["epoch"] + 1 for g in picked})
+    whole = all(g["from"] == 0 and g["to"] == g["steps"] for g in picked)
+    shown = (f"epoch{'s' if len(touched) > 1 else ''} {', '.join(map(str, touched))} of {n}" if whole else
+             f"{_listed(picked)} (of {n} epoch{'s' if n != 1 else ''})")
+    return {"status": VERIFIED, "replayed": touched, "epochs": n, "fit": fit_index + 1,
+            "segments": [[g["epoch"] + 1, g["from"] + 1, g["to"]] for g in picked], "seconds": reply.get("seconds"),
+            "sentence": (f"Training verified: the grader replayed {shown} from the state{'s' if len(picked) > 1 else ''} "
+                         "the program reported while it trained, and reached exactly the weights it reported; the "
+                         "graded model is the one training ended with.")}
+
+
+def _segments(fit_index: int, epochs: list, starts: dict, ends: dict, mids: dict, folder) -> list[dict]:
+    """Each epoch of the fit cut at the commitments made inside it: {epoch, from, to, steps (the epoch's),
+    start and end (the commitments at either side), file (the state saved at its start)}."""
+    out = []
+    for e in epochs:
+        end = ends[(fit_index, e)]
+        total = end.get("steps") if isinstance(end.get("steps"), int) else 0
+        inner = sorted(step for (i, epoch, step) in mids if i == fit_index and epoch == e and 0 < step < total)
+        bounds = [0, *inner, total]
+        for first, last in zip(bounds, bounds[1:]):
+            out.append({"epoch": e, "from": first, "to": last, "steps": total,
+                        "start": starts.get((fit_index, e)) if first == 0 else mids[(fit_index, e, first)],
+                        "end": end if last == total else mids[(fit_index, e, last)],
+                        "file": folder / (f"fit{fit_index}-epoch{e}.npz" if first == 0 else
+                                          f"fit{fit_index}-epoch{e}-step{first}.npz")})
+    return out
+
+
+def _where(g: dict, at: int) -> str:
+    return "its start" if at == 0 else ("its end" if at == g["steps"] else f"step {at}")
+
+
+def _listed(segments: list[dict]) -> str:
+    parts = [f"epoch {g['epoch'] + 1}" if g["from"] == 0 and g["to"] == g["steps"] else
+             f"steps {g['from'] + 1} to {g['to']} of epoch {g['epoch'] + 1}" for g in segments]
+    return ", ".join(parts)
+
+
+def _segment_differs(g: dict, got: dict) -> str | None:
+    """What a replayed segment shows false, or None: the state it started from, the state it reached, the
+    loss and metrics reported at its end (the running figures since the epoch's start, which the replay's
+    own, over the segment, combine with those reported at the segment's start)."""
+    whole = g["from"] == 0 and g["to"] == g["steps"]
+    name = f"epoch {g['epoch'] + 1}" if whole else f"steps {g['from'] + 1} to {g['to']} of epoch {g['epoch'] + 1}"
+    if got.get("start_weights") != g["start"].get("weights"):
+        return (f"the state saved for {_where(g, g['from'])} of epoch {g['epoch'] + 1} is not the one the program "
+                "reported there")
+    if got.get("weights") != g["end"].get("weights") or got.get("optimizer") != g["end"].get("optimizer"):
+        return (f"replaying {name} from the state it started in did not reach the weights the program reported at "
+                f"{'its end' if whole else _where(g, g['to'])}")
+    before, rows_before, rows = (g["start"].get("logs") or {}) if g["from"] else {}, got.get("rows_before"), got.get("rows")
+    reported = g["end"].get("logs") or {}
+    for key, value in (got.get("logs") or {}).items():
+        if key.startswith("val_") or key in ("learning_rate", "lr"):
+            continue
+        expected = value
+        if g["from"]:  # the running mean since the epoch's start: what was reported then, and the replay's
+            earlier = before.get(key)
+            if not isinstance(earlier, (int, float)) or not isinstance(rows_before, int) or not isinstance(rows, int) \
+                    or rows_before + rows <= 0:
+                return f"the program reported no {key} after step {g['from']} of epoch {g['epoch'] + 1}"
+            expected = (earlier * rows_before + value * rows) / (rows_before + rows)
+        if key not in reported or not _close(reported[key], expected, exact=not g["from"]):
+            where = "for epoch" if g["to"] == g["steps"] else f"after step {g['to']} of epoch"
+            return (f"the program reported {key} {_shown(reported.get(key))} {where} {g['epoch'] + 1}, but replaying "
+                    f"that epoch gives {_shown(expected)}" + ("" if not g["from"] else
+                                                             f" (steps {g['from'] + 1} to {g['to']} replayed, with the "
+                                                             f"running figures reported after step {g['from']})"))
+    return None
+
+
+def _close(reported, expected, exact: bool) -> bool:
+    if exact:
+        return _same(reported, expected)
+    if reported is None or expected is None:
+        return _same(reported, expected)
+    try:
+        return math.isclose(float(reported), float(expected), rel_tol=COMBINED_TOLERANCE, abs_tol=COMBINED_TOLERANCE)
+    except (TypeError, ValueError):
+        return False
 
 
 def _chain_start(fit_index: int, starts: dict, ends: dict) -> tuple | None:
@@ -268,18 +352,6 @@ def _chain_start(fit_index: int, starts: dict, ends: dict) -> tuple | None:
         if not earlier:
             return fit_index, first
         fit_index = max(earlier)
-    return None
-
-
-def _logs_differ(epoch: int, reported: dict, replayed: dict) -> str | None:
-    """The epoch's loss and metrics as the program reported them against the replay's (the same batches
-    in the same order: the same running means). Validation figures are not replayed."""
-    for key, value in replayed.items():
-        if key.startswith("val_") or key in ("learning_rate", "lr"):
-            continue
-        if key not in reported or not _same(reported[key], value):
-            return (f"the program reported {key} {_shown(reported.get(key))} for epoch {epoch + 1}, but replaying "
-                    f"that epoch gives {_shown(value)}")
     return None
 
 

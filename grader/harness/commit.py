@@ -28,6 +28,8 @@ import numpy as np
 from grader import batchorder
 
 DIGEST_CHARS = 16
+SEGMENTS = 8  # an epoch of at least SPLIT_STEPS steps is committed to at the end of each eighth of it, so
+SPLIT_STEPS = 16  # that an audit can replay part of an epoch rather than the whole
 STATE_BUDGET_MIB = 384  # saved states and arrays, per grading, unless the job says less: epochs past it are
 # not auditable
 
@@ -121,8 +123,9 @@ class Ledger:
         with self.timing():
             return self._save(self.path(fit, "data"), {"x": x, "y": y, **(extra or {})})
 
-    def save_state(self, fit: int, epoch: int, model, optimizer: list | None = None) -> bool:
-        """Save every variable of ``model`` and of its optimizer (``optimizer``: their values, already read)."""
+    def save_state(self, fit: int, epoch: int | str, model, optimizer: list | None = None) -> bool:
+        """Save every variable of ``model`` and of its optimizer (``optimizer``: their values, already read),
+        as the state epoch ``epoch`` starts from (or "E-stepS": the state after step S of epoch E)."""
         try:
             optimizer = [np.asarray(v) for v in _optimizer_variables(model)] if optimizer is None else optimizer
             arrays = [np.asarray(v) for v in model.variables] + optimizer
@@ -157,9 +160,28 @@ class Ledger:
                 return found
         return weights_digest(model, weights), optimizer_digest(model, optimizer)
 
+    def checkpoint(self, fit: int, epoch: int, step: int, model, logs: dict):
+        """Inside an epoch, right after step ``step`` (counted from 1): commit to the state, with the epoch's
+        running logs so far, and save it, so that the rest of the epoch can be replayed from here."""
+        with self.timing():
+            try:
+                optimizer = [np.asarray(v) for v in _optimizer_variables(model)]
+            except Exception:
+                return
+            saved = self.save_state(fit, f"{epoch}-step{step}", model, optimizer)
+            self.send(commit="mid", fit_index=fit, at_epoch=epoch, step=step, weights=weights_digest(model),
+                      optimizer=optimizer_digest(model, optimizer), saved=saved, logs=logs)
+
     def send(self, **commitment):
         if self.events is not None:
             self.events.send(**commitment)
+
+
+def checkpoint_stride(steps: int | None, per_execution: int = 1) -> int | None:
+    """Every how many steps an epoch of ``steps`` is committed to (None: at its start and end only)."""
+    if not isinstance(steps, int) or steps < SPLIT_STEPS or per_execution != 1:
+        return None
+    return math.ceil(steps / SEGMENTS)
 
 
 def _same_arrays(a: list, b: list) -> bool:
@@ -226,7 +248,7 @@ def replayable_arrays(tf, keras, a: dict, seed: int | None, fit_index: int, per_
     a.pop("y", None)
     a.pop("batch_size", None)
     return {"x": x, "y": y, "batch_size": batch_size, "shuffle": bool(shuffle), "order_seed": order_seed,
-            "rows": len(x)}
+            "rows": len(x), "steps": steps}
 
 
 def _learning_rate_variable(model):

@@ -218,10 +218,13 @@ def install(tf, keras, recorder: Recorder):
         return np.asarray(value, dtype=keras.backend.floatx())
 
     class GraderTrace(Callback):
-        def __init__(self, record):
+        def __init__(self, record, replay: dict | None = None):
             super().__init__()
             self.record = record
             self._t = 0.0
+            # a replayable fit's epochs are committed to inside too, every `stride` steps (commit.checkpoint)
+            self.epoch_steps = (replay or {}).get("steps")
+            self.stride = commit.checkpoint_stride(self.epoch_steps, (replay or {}).get("per_execution", 1))
 
         def on_epoch_begin(self, epoch, logs=None):
             self._t = time.perf_counter()
@@ -230,6 +233,10 @@ def install(tf, keras, recorder: Recorder):
 
         def on_train_batch_end(self, batch, logs=None):
             self.steps = max(self.steps, batch + 1)  # with steps_per_execution, called once per execution
+            if self.stride and (batch + 1) % self.stride == 0 and batch + 1 < self.epoch_steps and \
+                    recorder.ledger is not None:  # right after the step, before any callback of the program's
+                recorder.ledger.checkpoint(self.record["index"], self.record["current_epoch"], batch + 1, self.model,
+                                           {k: _clean(v) for k, v in (logs or {}).items()})
 
         def on_epoch_end(self, epoch, logs=None):
             rec = self.record
@@ -415,7 +422,7 @@ def install(tf, keras, recorder: Recorder):
         replay = None
         if fast is not None:
             replay = {"x": fast[1], "y": fast[2], "batch_size": len(fast[1]), "shuffle": False, "order_seed": 0,
-                      "rows": len(fast[1])}
+                      "rows": len(fast[1]), "steps": 1}
             a["x"] = fast[0]
             for k in ("y", "batch_size"):
                 a.pop(k, None)
@@ -432,12 +439,12 @@ def install(tf, keras, recorder: Recorder):
             class_weight = a.get("class_weight")
             record["replay"] = dict(replay, class_weight={str(k): float(v) for k, v in class_weight.items()}
                                     if isinstance(class_weight, dict) else None, compile=commit.compile_config(self))
-            replay = dict(replay, input_shape=shape, log=log)
+            replay = dict(replay, input_shape=shape, log=log, per_execution=getattr(self, "steps_per_execution", 1))
         else:
             replay = None
             if log is not None:
                 log.close()
-        a["callbacks"] = [GraderTrace(record)] + user_cbs + [GraderTimeBudget(record, recorder.deadline)]
+        a["callbacks"] = [GraderTrace(record, replay)] + user_cbs + [GraderTimeBudget(record, recorder.deadline)]
         if recorder.ledger is not None:
             a["callbacks"].append(Opening(record, replay))
         if any(getattr(layer, "_input_shape_arg", None) is not None for layer in getattr(self, "layers", [])):

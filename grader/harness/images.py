@@ -56,7 +56,7 @@ def replayable(keras, a: dict, budget_bytes: int, per_execution: int = 1) -> dic
     x = _compact(x)
     log = BatchLog(iterator, generator, x, y, read)
     return {"kind": "images", "x": x, "y": y, "arrays": arrays, "generator": settings, "dtype": iterator.dtype,
-            "batch_size": iterator.batch_size, "rows": int(iterator.n), "log": log}
+            "batch_size": iterator.batch_size, "rows": int(iterator.n), "steps": len(iterator), "log": log}
 
 
 def _settings(generator) -> tuple[dict | None, dict]:
