@@ -52,7 +52,7 @@ def relay_events(fd: int, progress, ledger: Commitments, started: float, time_li
                 continue
             if not isinstance(event, dict):
                 continue
-            if event.get("commit") in ("start", "end", "after"):
+            if event.get("commit") in ("start", "end", "after", "mid"):
                 ledger.add(event)
             if progress is not None:
                 event["time_left_s"] = max(0.0, started + time_limit - time.time())
