@@ -128,25 +128,34 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
         before = _digests(model.get_weights())
         epoch, steps = int(item["epoch"]), int(item["steps"])
         first, last = int(item.get("from", 0)), int(item.get("to", steps))  # the steps replayed: first+1..last
-        if not 0 <= first < last <= steps:
-            raise Unreplayable(f"steps {first + 1} to {last} are not steps of an epoch of {steps}")
+        through = int(item.get("through", epoch))  # a run of whole epochs, epoch..through, with nothing between
+        if not 0 <= first < last <= steps or through < epoch or \
+                (through > epoch and (first, last) != (0, steps) or through - epoch >= MOST_RUN):
+            raise Unreplayable(f"steps {first + 1} to {last} of epochs {epoch + 1} to {through + 1} are not a part of "
+                               f"training the grader replays (epochs of {steps} steps)")
+        rates = _arrays(Path(item["rates"]))["rates"][first:] if item.get("rates") else None
         if images is not None:
+            if through > epoch:
+                raise Unreplayable("a run of epochs of an ImageDataGenerator is not replayed")
             log = _arrays(Path(item["batches"]))
             sizes = [int(n) for n in log["sizes"]]
             batches = _image_batches(images, data, log, first, last, request.get("dtype"))
         else:
             size, rows = int(request["batch_size"]), len(data["x"])
             sizes = [min(size, rows - k * size) for k in range(batchorder.steps_per_epoch(rows, size))]
-            batches = batchorder.dataset(tf, data["x"], data["y"], int(request["order_seed"]), epoch, epoch + 1,
-                                         size, bool(request["shuffle"])).skip(first).take(last - first)
-        rates = _arrays(Path(item["rates"]))["rates"][first:] if item.get("rates") else None
-        history = model.fit(batches, epochs=1, steps_per_epoch=last - first, verbose=0, shuffle=False,
-                            class_weight=class_weight, callbacks=[_rates_callback(model, rates)] if
-                            rates is not None else None)
-        logs = {k: float(v[-1]) for k, v in history.history.items() if v}
-        results.append({"epoch": epoch, "from": first, "to": last, "start_weights": before,
-                        "weights": _digests(model.get_weights()), "optimizer": _digests(list(model.optimizer.variables)),
-                        "logs": logs, "rows_before": sum(sizes[:first]), "rows": sum(sizes[first:last])})
+            batches = batchorder.dataset(tf, data["x"], data["y"], int(request["order_seed"]), epoch, through + 1,
+                                         size, bool(request["shuffle"]))
+            if through == epoch:
+                batches = batches.skip(first).take(last - first)
+        ends = _epoch_ends(model)
+        history = model.fit(batches, epochs=through - epoch + 1, steps_per_epoch=last - first, verbose=0,
+                            shuffle=False, class_weight=class_weight,
+                            callbacks=[ends] + ([_rates_callback(model, rates)] if rates is not None else []))
+        for i, reached in enumerate(ends.reached):
+            reached["logs"] = {k: float(v[i]) for k, v in history.history.items() if len(v) > i}
+        results.append({"epoch": epoch, "through": through, "from": first, "to": last, "start_weights": before,
+                        **ends.reached[-1], "ends": ends.reached, "rows_before": sum(sizes[:first]),
+                        "rows": sum(sizes[first:last])})
     return {"epochs": results, "initial": fresh, "seconds": round(time.monotonic() - started, 3)}
 
 
@@ -197,6 +206,7 @@ def _image_batches(generator, data: dict, log: dict, first: int, last: int, dtyp
     return batches()
 
 
+MOST_RUN = 10_000  # epochs in one run
 FRESH_SIZE = 64  # entries an array needs for its spread to be compared with the initialiser's
 FRESH_SPREAD = (0.5, 2.0)  # its standard deviation against a fresh draw's: 64 values estimate it within ~10%
 
@@ -236,6 +246,22 @@ def fresh_problem(model) -> str | None:
 def _value(a) -> str:
     flat = np.unique(a)
     return f"{float(flat[0]):g}" if flat.size == 1 else "its initialiser's constant"
+
+
+def _epoch_ends(model):
+    """A callback keeping the digests of the state each replayed epoch ended in (``.reached``)."""
+    import keras
+
+    class EpochEnds(keras.callbacks.Callback):
+        reached: list
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.reached.append({"weights": _digests(model.get_weights()),
+                                 "optimizer": _digests(list(model.optimizer.variables))})
+
+    ends = EpochEnds()
+    ends.reached = []
+    return ends
 
 
 def _rates_callback(model, rates):

@@ -202,7 +202,8 @@ def _replay(evidence, fit_index, fit, replay: dict, epochs, made: int, commitmen
     times = _epoch_seconds(fit_index, epochs, starts, ends)
     per_epoch = max(1e-3, sum(times.values()) / max(1, len(times)))
     for g in segments:
-        g["seconds"] = times.get(g["epoch"], per_epoch) * (g["to"] - g["from"]) / max(1, g["steps"])
+        g["seconds"] = sum(times.get(e, per_epoch) for e in range(g["run_from"], g["epoch"])) + \
+            times.get(g["epoch"], per_epoch) * (g["to"] - g["from"]) / max(1, g["steps"])
     budget = max(MIN_BUDGET_S, SHARE * sum(times.values()))
     per_segment = max(1e-3, sum(g["seconds"] for g in auditable) / len(auditable))
     count = max(1, min(len(auditable), MOST_EPOCHS, int(budget // per_segment)))
@@ -218,7 +219,8 @@ def _replay(evidence, fit_index, fit, replay: dict, epochs, made: int, commitmen
         order["initial"] = {"start": origin_file}
     else:
         origin = None
-    requests = [{"epoch": g["epoch"], "steps": g["steps"], "from": g["from"], "to": g["to"], "start": g["file"],
+    requests = [{"epoch": g["run_from"], "through": g["epoch"], "steps": g["steps"], "from": g["from"], "to": g["to"],
+                 "start": g["file"],
                  **({"rates": folder / f"fit{fit_index}-epoch{g['epoch']}-rates.npz"}
                     if (afters.get((fit_index, g["epoch"])) or {}).get("rates") else {}),
                  **({"batches": folder / f"fit{fit_index}-epoch{g['epoch']}-batches.npz"} if images else {})}
@@ -244,7 +246,7 @@ def _replay(evidence, fit_index, fit, replay: dict, epochs, made: int, commitmen
     between_steps = [cb.get("class") for cb in (fit or {}).get("callbacks") or []
                      if isinstance(cb, dict) and cb.get("batch_hooks") is True]
     for g, got in zip(picked, results):
-        differs = _segment_differs(g, got)
+        differs = _segment_differs(g, got, fit_index, ends)
         if differs and between_steps and not differs.startswith("the state saved"):
             # the learning rate such a callback set is replayed; anything else it did is not
             return _refuted(f"{differs} (the callback {between_steps[0]} acts between the steps of an epoch: the "
@@ -254,8 +256,8 @@ def _replay(evidence, fit_index, fit, replay: dict, epochs, made: int, commitmen
     if len(results) != len(picked):
         return _unverifiable("the replay returned fewer epochs than were asked for")
     n = len(epochs)
-    touched = sorted({g["epoch"] + 1 for g in picked})
-    whole = all(g["from"] == 0 and g["to"] == g["steps"] for g in picked)
+    touched = sorted({e + 1 for g in picked for e in range(g["run_from"], g["epoch"] + 1)})
+    whole = all(g["from"] == 0 and g["to"] == g["steps"] and g["run_from"] == g["epoch"] for g in picked)
     shown = (f"epoch{'s' if len(touched) > 1 else ''} {', '.join(map(str, touched))} of {n}" if whole else
              f"{_listed(picked)} (of {n} epoch{'s' if n != 1 else ''})")
     return {"status": VERIFIED, "replayed": touched, "epochs": n, "fit": fit_index + 1,
@@ -267,7 +269,10 @@ def _replay(evidence, fit_index, fit, replay: dict, epochs, made: int, commitmen
 
 def _segments(fit_index: int, epochs: list, starts: dict, ends: dict, mids: dict, folder) -> list[dict]:
     """Each epoch of the fit cut at the commitments made inside it: {epoch, from, to, steps (the epoch's),
-    start and end (the commitments at either side), file (the state saved at its start)}."""
+    start and end (the commitments at either side), file (the state saved at its start), run_from}. An
+    epoch whose start was not saved (short epochs save theirs every few tenths of a second) is replayed as
+    a run from the last epoch whose start was, when nothing changed the state between those epochs:
+    ``run_from`` is that epoch (the epoch itself otherwise)."""
     out = []
     for e in epochs:
         end = ends[(fit_index, e)]
@@ -275,36 +280,79 @@ def _segments(fit_index: int, epochs: list, starts: dict, ends: dict, mids: dict
         inner = sorted(step for (i, epoch, step) in mids if i == fit_index and epoch == e and 0 < step < total)
         bounds = [0, *inner, total]
         for first, last in zip(bounds, bounds[1:]):
-            out.append({"epoch": e, "from": first, "to": last, "steps": total,
-                        "start": starts.get((fit_index, e)) if first == 0 else mids[(fit_index, e, first)],
+            origin = e if first else _run_from(fit_index, e, epochs, starts, ends, mids)
+            out.append({"epoch": e, "from": first, "to": last, "steps": total, "run_from": origin,
+                        "start": starts.get((fit_index, origin)) if first == 0 else mids[(fit_index, e, first)],
                         "end": end if last == total else mids[(fit_index, e, last)],
-                        "file": folder / (f"fit{fit_index}-epoch{e}.npz" if first == 0 else
+                        "file": folder / (f"fit{fit_index}-epoch{origin}.npz" if first == 0 else
                                           f"fit{fit_index}-epoch{e}-step{first}.npz")})
     return out
 
 
-def _where(g: dict, at: int) -> str:
-    return "its start" if at == 0 else ("its end" if at == g["steps"] else f"step {at}")
+def _run_from(fit_index: int, epoch: int, epochs: list, starts: dict, ends: dict, mids: dict) -> int:
+    """The epoch a run replaying ``epoch`` starts from: the latest at or before it whose start was saved,
+    such that every epoch between began in the very state the one before ended in (weights and optimizer),
+    ran as many steps and was not cut inside (else ``epoch`` itself, which is then not auditable)."""
+    k = epoch
+    while not (starts.get((fit_index, k)) or {}).get("saved"):
+        before = k - 1
+        start, end = starts.get((fit_index, k)), ends.get((fit_index, before))
+        if before not in epochs or start is None or end is None or any(
+                start.get(f) != end.get(f) for f in ("weights", "optimizer")) or \
+                end.get("steps") != ends[(fit_index, epoch)].get("steps") or \
+                any(i == fit_index and e in (before, k) for (i, e, _) in mids):
+            return epoch
+        k = before
+    return k
 
 
 def _listed(segments: list[dict]) -> str:
-    parts = [f"epoch {g['epoch'] + 1}" if g["from"] == 0 and g["to"] == g["steps"] else
-             f"steps {g['from'] + 1} to {g['to']} of epoch {g['epoch'] + 1}" for g in segments]
-    return ", ".join(parts)
+    return ", ".join(_named(g) for g in segments)
 
 
-def _segment_differs(g: dict, got: dict) -> str | None:
+def _named(g: dict) -> str:
+    if g["run_from"] < g["epoch"]:
+        return f"epochs {g['run_from'] + 1} to {g['epoch'] + 1}"
+    if g["from"] == 0 and g["to"] == g["steps"]:
+        return f"epoch {g['epoch'] + 1}"
+    return f"steps {g['from'] + 1} to {g['to']} of epoch {g['epoch'] + 1}"
+
+
+def _run_differs(g: dict, got: dict, fit_index: int, ends: dict) -> str | None:
+    """The epochs of a run before its last, each held against what the program reported at its end."""
+    reached = got.get("ends") if isinstance(got.get("ends"), list) else []
+    if len(reached) != g["epoch"] - g["run_from"] + 1:
+        return f"replaying {_named(g)} did not run every epoch" if g["run_from"] < g["epoch"] else None
+    for offset, state in enumerate(reached[:-1]):
+        epoch = g["run_from"] + offset
+        end = ends[(fit_index, epoch)]
+        if state.get("weights") != end.get("weights") or state.get("optimizer") != end.get("optimizer"):
+            return (f"replaying {_named(g)} from the state epoch {g['run_from'] + 1} started in did not reach the "
+                    f"weights the program reported at the end of epoch {epoch + 1}")
+        for key, value in (state.get("logs") or {}).items():
+            if not key.startswith("val_") and key not in ("learning_rate", "lr") and \
+                    not _same((end.get("logs") or {}).get(key), value):
+                return (f"the program reported {key} {_shown((end.get('logs') or {}).get(key))} for epoch {epoch + 1}, "
+                        f"but replaying that epoch gives {_shown(value)}")
+    return None
+
+
+def _segment_differs(g: dict, got: dict, fit_index: int, ends: dict) -> str | None:
     """What a replayed segment shows false, or None: the state it started from, the state it reached, the
     loss and metrics reported at its end (the running figures since the epoch's start, which the replay's
     own, over the segment, combine with those reported at the segment's start)."""
     whole = g["from"] == 0 and g["to"] == g["steps"]
-    name = f"epoch {g['epoch'] + 1}" if whole else f"steps {g['from'] + 1} to {g['to']} of epoch {g['epoch'] + 1}"
+    name = _named(g)
     if got.get("start_weights") != g["start"].get("weights"):
-        return (f"the state saved for {_where(g, g['from'])} of epoch {g['epoch'] + 1} is not the one the program "
-                "reported there")
+        where = f"for the start of epoch {g['run_from'] + 1}" if not g["from"] else \
+            f"after step {g['from']} of epoch {g['epoch'] + 1}"
+        return f"the state saved {where} is not the one the program reported there"
+    run = _run_differs(g, got, fit_index, ends)
+    if run:
+        return run
     if got.get("weights") != g["end"].get("weights") or got.get("optimizer") != g["end"].get("optimizer"):
         return (f"replaying {name} from the state it started in did not reach the weights the program reported at "
-                f"{'its end' if whole else _where(g, g['to'])}")
+                f"{'its end' if g['to'] == g['steps'] else 'step ' + str(g['to'])}")
     before, rows_before, rows = (g["start"].get("logs") or {}) if g["from"] else {}, got.get("rows_before"), got.get("rows")
     reported = g["end"].get("logs") or {}
     for key, value in (got.get("logs") or {}).items():

@@ -28,6 +28,7 @@ import numpy as np
 from grader import batchorder
 
 DIGEST_CHARS = 16
+SAVE_EVERY_S = 0.2  # short epochs that follow on from one another save their start this often at most
 SEGMENTS = 8  # an epoch of at least SPLIT_STEPS steps is committed to at the end of each eighth of it, so
 SPLIT_STEPS = 16  # that an audit can replay part of an epoch rather than the whole
 STATE_BUDGET_MIB = 384  # saved states and arrays, per grading, unless the job says less: epochs past it are
@@ -37,7 +38,9 @@ STATE_BUDGET_MIB = 384  # saved states and arrays, per grading, unless the job s
 def digest(array) -> str:
     """One weight array's digest, computed the same way as the evaluator's (grader.modelcheck.digest)."""
     data = np.ascontiguousarray(np.asarray(array, dtype=np.float32))
-    return hashlib.sha256(repr(data.shape).encode() + data.tobytes()).hexdigest()[:DIGEST_CHARS]
+    found = hashlib.sha256(repr(data.shape).encode())
+    found.update(data.reshape(-1).view(np.uint8))  # the same bytes as data.tobytes(), not copied
+    return found.hexdigest()[:DIGEST_CHARS]
 
 
 def combined(digests: list[str]) -> str:
@@ -77,6 +80,7 @@ class Ledger:
         self.first: dict[int, Path] = {}  # each fit's first saved state
         self.spent = 0.0  # seconds spent committing and saving (the benchmark reports it)
         self.ended: tuple | None = None  # the state the last epoch ended in: its arrays, and their digests
+        self.saved_at: dict[int, float] = {}  # when each fit's last epoch start was saved
 
     @contextlib.contextmanager
     def timing(self):
@@ -151,14 +155,22 @@ class Ledger:
         self.ended = (weights, optimizer, found)
         return found
 
-    def start_digests(self, model, weights: list, optimizer: list) -> tuple[str, str | None]:
-        """The digests of the state an epoch starts in: the last epoch's end's when the arrays are still the
-        same (comparing them costs a fraction of hashing them), else hashed."""
+    def start_digests(self, model, weights: list, optimizer: list) -> tuple[str, str | None, bool]:
+        """The digests of the state an epoch starts in, and whether it is the state the last epoch ended in
+        (then its digests are reused: comparing the arrays costs a fraction of hashing them)."""
         if self.ended is not None:
             before_weights, before_optimizer, found = self.ended
             if _same_arrays(weights, before_weights) and _same_arrays(optimizer, before_optimizer):
-                return found
-        return weights_digest(model, weights), optimizer_digest(model, optimizer)
+                return (*found, True)
+        return weights_digest(model, weights), optimizer_digest(model, optimizer), False
+
+    def save_due(self, fit: int, continuing: bool) -> bool:
+        """Whether to save the state an epoch starts in: always at a fit's first epoch, and when something
+        changed it since the last epoch ended (a schedule set the learning rate), or the epochs can only be
+        replayed one by one (``continuing`` False); else once SAVE_EVERY_S seconds have passed since the last
+        save. An epoch whose start is not saved is replayed as a run from the last one that is."""
+        last = self.saved_at.get(fit)
+        return last is None or not continuing or time.perf_counter() - last >= SAVE_EVERY_S
 
     def checkpoint(self, fit: int, epoch: int, step: int, model, logs: dict):
         """Inside an epoch, right after step ``step`` (counted from 1): commit to the state, with the epoch's
@@ -316,9 +328,13 @@ def opening_callback(keras, ledger: Ledger):
                 if replayable:
                     _build_optimizer(self.model)
                 optimizer = [np.asarray(v) for v in _optimizer_variables(self.model)]  # read once, for both
-                if replayable:
+                weights_found, optimizer_found, unchanged = ledger.start_digests(self.model, weights, optimizer)
+                if replayable and ledger.save_due(fit, unchanged and self.rates is None and self.log is None and
+                                                  checkpoint_stride(self.replay.get("steps"),
+                                                                    self.replay.get("per_execution", 1)) is None):
                     saved = ledger.save_state(fit, epoch, self.model, optimizer)
-                weights_found, optimizer_found = ledger.start_digests(self.model, weights, optimizer)
+                    if saved:
+                        ledger.saved_at[fit] = time.perf_counter()
                 ledger.send(commit="start", fit_index=fit, at_epoch=epoch, weights=weights_found,
                             optimizer=optimizer_found, saved=saved)
 
