@@ -33,7 +33,7 @@ from grader.modelcheck import combined
 VERIFIED, REFUTED, UNVERIFIABLE, NO_TRAINING = "verified", "refuted", "unverifiable", "no_training"
 MOST_EPOCHS = 8  # replayed per grading, at most
 SHARE = 0.10  # of the training time the replays may cost (at least one epoch, and MIN_BUDGET_S)
-MIN_BUDGET_S = 1.0
+MIN_BUDGET_S = 0.5
 LOG_TOLERANCE = 1e-6  # a logged value read back through JSON: the same float, up to its text form
 COMBINED_TOLERANCE = 1e-5  # a running mean combined from two (float32 sums added in another order)
 
@@ -210,7 +210,7 @@ def _replay(evidence, fit_index, fit, replay: dict, epochs, made: int, commitmen
     others = [i for i, g in enumerate(auditable) if g is not last]
     choose = chooser or secrets.SystemRandom().sample
     picked = sorted({auditable.index(last), *choose(others, min(len(others), count - 1))})
-    picked = [auditable[i] for i in picked]
+    picked = _merged([auditable[i] for i in picked])
     order = {k: replay.get(k) for k in ("batch_size", "shuffle", "order_seed", "class_weight", "compile", "kind",
                                         "generator", "dtype")}
     origin = _chain_start(fit_index, starts, ends)
@@ -287,6 +287,18 @@ def _segments(fit_index: int, epochs: list, starts: dict, ends: dict, mids: dict
                         "file": folder / (f"fit{fit_index}-epoch{origin}.npz" if first == 0 else
                                           f"fit{fit_index}-epoch{e}-step{first}.npz")})
     return out
+
+
+def _merged(picked: list[dict]) -> list[dict]:
+    """Runs from the same saved start replayed once, through the latest epoch any of them reaches (a run
+    holds every epoch it passes against its commitment)."""
+    furthest = {}
+    for g in picked:
+        if g["from"] == 0 and g["to"] == g["steps"]:
+            key = g["run_from"]
+            if key not in furthest or g["epoch"] > furthest[key]["epoch"]:
+                furthest[key] = g
+    return [g for g in picked if not (g["from"] == 0 and g["to"] == g["steps"]) or furthest[g["run_from"]] is g]
 
 
 def _run_from(fit_index: int, epoch: int, epochs: list, starts: dict, ends: dict, mids: dict) -> int:
