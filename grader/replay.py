@@ -47,24 +47,22 @@ def _functions_by_name(node):
     return {k: _functions_by_name(v) for k, v in node.items()}
 
 
-def _metric_by_name(metric):
-    """A metric passed as a function is saved as {"module": "builtins", "class_name": "function", "config":
-    NAME}, whoever wrote it: Keras' own function of that name stands for it (its values are the ones the
-    logs must report; a function of the program's own under a Keras name does not report them)."""
-    import keras
-
-    if isinstance(metric, dict) and metric.get("module") == "builtins" and metric.get("class_name") == "function":
-        name = metric.get("config")
-        if isinstance(name, str) and name.isidentifier() and (name in ("accuracy", "acc") or
-                                                               callable(getattr(keras.metrics, name, None))):
+def _by_name(node, module, also=()):
+    """A metric (or, on tf-keras, a loss) passed as a function is saved as {"module": "builtins",
+    "class_name": "function", "config": NAME}, whoever wrote it: Keras' own function of that name (in
+    ``module``, or one of ``also``) stands for it (its values are the ones the logs must report; a function of
+    the program's own under a Keras name does not report them)."""
+    if isinstance(node, dict) and node.get("module") == "builtins" and node.get("class_name") == "function":
+        name = node.get("config")
+        if isinstance(name, str) and name.isidentifier() and (name in also or callable(getattr(module, name, None))):
             return name
-    return metric
+    return node
 
 
-def compile_settings(path: Path, committed: dict | None = None) -> dict:
+def compile_settings(path: Path, committed: dict | None, keras, package: str = "keras") -> dict:
     """The loss, optimizer and metrics the model was trained with: those the child committed at fit time
     (a program may compile again after training), else those of the model's file; Keras' own objects
-    and functions only."""
+    and functions only (``keras``: the runtime's, ``package`` its name)."""
     settings = committed
     if not isinstance(settings, dict):
         with zipfile.ZipFile(path) as z:
@@ -77,9 +75,10 @@ def compile_settings(path: Path, committed: dict | None = None) -> dict:
     settings = {k: settings[k] for k in COMPILE_KEYS if k in settings}
     for key in ("metrics", "weighted_metrics"):
         if isinstance(settings.get(key), list):
-            settings[key] = [_metric_by_name(m) for m in settings[key]]
+            settings[key] = [_by_name(m, keras.metrics, ("accuracy", "acc")) for m in settings[key]]
+    settings["loss"] = _by_name(settings["loss"], keras.losses)
     try:
-        clean = modelcheck._sanitise(_functions_by_name(settings), "the model's compile settings")
+        clean = modelcheck._sanitise(_functions_by_name(settings), "the model's compile settings", package)
     except modelcheck.UnsafeModel as exc:
         raise Unreplayable(f"the program trained with a loss, optimizer or metric of its own ({exc})") from None
     optimizer = clean.get("optimizer")
@@ -101,18 +100,16 @@ def _digests(values) -> str:
 def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
     """Epochs of one fit replayed, each from the state the child saved at its start; returns, for each,
     the digests of the state it started from (as loaded) and of the state it ended in."""
-    if runtime != "keras3":
-        raise Unreplayable("replaying training on the tf.keras 2 runtime is not built yet")
     started = time.monotonic()
     from grader.tfimport import import_keras_quietly
 
-    tf = import_keras_quietly(runtime)[0]
+    tf, keras = import_keras_quietly(runtime)
     path = Path(request["model"])
-    settings = compile_settings(path, request.get("compile"))
+    settings = compile_settings(path, request.get("compile"), keras, "tf_keras" if runtime == "keras2" else "keras")
     model = modelcheck.load_model_safely(path, workdir, runtime)
-    model.compile(**_deserialised(settings))
+    model.compile(**_deserialised(settings, keras))
     model.optimizer.build(model.trainable_variables)
-    variables = list(model.variables) + list(model.optimizer.variables)
+    variables = list(model.variables) + _optimizer_variables(model)
     data = _arrays(Path(request["data"]))
     images = _image_generator(request, data) if request.get("kind") == "images" else None
     class_weight = request.get("class_weight")
@@ -121,7 +118,7 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
     if request.get("initial"):  # where training started from, held against a fresh initialisation
         state = _arrays(Path(request["initial"]["start"]))  # (another fit's: its optimizer may differ)
         _assign(list(model.variables), {f"a{i}": state.get(f"a{i}") for i in range(len(model.variables))})
-        fresh = {"start_weights": _digests(model.get_weights()), "problem": fresh_problem(model)}
+        fresh = {"start_weights": _digests(model.get_weights()), "problem": fresh_problem(model, keras)}
     results = []
     for item in request["epochs"]:
         _assign(variables, _arrays(Path(item["start"])))
@@ -147,10 +144,10 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
                                          size, bool(request["shuffle"]))
             if through == epoch:
                 batches = batches.skip(first).take(last - first)
-        ends = _epoch_ends(model)
+        ends = _epoch_ends(model, keras)
         history = model.fit(batches, epochs=through - epoch + 1, steps_per_epoch=last - first, verbose=0,
                             shuffle=False, class_weight=class_weight,
-                            callbacks=[ends] + ([_rates_callback(model, rates)] if rates is not None else []))
+                            callbacks=[ends] + ([_rates_callback(model, rates, keras)] if rates is not None else []))
         for i, reached in enumerate(ends.reached):
             reached["logs"] = {k: float(v[i]) for k, v in history.history.items() if len(v) > i}
         results.append({"epoch": epoch, "through": through, "from": first, "to": last, "start_weights": before,
@@ -211,14 +208,12 @@ FRESH_SIZE = 64  # entries an array needs for its spread to be compared with the
 FRESH_SPREAD = (0.5, 2.0)  # its standard deviation against a fresh draw's: 64 values estimate it within ~10%
 
 
-def fresh_problem(model) -> str | None:
+def fresh_problem(model, keras) -> str | None:
     """Whether ``model``'s weights look like what its initialisers draw: the arrays whose initialiser is a
     constant (biases: zeros) hold exactly it, and arrays of at least FRESH_SIZE random values spread as
     a fresh draw does and no further than twice its largest value. None, or what is wrong. Two fresh
     copies of the model (``clone_model``: the same layers, newly initialised) tell the constant
     initialisers (both draws equal) from the random ones."""
-    import keras
-
     try:
         draws = [keras.models.clone_model(model).get_weights() for _ in range(2)]
     except Exception:
@@ -248,26 +243,28 @@ def _value(a) -> str:
     return f"{float(flat[0]):g}" if flat.size == 1 else "its initialiser's constant"
 
 
-def _epoch_ends(model):
+def _epoch_ends(model, keras):
     """A callback keeping the digests of the state each replayed epoch ended in (``.reached``)."""
-    import keras
 
     class EpochEnds(keras.callbacks.Callback):
         reached: list
 
         def on_epoch_end(self, epoch, logs=None):
             self.reached.append({"weights": _digests(model.get_weights()),
-                                 "optimizer": _digests(list(model.optimizer.variables))})
+                                 "optimizer": _digests(_optimizer_variables(model))})
 
     ends = EpochEnds()
     ends.reached = []
     return ends
 
 
-def _rates_callback(model, rates):
-    """Sets the learning rate each step ran with in the child (where a callback of the program's set it)."""
-    import keras
+def _optimizer_variables(model) -> list:
+    variables = model.optimizer.variables
+    return list(variables() if callable(variables) else variables)  # a method on tf-keras's legacy optimizers
 
+
+def _rates_callback(model, rates, keras):
+    """Sets the learning rate each step ran with in the child (where a callback of the program's set it)."""
     class Rates(keras.callbacks.Callback):
         calls = 0  # one per execution, as in the child (steps_per_execution)
 
@@ -291,8 +288,8 @@ def _assign(variables: list, state: dict):
         variable.assign(value)
 
 
-def _deserialised(settings: dict) -> dict:
-    from keras.saving import deserialize_keras_object
+def _deserialised(settings: dict, keras) -> dict:
+    deserialize_keras_object = keras.saving.deserialize_keras_object
 
     out = dict(settings)
     for key in ("optimizer", "loss"):

@@ -284,7 +284,7 @@ def _build_optimizer(model):
     """Create the optimizer's variables (zeros: Adam's moments) before the first step, as Keras 3 does at
     that step, so that the first epoch's saved start holds them too."""
     optimizer = getattr(model, "optimizer", None)
-    if optimizer is not None and not getattr(optimizer, "built", True):
+    if optimizer is not None and not getattr(optimizer, "built", getattr(optimizer, "_built", True)):  # tf-keras: _built
         try:
             optimizer.build(model.trainable_variables)
         except Exception:

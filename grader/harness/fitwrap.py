@@ -203,6 +203,14 @@ def _cycling(sequence):
     return batches()
 
 
+def _per_execution(model) -> int:
+    """The steps a model runs per execution (Keras 3 keeps a number, tf-keras a variable)."""
+    try:
+        return int(np.asarray(getattr(model, "steps_per_execution", 1) or 1))
+    except (TypeError, ValueError):
+        return 1
+
+
 def install(tf, keras, recorder: Recorder):
     """Patch keras.Model.fit / fit_generator / predict / evaluate / train_on_batch / test_on_batch at class
     level (tf.keras is keras here)."""
@@ -428,10 +436,10 @@ def install(tf, keras, recorder: Recorder):
                 a.pop(k, None)
             a["shuffle"] = False  # one batch: nothing to shuffle (and Keras would warn about a Dataset)
             record["fast_path"] = True
-        elif keras3 and recorder.ledger is not None:
-            per_execution = getattr(self, "steps_per_execution", 1)
+        elif recorder.ledger is not None:  # both Kerases: arrays in batchorder's order; Keras 3: image batches too
+            per_execution = _per_execution(self)
             replay = commit.replayable_arrays(tf, keras, a, recorder.ledger.seed, record["index"], per_execution) \
-                or images.replayable(keras, a, recorder.ledger.budget // 2, per_execution)
+                or (images.replayable(keras, a, recorder.ledger.budget // 2, per_execution) if keras3 else None)
         log = (replay or {}).pop("log", None)  # an ImageDataGenerator's batches, recorded while the fit runs
         shape = replay["x"].shape[1:] if replay is not None else None
         if replay is not None and recorder.ledger is not None and \
@@ -439,7 +447,7 @@ def install(tf, keras, recorder: Recorder):
             class_weight = a.get("class_weight")
             record["replay"] = dict(replay, class_weight={str(k): float(v) for k, v in class_weight.items()}
                                     if isinstance(class_weight, dict) else None, compile=commit.compile_config(self))
-            replay = dict(replay, input_shape=shape, log=log, per_execution=getattr(self, "steps_per_execution", 1))
+            replay = dict(replay, input_shape=shape, log=log, per_execution=_per_execution(self))
         else:
             replay = None
             if log is not None:
