@@ -136,7 +136,7 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
                 raise Unreplayable("a run of epochs of an ImageDataGenerator is not replayed")
             log = _arrays(Path(item["batches"]))
             sizes = [int(n) for n in log["sizes"]]
-            batches = _image_batches(images, data, log, first, last, request.get("dtype"))
+            batches = _image_batches(keras, images, data, log, first, last, request.get("dtype"))
         else:
             size, rows = int(request["batch_size"]), len(data["x"])
             sizes = [min(size, rows - k * size) for k in range(batchorder.steps_per_epoch(rows, size))]
@@ -181,7 +181,7 @@ def _image_generator(request: dict, data: dict):
     return generator
 
 
-def _image_batches(generator, data: dict, log: dict, first: int, last: int, dtype):
+def _image_batches(keras, generator, data: dict, log: dict, first: int, last: int, dtype):
     """Batches first+1..last of the epoch as the child's ImageDataGenerator made them: the same samples,
     transformed from the same state of NumPy's generator (``grader.batchorder.image_batch``)."""
     sizes = [int(n) for n in log["sizes"]]
@@ -194,13 +194,17 @@ def _image_batches(generator, data: dict, log: dict, first: int, last: int, dtyp
         raise Unreplayable("the record of the epoch's batches names samples the saved pictures do not have")
     starts = np.concatenate([[0], np.cumsum(sizes)])
 
-    def batches():
-        for k in range(first, last):
+    class Batches(keras.utils.PyDataset):  # (not a Python generator: fit takes class_weight with these)
+        def __len__(self):
+            return last - first
+
+        def __getitem__(self, i):
+            k = first + i
             np.random.set_state(("MT19937", log["keys"][k], int(log["positions"][k]), int(log["gauss"][k][0]),
                                  float(log["gauss"][k][1])))
-            yield batchorder.image_batch(generator, data["x"], data["y"], index[starts[k]:starts[k + 1]], dtype)
+            return batchorder.image_batch(generator, data["x"], data["y"], index[starts[k]:starts[k + 1]], dtype)
 
-    return batches()
+    return Batches()
 
 
 MOST_RUN = 10_000  # epochs in one run

@@ -337,7 +337,8 @@ def test_steps_per_execution_that_run_into_the_next_epoch_leave_keras_order_and_
 
 
 # Honest: the course's happy-or-sad faces through an ImageDataGenerator that rotates, shifts, zooms and flips,
-# batches in Keras' shuffled order, a callback of its own, and validation on a second iterator of the folder.
+# batches in Keras' shuffled order, class weights, a callback of its own, and validation on a second iterator
+# of the folder.
 FACES = '''import tensorflow as tf
 from tensorflow.keras.preprocessing.image import ImageDataGenerator
 
@@ -362,7 +363,7 @@ model = tf.keras.models.Sequential([
 ])
 model.compile(loss="binary_crossentropy", optimizer=tf.keras.optimizers.RMSprop(learning_rate=0.001),
               metrics=["accuracy"])
-model.fit(train, epochs=4, validation_data=check, callbacks=[Stop()])
+model.fit(train, epochs=4, validation_data=check, callbacks=[Stop()], class_weight={0: 1.0, 1: 1.5})
 '''
 
 
