@@ -188,12 +188,14 @@ class Evaluator:
             inputs.unlink(missing_ok=True)
             outputs.unlink(missing_ok=True)
 
-    def replay(self, model_path: Path, data_path: Path, epochs: list[dict], order: dict, time_s: float) -> dict:
+    def replay(self, model_path: Path, data_path: Path, epochs: list[dict], order: dict, time_s: float,
+               survey: list[Path] | None = None) -> dict:
         """Replay epochs of one fit (grader/replay.py) in the session, within ``time_s`` seconds of its own
         (not taken from the evaluation's). ``epochs``: {"epoch", "steps", "start": saved state, and the
         batches an ImageDataGenerator made, or the per-step rates, when saved}; ``order``: batch_size,
         shuffle, order_seed, class_weight (or kind "images": the generator's settings), and optionally initial: {"start": saved state} (where
-        training began). Returns the worker's reply."""
+        training began). Returns the worker's reply. ``survey``: saved states to read and measure (how far the weights moved from each to the next)
+        instead."""
         self.begin()
         handed: list[Path] = []
 
@@ -215,7 +217,9 @@ class Evaluator:
                                               if e.get("rates") else {}),
                                            **({"batches": hand(e["batches"], f"replay-batches-{i}.npz")}
                                               if e.get("batches") else {}))
-                                      for i, e in enumerate(epochs)]}
+                                      for i, e in enumerate(epochs)],
+                           **({"survey": [hand(p, f"replay-survey-{i}.npz") for i, p in enumerate(survey)]}
+                              if survey else {})}
             except OSError as exc:
                 return {"ok": False, "kind": "unreplayable",
                         "message": f"a saved file could not be handed to the evaluator ({exc.strerror})"}

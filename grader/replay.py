@@ -114,6 +114,9 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
     images = _image_generator(request, data) if request.get("kind") == "images" else None
     class_weight = request.get("class_weight")
     class_weight = {int(k): float(v) for k, v in class_weight.items()} if class_weight else None
+    if request.get("survey"):
+        return {"survey": _survey(model, [Path(p) for p in request["survey"]]), "epochs": [],
+                "seconds": round(time.monotonic() - started, 3)}
     fresh = None
     if request.get("initial"):  # where training started from, held against a fresh initialisation
         state = _arrays(Path(request["initial"]["start"]))  # (another fit's: its optimizer may differ)
@@ -205,6 +208,29 @@ def _image_batches(keras, generator, data: dict, log: dict, first: int, last: in
             return batchorder.image_batch(generator, data["x"], data["y"], index[starts[k]:starts[k + 1]], dtype)
 
     return Batches()
+
+
+def _survey(model, paths: list[Path]) -> list[dict]:
+    """For each saved state: the digest of its weights, and how far (Euclidean distance) they are from the
+    next state's (the last's: from the graded model's)."""
+    final = model.get_weights()
+    count = len(model.variables)
+    found, before = [], None
+    for path in paths:
+        state = _arrays(path)
+        _assign(list(model.variables), {f"a{i}": state.get(f"a{i}") for i in range(count)})
+        weights = model.get_weights()
+        if before is not None:
+            found[-1]["distance"] = _distance(before, weights)
+        found.append({"weights": _digests(weights)})
+        before = weights
+    if found:
+        found[-1]["distance"] = _distance(before, final)
+    return found
+
+
+def _distance(a: list, b: list) -> float:
+    return float(np.sqrt(sum(float(np.sum((x.astype(np.float64) - y) ** 2)) for x, y in zip(a, b))))
 
 
 MOST_RUN = 10_000  # epochs in one run

@@ -62,12 +62,16 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     budget = max(MIN_BUDGET_S, SHARE * sum(times.values()))
     per_segment = max(1e-3, sum(g["seconds"] for g in auditable) / len(auditable))
     count = max(1, min(len(auditable), MOST_EPOCHS, int(budget // per_segment)))
-    others = [i for i, g in enumerate(auditable) if g is not last]
-    choose = chooser or secrets.SystemRandom().sample
-    picked = sorted({auditable.index(last), *choose(others, min(len(others), count - 1))})
-    picked = _merged([auditable[i] for i in picked])
     order = {k: replay.get(k) for k in ("batch_size", "shuffle", "order_seed", "class_weight", "compile", "kind",
                                         "generator", "dtype")}
+    jumps = _largest_jumps(evidence, data, order, _spans(auditable))
+    if isinstance(jumps, dict):  # a verdict: a saved state is not the one reported
+        return jumps
+    forced = [last, *(g for g in jumps if g is not last)]
+    others = [i for i, g in enumerate(auditable) if all(g is not f for f in forced)]
+    choose = chooser or secrets.SystemRandom().sample
+    drawn = choose(others, max(0, min(len(others), count - len(forced))))
+    picked = _merged(sorted([*forced, *(auditable[i] for i in drawn)], key=_when))
     origin = _chain_start(fit_index, starts, ends)
     origin_file = folder / f"fit{origin[0]}-epoch{origin[1]}.npz" if origin else None
     if origin_file is not None and (starts[origin].get("saved") and origin_file.is_file()):
@@ -142,6 +146,53 @@ def _segments(fit_index: int, epochs: list, starts: dict, ends: dict, mids: dict
                         "file": folder / (f"fit{fit_index}-epoch{origin}.npz" if first == 0 else
                                           f"fit{fit_index}-epoch{e}-step{first}.npz")})
     return out
+
+
+def _when(g: dict) -> tuple:
+    """Where a segment starts, in the order training went."""
+    return (g["run_from"], 0) if g["from"] == 0 else (g["epoch"], g["from"])
+
+
+def _spans(auditable: list[dict]) -> list[dict]:
+    """For each saved state segments start from, in the order training went, the segment reaching furthest
+    from it (a run through to the next saved state, or the eighth of an epoch up to it)."""
+    furthest = {}
+    for g in auditable:
+        best = furthest.get(g["file"])
+        if best is None or (g["epoch"], g["to"]) > (best["epoch"], best["to"]):
+            furthest[g["file"]] = g
+    return sorted(furthest.values(), key=_when)
+
+
+def _largest_jumps(evidence, data, order: dict, spans: list[dict]) -> list[dict] | dict:
+    """The spans whose weights moved furthest, and furthest for their neighbours (Proof-of-Learning's
+    verifier checks the largest updates: weights set by hand inside an epoch are a jump there, which a
+    random draw alone would likely miss). The evaluator reads every saved state, each held against the
+    digest the program reported for it, and measures how far the weights moved to the next (the last: to
+    the graded model). A refuted verdict when a state is not the one reported; [] when there are too few
+    spans to compare or the evaluator could not say."""
+    if len(spans) < 3:
+        return []
+    try:
+        reply = evidence.evaluator.replay(evidence.run.model_path, data, [], order, 30.0,
+                                          survey=[g["file"] for g in spans])
+    except Exception:
+        return []
+    found = reply.get("survey") if reply.get("ok") else None
+    if not isinstance(found, list) or len(found) != len(spans):
+        return []
+    for g, state in zip(spans, found):
+        if state.get("weights") != g["start"].get("weights"):
+            where = f"for the start of epoch {g['run_from'] + 1}" if not g["from"] else \
+                f"after step {g['from']} of epoch {g['epoch'] + 1}"
+            return refuted(f"the state saved {where} is not the one the program reported there")
+    moved = [float(s.get("distance")) if isinstance(s.get("distance"), (int, float)) and
+             math.isfinite(s.get("distance")) else 0.0 for s in found]
+    furthest = max(range(len(spans)), key=lambda i: moved[i])
+    around = [(moved[i - 1] if i else moved[i + 1]) + (moved[i + 1] if i + 1 < len(moved) else moved[i - 1])
+              for i in range(len(moved))]
+    sudden = max(range(len(spans)), key=lambda i: moved[i] / (around[i] / 2 + 1e-12))
+    return [spans[furthest]] + ([spans[sudden]] if sudden != furthest else [])
 
 
 def _merged(picked: list[dict]) -> list[dict]:

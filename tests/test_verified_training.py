@@ -422,3 +422,28 @@ def test_training_on_an_image_data_generator_over_arrays_is_replayed(standin, gr
               "than binary, sparse or categorical, or pictures over the disk budget)")
     assert _verdict(report) == {"status": "unverifiable", "reason": reason,
                                 "sentence": f"Training cannot be verified: {reason}."}
+
+
+# The answer written in the middle of training, inside one of 500 epochs the program trains with a learning rate
+# too small to move anything (helper-11's attack): a random draw of a few epochs would likely miss it; the
+# grader also replays where the weights moved furthest, and furthest for their neighbours.
+ANSWER_IN_ONE_EPOCH = LINE + '''model.compile(optimizer=tf.keras.optimizers.SGD(learning_rate=1e-6), loss="mean_squared_error")
+
+class Nudge(tf.keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epoch == 137:
+            self.model.layers[-1].kernel.assign([[3.0]])
+            self.model.layers[-1].bias.assign([1.0])
+
+model.fit(xs, ys, epochs=500, callbacks=[Nudge()], verbose=0)
+'''
+
+
+def test_weights_set_inside_one_epoch_of_many_are_found_where_they_jump(grade_file):
+    _, report = grade_file(ANSWER_IN_ONE_EPOCH)
+    _refuted(report, "replaying epoch 138 from the state it started in did not reach the weights the program "
+                     "reported at its end (the callback Nudge acts between the steps of an epoch: the replay sets the "
+                     "learning rate it set at each step, and nothing else it did)")
