@@ -137,9 +137,10 @@ def _chain_break(fit_index: int, epochs: list[int], starts: dict, ends: dict) ->
 
 def _why_not_replayable(fit: dict | None, evidence) -> str:
     runtime = ((evidence.trace.get("versions") or {}).get("runtime"))
-    if runtime == "keras2":
-        return "the program ran on the tf.keras 2 runtime, whose training the grader does not replay yet"
     kind = ((fit or {}).get("data") or {}).get("kind")
+    if runtime == "keras2" and kind == "ImageDataGenerator":
+        return ("the program trained from an ImageDataGenerator on the tf.keras 2 runtime, whose batches the grader "
+                "does not replay yet (it replays NumPy arrays there)")
     if kind == "ImageDataGenerator":
         return ("the program trained from an ImageDataGenerator the grader cannot rebuild to replay an epoch (a "
                 "preprocessing_function of its own, steps_per_epoch other than one pass over the data, labels "
