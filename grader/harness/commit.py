@@ -284,7 +284,10 @@ def _build_optimizer(model):
     """Create the optimizer's variables (zeros: Adam's moments) before the first step, as Keras 3 does at
     that step, so that the first epoch's saved start holds them too."""
     optimizer = getattr(model, "optimizer", None)
-    if optimizer is not None and not getattr(optimizer, "built", getattr(optimizer, "_built", True)):  # tf-keras: _built
+    built = getattr(optimizer, "built", None)
+    if built is None:  # tf-keras's optimizers set _built when built, and have no such attribute before
+        built = getattr(optimizer, "_built", False)
+    if optimizer is not None and not built:
         try:
             optimizer.build(model.trainable_variables)
         except Exception:
