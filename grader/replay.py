@@ -73,6 +73,10 @@ def compile_settings(path: Path, committed: dict | None, keras, package: str = "
     if not isinstance(settings, dict) or settings.get("optimizer") is None or settings.get("loss") is None:
         raise Unreplayable("the program's model holds no loss and optimizer to train it with")
     settings = {k: settings[k] for k in COMPILE_KEYS if k in settings}
+    optimizer = settings.get("optimizer")
+    if isinstance(optimizer, dict) and str(optimizer.get("module", "")).startswith("keras.optimizers.legacy"):
+        raise Unreplayable("the program trained with a legacy optimizer (keras.optimizers.legacy), whose training the "
+                           "grader does not replay")
     for key in ("metrics", "weighted_metrics"):
         if isinstance(settings.get(key), list):
             settings[key] = [_by_name(m, keras.metrics, ("accuracy", "acc")) for m in settings[key]]

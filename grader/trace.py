@@ -54,7 +54,7 @@ FIT_FIELDS = {"index": int, "line": int, "epochs_requested": (int, float), "epoc
               "epochs_run": int, "capped": bool, "stopped_by": dict, "limit_hit": str, "history": dict,
               "epoch_times": list, "data": dict, "validation": dict, "callbacks": list, "callback_misses": list,
               "compile": dict, "output": dict, "fast_path": bool, "duration_s": (int, float), "error": str,
-              "current_epoch": int, "replay": dict}
+              "current_epoch": int, "replay": dict, "not_replayed": str}
 # how a replayable fit ordered its batches (grader/harness/commit.py, grader/batchorder.py), or made them
 # (kind "images": an ImageDataGenerator's settings, grader/harness/images.py)
 REPLAY_FIELDS = {"batch_size": int, "shuffle": bool, "order_seed": int, "rows": int, "class_weight": dict,

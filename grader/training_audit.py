@@ -72,7 +72,7 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     choose = chooser or secrets.SystemRandom().sample
     drawn = choose(others, max(0, min(len(others), count - len(forced))))
     picked = _merged(sorted([*forced, *(auditable[i] for i in drawn)], key=_when))
-    origin = _chain_start(fit_index, starts, ends)
+    origin = chain_start(fit_index, starts, ends)
     origin_file = folder / f"fit{origin[0]}-epoch{origin[1]}.npz" if origin else None
     if origin_file is not None and (starts[origin].get("saved") and origin_file.is_file()):
         order["initial"] = {"start": origin_file}
@@ -302,7 +302,7 @@ def _close(reported, expected, exact: bool) -> bool:
         return False
 
 
-def _chain_start(fit_index: int, starts: dict, ends: dict) -> tuple | None:
+def chain_start(fit_index: int, starts: dict, ends: dict) -> tuple | None:
     """(fit, epoch) where the training of the graded model began: following fit calls back while each
     started where an earlier one ended (a second fit of the same model)."""
     seen = set()

@@ -28,7 +28,8 @@ import dataclasses
 
 from grader.checks import ModelUnavailable
 from grader.modelcheck import combined
-from grader.training_audit import NO_TRAINING, REFUTED, UNVERIFIABLE, audit, refuted, same, shown, unverifiable
+from grader.training_audit import (NO_TRAINING, REFUTED, UNVERIFIABLE, audit, chain_start, refuted, same, shown,
+                                   unverifiable)
 
 
 def verdict(evidence, chooser=None) -> dict:
@@ -64,10 +65,11 @@ def verdict(evidence, chooser=None) -> dict:
     broken = _chain_break(fit_index, epochs, starts, ends)
     if broken:
         return refuted(broken)
-    first, last = starts.get((fit_index, epochs[0])), ends[(fit_index, epochs[-1])]
-    if first is not None and first.get("weights") == last.get("weights"):
-        return refuted("training did not change the model's weights: they were the same at the start of the "
-                        "first epoch as at the end of the last")
+    origin = chain_start(fit_index, starts, ends) or (fit_index, epochs[0])  # across fits of the same model
+    first = starts.get(origin)
+    if first is not None and first.get("weights") == final:
+        return refuted("training did not change the model's weights: they were the same when training began as "
+                       "in the graded model")
     replay = (fit or {}).get("replay")
     if not isinstance(replay, dict):
         why = _why_not_replayable(fit, evidence)
@@ -136,6 +138,8 @@ def _chain_break(fit_index: int, epochs: list[int], starts: dict, ends: dict) ->
 
 
 def _why_not_replayable(fit: dict | None, evidence) -> str:
+    if isinstance((fit or {}).get("not_replayed"), str):  # what the harness found, at fit time
+        return fit["not_replayed"][:300]
     runtime = ((evidence.trace.get("versions") or {}).get("runtime"))
     kind = ((fit or {}).get("data") or {}).get("kind")
     if runtime == "keras2" and kind == "ImageDataGenerator":

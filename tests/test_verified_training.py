@@ -450,3 +450,36 @@ def test_weights_set_inside_one_epoch_of_many_are_found_where_they_jump(grade_fi
     _refuted(report, "replaying epoch 138 from the state it started in did not reach the weights the program "
                      "reported at its end (the callback Nudge acts between the steps of an epoch: the replay sets the "
                      "learning rate it set at each step, and nothing else it did)")
+
+
+# Honest (helper-12): a notebook's fit cell run twice; the second fit starts where the first converged and
+# moves nothing. Training changed the weights, across the two fits.
+FIT_TWICE = LINE + '''model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate=0.1), loss="mean_squared_error")
+model.fit(xs, ys, epochs=300, batch_size=2, verbose=0)
+model.fit(xs, ys, epochs=200, verbose=0)
+'''
+
+# Honest (helper-12): the course's week-2 code on tf-keras (metrics=['acc']) with Dropout, whose random draws
+# on that runtime come from TensorFlow's stateful generators, which no saved state holds.
+KERAS2_DROPOUT = '''import tensorflow as tf
+(x, y), _ = tf.keras.datasets.mnist.load_data()
+model = tf.keras.models.Sequential([tf.keras.layers.Flatten(input_shape=(28, 28)),
+                                    tf.keras.layers.Dense(32, activation='relu'), tf.keras.layers.Dropout(0.2),
+                                    tf.keras.layers.Dense(10, activation='softmax')])
+model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['acc'])
+model.fit(x[:2000] / 255.0, y[:2000], epochs=2)
+'''
+
+
+def test_a_second_fit_that_moves_nothing_is_not_accused(grade_file):
+    _, report = grade_file(FIT_TWICE)
+    assert _verdict(report)["status"] == "verified" and report["score"] == 10
+
+
+def test_dropout_on_tf_keras_is_not_replayed_and_not_accused(standin, grade_file):
+    _, report = grade_file(KERAS2_DROPOUT, exercise="mnist_callback", extra=("--data-dir", standin))
+    assert report["environment"]["runtime"]["name"] == "keras2"
+    reason = ("the model has a layer that draws random numbers in training (Dropout, noise, random augmentation) on "
+              "the tf.keras 2 runtime, whose random state the grader does not replay")
+    assert _verdict(report) == {"status": "unverifiable", "reason": reason,
+                                "sentence": f"Training cannot be verified: {reason}."}

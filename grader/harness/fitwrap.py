@@ -203,6 +203,19 @@ def _cycling(sequence):
     return batches()
 
 
+def _draws_randomly(model, keras) -> bool:
+    """Whether a tf-keras model has a layer drawing random numbers in training (its BaseRandomLayer: Dropout,
+    noise, random augmentation), whose draws come from TensorFlow's stateful generators, not from a
+    variable of the model that a saved state would hold (Keras 3 keeps its seed generators' state there)."""
+    try:
+        import importlib
+
+        random_layer = importlib.import_module(keras.__name__ + ".src.engine.base_layer").BaseRandomLayer
+        return any(isinstance(layer, random_layer) for layer in model._flatten_layers(include_self=False))
+    except Exception:
+        return True  # cannot tell: leave the fit to Keras' own order
+
+
 def _per_execution(model) -> int:
     """The steps a model runs per execution (Keras 3 keeps a number, tf-keras a variable)."""
     try:
@@ -436,6 +449,10 @@ def install(tf, keras, recorder: Recorder):
                 a.pop(k, None)
             a["shuffle"] = False  # one batch: nothing to shuffle (and Keras would warn about a Dataset)
             record["fast_path"] = True
+        elif recorder.ledger is not None and not keras3 and _draws_randomly(self, keras):
+            record["not_replayed"] = ("the model has a layer that draws random numbers in training (Dropout, "
+                                      "noise, random augmentation) on the tf.keras 2 runtime, whose random state the "
+                                      "grader does not replay")
         elif recorder.ledger is not None:  # both Kerases: arrays in batchorder's order; Keras 3: image batches too
             per_execution = _per_execution(self)
             replay = commit.replayable_arrays(tf, keras, a, recorder.ledger.seed, record["index"], per_execution) \
