@@ -1,14 +1,16 @@
 """Commitments to training, made while it runs (in the child) so that the trusted side can audit it.
 
 For every fit the harness
-- sends the parent, over the event pipe the parent timestamps, at each epoch's end: the epoch, its logs,
-  how many steps it ran, a digest of the model's weights and one of its optimizer's state;
-- saves, at each epoch's start, the whole state that epoch starts from (every variable of the model and
-  of its optimizer) to the artifacts folder, for fits the evaluator can replay: NumPy arrays in the
-  order of ``grader.batchorder`` under Keras 3, with the arrays themselves saved once per fit.
+- sends the parent, over the event pipe the parent timestamps, at each epoch's start and end (and after
+  every eighth of a long epoch): a digest of the model's weights and one of its optimizer's state, with
+  the epoch's logs and steps;
+- for fits the evaluator can replay (grader/harness/replayable.py prepares them), saves the whole state
+  (every variable of the model and of its optimizer) to the artifacts folder where such a commitment is
+  made: at every epoch's start when something changed since the last epoch ended, or short epochs'
+  starts every SAVE_EVERY_S, and at every eighth of a long epoch.
 
-After the run the trusted side picks epochs the child could not predict and replays them in the
-evaluator from the saved state (grader/training_proof.py): a model the program did not train, or a
+After the run the trusted side picks parts the child could not predict and replays them in the
+evaluator from the saved states (grader/training_audit.py): a model the program did not train, or a
 record it edited, does not match what was committed. Nothing here is trusted by the parent; it is what
 an honest run hands over to be checked.
 """
@@ -25,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 
-from grader import batchorder
 
 DIGEST_CHARS = 16
 SAVE_EVERY_S = 0.2  # short epochs that follow on from one another save their start this often at most
@@ -199,68 +200,6 @@ def checkpoint_stride(steps: int | None, per_execution: int = 1) -> int | None:
 def _same_arrays(a: list, b: list) -> bool:
     return len(a) == len(b) and all(x.shape == y.shape and x.dtype == y.dtype and np.array_equal(x, y)
                                     for x, y in zip(a, b))
-
-
-def compile_config(model) -> dict | None:
-    """The loss, optimizer and metrics fit trains with, as Keras serialises them (the replay rebuilds them
-    from this, checked: a program may compile again after training)."""
-    try:
-        import json
-
-        config = model.get_compile_config()
-        json.dumps(config)
-        return config if isinstance(config, dict) else None
-    except Exception:
-        return None
-
-
-def replayable_arrays(tf, keras, a: dict, seed: int | None, fit_index: int, per_execution: int = 1) -> dict | None:
-    """Make an array fit train in ``grader.batchorder``'s order, so that any epoch of it can be replayed.
-
-    Rewrites ``a`` (fit's arguments) in place and returns what a replay needs: the arrays trained on
-    (as Keras' adapter would convert them), the batch size, the shuffle and the order's seed. None, and
-    ``a`` untouched, for any call not of that shape (Keras' own pipeline runs it)."""
-    x, y = a.get("x"), a.get("y")
-    if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)) or x.ndim == 0 or y.ndim == 0:
-        return None
-    if x.dtype == object or y.dtype == object or len(x) != len(y) or len(x) == 0:
-        return None
-    if any(a.get(k) is not None for k in ("sample_weight", "steps_per_epoch", "validation_steps")):
-        return None
-    batch_size = a.get("batch_size")
-    batch_size = 32 if batch_size is None else batch_size
-    shuffle = a.get("shuffle", True)
-    epochs, initial = a.get("epochs", 1), a.get("initial_epoch", 0) or 0
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0 or \
-            shuffle not in (True, False) or not isinstance(epochs, int) or not isinstance(initial, int) or \
-            epochs <= initial:
-        return None
-    split = a.get("validation_split") or 0.0
-    if split:
-        if a.get("validation_data") is not None or not isinstance(split, (int, float)) or not 0 < split < 1:
-            return None
-        at = int(math.floor(len(x) * (1.0 - split)))  # Keras' own split: the last share, before shuffling
-        if at in (0, len(x)):
-            return None
-        a["validation_data"] = (x[at:], y[at:])
-        x, y = x[:at], y[:at]
-        a.pop("validation_split", None)
-
-    def standard(v):  # what Keras' own array adapter does to float64 input
-        return v.astype(keras.backend.floatx()) if v.dtype == np.float64 else v
-
-    steps = batchorder.steps_per_epoch(len(x), batch_size)
-    if isinstance(per_execution, int) and per_execution > 1 and steps % per_execution:
-        return None  # the last execution of an epoch would run into the next epoch's batches
-    x, y = standard(x), standard(y)
-    order_seed = batchorder.fit_seed(seed, fit_index)
-    a["x"] = batchorder.dataset(tf, x, y, order_seed, initial, epochs, batch_size, bool(shuffle))
-    a["steps_per_epoch"] = steps
-    a["shuffle"] = False
-    a.pop("y", None)
-    a.pop("batch_size", None)
-    return {"x": x, "y": y, "batch_size": batch_size, "shuffle": bool(shuffle), "order_seed": order_seed,
-            "rows": len(x), "steps": steps}
 
 
 def _learning_rate_variable(model):

@@ -15,7 +15,7 @@ import numpy as np
 
 from grader.harness import commit
 from grader.harness import data as data_info
-from grader.harness import images
+from grader.harness import replayable
 
 STUDENT_MODULE = "__main__"  # the submission runs as __main__, as under `python file.py`
 
@@ -201,27 +201,6 @@ def _cycling(sequence):
             sequence.on_epoch_end()
 
     return batches()
-
-
-def _draws_randomly(model, keras) -> bool:
-    """Whether a tf-keras model has a layer drawing random numbers in training (its BaseRandomLayer: Dropout,
-    noise, random augmentation), whose draws come from TensorFlow's stateful generators, not from a
-    variable of the model that a saved state would hold (Keras 3 keeps its seed generators' state there)."""
-    try:
-        import importlib
-
-        random_layer = importlib.import_module(keras.__name__ + ".src.engine.base_layer").BaseRandomLayer
-        return any(isinstance(layer, random_layer) for layer in model._flatten_layers(include_self=False))
-    except Exception:
-        return True  # cannot tell: leave the fit to Keras' own order
-
-
-def _per_execution(model) -> int:
-    """The steps a model runs per execution (Keras 3 keeps a number, tf-keras a variable)."""
-    try:
-        return int(np.asarray(getattr(model, "steps_per_execution", 1) or 1))
-    except (TypeError, ValueError):
-        return 1
 
 
 def install(tf, keras, recorder: Recorder):
@@ -440,35 +419,17 @@ def install(tf, keras, recorder: Recorder):
             watch(cb, self)
         # tf-keras runs NumPy arrays fast itself (its cached pipeline was 4x slower than its own arrays)
         fast = _fast_dataset(tf, keras, a) if keras3 else None
-        replay = None
+        one_batch = None
         if fast is not None:
-            replay = {"x": fast[1], "y": fast[2], "batch_size": len(fast[1]), "shuffle": False, "order_seed": 0,
-                      "rows": len(fast[1]), "steps": 1}
+            one_batch = {"x": fast[1], "y": fast[2], "batch_size": len(fast[1]), "shuffle": False, "order_seed": 0,
+                         "rows": len(fast[1]), "steps": 1}
             a["x"] = fast[0]
             for k in ("y", "batch_size"):
                 a.pop(k, None)
             a["shuffle"] = False  # one batch: nothing to shuffle (and Keras would warn about a Dataset)
             record["fast_path"] = True
-        elif recorder.ledger is not None and not keras3 and _draws_randomly(self, keras):
-            record["not_replayed"] = ("the model has a layer that draws random numbers in training (Dropout, "
-                                      "noise, random augmentation) on the tf.keras 2 runtime, whose random state the "
-                                      "grader does not replay")
-        elif recorder.ledger is not None:  # both Kerases: arrays in batchorder's order; Keras 3: image batches too
-            per_execution = _per_execution(self)
-            replay = commit.replayable_arrays(tf, keras, a, recorder.ledger.seed, record["index"], per_execution) \
-                or (images.replayable(keras, a, recorder.ledger.budget // 2, per_execution) if keras3 else None)
-        log = (replay or {}).pop("log", None)  # an ImageDataGenerator's batches, recorded while the fit runs
-        shape = replay["x"].shape[1:] if replay is not None else None
-        if replay is not None and recorder.ledger is not None and \
-                recorder.ledger.save_data(record["index"], replay.pop("x"), replay.pop("y"), replay.pop("arrays", None)):
-            class_weight = a.get("class_weight")
-            record["replay"] = dict(replay, class_weight={str(k): float(v) for k, v in class_weight.items()}
-                                    if isinstance(class_weight, dict) else None, compile=commit.compile_config(self))
-            replay = dict(replay, input_shape=shape, log=log, per_execution=_per_execution(self))
-        else:
-            replay = None
-            if log is not None:
-                log.close()
+        replay = replayable.prepare(tf, keras, self, a, record, recorder.ledger, one_batch)
+        log = (replay or {}).get("log")  # an ImageDataGenerator's batches, recorded while the fit runs
         a["callbacks"] = [GraderTrace(record, replay)] + user_cbs + [GraderTimeBudget(record, recorder.deadline)]
         if recorder.ledger is not None:
             a["callbacks"].append(Opening(record, replay))
