@@ -121,7 +121,8 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
              f"{_listed(picked)} (of {n} epoch{'s' if n != 1 else ''})")
     return {"status": VERIFIED, "replayed": touched, "epochs": n, "fit": fit_index + 1,
             "segments": [[g["epoch"] + 1, g["from"] + 1, g["to"]] for g in picked], "seconds": reply.get("seconds"),
-            "sentence": (f"Training verified: the grader replayed {shown} from the state{'s' if len(picked) > 1 else ''} "
+            "sentence": (f"Training verified: the grader replayed {shown} from the "
+                         f"state{'s' if len(picked) > 1 else ''} "
                          "the program reported while it trained, and reached exactly the weights it reported; the "
                          "graded model is the one training ended with.")}
 
@@ -270,7 +271,8 @@ def _segment_differs(g: dict, got: dict, fit_index: int, ends: dict) -> str | No
     if got.get("weights") != g["end"].get("weights") or got.get("optimizer") != g["end"].get("optimizer"):
         return (f"replaying {name} from the state it started in did not reach the weights the program reported at "
                 f"{'its end' if g['to'] == g['steps'] else 'step ' + str(g['to'])}")
-    before, rows_before, rows = (g["start"].get("logs") or {}) if g["from"] else {}, got.get("rows_before"), got.get("rows")
+    before = (g["start"].get("logs") or {}) if g["from"] else {}
+    rows_before, rows = got.get("rows_before"), got.get("rows")
     reported = g["end"].get("logs") or {}
     for key, value in (got.get("logs") or {}).items():
         if key.startswith("val_") or key in ("learning_rate", "lr"):

@@ -5,10 +5,10 @@ While a fit runs, the harness sends the parent, over the event pipe the parent t
 each epoch's start and end: a digest of the model's weights and of its optimizer's state, the epoch's logs
 and steps (grader/harness/commit.py). For fits on NumPy arrays (either Keras) or an ImageDataGenerator
 (Keras 3) it also saves the states parts of training start from and the data (grader/harness/images.py
-records the generator's batches). After the run, with its own randomness, the trusted side picks parts of the fit that produced
-the graded model and replays them in the evaluator (grader/training_audit.py picks them and reads the
-answer, grader/replay.py replays): an honest run reaches exactly the state it committed to (the replay
-is deterministic on a CPU).
+records the generator's batches). After the run, with its own randomness, the trusted side picks parts
+of the fit that produced the graded model and replays them in the evaluator (grader/training_audit.py
+picks them and reads the answer, grader/replay.py replays): an honest run reaches exactly the state it
+committed to (the replay is deterministic on a CPU).
 
 A verdict is one of:
 - ``verified``: the record agrees with the commitments, the graded model is the state the last
