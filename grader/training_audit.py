@@ -249,8 +249,7 @@ def _run_differs(g: dict, got: dict, fit_index: int, ends: dict) -> str | None:
             return (f"replaying {_named(g)} from the state epoch {g['run_from'] + 1} started in did not reach the "
                     f"weights the program reported at the end of epoch {epoch + 1}")
         for key, value in (state.get("logs") or {}).items():
-            if not key.startswith("val_") and key not in ("learning_rate", "lr") and \
-                    not same((end.get("logs") or {}).get(key), value):
+            if _replayed(key) and not same((end.get("logs") or {}).get(key), value):
                 return (f"the program reported {key} {shown((end.get('logs') or {}).get(key))} for epoch {epoch + 1}, "
                         f"but replaying that epoch gives {shown(value)}")
     return None
@@ -275,7 +274,7 @@ def _segment_differs(g: dict, got: dict, fit_index: int, ends: dict) -> str | No
     rows_before, rows = got.get("rows_before"), got.get("rows")
     reported = g["end"].get("logs") or {}
     for key, value in (got.get("logs") or {}).items():
-        if key.startswith("val_") or key in ("learning_rate", "lr"):
+        if not _replayed(key):
             continue
         expected = value
         if g["from"]:  # the running mean since the epoch's start: what was reported then, and the replay's
@@ -291,6 +290,11 @@ def _segment_differs(g: dict, got: dict, fit_index: int, ends: dict) -> str | No
                                                              f" (steps {g['from'] + 1} to {g['to']} replayed, with the "
                                                              f"running figures reported after step {g['from']})"))
     return None
+
+
+def _replayed(key: str) -> bool:
+    """Whether a logged figure is one a replay reproduces (validation figures and the rate are not)."""
+    return not key.startswith("val_") and key not in ("learning_rate", "lr")
 
 
 def _close(reported, expected, exact: bool) -> bool:
