@@ -138,12 +138,13 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
             raise Unreplayable(f"steps {first + 1} to {last} of epochs {epoch + 1} to {through + 1} are not a part of "
                                f"training the grader replays (epochs of {steps} steps)")
         rates = _arrays(Path(item["rates"]))["rates"][first:] if item.get("rates") else None
-        if images is not None:
+        if request.get("kind") in ("images", "recorded"):
             if through > epoch:
-                raise Unreplayable("a run of epochs of an ImageDataGenerator is not replayed")
+                raise Unreplayable("a run of epochs of recorded batches is not replayed")
             log = _arrays(Path(item["batches"]))
-            sizes = [int(n) for n in log["sizes"]]
-            batches = _image_batches(keras, images, data, log, first, last, request.get("dtype"))
+            sizes = _batch_sizes(log, data, last)
+            batches = _image_batches(keras, images, data, log, first, last, request.get("dtype")) \
+                if images is not None else _recorded_batches(tf, data, log, first, last)
         else:
             size, rows = int(request["batch_size"]), len(data["x"])
             sizes = [min(size, rows - k * size) for k in range(batchorder.steps_per_epoch(rows, size))]
@@ -188,17 +189,45 @@ def _image_generator(request: dict, data: dict):
     return generator
 
 
+def _batch_sizes(log: dict, data: dict, last: int) -> list[int]:
+    """The sizes of the recorded batches of an epoch, checked: at least ``last`` of them, together naming
+    as many samples as the record holds, each one of the saved samples."""
+    sizes = [int(n) for n in log.get("sizes", [])]
+    if len(sizes) < last or any(n <= 0 for n in sizes):
+        raise Unreplayable(f"the record of the epoch's batches holds {len(sizes)} of its {last} steps")
+    index, rows = log.get("index"), len(data["x"])
+    if index is None or index.ndim != 1 or index.dtype.kind not in "iu" or index.size != sum(sizes) or \
+            (index.size and (index.min() < 0 or index.max() >= rows)) or len(data["y"]) != rows:
+        raise Unreplayable("the record of the epoch's batches names samples the saved ones do not have")
+    return sizes
+
+
+def _recorded_batches(tf, data: dict, log: dict, first: int, last: int):
+    """Batches first+1..last of the epoch as the child's tf.data pipeline gave them: the same rows, in the
+    same batches (a tf.data pipeline, as fit read the child's: the same conversions, class_weight taken)."""
+    sizes = [int(n) for n in log["sizes"]]
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    x, y, index = data["x"], data["y"], log["index"]
+
+    def batches():
+        for k in range(first, last):
+            rows = index[starts[k]:starts[k + 1]]
+            yield x[rows], y[rows]
+
+    signature = (tf.TensorSpec((None, *x.shape[1:]), tf.as_dtype(x.dtype)),
+                 tf.TensorSpec((None, *y.shape[1:]), tf.as_dtype(y.dtype)))
+    return tf.data.Dataset.from_generator(batches, output_signature=signature)
+
+
 def _image_batches(keras, generator, data: dict, log: dict, first: int, last: int, dtype):
     """Batches first+1..last of the epoch as the child's ImageDataGenerator made them: the same samples,
     transformed from the same state of NumPy's generator (``grader.batchorder.image_batch``)."""
     sizes = [int(n) for n in log["sizes"]]
-    if len(sizes) < last or not (len(log["keys"]) == len(log["positions"]) == len(log["gauss"]) == len(sizes)):
+    if not (len(log["keys"]) == len(log["positions"]) == len(log["gauss"]) == len(sizes)):
         raise Unreplayable(f"the record of the epoch's batches holds {len(sizes)} of its {last} steps")
     if dtype not in ("float32", "float64", "float16"):
         raise Unreplayable("the ImageDataGenerator's recorded dtype is not a float type")
-    index, rows = log["index"], len(data["x"])
-    if index.size != sum(sizes) or (index.size and (index.min() < 0 or index.max() >= rows)):
-        raise Unreplayable("the record of the epoch's batches names samples the saved pictures do not have")
+    index = log["index"]
     starts = np.concatenate([[0], np.cumsum(sizes)])
 
     class Batches(keras.utils.PyDataset):  # (not a Python generator: fit takes class_weight with these)

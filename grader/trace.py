@@ -56,7 +56,8 @@ FIT_FIELDS = {"index": int, "line": int, "epochs_requested": (int, float), "epoc
               "compile": dict, "output": dict, "fast_path": bool, "duration_s": (int, float), "error": str,
               "current_epoch": int, "replay": dict, "not_replayed": str}
 # how a replayable fit ordered its batches (grader/harness/commit.py, grader/batchorder.py), or made them
-# (kind "images": an ImageDataGenerator's settings, grader/harness/images.py)
+# (kind "images": an ImageDataGenerator's settings, grader/harness/images.py), or recorded them (kind
+# "recorded": a tf.data pipeline's, grader/harness/recorded.py)
 REPLAY_FIELDS = {"batch_size": int, "shuffle": bool, "order_seed": int, "rows": int, "class_weight": dict,
                  "compile": dict, "kind": str, "generator": dict, "dtype": str}
 
@@ -171,8 +172,8 @@ def clean_trace(data: dict) -> dict:
             if "class_weight" in f["replay"]:
                 f["replay"]["class_weight"] = {k: v for k, v in list(f["replay"]["class_weight"].items())[:1000]
                                                if isinstance(v, NUMBER) and not isinstance(v, bool)}
-            needed = {"batch_size", "generator", "dtype"} if f["replay"].get("kind") == "images" else \
-                {"batch_size", "shuffle", "order_seed"}
+            needed = {"images": {"batch_size", "generator", "dtype"}, "recorded": {"kind"}}.get(
+                f["replay"].get("kind"), {"batch_size", "shuffle", "order_seed"})
             if not needed <= set(f["replay"]):
                 del f["replay"]
         for key, fields in (("compile", COMPILE_FIELDS), ("output", OUTPUT_FIELDS)):

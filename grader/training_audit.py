@@ -45,15 +45,17 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
         return unverifiable("the run left no saved state to replay")
     folder = artifacts / "training"
     data = folder / f"fit{fit_index}-data.npz"
-    images = replay.get("kind") == "images"  # an ImageDataGenerator's: each epoch's batches were recorded too
+    logged = replay.get("kind") in ("images", "recorded")  # each epoch's batches were recorded too
     segments = _segments(fit_index, epochs, starts, ends, mids, folder)
     auditable = [g for g in segments if (g["start"] or {}).get("saved") and g["file"].is_file()
-                 and (not images or (folder / f"fit{fit_index}-epoch{g['epoch']}-batches.npz").is_file())]
+                 and (not logged or (folder / f"fit{fit_index}-epoch{g['epoch']}-batches.npz").is_file())]
     last = next(g for g in reversed(segments) if g["epoch"] == made)
     if not data.is_file() or last not in auditable:
+        if isinstance((fit or {}).get("not_replayed"), str):  # the harness gave up recording (over the budget)
+            return unverifiable(fit["not_replayed"][:300])
         return unverifiable(f"the state epoch {made + 1}, which made the graded model, started from was not saved "
                              "(a state larger than the disk budget, or a model built by its first step)"
-                             + ("" if not images else ", or the batches it trained on were not recorded"))
+                             + ("" if not logged else ", or the batches it trained on were not recorded"))
     times = _epoch_seconds(fit_index, epochs, starts, ends)
     per_epoch = max(1e-3, sum(times.values()) / max(1, len(times)))
     for g in segments:
@@ -82,7 +84,7 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
                  "start": g["file"],
                  **({"rates": folder / f"fit{fit_index}-epoch{g['epoch']}-rates.npz"}
                     if (afters.get((fit_index, g["epoch"])) or {}).get("rates") else {}),
-                 **({"batches": folder / f"fit{fit_index}-epoch{g['epoch']}-batches.npz"} if images else {})}
+                 **({"batches": folder / f"fit{fit_index}-epoch{g['epoch']}-batches.npz"} if logged else {})}
                 for g in picked]
     allowance = 30.0 + 3 * sum(g["seconds"] for g in picked)
     try:

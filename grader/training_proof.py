@@ -151,7 +151,8 @@ def _why_not_replayable(fit: dict | None, evidence) -> str:
                 "other than binary, sparse or categorical, or pictures over the disk budget)")
     if kind and kind != "arrays":
         return (f"the program trained from {_data_words(kind)}, which the grader cannot rebuild to replay an "
-                "epoch (it replays training on NumPy arrays and on ImageDataGenerator's batches)")
+                "epoch (it replays training on NumPy arrays, on tf.data pipelines of (x, y) batches and on "
+                "ImageDataGenerator's batches)")
     return ("the fit's batches were left in Keras' own order, which the grader cannot rebuild (sample weights, "
             "steps_per_epoch, executions that cross epochs, or arrays over the disk budget)")
 

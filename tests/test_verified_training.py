@@ -221,13 +221,70 @@ def test_weights_written_between_epochs_are_found(standin, grade_file):
 
 def test_training_the_grader_cannot_replay_says_why(standin, grade_file):
     program = CALLBACKS.replace("model.fit(x, y, epochs=4, batch_size=64, validation_split=0.2, callbacks=callbacks,\n"
-                                "          class_weight={k: 1.0 + k / 10 for k in range(10)})",
-                                "model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(64), epochs=1)")
+                                "          class_weight={k: 1.0 + k / 10 for k in range(10)})", """def batches():
+    while True:
+        for i in range(0, 2400, 64):
+            yield x[i:i + 64], y[i:i + 64]
+
+model.fit(batches(), steps_per_epoch=38, epochs=1)""")
     _, report = grade_file(program, exercise="mnist_callback", extra=("--data-dir", standin))
-    reason = ("the program trained from a tf.data pipeline, which the grader cannot rebuild to replay an epoch (it "
-              "replays training on NumPy arrays and on ImageDataGenerator's batches)")
+    reason = ("the program trained from a Python generator, which the grader cannot rebuild to replay an epoch (it "
+              "replays training on NumPy arrays, on tf.data pipelines of (x, y) batches and on ImageDataGenerator's "
+              "batches)")
     assert _verdict(report) == {
         "status": "unverifiable", "reason": reason, "sentence": f"Training cannot be verified: {reason}."}
+
+
+# Honest: a tf.data pipeline as the course's later notebooks build one (shuffled with TensorFlow's own stateful
+# seed, batched, prefetched), float64 pictures and uint8 labels, Dropout, class weights, validation on a part of
+# the same pipeline. The grader records the batches as fit draws them and replays parts of epochs on them.
+PIPELINE = '''import numpy as np
+import tensorflow as tf
+(x, y), _ = tf.keras.datasets.mnist.load_data()
+x, y = x[:3000] / 255.0, y[:3000]
+train = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(3000).batch(64).prefetch(tf.data.AUTOTUNE)
+model = tf.keras.Sequential([tf.keras.layers.Flatten(), tf.keras.layers.Dense(32, activation="relu"),
+                             tf.keras.layers.Dropout(0.2), tf.keras.layers.Dense(10, activation="softmax")])
+model.compile(optimizer=tf.keras.optimizers.Adam(0.002), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(train, epochs=3, validation_data=train.take(5), class_weight={k: 1.0 + k / 10 for k in range(10)})
+'''
+
+
+def test_training_on_a_tf_data_pipeline_is_replayed(standin, grade_file):
+    _, report = grade_file(PIPELINE, exercise="mnist_callback", extra=("--data-dir", standin))
+    verification = _verdict(report)
+    assert (verification["status"], verification["epochs"]) == ("verified", 3), verification
+    # 3,000 rows in batches of 64: 47 steps an epoch, committed to every 6; the last part of epoch 3 always replayed
+    assert [3, 43, 47] in verification["segments"]
+    # the rows were recorded once (3,000 pictures of float64), not once an epoch
+    assert 3000 * 28 * 28 * 8 / 2**20 < report["environment"]["training_verification"]["cost"]["state_mib"] < 60
+
+
+def test_weights_nudged_inside_an_epoch_of_tf_data_training_are_found(standin, grade_file):
+    nudged = PIPELINE.replace("model.fit(train,", '''class Nudge(tf.keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 44:  # in the last part of every epoch, which includes the one the graded model ends
+            self.model.set_weights([w * 1.001 for w in self.model.get_weights()])
+
+model.fit(train, callbacks=[Nudge()],''')
+    _, report = grade_file(nudged, exercise="mnist_callback", extra=("--data-dir", standin))
+    verification = _verdict(report)
+    assert verification["status"] == "refuted"
+    assert verification["reason"].startswith("replaying steps 43 to 47 of epoch ")
+    assert verification["reason"].endswith("did not reach the weights the program reported at its end (the callback "
+                                           "Nudge acts between the steps of an epoch: the replay sets the learning "
+                                           "rate it set at each step, and nothing else it did)"), verification
+
+
+def test_an_endless_tf_data_pipeline_on_tf_keras_is_replayed(standin, grade_file):
+    """A repeated pipeline read steps_per_epoch at a time, on tf-keras (lr=): Keras draws a batch ahead, so the
+    next epoch's first batch is drawn during this one; the epochs are still cut where training cut them."""
+    program = PIPELINE.replace(".batch(64)", ".batch(64).repeat()").replace("Dropout(0.2), ", "").replace(
+        "Adam(0.002)", "Adam(lr=0.002)").replace("epochs=3,", "epochs=3, steps_per_epoch=20,")
+    _, report = grade_file(program, exercise="mnist_callback", extra=("--data-dir", standin))
+    assert report["environment"]["runtime"]["name"] == "keras2"
+    verification = _verdict(report)
+    assert (verification["status"], verification["epochs"]) == ("verified", 3), verification
 
 
 def test_tf_keras_2_training_is_replayed(grade_file):
@@ -483,3 +540,46 @@ def test_dropout_on_tf_keras_is_not_replayed_and_not_accused(standin, grade_file
               "the tf.keras 2 runtime, whose random state the grader does not replay")
     assert _verdict(report) == {"status": "unverifiable", "reason": reason,
                                 "sentence": f"Training cannot be verified: {reason}."}
+
+
+def test_a_pipelines_rows_are_recorded_once_and_cut_into_the_epochs_trained():
+    """grader.harness.recorded.RowLog, as fit drives it: rows seen again in a new order add nothing; an
+    endless pipeline's batch drawn ahead belongs to the next epoch; rows past the budget end the recording
+    with the reason."""
+    import numpy as np
+
+    from grader.harness.recorded import RowLog
+
+    x = np.arange(40, dtype=np.float32).reshape(10, 4)
+    y = np.arange(10, dtype=np.int64) % 3
+    record = {}
+    log = RowLog(10**6, record, steps=3, continuing=True)
+    log.mark()
+    for rows in ([0, 1, 2, 3], [4, 5, 6, 7], [8, 9], [9, 8, 7, 6]):  # 3 trained, 1 drawn ahead
+        log.add(x[rows], y[rows])
+    first = log.epoch(3)
+    assert first["index"].tolist() == list(range(10)) and first["sizes"].tolist() == [4, 4, 2]
+    table = log.grown()
+    assert np.array_equal(table[0], x) and np.array_equal(table[1], y) and log.grown() is None
+    log.mark()  # the next epoch keeps the batch drawn ahead
+    for rows in ([5, 4, 3, 2], [1, 0]):
+        log.add(x[rows], y[rows])
+    second = log.epoch(3)
+    assert second["index"].tolist() == [9, 8, 7, 6, 5, 4, 3, 2, 1, 0] and log.grown() is None
+    assert "not_replayed" not in record
+
+    small = RowLog(12 * (16 + 8), record, steps=3)  # room for an epoch of ten rows and two more
+    small.mark()
+    small.add(x[:4], y[:4])
+    small.add(x[4:8] + 0.5, y[4:8])
+    small.add(x[8:] + 0.5, y[8:])
+    small.add(x[:4] + 0.5, y[:4])  # new rows again: fourteen
+    assert small.epoch(3) is None and small.over
+    assert record["not_replayed"] == ("the fit's tf.data pipeline gave new rows every epoch (augmentation inside the "
+                                      "pipeline makes them), and recording them passed the disk budget of 0 MiB")
+    record = {}
+    huge = RowLog(2**20, record, steps=100_000)
+    huge.add(x[:4], y[:4])
+    assert huge.over and record["not_replayed"] == (
+        "an epoch of the fit's tf.data pipeline holds about 9 MiB of rows (100000 batches of 4), more than the disk "
+        "budget of 1 MiB for recording them")

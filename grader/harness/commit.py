@@ -97,7 +97,10 @@ class Ledger:
     def _save(self, path: Path, arrays: dict, keep: tuple = ()) -> bool:
         """Save ``arrays`` within the budget, making room by removing the oldest saved files except those
         in ``keep`` (the current fit's arrays, each fit's first state): the state the latest epoch started
-        from is always saved, so the epoch that made the graded model can be replayed."""
+        from is always saved, so the epoch that made the graded model can be replayed. A file saved again
+        (a table of rows that grew) replaces the old one."""
+        if path in self.saved:
+            self._remove(path)
         size = sum(int(np.asarray(a).nbytes) for a in arrays.values())
         while self.used + size > self.budget:
             old = next((p for p in self.saved if p not in keep), None)
@@ -243,10 +246,14 @@ def opening_callback(keras, ledger: Ledger):
         def __init__(self, record, replay: dict | None):
             super().__init__()
             self.record, self.replay = record, replay
-            self.log = (replay or {}).get("log")  # an ImageDataGenerator's batches (grader/harness/images.py)
+            self.trained = 0  # the steps the epoch has trained
+            self.log = (replay or {}).get("log")  # the batches drawn (grader/harness/images.py, recorded.py)
             # a callback of the program's acts between steps: the learning rate each step ran with is kept
             self.rates: list | None = [] if replay is not None and any(
                 c.get("batch_hooks") for c in record.get("callbacks") or []) else None
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.trained = max(self.trained, batch + 1)  # (with steps_per_execution, once per execution)
 
         def on_train_batch_begin(self, batch, logs=None):
             if self.rates is not None:
@@ -255,6 +262,7 @@ def opening_callback(keras, ledger: Ledger):
 
         def on_epoch_begin(self, epoch, logs=None):
             fit = self.record["index"]
+            self.trained = 0
             if self.log is not None:
                 self.log.mark()
             if self.rates is not None:
@@ -266,7 +274,8 @@ def opening_callback(keras, ledger: Ledger):
                         isinstance(self.model, keras.Sequential):
                     _build_sequential(self.model, self.replay.get("input_shape"))
                 weights = self.model.get_weights()
-                replayable = self.replay is not None and getattr(self.model, "built", False) and bool(weights)
+                replayable = self.replay is not None and getattr(self.model, "built", False) and bool(weights) \
+                    and not getattr(self.log, "over", False)  # (a tf.data pipeline's rows passed the budget)
                 if replayable:
                     _build_optimizer(self.model)
                 optimizer = [np.asarray(v) for v in _optimizer_variables(self.model)]  # read once, for both
@@ -283,9 +292,12 @@ def opening_callback(keras, ledger: Ledger):
         def on_epoch_end(self, epoch, logs=None):  # after every callback's: whether one asked to stop
             rates = False
             keep = (*ledger.first.values(), ledger.path(self.record["index"], "data"))
-            if self.log is not None:
-                with ledger.timing():
-                    batches = self.log.epoch()
+            if self.log is not None:  # the batches the epoch trained on (and a tf.data pipeline's rows, when
+                with ledger.timing():  # new ones came)
+                    batches = self.log.epoch(self.trained)
+                    rows = getattr(self.log, "grown", lambda: None)()
+                    if rows is not None and not ledger.save_data(self.record["index"], *rows):
+                        batches = None
                     if batches is not None:
                         ledger._save(ledger.path(self.record["index"], f"epoch{epoch}-batches"), batches, keep)
             if self.rates:

@@ -225,6 +225,7 @@ def install(tf, keras, recorder: Recorder):
             # a replayable fit's epochs are committed to inside too, every `stride` steps (commit.checkpoint)
             self.epoch_steps = (replay or {}).get("steps")
             self.stride = commit.checkpoint_stride(self.epoch_steps, (replay or {}).get("per_execution", 1))
+            self.log = (replay or {}).get("log")  # the batches drawn, when recorded
 
         def on_epoch_begin(self, epoch, logs=None):
             self._t = time.perf_counter()
@@ -234,7 +235,9 @@ def install(tf, keras, recorder: Recorder):
         def on_train_batch_end(self, batch, logs=None):
             self.steps = max(self.steps, batch + 1)  # with steps_per_execution, called once per execution
             if self.stride and (batch + 1) % self.stride == 0 and batch + 1 < self.epoch_steps and \
-                    recorder.ledger is not None:  # right after the step, before any callback of the program's
+                    recorder.ledger is not None and not getattr(self.log, "over", False):
+                # right after the step, before any callback of the program's (none when a tf.data pipeline's rows
+                # passed the budget: the fit can no longer be replayed)
                 recorder.ledger.checkpoint(self.record["index"], self.record["current_epoch"], batch + 1, self.model,
                                            {k: _clean(v) for k, v in (logs or {}).items()})
 

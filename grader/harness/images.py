@@ -161,8 +161,9 @@ class BatchLog:
     def mark(self):
         self.entries = []  # an epoch starts: the batches made before it (a look at the data, a peek) go
 
-    def epoch(self) -> dict | None:
-        """The epoch's training batches, in order, as arrays to save; None when they are not all there."""
+    def epoch(self, steps: int | None = None) -> dict | None:
+        """The epoch's training batches, in order, as arrays to save; None when they are not all there
+        (``steps``, the steps trained, is not needed: each batch is keyed by its pass and number)."""
         window = [e for e in self.entries if e[0] is not None]
         if not window:
             return None

@@ -4,7 +4,9 @@ and prepared when the fit starts (grader/harness/commit.py then commits to it wh
 - NumPy arrays, on either Keras: the fit trains in ``grader.batchorder``'s order, a function of a seed
   (Keras' own shuffle uses stateful random ops no other process can rebuild), and the arrays are saved;
 - an ImageDataGenerator's iterator under Keras 3: grader/harness/images.py;
-- one batch that fits whole (fitwrap's fast path): those arrays.
+- one batch that fits whole (fitwrap's fast path): those arrays;
+- a tf.data pipeline of (x, y) batches, on either Keras: the batches it gives, recorded as the fit draws
+  them (grader/harness/recorded.py).
 Anything else keeps Keras' own pipeline, and the trusted side says why it cannot be verified.
 """
 
@@ -16,7 +18,7 @@ import math
 import numpy as np
 
 from grader import batchorder
-from grader.harness import images
+from grader.harness import images, recorded
 
 TF_KERAS_RANDOM = ("the model has a layer that draws random numbers in training (Dropout, noise, random "
                    "augmentation) on the tf.keras 2 runtime, whose random state the grader does not replay")
@@ -33,14 +35,19 @@ def prepare(tf, keras, model, a: dict, record: dict, ledger, one_batch: dict | N
     replay = one_batch
     if replay is None and not keras3 and _draws_randomly(model, keras):
         record["not_replayed"] = TF_KERAS_RANDOM
-    elif replay is None:  # both Kerases: arrays in batchorder's order; Keras 3: image batches too
+    elif replay is None:  # both Kerases: arrays in batchorder's order, tf.data's batches as drawn; Keras 3:
         replay = arrays(tf, keras, a, ledger.seed, record["index"], per_execution) or \
-            (images.replayable(keras, a, ledger.budget // 2, per_execution) if keras3 else None)
+            (images.replayable(keras, a, ledger.budget // 2, per_execution) if keras3 else None) or \
+            recorded.replayable(tf, a, ledger.budget // 2, record, per_execution)  # an ImageDataGenerator's batches too
     log = (replay or {}).pop("log", None)
     if replay is None:
         return None
-    shape = replay["x"].shape[1:]
-    if not ledger.save_data(record["index"], replay.pop("x"), replay.pop("y"), replay.pop("arrays", None)):
+    if replay.get("kind") == "recorded":  # its rows are saved as the fit draws them
+        shape = replay.pop("input_shape")
+    else:
+        shape = replay["x"].shape[1:]
+    if "x" in replay and not ledger.save_data(record["index"], replay.pop("x"), replay.pop("y"),
+                                              replay.pop("arrays", None)):
         if log is not None:
             log.close()
         return None

@@ -1,0 +1,167 @@
+"""Fits on a tf.data pipeline made replayable (runs in the child, beside grader/harness/images.py).
+
+A pipeline's batches come from code the trusted side cannot run again: the program's own maps, shuffles
+drawn from TensorFlow's stateful generators, files it reads. So for a fit on one the harness records the
+batches themselves, as the fit draws them: one step added at the pipeline's end hands each batch to a
+``RowLog``, which keeps every distinct row (a sample and its label) once, and, for each batch, which
+rows it holds. A pipeline that reads the same pictures every epoch, in a new order, adds nothing after
+its first epoch; one that augments them inside the pipeline adds new rows every epoch, until the rows
+pass the disk budget (the epochs after that are not auditable, and the report says why).
+
+At each epoch's end the table of rows is saved when it grew, then the epoch's batches; the evaluator
+trains on the same rows in the same batches to replay a part of it (grader/replay.py).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+GROWING = ("the fit's tf.data pipeline gave new rows every epoch (augmentation inside the pipeline makes them), "
+           "and recording them passed the disk budget of {budget} MiB")
+TOO_LARGE = ("an epoch of the fit's tf.data pipeline holds about {size} MiB of rows ({steps} batches of {rows}), "
+             "more than the disk budget of {budget} MiB for recording them")
+
+
+def replayable(tf, a: dict, budget_bytes: int, record: dict, per_execution: int = 1) -> dict | None:
+    """What replaying a fit on a tf.data pipeline of (x, y) batches needs (the ``RowLog`` recording them);
+    None, and nothing changed, for a fit of another shape (inputs or labels that are not one dense
+    tensor each, sample weights, a pipeline of unknown length, ``steps_per_epoch`` cutting epochs short,
+    several steps per execution)."""
+    dataset = a.get("x")
+    if not isinstance(dataset, tf.data.Dataset) or a.get("y") is not None or per_execution != 1:
+        return None
+    spec = dataset.element_spec
+    if not (isinstance(spec, tuple) and len(spec) == 2 and all(type(s) is tf.TensorSpec for s in spec)):
+        return None
+    if spec[0].shape.rank in (None, 0) or spec[1].shape.rank in (None, 0):
+        return None
+    cardinality, steps = int(dataset.cardinality()), a.get("steps_per_epoch")
+    if cardinality > 0 and steps in (None, cardinality):
+        steps = cardinality  # a new pass of the pipeline every epoch, to its end
+    elif not (cardinality == int(tf.data.INFINITE_CARDINALITY) and isinstance(steps, int) and steps > 0):
+        return None  # (an infinite pipeline is read on from epoch to epoch, steps_per_epoch at a time)
+    log = RowLog(budget_bytes, record, steps, continuing=cardinality < 0)
+
+    def keep(x, y):
+        log.add(x, y)
+        return np.int64(0)
+
+    def through(x, y):
+        kept = tf.numpy_function(keep, [x, y], tf.int64, stateful=True)  # (stateful: never run in parallel)
+        with tf.control_dependencies([kept]):
+            return tf.identity(x), tf.identity(y)
+
+    a["x"] = dataset.map(through)
+    shape = tuple(spec[0].shape[1:])
+    return {"kind": "recorded", "steps": steps, "log": log,
+            "input_shape": shape if all(isinstance(d, int) for d in shape) else None}
+
+
+class RowLog:
+    """The distinct rows a pipeline gave (``x``, ``y``: each row once, found again by a hash of its bytes and
+    compared whole), and the batches drawn as lists of rows, in the order made, which is the order trained
+    on: the step that records them is the pipeline's last, run as the fit draws each batch. An epoch
+    trains on the first batches drawn since it started (``mark()``): a batch drawn before the first epoch,
+    to build the model, is not trained on. A finite pipeline is read anew every epoch, and what an epoch
+    did not train on is dropped at the next; an infinite one (``continuing``) is read on from one epoch to
+    the next, and Keras draws a batch ahead: the next epoch's first batch is drawn during this one."""
+
+    def __init__(self, budget_bytes: int, record: dict, steps: int, continuing: bool = False):
+        self.budget, self.record, self.steps, self.continuing = budget_bytes, record, steps, continuing
+        self.marked = False
+        self.lock = threading.Lock()
+        self.x: np.ndarray | None = None
+        self.y: np.ndarray | None = None
+        self.count = 0  # rows held
+        self.saved_count = 0  # rows in the table last saved
+        self.by_hash: dict[int, list[int]] = {}
+        self.batches: list[np.ndarray] = []
+        self.over = False
+        self.weights: np.ndarray | None = None
+
+    def add(self, x: np.ndarray, y: np.ndarray):
+        x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
+        with self.lock:
+            if self.over:
+                return
+            if self.x is None:
+                size = self.steps * len(x) * (x[:1].nbytes + y[:1].nbytes)  # (an epoch's rows, from the first batch)
+                if size > self.budget:
+                    return self._give_up(TOO_LARGE.format(size=size // 2**20, steps=self.steps, rows=len(x),
+                                                          budget=self.budget // 2**20))
+                self.x = np.empty((max(64, len(x)),) + x.shape[1:], x.dtype)
+                self.y = np.empty((max(64, len(y)),) + y.shape[1:], y.dtype)
+            if len(x) != len(y) or x.shape[1:] != self.x.shape[1:] or y.shape[1:] != self.y.shape[1:] or \
+                    x.dtype != self.x.dtype or y.dtype != self.y.dtype:
+                return self._give_up("the fit's tf.data pipeline gave batches of different shapes or types")
+            index = np.empty(len(x), dtype=np.int64)
+            for i, h in enumerate(self._hashes(x, y)):
+                index[i] = self._find(h, x[i], y[i])
+                if index[i] < 0:
+                    if (self.count + 1) * (self.x[0].nbytes + self.y[0].nbytes) > self.budget:
+                        return self._give_up(GROWING.format(budget=self.budget // 2**20))
+                    index[i] = self._append(h, x[i], y[i])
+            self.batches.append(index)
+
+    def _hashes(self, x: np.ndarray, y: np.ndarray) -> list[int]:
+        """A 64-bit hash of each row's bytes (sample and label): a product with fixed random words."""
+        rows = np.concatenate([x.reshape(len(x), -1).view(np.uint8), y.reshape(len(y), -1).view(np.uint8)], axis=1)
+        pad = (-rows.shape[1]) % 8
+        if pad:
+            rows = np.concatenate([rows, np.zeros((len(rows), pad), np.uint8)], axis=1)
+        words = np.ascontiguousarray(rows).view(np.uint64)
+        if self.weights is None or len(self.weights) != words.shape[1]:
+            self.weights = np.random.default_rng(0x5EED).integers(1, 2**63, words.shape[1], dtype=np.uint64) | 1
+        with np.errstate(over="ignore"):
+            return (words * self.weights).sum(axis=1, dtype=np.uint64).tolist()
+
+    def _find(self, h: int, x: np.ndarray, y: np.ndarray) -> int:
+        for j in self.by_hash.get(h, ()):
+            if np.array_equal(self.x[j], x) and np.array_equal(self.y[j], y):
+                return j
+        return -1
+
+    def _append(self, h: int, x: np.ndarray, y: np.ndarray) -> int:
+        if self.count == len(self.x):
+            self.x = np.concatenate([self.x, np.empty_like(self.x)])
+            self.y = np.concatenate([self.y, np.empty_like(self.y)])
+        j = self.count
+        self.x[j], self.y[j] = x, y
+        self.by_hash.setdefault(h, []).append(j)
+        self.count += 1
+        return j
+
+    def _give_up(self, why: str):
+        self.over = True
+        self.record.setdefault("not_replayed", why)
+        self.x = self.y = None
+        self.by_hash, self.batches = {}, []
+
+    def mark(self):
+        with self.lock:
+            if not (self.continuing and self.marked):
+                self.batches = []
+            self.marked = True
+
+    def grown(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The table of rows, when it holds rows not saved yet."""
+        with self.lock:
+            if self.over or self.x is None or self.count == self.saved_count:
+                return None
+            self.saved_count = self.count
+            return self.x[:self.count], self.y[:self.count]
+
+    def epoch(self, steps: int) -> dict | None:
+        """The ``steps`` batches the epoch trained on, as arrays to save; None when they are not all recorded."""
+        with self.lock:
+            trained, self.batches = self.batches[:steps], self.batches[steps:]
+            if self.over or not trained or len(trained) < steps:
+                return None
+            return {"index": np.concatenate(trained), "sizes": np.asarray([len(b) for b in trained], dtype=np.int64)}
+
+    def close(self):
+        with self.lock:
+            self.x = self.y = None
+            self.by_hash, self.batches = {}, []
