@@ -61,3 +61,20 @@ def image_batch(generator, x: np.ndarray, y: np.ndarray, index: np.ndarray, dtyp
         sample = generator.apply_transform(sample.astype(dtype), params)
         batch[i] = generator.standardize(sample)
     return batch, y[index]
+
+
+ROW_CODES = ("whole", "div255", "div255f")  # how a table of rows is kept in bytes (grader/harness/recorded.py)
+
+
+def decoded_rows(code: str, rows: np.ndarray, dtype: str) -> np.ndarray:
+    """Rows kept as bytes (``rows``, uint8) as the pipeline gave them, in ``dtype``: whole numbers from 0 to
+    255 (``"whole"``), or such numbers divided by 255 in double precision (``"div255"``: NumPy's ``x / 255.0``)
+    or in single (``"div255f"``: TensorFlow's on float32). The same in the child, which checks that every row
+    it keeps so comes back exactly, and in the evaluator, which replays on them."""
+    if code == "whole":
+        return rows.astype(dtype)
+    if code == "div255":
+        return (rows.astype(np.float64) / 255.0).astype(dtype)
+    if code == "div255f":
+        return (rows.astype(np.float32) / np.float32(255.0)).astype(dtype)
+    raise ValueError(f"no such way of keeping rows: {code!r}")

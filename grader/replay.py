@@ -208,13 +208,21 @@ def _recorded_batches(tf, data: dict, log: dict, first: int, last: int):
     sizes = [int(n) for n in log["sizes"]]
     starts = np.concatenate([[0], np.cumsum(sizes)])
     x, y, index = data["x"], data["y"], log["index"]
+    code, dtype = str(data.get("x_code", "raw")), np.dtype(x.dtype)
+    if code != "raw":  # kept as bytes (grader.batchorder.decoded_rows)
+        try:
+            dtype = np.dtype(str(data.get("x_dtype")))
+        except TypeError:
+            dtype = None
+        if code not in batchorder.ROW_CODES or x.dtype != np.uint8 or dtype is None or dtype.kind not in "fiu":
+            raise Unreplayable("the record of the pipeline's rows says they were kept in a way the grader does not")
 
     def batches():
         for k in range(first, last):
             rows = index[starts[k]:starts[k + 1]]
-            yield x[rows], y[rows]
+            yield (x[rows] if code == "raw" else batchorder.decoded_rows(code, x[rows], dtype)), y[rows]
 
-    signature = (tf.TensorSpec((None, *x.shape[1:]), tf.as_dtype(x.dtype)),
+    signature = (tf.TensorSpec((None, *x.shape[1:]), tf.as_dtype(dtype)),
                  tf.TensorSpec((None, *y.shape[1:]), tf.as_dtype(y.dtype)))
     return tf.data.Dataset.from_generator(batches, output_signature=signature)
 

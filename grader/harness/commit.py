@@ -296,7 +296,8 @@ def opening_callback(keras, ledger: Ledger):
                 with ledger.timing():  # new ones came)
                     batches = self.log.epoch(self.trained)
                     rows = getattr(self.log, "grown", lambda: None)()
-                    if rows is not None and not ledger.save_data(self.record["index"], *rows):
+                    if rows is not None and not ledger.save_data(self.record["index"], rows.pop("x"), rows.pop("y"),
+                                                                 rows):
                         batches = None
                     if batches is not None:
                         ledger._save(ledger.path(self.record["index"], f"epoch{epoch}-batches"), batches, keep)

@@ -18,6 +18,8 @@ import threading
 
 import numpy as np
 
+from grader.batchorder import ROW_CODES, decoded_rows
+
 GROWING = ("the fit's tf.data pipeline gave new rows every epoch (augmentation inside the pipeline makes them), "
            "and recording them passed the disk budget of {budget} MiB")
 TOO_LARGE = ("an epoch of the fit's tf.data pipeline holds about {size} MiB of rows ({steps} batches of {rows}), "
@@ -87,15 +89,24 @@ class RowLog:
             if self.over:
                 return
             if self.x is None:
-                size = self.steps * len(x) * (x[:1].nbytes + y[:1].nbytes)  # (an epoch's rows, from the first batch)
+                self.dtype, self.code = x.dtype, next((c for c in ROW_CODES if _encoded(c, x) is not None), None)
+                row = x[:1].nbytes // (x.dtype.itemsize if self.code else 1) + y[:1].nbytes
+                size = self.steps * len(x) * row  # (an epoch's rows, from the first batch)
                 if size > self.budget:
                     return self._give_up(TOO_LARGE.format(size=size // 2**20, steps=self.steps, rows=len(x),
                                                           budget=self.budget // 2**20))
-                self.x = np.empty((max(64, len(x)),) + x.shape[1:], x.dtype)
+                kept = np.uint8 if self.code else x.dtype
+                self.x = np.empty((max(64, len(x)),) + x.shape[1:], kept)
                 self.y = np.empty((max(64, len(y)),) + y.shape[1:], y.dtype)
             if len(x) != len(y) or x.shape[1:] != self.x.shape[1:] or y.shape[1:] != self.y.shape[1:] or \
-                    x.dtype != self.x.dtype or y.dtype != self.y.dtype:
+                    x.dtype != self.dtype or y.dtype != self.y.dtype:
                 return self._give_up("the fit's tf.data pipeline gave batches of different shapes or types")
+            if self.code is not None:
+                encoded = _encoded(self.code, x)
+                if encoded is None:  # a row this way cannot keep: the table goes back to the pipeline's type
+                    self.x, self.code = decoded_rows(self.code, self.x, self.dtype), None
+                else:
+                    x = encoded
             index = np.empty(len(x), dtype=np.int64)
             for i, h in enumerate(self._hashes(x, y)):
                 index[i] = self._find(h, x[i], y[i])
@@ -145,13 +156,15 @@ class RowLog:
                 self.batches = []
             self.marked = True
 
-    def grown(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """The table of rows, when it holds rows not saved yet."""
+    def grown(self) -> dict | None:
+        """The table of rows (``x``, ``y``, and how ``x`` is kept: ``x_code``, ``x_dtype``), when it holds
+        rows not saved yet."""
         with self.lock:
             if self.over or self.x is None or self.count == self.saved_count:
                 return None
             self.saved_count = self.count
-            return self.x[:self.count], self.y[:self.count]
+            return {"x": self.x[:self.count], "y": self.y[:self.count], "x_code": np.asarray(self.code or "raw"),
+                    "x_dtype": np.asarray(self.dtype.str)}
 
     def epoch(self, steps: int) -> dict | None:
         """The ``steps`` batches the epoch trained on, as arrays to save; None when they are not all recorded."""
@@ -165,3 +178,16 @@ class RowLog:
         with self.lock:
             self.x = self.y = None
             self.by_hash, self.batches = {}, []
+
+
+def _encoded(code: str, x: np.ndarray) -> np.ndarray | None:
+    """``x`` as bytes that ``grader.batchorder.decoded_rows(code, ...)`` gives back exactly; None when not."""
+    if x.dtype.kind not in "fiu" or (x.dtype.kind != "f" and code != "whole"):
+        return None
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = x if code == "whole" else x.astype(np.float64) * 255.0
+        if not np.all((scaled >= 0) & (scaled <= 255)):
+            return None
+        small = np.rint(scaled).astype(np.uint8)
+    back = decoded_rows(code, small, x.dtype)
+    return small if np.array_equal(back.view(np.uint8), x.view(np.uint8)) else None
