@@ -128,8 +128,10 @@ class Ledger:
             pass
 
     def save_data(self, fit: int, x: np.ndarray, y: np.ndarray, extra: dict | None = None) -> bool:
+        """Save the fit's samples (at its start; a tf.data pipeline's rows again whenever new ones came),
+        making room from saved states but never each fit's first."""
         with self.timing():
-            return self._save(self.path(fit, "data"), {"x": x, "y": y, **(extra or {})})
+            return self._save(self.path(fit, "data"), {"x": x, "y": y, **(extra or {})}, tuple(self.first.values()))
 
     def save_state(self, fit: int, epoch: int | str, model, optimizer: list | None = None) -> bool:
         """Save every variable of ``model`` and of its optimizer (``optimizer``: their values, already read),
