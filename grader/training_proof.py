@@ -151,7 +151,7 @@ def _why_not_replayable(fit: dict | None, evidence) -> str:
                 "other than binary, sparse or categorical, or pictures over the disk budget)")
     if kind == "tf.data":
         return ("the program trained from a tf.data pipeline of a shape the grader does not record to replay an epoch "
-                "(inputs or labels other than one tensor each, sample weights, a pipeline of unknown length, "
+                "(inputs or labels other than one numeric tensor each, sample weights, a pipeline of unknown length, "
                 "steps_per_epoch cutting a finite pipeline short, several steps per execution)")
     if kind and kind != "arrays":
         return (f"the program trained from {_data_words(kind)}, which the grader cannot rebuild to replay an "

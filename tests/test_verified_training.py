@@ -238,7 +238,7 @@ model.fit(batches(), steps_per_epoch=38, epochs=1)""")
                                "model.fit(tf.data.Dataset.from_tensor_slices((x, y, np.ones(3000))).batch(64), epochs=1)")
     _, report = grade_file(weighted, exercise="mnist_callback", extra=("--data-dir", standin))
     reason = ("the program trained from a tf.data pipeline of a shape the grader does not record to replay an epoch "
-              "(inputs or labels other than one tensor each, sample weights, a pipeline of unknown length, "
+              "(inputs or labels other than one numeric tensor each, sample weights, a pipeline of unknown length, "
               "steps_per_epoch cutting a finite pipeline short, several steps per execution)")
     assert _verdict(report) == {
         "status": "unverifiable", "reason": reason, "sentence": f"Training cannot be verified: {reason}."}

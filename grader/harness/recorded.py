@@ -37,8 +37,9 @@ def replayable(tf, a: dict, budget_bytes: int, record: dict, per_execution: int 
     spec = dataset.element_spec
     if not (isinstance(spec, tuple) and len(spec) == 2 and all(type(s) is tf.TensorSpec for s in spec)):
         return None
-    if spec[0].shape.rank in (None, 0) or spec[1].shape.rank in (None, 0):
-        return None
+    if any(s.shape.rank in (None, 0) or not (s.dtype.is_floating or s.dtype.is_integer or s.dtype.is_bool)
+           for s in spec):
+        return None  # (text, complex numbers: not recorded)
     cardinality, steps = int(dataset.cardinality()), a.get("steps_per_epoch")
     if cardinality > 0 and steps in (None, cardinality):
         steps = cardinality  # a new pass of the pipeline every epoch, to its end
@@ -47,7 +48,10 @@ def replayable(tf, a: dict, budget_bytes: int, record: dict, per_execution: int 
     log = RowLog(budget_bytes, record, steps, continuing=cardinality < 0)
 
     def keep(x, y):
-        log.add(x, y)
+        try:
+            log.add(x, y)
+        except Exception as exc:  # never the program's training: the recording stops, and says why
+            log.fail(f"recording the fit's tf.data pipeline failed ({type(exc).__name__})")
         return np.int64(0)
 
     def through(x, y):
@@ -143,6 +147,10 @@ class RowLog:
         self.by_hash.setdefault(h, []).append(j)
         self.count += 1
         return j
+
+    def fail(self, why: str):
+        with self.lock:
+            self._give_up(why)
 
     def _give_up(self, why: str):
         self.over = True
