@@ -235,7 +235,8 @@ model.fit(batches(), steps_per_epoch=38, epochs=1)""")
     assert _verdict(report) == {
         "status": "unverifiable", "reason": reason, "sentence": f"Training cannot be verified: {reason}."}
     weighted = program.replace("model.fit(batches(), steps_per_epoch=38, epochs=1)",
-                               "model.fit(tf.data.Dataset.from_tensor_slices((x, y, np.ones(3000))).batch(64), epochs=1)")
+                               "model.fit(tf.data.Dataset.from_tensor_slices((x, y, np.ones(3000))).batch(64), "
+                               "epochs=1)")
     _, report = grade_file(weighted, exercise="mnist_callback", extra=("--data-dir", standin))
     reason = ("the program trained from a tf.data pipeline of a shape the grader does not record to replay an epoch "
               "(inputs or labels other than one numeric tensor each, sample weights, a pipeline of unknown length, "
@@ -289,8 +290,8 @@ model.fit(train, callbacks=[Nudge()],''')
 def test_an_endless_tf_data_pipeline_on_tf_keras_is_replayed(standin, grade_file):
     """A repeated pipeline read steps_per_epoch at a time, on tf-keras (lr=): Keras draws a batch ahead, so the
     next epoch's first batch is drawn during this one; the epochs are still cut where training cut them."""
-    program = PIPELINE.replace(".batch(64)", ".batch(64).repeat()").replace("tf.keras.layers.Dropout(0.2), ", "").replace(
-        "Adam(0.002)", "Adam(lr=0.002)").replace("epochs=3,", "epochs=3, steps_per_epoch=20,")
+    program = PIPELINE.replace(".batch(64)", ".batch(64).repeat()").replace(
+        "tf.keras.layers.Dropout(0.2), ", "").replace("Adam(0.002)", "Adam(lr=0.002)").replace("epochs=3,", "epochs=3, steps_per_epoch=20,")
     _, report = grade_file(program, exercise="mnist_callback", extra=("--data-dir", standin))
     assert report["environment"]["runtime"]["name"] == "keras2"
     verification = _verdict(report)
