@@ -291,7 +291,8 @@ def test_an_endless_tf_data_pipeline_on_tf_keras_is_replayed(standin, grade_file
     """A repeated pipeline read steps_per_epoch at a time, on tf-keras (lr=): Keras draws a batch ahead, so the
     next epoch's first batch is drawn during this one; the epochs are still cut where training cut them."""
     program = PIPELINE.replace(".batch(64)", ".batch(64).repeat()").replace(
-        "tf.keras.layers.Dropout(0.2), ", "").replace("Adam(0.002)", "Adam(lr=0.002)").replace("epochs=3,", "epochs=3, steps_per_epoch=20,")
+        "tf.keras.layers.Dropout(0.2), ", "").replace("Adam(0.002)", "Adam(lr=0.002)").replace(
+        "epochs=3,", "epochs=3, steps_per_epoch=20,")
     _, report = grade_file(program, exercise="mnist_callback", extra=("--data-dir", standin))
     assert report["environment"]["runtime"]["name"] == "keras2"
     verification = _verdict(report)
