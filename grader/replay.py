@@ -115,7 +115,7 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
     model.optimizer.build(model.trainable_variables)
     variables = list(model.variables) + _optimizer_variables(model)
     data = _arrays(Path(request["data"]))
-    images = _image_generator(request, data) if request.get("kind") == "images" else None
+    images = _image_generator(request, data, runtime) if request.get("kind") == "images" else None
     class_weight = request.get("class_weight")
     class_weight = {int(k): float(v) for k, v in class_weight.items()} if class_weight else None
     if request.get("survey"):
@@ -164,12 +164,15 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
     return {"epochs": results, "initial": fresh, "seconds": round(time.monotonic() - started, 3)}
 
 
-def _image_generator(request: dict, data: dict):
-    """Keras' own ImageDataGenerator with the settings the child recorded (plain values, and the arrays
-    its ``fit`` computed), checked against a fresh one's: the same names, values of the same kinds."""
-    from keras.src.legacy.preprocessing.image import ImageDataGenerator
+IMAGE_MODULES = {"keras3": "keras.src.legacy.preprocessing.image", "keras2": "tf_keras.src.preprocessing.image"}
 
-    generator = ImageDataGenerator()
+
+def _image_generator(request: dict, data: dict, runtime: str):
+    """The runtime's own ImageDataGenerator with the settings the child recorded (plain values, and the
+    arrays its ``fit`` computed), checked against a fresh one's: the same names, values of the same kinds."""
+    import importlib
+
+    generator = importlib.import_module(IMAGE_MODULES[runtime]).ImageDataGenerator()
     fresh = vars(generator)
     settings = request.get("generator")
     if not isinstance(settings, dict):
@@ -238,7 +241,9 @@ def _image_batches(keras, generator, data: dict, log: dict, first: int, last: in
     index = log["index"]
     starts = np.concatenate([[0], np.cumsum(sizes)])
 
-    class Batches(keras.utils.PyDataset):  # (not a Python generator: fit takes class_weight with these)
+    base = getattr(keras.utils, "PyDataset", keras.utils.Sequence)  # (tf-keras has Sequence alone)
+
+    class Batches(base):  # (not a Python generator: fit takes class_weight with these)
         def __len__(self):
             return last - first
 

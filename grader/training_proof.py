@@ -15,8 +15,9 @@ A verdict is one of:
   commitment names, and every replayed epoch reached the committed state;
 - ``refuted``: one of these is shown false (the sentence says which); the checks that rest on the record
   fail (``CheckType.rests_on_record``);
-- ``unverifiable``: nothing contradicts the record, but no epoch could be replayed (a Python generator or
-  a ``tf.data`` pipeline, the tf.keras 2 runtime, a loss of the program's own), with the reason; the
+- ``unverifiable``: nothing contradicts the record, but no epoch could be replayed (a Python generator, a
+  ``tf.data`` pipeline whose rows pass the disk budget, a layer drawing random numbers on the tf.keras 2
+  runtime, a loss of the program's own), with the reason; the
   exercise's ``[verification] unverifiable`` says what that earns ("grade" as the record says, the
   default, or "fail" the checks that rest on it);
 - ``no_training``: the record claims no training, and none was committed.
@@ -140,11 +141,7 @@ def _chain_break(fit_index: int, epochs: list[int], starts: dict, ends: dict) ->
 def _why_not_replayable(fit: dict | None, evidence) -> str:
     if isinstance((fit or {}).get("not_replayed"), str):  # what the harness found, at fit time
         return fit["not_replayed"][:300]
-    runtime = ((evidence.trace.get("versions") or {}).get("runtime"))
     kind = ((fit or {}).get("data") or {}).get("kind")
-    if runtime == "keras2" and kind == "ImageDataGenerator":
-        return ("the program trained from an ImageDataGenerator on the tf.keras 2 runtime, whose batches the grader "
-                "does not replay yet (it replays NumPy arrays there)")
     if kind == "ImageDataGenerator":
         return ("the program trained from an ImageDataGenerator the grader cannot rebuild to replay an epoch (a "
                 "preprocessing_function of its own, steps_per_epoch other than one pass over the data, labels "

@@ -466,6 +466,25 @@ def test_weights_nudged_inside_an_epoch_of_generator_training_are_found(standin,
                                            "rate it set at each step, and nothing else it did)")
 
 
+def test_training_on_an_image_data_generator_on_tf_keras_is_replayed(standin, grade_file):
+    """On tf-keras (RMSprop(lr=...)) fit reads the iterator as a Sequence, in an order of Python's random, one
+    batch ahead: the order made is still the order trained. A nudge between steps is found there too."""
+    old = FACES.replace("RMSprop(learning_rate=0.001)", "RMSprop(lr=0.001)")
+    _, report = grade_file(old, exercise="happy_or_sad", extra=("--data-dir", standin))
+    assert report["environment"]["runtime"]["name"] == "keras2"
+    verification = _verdict(report)
+    epochs = report["training"]["fits"][0]["epochs_run"]
+    assert (verification["status"], verification["epochs"]) == ("verified", epochs), verification
+    nudged = old.replace("class Stop(tf.keras.callbacks.Callback):", '''class Stop(tf.keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 2:
+            self.model.set_weights([w * 1.001 for w in self.model.get_weights()])
+''')
+    _, report = grade_file(nudged, exercise="happy_or_sad", extra=("--data-dir", standin))
+    verification = _verdict(report)
+    assert verification["status"] == "refuted" and verification["reason"].startswith("replaying epoch "), verification
+
+
 # Honest: ImageDataGenerator.flow on arrays, with featurewise centring (the generator's fit computes a mean),
 # the program's own seed for the iterator, and a preprocessing function of its own in a second fit, which the
 # grader cannot rebuild and says so.

@@ -35,7 +35,8 @@ def replayable(keras, a: dict, budget_bytes: int, per_execution: int = 1) -> dic
             a.get("steps_per_epoch") not in (None, len(iterator)) or generator is None or \
             generator.preprocessing_function is not None or iterator.save_to_dir or \
             getattr(iterator, "sample_weight", None) is not None or iterator.dtype != keras.backend.floatx() or \
-            getattr(iterator, "workers", 1) != 1 or getattr(iterator, "use_multiprocessing", False):
+            getattr(iterator, "workers", 1) != 1 or getattr(iterator, "use_multiprocessing", False) or \
+            a.get("workers", 1) != 1 or a.get("use_multiprocessing"):  # (tf-keras: fit's own arguments)
         return None
     settings, arrays = _settings(generator)
     if settings is None:

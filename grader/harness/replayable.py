@@ -3,7 +3,7 @@ and prepared when the fit starts (grader/harness/commit.py then commits to it wh
 
 - NumPy arrays, on either Keras: the fit trains in ``grader.batchorder``'s order, a function of a seed
   (Keras' own shuffle uses stateful random ops no other process can rebuild), and the arrays are saved;
-- an ImageDataGenerator's iterator under Keras 3: grader/harness/images.py;
+- an ImageDataGenerator's iterator, on either Keras: grader/harness/images.py;
 - one batch that fits whole (fitwrap's fast path): those arrays;
 - a tf.data pipeline of (x, y) batches, on either Keras: the batches it gives, recorded as the fit draws
   them (grader/harness/recorded.py).
@@ -35,10 +35,10 @@ def prepare(tf, keras, model, a: dict, record: dict, ledger, one_batch: dict | N
     replay = one_batch
     if replay is None and not keras3 and _draws_randomly(model, keras):
         record["not_replayed"] = TF_KERAS_RANDOM
-    elif replay is None:  # both Kerases: arrays in batchorder's order, tf.data's batches as drawn; Keras 3:
+    elif replay is None:  # arrays in batchorder's order, an ImageDataGenerator's batches, tf.data's as drawn
         replay = arrays(tf, keras, a, ledger.seed, record["index"], per_execution) or \
-            (images.replayable(keras, a, ledger.budget // 2, per_execution) if keras3 else None) or \
-            recorded.replayable(tf, a, ledger.budget // 2, record, per_execution)  # an ImageDataGenerator's batches too
+            images.replayable(keras, a, ledger.budget // 2, per_execution) or \
+            recorded.replayable(tf, a, ledger.budget // 2, record, per_execution)
     log = (replay or {}).pop("log", None)
     if replay is None:
         return None
