@@ -599,6 +599,11 @@ def test_a_pipelines_rows_are_recorded_once_and_cut_into_the_epochs_trained():
     assert second["index"].tolist() == [9, 8, 7, 6, 5, 4, 3, 2, 1, 0] and log.grown() is None
     assert "not_replayed" not in record
 
+    zeros = RowLog(10**6, record, steps=2)  # rows are the same when their bytes are: -0.0 is not 0.0, NaN is NaN
+    zeros.add(np.array([[0.0, np.nan], [-0.0, np.nan]]), y[:2])
+    zeros.add(np.array([[-0.0, np.nan], [0.0, np.nan]]), y[1::-1])
+    assert zeros.epoch(2)["index"].tolist() == [0, 1, 1, 0]
+
     pixels = np.arange(30, dtype=np.uint8).reshape(10, 3)
     for codes, scaled in ((["div255"], pixels / 255.0), (["div255", "div255f"], (pixels / np.float32(255))),
                           (["whole"], pixels.astype(np.float32)), (["raw"], pixels / 254.0)):

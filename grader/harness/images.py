@@ -25,14 +25,15 @@ def replayable(keras, a: dict, budget_bytes: int, per_execution: int = 1) -> dic
     """What replaying a fit on an ImageDataGenerator iterator needs: the pictures (``x``), their labels
     (``y``), the generator's settings and the ``BatchLog`` recording the batches; None, and nothing
     changed, for a fit of another shape (another kind of data, a ``preprocessing_function`` of the
-    program's own, ``steps_per_epoch`` other than one pass, pictures over ``budget_bytes``)."""
+    program's own, ``steps_per_epoch`` other than one pass (or, on tf-keras, part of one), pictures over
+    ``budget_bytes``)."""
     module = iterator_module(keras)
     iterator = a.get("x")
     if module is None or type(iterator) not in (module.NumpyArrayIterator, module.DirectoryIterator):
         return None
     generator = iterator.image_data_generator
     if a.get("y") is not None or not hasattr(iterator, "_grader_number") or per_execution != 1 or \
-            a.get("steps_per_epoch") not in (None, len(iterator)) or generator is None or \
+            not _one_pass_or_less(keras, a.get("steps_per_epoch"), len(iterator)) or generator is None or \
             generator.preprocessing_function is not None or iterator.save_to_dir or \
             getattr(iterator, "sample_weight", None) is not None or iterator.dtype != keras.backend.floatx() or \
             getattr(iterator, "workers", 1) != 1 or getattr(iterator, "use_multiprocessing", False) or \
@@ -58,6 +59,15 @@ def replayable(keras, a: dict, budget_bytes: int, per_execution: int = 1) -> dic
     log = BatchLog(iterator, generator, x, y, read)
     return {"kind": "images", "x": x, "y": y, "arrays": arrays, "generator": settings, "dtype": iterator.dtype,
             "batch_size": iterator.batch_size, "rows": int(iterator.n), "steps": len(iterator), "log": log}
+
+
+def _one_pass_or_less(keras, steps, batches: int) -> bool:
+    """Whether an epoch of ``steps`` reads the iterator as the record of its batches can say: one pass; on
+    tf-keras also the first part of one (it reads a Sequence anew every epoch, from a new pass, and the
+    batch it made ahead at the epoch's end is never trained on: the replay takes the first ``steps``)."""
+    if steps is None or steps == batches:
+        return True
+    return not keras.__version__.startswith("3") and isinstance(steps, int) and 0 < steps < batches
 
 
 def _settings(generator) -> tuple[dict | None, dict]:

@@ -133,8 +133,8 @@ class RowLog:
             return (words * self.weights).sum(axis=1, dtype=np.uint64).tolist()
 
     def _find(self, h: int, x: np.ndarray, y: np.ndarray) -> int:
-        for j in self.by_hash.get(h, ()):
-            if np.array_equal(self.x[j], x) and np.array_equal(self.y[j], y):
+        for j in self.by_hash.get(h, ()):  # the same bytes (-0.0 is not 0.0 here; a NaN is itself)
+            if _same_bytes(self.x[j], x) and _same_bytes(self.y[j], y):
                 return j
         return -1
 
@@ -199,3 +199,8 @@ def _encoded(code: str, x: np.ndarray) -> np.ndarray | None:
         small = np.rint(scaled).astype(np.uint8)
     back = decoded_rows(code, small, x.dtype)
     return small if np.array_equal(back.view(np.uint8), x.view(np.uint8)) else None
+
+
+def _same_bytes(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and np.array_equal(np.ascontiguousarray(a).view(np.uint8).reshape(-1),
+                                                 np.ascontiguousarray(b).view(np.uint8).reshape(-1))
