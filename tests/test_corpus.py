@@ -1,5 +1,6 @@
 """The corpus under tests/submissions/<exercise>/: code written the way students write it, each file
-naming its expected score in a first-lines comment ``# expect-score: N``."""
+naming its expected score in a first-lines comment ``# expect-score: N`` (and, optionally, the verdict on its
+training, ``# expect-training: verified``)."""
 
 import json
 import re
@@ -27,6 +28,12 @@ def test_corpus_submission_gets_its_expected_score(path, standin, tmp_path):
     assert report["score"] == expected_score(path), (report["run"], [c["message"] for c in report["checks"]])
     assert result.exit_code == (0 if report["score"] == report["max_score"] else 1)
     assert report["run"]["status"] == "ok", report["run"]["error"]
+    # honest code is never accused of forging its training; a file may name the verdict it gets
+    verification = report["environment"]["training_verification"]
+    assert verification["status"] != "refuted", verification
+    named = re.search(r"# expect-training: (\w+)", path.read_text())
+    if named:
+        assert verification["status"] == named.group(1), verification
 
 
 def test_old_idioms_are_each_named_with_their_line(standin, tmp_path):

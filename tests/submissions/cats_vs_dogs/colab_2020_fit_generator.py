@@ -1,4 +1,5 @@
 # expect-score: 10
+# expect-training: verified
 # The course's 2019-20 notebook, exported with nbconvert: !wget of Microsoft's zip to /tmp/cats-and-dogs.zip,
 # extractall('/tmp'), os.mkdir in a try, split_data with random.sample, RMSprop(lr=...), metrics=['acc'],
 # fit_generator.

@@ -1,4 +1,5 @@
 # expect-score: 10
+# expect-training: verified
 # Course code of the TF 1/2.0 era: keras.preprocessing import, RMSprop(lr=...), fit_generator with steps.
 import os
 

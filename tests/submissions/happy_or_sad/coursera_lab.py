@@ -1,4 +1,5 @@
 # expect-score: 10
+# expect-training: verified
 # The Coursera lab of week 4 as students submitted it: the zip at ../tmp2, extracted to /tmp/h-or-s,
 # metrics=['acc'], RMSprop(lr=...), fit_generator with steps_per_epoch=8, returning history.history['acc'][-1].
 import tensorflow as tf
