@@ -201,7 +201,7 @@ def main():
                 r = verification_cost(exercise, args.runs, Path(tmp))
                 replayed = (f" ({r['replayed']} epoch{'s' if r['replayed'] != 1 else ''} replayed)"
                             if r["replayed"] else "")
-                print(f"| {exercise} | {r['wall_s']:.2f} s | {r['commit_s']:.2f} s | {r['replay_s']:.2f} s | "
+                print(f"| {r['exercise']} | {r['wall_s']:.2f} s | {r['commit_s']:.2f} s | {r['replay_s']:.2f} s | "
                       f"{100 * r['share']:.1f}% | {r['state_mib']:.1f} MiB | {r['status']}{replayed} |", flush=True)
         return
     if args.against:
