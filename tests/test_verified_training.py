@@ -452,12 +452,17 @@ def test_training_on_an_image_data_generator_is_replayed(standin, grade_file):
     assert report["environment"]["training_verification"]["cost"]["state_mib"] >= 60 * 150 * 150 * 3 / 2**20
 
 
-def test_weights_nudged_inside_an_epoch_of_generator_training_are_found(standin, grade_file):
-    nudged = FACES.replace("class Stop(tf.keras.callbacks.Callback):", '''class Stop(tf.keras.callbacks.Callback):
+def _nudged(faces: str) -> str:
+    """FACES with its callback writing the weights after the third step of every epoch."""
+    return faces.replace("class Stop(tf.keras.callbacks.Callback):", '''class Stop(tf.keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if batch == 2:
             self.model.set_weights([w * 1.001 for w in self.model.get_weights()])
 ''')
+
+
+def test_weights_nudged_inside_an_epoch_of_generator_training_are_found(standin, grade_file):
+    nudged = _nudged(FACES)
     _, report = grade_file(nudged, exercise="happy_or_sad", extra=("--data-dir", standin))
     verification = _verdict(report)
     assert verification["status"] == "refuted"
@@ -475,11 +480,7 @@ def test_training_on_an_image_data_generator_on_tf_keras_is_replayed(standin, gr
     verification = _verdict(report)
     epochs = report["training"]["fits"][0]["epochs_run"]
     assert (verification["status"], verification["epochs"]) == ("verified", epochs), verification
-    nudged = old.replace("class Stop(tf.keras.callbacks.Callback):", '''class Stop(tf.keras.callbacks.Callback):
-    def on_train_batch_end(self, batch, logs=None):
-        if batch == 2:
-            self.model.set_weights([w * 1.001 for w in self.model.get_weights()])
-''')
+    nudged = _nudged(old)
     _, report = grade_file(nudged, exercise="happy_or_sad", extra=("--data-dir", standin))
     verification = _verdict(report)
     assert verification["status"] == "refuted" and verification["reason"].startswith("replaying epoch "), verification
