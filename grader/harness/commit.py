@@ -277,7 +277,7 @@ def opening_callback(keras, ledger: Ledger):
                     _build_sequential(self.model, self.replay.get("input_shape"))
                 weights = self.model.get_weights()
                 replayable = self.replay is not None and getattr(self.model, "built", False) and bool(weights) \
-                    and not getattr(self.log, "over", False)  # (a tf.data pipeline's rows passed the budget)
+                    and not (self.log is not None and self.log.over)  # (a pipeline's rows passed the budget)
                 if replayable:
                     _build_optimizer(self.model)
                 optimizer = [np.asarray(v) for v in _optimizer_variables(self.model)]  # read once, for both
@@ -297,7 +297,7 @@ def opening_callback(keras, ledger: Ledger):
             if self.log is not None:  # the batches the epoch trained on (and a tf.data pipeline's rows, when
                 with ledger.timing():  # new ones came)
                     batches = self.log.epoch(self.trained)
-                    rows = getattr(self.log, "grown", lambda: None)()
+                    rows = self.log.grown()
                     if rows is not None and not ledger.save_data(self.record["index"], rows.pop("x"), rows.pop("y"),
                                                                  rows):
                         batches = None

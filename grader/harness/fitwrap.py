@@ -235,7 +235,7 @@ def install(tf, keras, recorder: Recorder):
         def on_train_batch_end(self, batch, logs=None):
             self.steps = max(self.steps, batch + 1)  # with steps_per_execution, called once per execution
             if self.stride and (batch + 1) % self.stride == 0 and batch + 1 < self.epoch_steps and \
-                    recorder.ledger is not None and not getattr(self.log, "over", False):
+                    recorder.ledger is not None and not (self.log is not None and self.log.over):
                 # right after the step, before any callback of the program's (none when a tf.data pipeline's rows
                 # passed the budget: the fit can no longer be replayed)
                 recorder.ledger.checkpoint(self.record["index"], self.record["current_epoch"], batch + 1, self.model,
