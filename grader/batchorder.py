@@ -10,6 +10,7 @@ is handed in.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -64,6 +65,7 @@ def image_batch(generator, x: np.ndarray, y: np.ndarray, index: np.ndarray, dtyp
 
 
 ROW_CODES = ("whole", "div255", "div255f")  # how a table of rows is kept in bytes (grader/harness/recorded.py)
+PICTURES = "pictures"  # ... or by each row's hash alone, pictures the evaluator reads again (grader/picture_rows.py)
 
 
 def decoded_rows(code: str, rows: np.ndarray, dtype: str) -> np.ndarray:
@@ -78,3 +80,21 @@ def decoded_rows(code: str, rows: np.ndarray, dtype: str) -> np.ndarray:
     if code == "div255f":
         return (rows.astype(np.float32) / np.float32(255.0)).astype(dtype)
     raise ValueError(f"no such way of keeping rows: {code!r}")
+
+
+def row_hashes(rows: np.ndarray) -> list[int]:
+    """A 64-bit hash of each row's bytes (``rows``: one row per sample, of any type and shape): a product
+    with fixed random words. The same in the child, which records a pipeline's rows by it, and in the
+    evaluator, which finds them again among the pictures it reads (grader/picture_rows.py)."""
+    flat = np.ascontiguousarray(rows).reshape(len(rows), -1).view(np.uint8)
+    pad = (-flat.shape[1]) % 8
+    if pad:
+        flat = np.concatenate([flat, np.zeros((len(flat), pad), np.uint8)], axis=1)
+    words = np.ascontiguousarray(flat).view(np.uint64)
+    with np.errstate(over="ignore"):
+        return (words * _hash_words(words.shape[1])).sum(axis=1, dtype=np.uint64).tolist()
+
+
+@functools.lru_cache(maxsize=8)
+def _hash_words(n: int) -> np.ndarray:
+    return np.random.default_rng(0x5EED).integers(1, 2**63, n, dtype=np.uint64) | 1

@@ -25,7 +25,8 @@ from grader import runner, sandbox, workfolders
 from grader.modelview import ModelView
 from grader.modelcheck import UnsafeModel
 
-WORKER_FILES = ("__init__.py", "tfimport.py", "modelcheck.py", "evalworker.py", "replay.py", "batchorder.py")
+WORKER_FILES = ("__init__.py", "tfimport.py", "modelcheck.py", "evalworker.py", "replay.py", "batchorder.py",
+                "picture_rows.py")
 MAX_REPLY_BYTES = 8 * 2**20
 # predictions for the largest held-out split are a few MiB (10,000 pictures x 26 classes of float32: 1 MiB);
 # a model whose output is made huge (RepeatVector(60,000,000)) made the grader hold 750 MB at 1 GiB
@@ -189,13 +190,14 @@ class Evaluator:
             outputs.unlink(missing_ok=True)
 
     def replay(self, model_path: Path, data_path: Path, epochs: list[dict], order: dict, time_s: float,
-               survey: list[Path] | None = None) -> dict:
+               survey: list[Path] | None = None, pictures: list[Path] | None = None) -> dict:
         """Replay epochs of one fit (grader/replay.py) in the session, within ``time_s`` seconds of its own
         (not taken from the evaluation's). ``epochs``: {"epoch", "steps", "start": saved state, and the
         batches an ImageDataGenerator made, or the per-step rates, when saved}; ``order``: batch_size,
         shuffle, order_seed, class_weight (or kind "images": the generator's settings), and optionally initial: {"start": saved state} (where
         training began). Returns the worker's reply. ``survey``: saved states to read and measure (how far the weights moved from each to the next)
-        instead."""
+        instead. ``pictures``: the exercise's picture files, which a pipeline's rows recorded by their hashes are read
+        from again (grader/picture_rows.py)."""
         self.begin()
         handed: list[Path] = []
 
@@ -219,7 +221,8 @@ class Evaluator:
                                               if e.get("batches") else {}))
                                       for i, e in enumerate(epochs)],
                            **({"survey": [hand(p, f"replay-survey-{i}.npz") for i, p in enumerate(survey)]}
-                              if survey else {})}
+                              if survey else {}),
+                           **({"pictures": self._hand_pictures(pictures)} if pictures else {})}
             except OSError as exc:
                 return {"ok": False, "kind": "unreplayable",
                         "message": f"a saved file could not be handed to the evaluator ({exc.strerror})"}
@@ -228,6 +231,20 @@ class Evaluator:
         finally:
             for path in handed:
                 path.unlink(missing_ok=True)
+            if pictures:
+                workfolders.remove_tree(self.folder / "replay-pictures")
+
+    def _hand_pictures(self, pictures: list[Path]) -> str:
+        """Copies of ``pictures`` in a folder of the evaluator's own, under names of their own (their order
+        kept): what was at that name is removed first, never followed."""
+        folder = self.folder / "replay-pictures"
+        workfolders.remove_tree(folder)
+        folder.mkdir()
+        for i, path in enumerate(pictures):
+            target = folder / f"{i:06d}{path.suffix.lower()}"
+            with _open_regular(path, MAX_FILE_BYTES) as src, _create(target) as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        return str(folder)
 
     def _ask(self, request: dict) -> dict:
         if self.failure:

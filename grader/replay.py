@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader import batchorder, modelcheck
+from grader import batchorder, modelcheck, picture_rows
 
 # What of a compile config the replay rebuilds: what changes the weights, and the metrics the logs report
 COMPILE_KEYS = ("optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", "jit_compile",
@@ -121,6 +121,8 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
     if request.get("survey"):
         return {"survey": _survey(model, [Path(p) for p in request["survey"]]), "epochs": [],
                 "seconds": round(time.monotonic() - started, 3)}
+    if str(data.get("x_code", "")) == picture_rows.PICTURES:  # rows known by their hashes: read from the pictures
+        data = dict(data, x=_rows_from_pictures(tf, keras, data, request.get("pictures")), x_code=np.asarray("raw"))
     fresh = None
     if request.get("initial"):  # where training started from, held against a fresh initialisation
         state = _arrays(Path(request["initial"]["start"]))  # (another fit's: its optimizer may differ)
@@ -165,6 +167,19 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
 
 
 IMAGE_MODULES = {"keras3": "keras.src.legacy.preprocessing.image", "keras2": "tf_keras.src.preprocessing.image"}
+
+
+def _rows_from_pictures(tf, keras, data: dict, folder) -> np.ndarray:
+    """The rows a pipeline of pictures gave, read again from the exercise's pictures (grader/picture_rows.py)."""
+    if not isinstance(folder, str) or not Path(folder).is_dir():
+        raise Unreplayable("the pipeline's pictures were recorded by their hashes, and no pictures were handed over "
+                           "to read them from")
+    try:
+        return picture_rows.rows_from_pictures(tf, keras.utils, data, Path(folder))
+    except picture_rows.NotFound as exc:
+        raise Unreplayable(str(exc)) from None
+    except (ValueError, tf.errors.OpError) as exc:  # (no picture Keras reads, one it cannot decode)
+        raise Unreplayable(f"the exercise's pictures could not be read again ({type(exc).__name__})") from None
 
 
 def _image_generator(request: dict, data: dict, runtime: str):

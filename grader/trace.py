@@ -57,9 +57,10 @@ FIT_FIELDS = {"index": int, "line": int, "epochs_requested": (int, float), "epoc
               "current_epoch": int, "replay": dict, "not_replayed": str}
 # how a replayable fit ordered its batches (grader/harness/commit.py, grader/batchorder.py), or made them
 # (kind "images": an ImageDataGenerator's settings, grader/harness/images.py), or recorded them (kind
-# "recorded": a tf.data pipeline's, grader/harness/recorded.py)
+# "recorded": a tf.data pipeline's, grader/harness/recorded.py; "pictures": its rows by their hashes alone)
 REPLAY_FIELDS = {"batch_size": int, "shuffle": bool, "order_seed": int, "rows": int, "class_weight": dict,
-                 "compile": dict, "kind": str, "generator": dict, "dtype": str}
+                 "compile": dict, "kind": str, "generator": dict, "dtype": str, "pictures": bool,
+                 "too_large": str}
 
 
 def _bounded(value, depth: int = 0):

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import math
 import secrets
+from pathlib import Path
 
 VERIFIED, REFUTED, UNVERIFIABLE, NO_TRAINING = "verified", "refuted", "unverifiable", "no_training"
+PICTURE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # what image_dataset_from_directory reads
+MOST_PICTURES = 100_000
 MOST_EPOCHS = 8  # replayed per grading, at most
 SHARE = 0.10  # of the training time the replays may cost (at least one epoch, and MIN_BUDGET_S)
 MIN_BUDGET_S = 0.5
@@ -87,8 +90,17 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
                  **({"batches": folder / f"fit{fit_index}-epoch{g['epoch']}-batches.npz"} if logged else {})}
                 for g in picked]
     allowance = 30.0 + 3 * sum(g["seconds"] for g in picked)
+    pictures = None
+    if replay.get("pictures") is True:  # rows recorded by their hashes: read again from the exercise's pictures
+        pictures = exercise_pictures(evidence.dataset)
+        if not pictures:
+            too_large = replay.get("too_large")
+            return unverifiable(too_large[:300] if isinstance(too_large, str) else
+                                "the fit's tf.data pipeline was recorded by the pictures it gave, and the exercise "
+                                "has no pictures of its own to read them from")
     try:
-        reply = evidence.evaluator.replay(evidence.run.model_path, data, requests, order, allowance)
+        reply = evidence.evaluator.replay(evidence.run.model_path, data, requests, order, allowance,
+                                          pictures=pictures)
     except Exception as exc:  # the evaluator stopped (time, memory): the replay says nothing either way
         return unverifiable(f"the replay of {_listed(picked)} did not finish ({exc})")
     if not reply.get("ok"):
@@ -127,6 +139,20 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
                          f"state{'s' if len(picked) > 1 else ''} "
                          "the program reported while it trained, and reached exactly the weights it reported; the "
                          "graded model is the one training ended with.")}
+
+
+def exercise_pictures(located) -> list[Path]:
+    """The picture files of the exercise's dataset (the grader's own copy, never the program's), in a fixed
+    order: what the rows of a pipeline of pictures too large to record are read again from."""
+    if located is None or not located.path.is_dir():
+        return []
+    found = []
+    for path in sorted(located.path.rglob("*")):
+        if path.suffix.lower() in PICTURE_SUFFIXES and path.is_file() and not path.is_symlink():
+            found.append(path)
+            if len(found) >= MOST_PICTURES:
+                break
+    return found
 
 
 def _segments(fit_index: int, epochs: list, starts: dict, ends: dict, mids: dict, folder) -> list[dict]:

@@ -3,9 +3,10 @@ record the child wrote, against the graded model, and against epochs replayed in
 
 While a fit runs, the harness sends the parent, over the event pipe the parent timestamps, a commitment at
 each epoch's start and end: a digest of the model's weights and of its optimizer's state, the epoch's logs
-and steps (grader/harness/commit.py). For fits on NumPy arrays (either Keras) or an ImageDataGenerator
-(Keras 3) it also saves the states parts of training start from and the data (grader/harness/images.py
-records the generator's batches). After the run, with its own randomness, the trusted side picks parts
+and steps (grader/harness/commit.py). For fits on NumPy arrays, an ImageDataGenerator or a tf.data pipeline
+it also saves the states parts of training start from and the data (grader/harness/images.py records the
+generator's batches, grader/harness/recorded.py the pipeline's; pictures too many to keep by their hashes,
+read again from the exercise's own by grader/picture_rows.py). After the run, with its own randomness, the trusted side picks parts
 of the fit that produced the graded model and replays them in the evaluator (grader/training_audit.py
 picks them and reads the answer, grader/replay.py replays): an honest run reaches exactly the state it
 committed to (the replay is deterministic on a CPU).
@@ -179,8 +180,8 @@ def apply(found: dict, exercise, types: dict, results: list) -> list:
         "grader cannot verify it.")
     hint = ("Train the model with model.fit, hand in the model it trained, and leave the grader's record of training "
             "alone." if found["status"] == REFUTED else
-            "Train with model.fit on NumPy arrays (either Keras) or an ImageDataGenerator (Keras 3), which the "
-            "grader can replay.")
+            "Train with model.fit on NumPy arrays, a tf.data pipeline of (x, y) batches (image_dataset_from_directory's "
+            "among them) or an ImageDataGenerator, which the grader can replay.")
     out = []
     for result in results:  # a check that failed on its own keeps its reason (more precise, and as true)
         check_type = types.get(_type_of(result, exercise))

@@ -573,6 +573,59 @@ def test_dropout_on_tf_keras_is_not_replayed_and_not_accused(standin, grade_file
     _cannot_be_verified(report, reason)
 
 
+# The course's later happy-or-sad lab reads the folder with image_dataset_from_directory and divides by 255 in a
+# map: resized to 120x120, its 80 pictures are fractions of a level, 13 MiB of float32 rows an epoch.
+FACES_DATASET = '''import tensorflow as tf
+
+train = tf.keras.utils.image_dataset_from_directory("./data/", image_size=(120, 120), batch_size=10,
+                                                    label_mode="binary", seed=3)
+train = train.map(lambda x, y: (x / 255.0, y)).cache().shuffle(80).prefetch(tf.data.AUTOTUNE)
+
+model = tf.keras.models.Sequential([
+    tf.keras.Input(shape=(120, 120, 3)),
+    tf.keras.layers.Conv2D(8, (3, 3), activation="relu"),
+    tf.keras.layers.MaxPooling2D(4, 4),
+    tf.keras.layers.Flatten(),
+    tf.keras.layers.Dense(1, activation="sigmoid"),
+])
+model.compile(loss="binary_crossentropy", optimizer="rmsprop", metrics=["accuracy"])
+model.fit(train, epochs=4)
+'''
+
+
+def test_a_pipeline_of_pictures_too_large_to_record_is_read_again_from_the_exercises_own(standin, tmp_path):
+    """With the exercise's disk limit at 64 MiB (16 for saved states), an epoch's pictures are too many to keep:
+    each is recorded by its hash, and the evaluator reads the exercise's own pictures as
+    image_dataset_from_directory does to replay; a pipeline that changes them is not replayed, and says why."""
+    import json
+
+    small = tmp_path / "exercises" / "small_faces"
+    shutil.copytree(EXERCISES / "happy_or_sad", small)
+    spec = (small / "spec.toml").read_text()
+    (small / "spec.toml").write_text(spec.replace("[limits]\n", "[limits]\ndisk_mib = 64\n"))
+
+    def grade(source: str, name: str) -> dict:
+        (tmp_path / name).write_text(source)
+        out = tmp_path / f"{name}.json"
+        result = run_cli("--exercises", tmp_path / "exercises", "grade", "small_faces", tmp_path / name,
+                         "--data-dir", standin, "--json", out)
+        assert out.is_file(), result.output
+        return json.loads(out.read_text())
+
+    report = grade(FACES_DATASET, "faces.py")
+    verification = _verdict(report)
+    assert (verification["status"], verification["epochs"]) == ("verified", 4), verification
+    assert report["environment"]["training_verification"]["cost"]["state_mib"] < 1  # (no rows saved: hashes)
+
+    flipped = grade(FACES_DATASET.replace("(x / 255.0, y)", "(tf.image.flip_left_right(x[:, :, :]) / 255.0, y)"),
+                    "flipped.py")
+    _cannot_be_verified(flipped, (
+        "80 of the 80 pictures the fit's tf.data pipeline gave are none of the exercise's pictures as "
+        "image_dataset_from_directory reads them at 120x120 (bilinear, uncropped; as read, divided by 255, or scaled "
+        "by Rescaling(1 / 255)): the grader replays a pipeline of pictures too large to record only from the "
+        "pictures themselves, and this one changes them (an augmentation or a map of its own inside the pipeline)"))
+
+
 def test_a_pipelines_rows_are_recorded_once_and_cut_into_the_epochs_trained():
     """grader.harness.recorded.RowLog, as fit drives it: rows seen again in a new order add nothing; an
     endless pipeline's batch drawn ahead belongs to the next epoch; rows past the budget end the recording
@@ -635,3 +688,23 @@ def test_a_pipelines_rows_are_recorded_once_and_cut_into_the_epochs_trained():
     assert huge.over and record["not_replayed"] == (
         "an epoch of the fit's tf.data pipeline holds about 9 MiB of rows (100000 batches of 4), more than the disk "
         "budget of 1 MiB for recording them")
+
+    # float32 pictures too large to keep (an epoch of 100,000 batches of 4 pictures of 8x8x3 and their labels: 296 MiB against 1):
+    # each row is kept by the hash of its bytes alone, for the evaluator to find among the exercise's pictures
+    from grader.batchorder import row_hashes
+
+    pictures = (np.arange(10 * 8 * 8 * 3, dtype=np.float32).reshape(10, 8, 8, 3) + 0.5) / 255.0
+    record = {"replay": {"kind": "recorded"}}
+    hashed = RowLog(2**20, record, steps=100_000)
+    hashed.add(pictures[:4], y[:4])
+    hashed.add(pictures[[3, 2, 4, 5]], y[[3, 2, 4, 5]])
+    assert not hashed.over and record["replay"] == {
+        "kind": "recorded", "pictures": True, "too_large": "an epoch of the fit's tf.data pipeline holds about 296 MiB "
+        "of rows (100000 batches of 4), more than the disk budget of 1 MiB for recording them"}
+    table = hashed.grown()
+    assert str(table["x_code"]) == "pictures" and table["x_shape"].tolist() == [8, 8, 3]
+    assert table["x"].dtype == np.uint64 and table["x"].tolist() == row_hashes(pictures[:6])
+    assert np.array_equal(table["y"], y[:6]) and hashed.epoch(2)["index"].tolist() == [0, 1, 2, 3, 3, 2, 4, 5]
+    flat = RowLog(2**20, {"replay": {}}, steps=100_000)  # rows that are not pictures are not: the recording stops
+    flat.add(pictures[:4].reshape(4, -1), y[:4])
+    assert flat.over

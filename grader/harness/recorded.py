@@ -6,7 +6,10 @@ batches themselves, as the fit draws them: one step added at the pipeline's end 
 ``RowLog``, which keeps every distinct row (a sample and its label) once, and, for each batch, which
 rows it holds. A pipeline that reads the same pictures every epoch, in a new order, adds nothing after
 its first epoch; one that augments them inside the pipeline adds new rows every epoch, until the rows
-pass the disk budget (the epochs after that are not auditable, and the report says why).
+pass the disk budget (the epochs after that are not auditable, and the report says why). Pictures too
+large to keep (``image_dataset_from_directory``'s, resized to fractions of a level) are kept by a hash
+alone: the evaluator reads the exercise's own pictures as that function does and finds each row among
+them (grader/picture_rows.py), which also shows the rows are the exercise's data.
 
 At each epoch's end the table of rows is saved when it grew, then the epoch's batches; the evaluator
 trains on the same rows in the same batches to replay a part of it (grader/replay.py).
@@ -18,7 +21,7 @@ import threading
 
 import numpy as np
 
-from grader.batchorder import ROW_CODES, decoded_rows
+from grader.batchorder import PICTURES, ROW_CODES, decoded_rows, row_hashes
 
 GROWING = ("the fit's tf.data pipeline gave new rows every epoch (augmentation inside the pipeline makes them), "
            "and recording them passed the disk budget of {budget} MiB")
@@ -85,34 +88,31 @@ class RowLog:
         self.by_hash: dict[int, list[int]] = {}
         self.batches: list[np.ndarray] = []
         self.over = False
-        self.weights: np.ndarray | None = None
 
     def add(self, x: np.ndarray, y: np.ndarray):
         x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
         with self.lock:
             if self.over:
                 return
-            if self.x is None:
-                self.dtype, self.code = x.dtype, next((c for c in ROW_CODES if _encoded(c, x) is not None), None)
-                row = x[:1].nbytes // (x.dtype.itemsize if self.code else 1) + y[:1].nbytes
-                size = self.steps * len(x) * row  # (an epoch's rows, from the first batch)
-                if size > self.budget:
-                    return self._give_up(TOO_LARGE.format(size=size // 2**20, steps=self.steps, rows=len(x),
-                                                          budget=self.budget // 2**20))
-                kept = np.uint8 if self.code else x.dtype
-                self.x = np.empty((max(64, len(x)),) + x.shape[1:], kept)
-                self.y = np.empty((max(64, len(y)),) + y.shape[1:], y.dtype)
-            if len(x) != len(y) or x.shape[1:] != self.x.shape[1:] or y.shape[1:] != self.y.shape[1:] or \
+            if self.x is None and not self._start(x, y):
+                return
+            if len(x) != len(y) or x.shape[1:] != self.shape or y.shape[1:] != self.y.shape[1:] or \
                     x.dtype != self.dtype or y.dtype != self.y.dtype:
                 return self._give_up("the fit's tf.data pipeline gave batches of different shapes or types")
-            if self.code is not None:
+            if self.code is not None and self.code != PICTURES:
                 encoded = _encoded(self.code, x)
                 if encoded is None:  # a row this way cannot keep: the table goes back to the pipeline's type
                     self.x, self.code = decoded_rows(self.code, self.x, self.dtype), None
                 else:
                     x = encoded
+            if self.code == PICTURES:  # a picture is known by its hash alone
+                hashes = row_hashes(x)
+                x = np.asarray(hashes, dtype=np.uint64)
+            else:
+                hashes = row_hashes(np.concatenate([x.reshape(len(x), -1).view(np.uint8),
+                                                    y.reshape(len(y), -1).view(np.uint8)], axis=1))
             index = np.empty(len(x), dtype=np.int64)
-            for i, h in enumerate(self._hashes(x, y)):
+            for i, h in enumerate(hashes):
                 index[i] = self._find(h, x[i], y[i])
                 if index[i] < 0:
                     if (self.count + 1) * (self.x[0].nbytes + self.y[0].nbytes) > self.budget:
@@ -120,17 +120,26 @@ class RowLog:
                     index[i] = self._append(h, x[i], y[i])
             self.batches.append(index)
 
-    def _hashes(self, x: np.ndarray, y: np.ndarray) -> list[int]:
-        """A 64-bit hash of each row's bytes (sample and label): a product with fixed random words."""
-        rows = np.concatenate([x.reshape(len(x), -1).view(np.uint8), y.reshape(len(y), -1).view(np.uint8)], axis=1)
-        pad = (-rows.shape[1]) % 8
-        if pad:
-            rows = np.concatenate([rows, np.zeros((len(rows), pad), np.uint8)], axis=1)
-        words = np.ascontiguousarray(rows).view(np.uint64)
-        if self.weights is None or len(self.weights) != words.shape[1]:
-            self.weights = np.random.default_rng(0x5EED).integers(1, 2**63, words.shape[1], dtype=np.uint64) | 1
-        with np.errstate(over="ignore"):
-            return (words * self.weights).sum(axis=1, dtype=np.uint64).tolist()
+    def _start(self, x: np.ndarray, y: np.ndarray) -> bool:
+        """How the rows are kept, from the first batch: as bytes where they come back exactly, else as they
+        are; pictures too large to keep (float32, as ``image_dataset_from_directory`` reads them) by their
+        hashes, for the evaluator to find among the exercise's own pictures (grader/picture_rows.py)."""
+        self.dtype, self.shape = x.dtype, x.shape[1:]
+        self.code = next((c for c in ROW_CODES if _encoded(c, x) is not None), None)
+        row = x[:1].nbytes // (x.dtype.itemsize if self.code else 1) + y[:1].nbytes
+        size = self.steps * len(x) * row  # (an epoch's rows, from the first batch)
+        if size > self.budget:
+            why = TOO_LARGE.format(size=size // 2**20, steps=self.steps, rows=len(x), budget=self.budget // 2**20)
+            if x.dtype != np.float32 or x.ndim != 4 or x.shape[-1] not in (1, 3, 4) or \
+                    not isinstance(self.record.get("replay"), dict):
+                self._give_up(why)
+                return False
+            self.code = PICTURES
+            self.record["replay"].update(pictures=True, too_large=why)
+        kept = np.uint64 if self.code == PICTURES else np.uint8 if self.code else x.dtype
+        self.x = np.empty((max(64, len(x)),) + (() if self.code == PICTURES else x.shape[1:]), kept)
+        self.y = np.empty((max(64, len(y)),) + y.shape[1:], y.dtype)
+        return True
 
     def _find(self, h: int, x: np.ndarray, y: np.ndarray) -> int:
         for j in self.by_hash.get(h, ()):  # the same bytes (-0.0 is not 0.0 here; a NaN is itself)
@@ -172,7 +181,7 @@ class RowLog:
                 return None
             self.saved_count = self.count
             return {"x": self.x[:self.count], "y": self.y[:self.count], "x_code": np.asarray(self.code or "raw"),
-                    "x_dtype": np.asarray(self.dtype.str)}
+                    "x_dtype": np.asarray(self.dtype.str), "x_shape": np.asarray(self.shape, dtype=np.int64)}
 
     def epoch(self, steps: int) -> dict | None:
         """The ``steps`` batches the epoch trained on, as arrays to save; None when they are not all recorded."""

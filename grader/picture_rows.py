@@ -1,0 +1,59 @@
+"""The rows of a tf.data pipeline found among the exercise's own pictures (runs in the evaluator).
+
+A pipeline of pictures too large to keep (``image_dataset_from_directory`` at 150x150 gives float32 rows
+of 270 KB, fractions of a level once resized) is recorded in the child by a hash of each row's bytes
+(grader/harness/recorded.py). Here the runtime's own ``image_dataset_from_directory`` reads the pictures
+the trusted side handed over (the exercise's dataset, never the program's copy) at the rows' size, as
+they are, divided by 255 (``x / 255.0`` in a map) or scaled as ``Rescaling(1 / 255)`` scales them, and
+every recorded row must be one of these: the replay trains on pictures read here, so the rows are shown
+to be the exercise's own. Imports only NumPy and, handed in, TensorFlow and Keras.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from grader.batchorder import PICTURES, row_hashes
+
+COLOR_MODES = {1: "grayscale", 3: "rgb", 4: "rgba"}
+MOST_ROW_BYTES = 1536 * 2**20  # the rows built for a replay, together (the evaluator's memory is limited)
+WAYS = ("as read", "divided by 255", "scaled by Rescaling(1 / 255)")
+
+
+class NotFound(Exception):
+    """The rows cannot be rebuilt from the pictures, for the reason the message gives (a sentence's end)."""
+
+
+def rows_from_pictures(tf, utils, data: dict, folder: Path) -> np.ndarray:
+    """The recorded rows (``data["x"]``: their hashes; ``x_shape``, ``x_dtype``), read from the pictures in
+    ``folder`` with ``utils.image_dataset_from_directory`` (the runtime's own)."""
+    hashes, shape = data["x"], [int(v) for v in np.ravel(data.get("x_shape", []))]
+    if hashes.dtype != np.uint64 or hashes.ndim != 1 or str(data.get("x_dtype")) != "<f4" or len(shape) != 3 or \
+            shape[2] not in COLOR_MODES or not all(0 < v <= 4096 for v in shape[:2]):
+        raise NotFound("the record of the pipeline's pictures is not one of rows of float32 pictures")
+    if len(hashes) * int(np.prod(shape)) * 4 > MOST_ROW_BYTES:
+        raise NotFound(f"the pipeline's {len(hashes)} pictures of {shape[0]}x{shape[1]} are more than the grader reads "
+                       f"again to replay training ({MOST_ROW_BYTES // 2**20} MiB)")
+    wanted: dict[int, list[int]] = {}
+    for i, h in enumerate(hashes.tolist()):
+        wanted.setdefault(h, []).append(i)
+    rows = np.empty((len(hashes), *shape), np.float32)
+    pictures = utils.image_dataset_from_directory(
+        str(folder), labels=None, image_size=(shape[0], shape[1]), color_mode=COLOR_MODES[shape[2]],
+        batch_size=64, shuffle=False).map(lambda x: (x, x / 255.0, x * (1 / 255))) if any(folder.iterdir()) else ()
+    for batch in pictures:
+        for way in batch:
+            way = way.numpy()
+            for k, h in enumerate(row_hashes(way)):
+                for i in wanted.pop(h, ()):
+                    rows[i] = way[k]
+        if not wanted:
+            return rows
+    missing = sum(len(v) for v in wanted.values())
+    raise NotFound(f"{missing} of the {len(hashes)} pictures the fit's tf.data pipeline gave are none of the exercise's "
+                   f"pictures as image_dataset_from_directory reads them at {shape[0]}x{shape[1]} (bilinear, uncropped; "
+                   f"{', '.join(WAYS[:-1])}, or {WAYS[-1]}): "
+                   "the grader replays a pipeline of pictures too large to record only from the pictures themselves, "
+                   "and this one changes them (an augmentation or a map of its own inside the pipeline)")
