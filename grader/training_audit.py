@@ -13,7 +13,7 @@ from pathlib import Path
 
 VERIFIED, REFUTED, UNVERIFIABLE, NO_TRAINING = "verified", "refuted", "unverifiable", "no_training"
 PICTURE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # what image_dataset_from_directory reads
-MOST_PICTURES = 100_000
+MOST_PICTURES, MOST_PICTURE_BYTES = 100_000, 2**31  # handed to the evaluator, at most (Kaggle's 25,000: 800 MB)
 MOST_EPOCHS = 8  # replayed per grading, at most
 SHARE = 0.10  # of the training time the replays may cost (at least one epoch, and MIN_BUDGET_S)
 MIN_BUDGET_S = 0.5
@@ -146,12 +146,13 @@ def exercise_pictures(located) -> list[Path]:
     order: what the rows of a pipeline of pictures too large to record are read again from."""
     if located is None or not located.path.is_dir():
         return []
-    found = []
+    found, size = [], 0
     for path in sorted(located.path.rglob("*")):
         if path.suffix.lower() in PICTURE_SUFFIXES and path.is_file() and not path.is_symlink():
-            found.append(path)
-            if len(found) >= MOST_PICTURES:
+            size += path.stat().st_size
+            if len(found) >= MOST_PICTURES or size > MOST_PICTURE_BYTES:
                 break
+            found.append(path)
     return found
 
 
