@@ -16,8 +16,8 @@ A verdict is one of:
   commitment names, and every replayed epoch reached the committed state;
 - ``refuted``: one of these is shown false (the sentence says which); the checks that rest on the record
   fail (``CheckType.rests_on_record``);
-- ``unverifiable``: nothing contradicts the record, but no epoch could be replayed (a Python generator, a
-  ``tf.data`` pipeline whose rows pass the disk budget, a layer drawing random numbers on the tf.keras 2
+- ``unverifiable``: nothing contradicts the record, but no epoch could be replayed (a generator with class
+  weights, a ``tf.data`` pipeline that augments inside itself past the disk budget, a layer drawing random numbers on the tf.keras 2
   runtime, a loss of the program's own), with the reason; the
   exercise's ``[verification] unverifiable`` says what that earns ("grade" as the record says, the
   default, or "fail" the checks that rest on it);
@@ -151,17 +151,22 @@ def _why_not_replayable(fit: dict | None, evidence) -> str:
         return ("the program trained from a tf.data pipeline of a shape the grader does not record to replay an epoch "
                 "(inputs or labels other than one numeric tensor each, sample weights, a pipeline of unknown length, "
                 "steps_per_epoch cutting a finite pipeline short, several steps per execution)")
+    if kind in ("generator", "other"):  # (recorded at train_step when of the usual shape: recorded.stepped)
+        return (f"the program trained from {_data_words(kind)} of a shape the grader does not record to replay an "
+                "epoch (class weights, batches other than one tensor of inputs and one of labels, several steps "
+                "per execution, XLA)")
     if kind and kind != "arrays":
         return (f"the program trained from {_data_words(kind)}, which the grader cannot rebuild to replay an "
-                "epoch (it replays training on NumPy arrays, on tf.data pipelines of (x, y) batches and on "
-                "ImageDataGenerator's batches)")
+                "epoch (it replays training on NumPy arrays, on tf.data pipelines of (x, y) batches, on Python "
+                "generators and Sequences, and on ImageDataGenerator's batches)")
     return ("the fit's batches were left in Keras' own order, which the grader cannot rebuild (sample weights, "
             "steps_per_epoch, executions that cross epochs, or arrays over the disk budget)")
 
 
 def _data_words(kind: str) -> str:
     return {"ImageDataGenerator": "an ImageDataGenerator", "generator": "a Python generator",
-            "tf.data": "a tf.data pipeline"}.get(kind, "data that is neither NumPy arrays nor a generator")
+            "tf.data": "a tf.data pipeline", "other": "a Sequence or other data of its own"}.get(
+        kind, "data that is neither NumPy arrays nor a generator")
 
 
 def _uses_ema(fit: dict) -> bool:

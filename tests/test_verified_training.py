@@ -80,6 +80,11 @@ recorder.digests[id(model)] = fitwrap.weights_digest(model)
 '''
 
 
+GENERATOR_REASON = ("the program trained from a Python generator of a shape the grader does not record to replay an "
+              "epoch (class weights, batches other than one tensor of inputs and one of labels, several steps per "
+              "execution, XLA)")
+
+
 def _verdict(report) -> dict:
     """The verdict without what it cost (which varies from run to run)."""
     return {k: v for k, v in report["environment"]["training_verification"].items() if k != "cost"}
@@ -136,9 +141,7 @@ def test_training_that_starts_from_hand_set_weights_is_found(grade_file):
 def test_unverifiable_training_is_graded_and_marked_unless_the_exercise_fails_it(grade_file, tmp_path):
     """Forged commitments that name a generator cannot be replayed: by default the record is graded as it
     says and the report says so; an exercise with [verification] unverifiable = "fail" gives it nothing."""
-    reason = ("the program trained from a Python generator, which the grader cannot rebuild to replay an epoch (it "
-              "replays training on NumPy arrays, on tf.data pipelines of (x, y) batches and on ImageDataGenerator's "
-              "batches)")
+    reason = GENERATOR_REASON
     _, report = grade_file(FORGED_COMMITMENTS)
     _cannot_be_verified(report, reason)
     assert report["score"] == 10
@@ -229,14 +232,11 @@ def test_training_the_grader_cannot_replay_says_why(standin, grade_file):
                                 "          class_weight={k: 1.0 + k / 10 for k in range(10)})", """def batches():
     while True:
         for i in range(0, 2400, 64):
-            yield x[i:i + 64], y[i:i + 64]
+            yield x[i:i + 64], y[i:i + 64], np.ones(len(y[i:i + 64]))
 
 model.fit(batches(), steps_per_epoch=38, epochs=1)""")
     _, report = grade_file(program, exercise="mnist_callback", extra=("--data-dir", standin))
-    reason = ("the program trained from a Python generator, which the grader cannot rebuild to replay an epoch (it "
-              "replays training on NumPy arrays, on tf.data pipelines of (x, y) batches and on ImageDataGenerator's "
-              "batches)")
-    _cannot_be_verified(report, reason)
+    _cannot_be_verified(report, "the fit's Python generator gave batches other than (inputs, labels), one tensor each")
     weighted = program.replace("model.fit(batches(), steps_per_epoch=38, epochs=1)",
                                "model.fit(tf.data.Dataset.from_tensor_slices((x, y, np.ones(3000))).batch(64), "
                                "epochs=1)")
@@ -508,12 +508,13 @@ def test_training_on_an_image_data_generator_over_arrays_is_replayed(standin, gr
     _, report = grade_file(ARRAY_FLOW, exercise="mnist_callback", extra=("--data-dir", standin))
     verification = _verdict(report)
     assert (verification["status"], verification["epochs"]) == ("verified", 3), verification
+    # a preprocessing_function of the program's own: the generator is not rebuilt, but its batches are recorded as
+    # the model's train_step takes them (new pictures every epoch: 3 epochs of 600 rows of 28x28 float32)
     own = ARRAY_FLOW.replace("rotation_range=15,", "rotation_range=15, preprocessing_function=lambda p: p * 0.5,")
     _, report = grade_file(own, exercise="mnist_callback", extra=("--data-dir", standin))
-    reason = ("the program trained from an ImageDataGenerator the grader cannot rebuild to replay an epoch (a "
-              "preprocessing_function of its own, steps_per_epoch other than one pass over the data, labels other "
-              "than binary, sparse or categorical, or pictures over the disk budget)")
-    _cannot_be_verified(report, reason)
+    verification = _verdict(report)
+    assert (verification["status"], verification["epochs"]) == ("verified", 3), verification
+    assert report["environment"]["training_verification"]["cost"]["state_mib"] > 3 * 600 * 28 * 28 * 4 / 2**20
 
 
 # The answer written in the middle of training, inside one of 500 epochs the program trains with a learning rate
@@ -571,6 +572,81 @@ def test_dropout_on_tf_keras_is_not_replayed_and_not_accused(standin, grade_file
     reason = ("the model has a layer that draws random numbers in training (Dropout, noise, random augmentation) on "
               "the tf.keras 2 runtime, whose random state the grader does not replay")
     _cannot_be_verified(report, reason)
+
+
+# Honest: a Python generator of the program's own, endless, shuffling with NumPy's global generator, read
+# steps_per_epoch at a time (Keras 3 peeks at two batches first and reads ahead in a thread); Dropout.
+GENERATOR = '''import numpy as np
+import tensorflow as tf
+(x, y), _ = tf.keras.datasets.mnist.load_data()
+x, y = x[:2400] / 255.0, y[:2400]
+
+def batches():
+    while True:
+        order = np.random.permutation(2400)
+        for i in range(0, 2400, 64):
+            yield x[order[i:i + 64]], y[order[i:i + 64]]
+
+model = tf.keras.Sequential([tf.keras.Input(shape=(28, 28)), tf.keras.layers.Flatten(),
+                             tf.keras.layers.Dense(32, activation="relu"), tf.keras.layers.Dropout(0.2),
+                             tf.keras.layers.Dense(10, activation="softmax")])
+model.compile(optimizer=tf.keras.optimizers.Adam(0.002), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(batches(), steps_per_epoch=38, epochs=3)
+'''
+
+# Honest: a Sequence of the program's own that reshuffles itself at each epoch's end, on tf-keras (lr=).
+SEQUENCE = '''import math
+import numpy as np
+import tensorflow as tf
+(x, y), _ = tf.keras.datasets.mnist.load_data()
+x, y = x[:2400] / 255.0, y[:2400]
+
+class Batches(tf.keras.utils.Sequence):
+    def __init__(self, x, y, size):
+        super().__init__()
+        self.x, self.y, self.size = x, y, size
+        self.order = np.arange(len(x))
+
+    def __len__(self):
+        return math.ceil(len(self.x) / self.size)
+
+    def __getitem__(self, i):
+        rows = self.order[i * self.size:(i + 1) * self.size]
+        return self.x[rows], self.y[rows]
+
+    def on_epoch_end(self):
+        np.random.shuffle(self.order)
+
+model = tf.keras.Sequential([tf.keras.Input(shape=(28, 28)), tf.keras.layers.Flatten(),
+                             tf.keras.layers.Dense(32, activation="relu"), tf.keras.layers.Dense(10, activation="softmax")])
+model.compile(optimizer=tf.keras.optimizers.Adam(lr=0.002), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(Batches(x, y, 50), epochs=3)
+'''
+
+
+def test_training_on_a_python_generator_is_replayed_from_the_batches_train_step_took(standin, grade_file):
+    """Recorded where the model takes each batch: what Keras peeked at or read ahead does not count."""
+    _, report = grade_file(GENERATOR, exercise="mnist_callback", extra=("--data-dir", standin))
+    verification = _verdict(report)
+    assert (verification["status"], verification["epochs"]) == ("verified", 3), verification
+    assert [3, 36, 38] in verification["segments"]  # (committed to every 5 steps: the last part of the last epoch)
+    nudged = GENERATOR.replace("model.fit(batches(),", '''class Nudge(tf.keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 36:
+            self.model.set_weights([w * 1.001 for w in self.model.get_weights()])
+
+model.fit(batches(), callbacks=[Nudge()],''')
+    _, report = grade_file(nudged, exercise="mnist_callback", extra=("--data-dir", standin))
+    verification = _verdict(report)
+    assert verification["status"] == "refuted" and verification["reason"].startswith(
+        "replaying steps 36 to 38 of epoch "), verification
+
+
+def test_training_on_a_sequence_of_its_own_on_tf_keras_is_replayed(standin, grade_file):
+    _, report = grade_file(SEQUENCE, exercise="mnist_callback", extra=("--data-dir", standin))
+    assert report["environment"]["runtime"]["name"] == "keras2"
+    verification = _verdict(report)
+    assert (verification["status"], verification["epochs"]) == ("verified", 3), verification
 
 
 # The course's later happy-or-sad lab reads the folder with image_dataset_from_directory and divides by 255 in a

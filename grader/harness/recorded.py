@@ -23,9 +23,9 @@ import numpy as np
 
 from grader.batchorder import PICTURES, ROW_CODES, decoded_rows, row_hashes
 
-GROWING = ("the fit's tf.data pipeline gave new rows every epoch (augmentation inside the pipeline makes them), "
+GROWING = ("the fit's {source} gave new rows every epoch (augmentation inside {it} makes them), "
            "and recording them passed the disk budget of {budget} MiB")
-TOO_LARGE = ("an epoch of the fit's tf.data pipeline holds about {size} MiB of rows ({steps} batches of {rows}), "
+TOO_LARGE = ("an epoch of the fit's {source} holds about {size} MiB of rows ({steps} batches of {rows}), "
              "more than the disk budget of {budget} MiB for recording them")
 
 
@@ -54,7 +54,7 @@ def replayable(tf, a: dict, budget_bytes: int, record: dict, per_execution: int 
         try:
             log.add(x, y)
         except Exception as exc:  # never the program's training: the recording stops, and says why
-            log.fail(f"recording the fit's tf.data pipeline failed ({type(exc).__name__})")
+            log.fail(f"recording the fit's {log.source} failed ({type(exc).__name__})")
         return np.int64(0)
 
     def through(x, y):
@@ -68,6 +68,55 @@ def replayable(tf, a: dict, budget_bytes: int, record: dict, per_execution: int 
             "input_shape": shape if all(isinstance(d, int) for d in shape) else None}
 
 
+def stepped(tf, keras, model, a: dict, budget_bytes: int, record: dict, per_execution: int = 1) -> dict | None:
+    """What replaying a fit on a Python generator, or a ``Sequence`` (``PyDataset``) of the program's own,
+    needs: their batches are recorded where training takes them, at the model's ``train_step`` (one step
+    added before it hands each ``(x, y)`` batch to a ``RowLog``), so what Keras read ahead, peeked at or
+    reshuffled in between never counts: the epoch's rows are the batches it trained on, in order. None,
+    and nothing changed, for a fit of another shape (labels given apart, class weights, which Keras turns
+    into sample weights before the step, XLA, several steps per execution)."""
+    import inspect
+
+    data = a.get("x")
+    if not (inspect.isgenerator(data) or isinstance(data, keras.utils.Sequence)) or a.get("y") is not None or \
+            a.get("class_weight") or per_execution != 1 or getattr(model, "jit_compile", False) is True:
+        return None
+    steps = a.get("steps_per_epoch")
+    if not isinstance(steps, int) or steps <= 0:
+        steps = len(data) if isinstance(data, keras.utils.Sequence) else 1  # (1: no estimate before the rows come)
+    source = "Python generator" if inspect.isgenerator(data) else "Sequence"
+    log = RowLog(budget_bytes, record, steps, source=source)
+    had_own = "train_step" in vars(model)
+    original = model.train_step
+
+    def keep(x, y):
+        try:
+            log.add(x, y)
+        except Exception as exc:  # never the program's training: the recording stops, and says why
+            log.fail(f"recording the fit's {source} failed ({type(exc).__name__})")
+        return np.int64(0)
+
+    def train_step(data):
+        if isinstance(data, (tuple, list)) and len(data) == 2 and all(tf.is_tensor(t) and not
+                                                                       isinstance(t, tf.SparseTensor) for t in data):
+            kept = tf.numpy_function(keep, list(data), tf.int64, stateful=True)
+            with tf.control_dependencies([kept]):
+                data = (tf.identity(data[0]), tf.identity(data[1]))
+        else:  # (at tracing: inputs or labels of other shapes, sample weights)
+            log.fail(f"the fit's {source} gave batches other than (inputs, labels), one tensor each")
+        return original(data)
+
+    def give_back():
+        if had_own:
+            model.train_step = original
+        else:
+            vars(model).pop("train_step", None)
+        model.train_function = None  # (built around the recording step: the next fit builds its own)
+
+    model.train_step, model.train_function, log.closing = train_step, None, give_back
+    return {"kind": "recorded", "steps": steps, "log": log, "input_shape": None}
+
+
 class RowLog:
     """The distinct rows a pipeline gave (``x``, ``y``: each row once, found again by a hash of its bytes and
     compared whole), and the batches drawn as lists of rows, in the order made, which is the order trained
@@ -77,8 +126,11 @@ class RowLog:
     did not train on is dropped at the next; an infinite one (``continuing``) is read on from one epoch to
     the next, and Keras draws a batch ahead: the next epoch's first batch is drawn during this one."""
 
-    def __init__(self, budget_bytes: int, record: dict, steps: int, continuing: bool = False):
+    def __init__(self, budget_bytes: int, record: dict, steps: int, continuing: bool = False,
+                 source: str = "tf.data pipeline"):
         self.budget, self.record, self.steps, self.continuing = budget_bytes, record, steps, continuing
+        self.source, self.it = source, "the pipeline" if source == "tf.data pipeline" else "it"
+        self.closing = None  # what ends the recording when the fit ends (stepped's: train_step given back)
         self.marked = False
         self.lock = threading.Lock()
         self.x: np.ndarray | None = None
@@ -98,7 +150,7 @@ class RowLog:
                 return
             if len(x) != len(y) or x.shape[1:] != self.shape or y.shape[1:] != self.y.shape[1:] or \
                     x.dtype != self.dtype or y.dtype != self.y.dtype:
-                return self._give_up("the fit's tf.data pipeline gave batches of different shapes or types")
+                return self._give_up(f"the fit's {self.source} gave batches of different shapes or types")
             if self.code is not None and self.code != PICTURES:
                 encoded = _encoded(self.code, x)
                 if encoded is None:  # a row this way cannot keep: the table goes back to the pipeline's type
@@ -116,7 +168,8 @@ class RowLog:
                 index[i] = self._find(h, x[i], y[i])
                 if index[i] < 0:
                     if (self.count + 1) * (self.x[0].nbytes + self.y[0].nbytes) > self.budget:
-                        return self._give_up(GROWING.format(budget=self.budget // 2**20))
+                        return self._give_up(GROWING.format(source=self.source, it=self.it,
+                                                            budget=self.budget // 2**20))
                     index[i] = self._append(h, x[i], y[i])
             self.batches.append(index)
 
@@ -129,7 +182,8 @@ class RowLog:
         row = x[:1].nbytes // (x.dtype.itemsize if self.code else 1) + y[:1].nbytes
         size = self.steps * len(x) * row  # (an epoch's rows, from the first batch)
         if size > self.budget:
-            why = TOO_LARGE.format(size=size // 2**20, steps=self.steps, rows=len(x), budget=self.budget // 2**20)
+            why = TOO_LARGE.format(source=self.source, size=size // 2**20, steps=self.steps, rows=len(x),
+                                   budget=self.budget // 2**20)
             if x.dtype != np.float32 or x.ndim != 4 or x.shape[-1] not in (1, 3, 4) or \
                     not isinstance(self.record.get("replay"), dict):
                 self._give_up(why)
@@ -195,6 +249,8 @@ class RowLog:
         with self.lock:
             self.x = self.y = None
             self.by_hash, self.batches = {}, []
+        if self.closing is not None:
+            self.closing()
 
 
 def _encoded(code: str, x: np.ndarray) -> np.ndarray | None:

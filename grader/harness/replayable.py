@@ -6,7 +6,9 @@ and prepared when the fit starts (grader/harness/commit.py then commits to it wh
 - an ImageDataGenerator's iterator, on either Keras: grader/harness/images.py;
 - one batch that fits whole (fitwrap's fast path): those arrays;
 - a tf.data pipeline of (x, y) batches, on either Keras: the batches it gives, recorded as the fit draws
-  them (grader/harness/recorded.py).
+  them (grader/harness/recorded.py);
+- a Python generator or a Sequence of the program's own, on either Keras: the batches recorded as the
+  model's train_step takes them (recorded.stepped).
 Anything else keeps Keras' own pipeline, and the trusted side says why it cannot be verified.
 """
 
@@ -38,7 +40,8 @@ def prepare(tf, keras, model, a: dict, record: dict, ledger, one_batch: dict | N
     elif replay is None:  # arrays in batchorder's order, an ImageDataGenerator's batches, tf.data's as drawn
         replay = arrays(tf, keras, a, ledger.seed, record["index"], per_execution) or \
             images.replayable(keras, a, ledger.budget // 2, per_execution) or \
-            recorded.replayable(tf, a, ledger.budget // 2, record, per_execution)
+            recorded.replayable(tf, a, ledger.budget // 2, record, per_execution) or \
+            recorded.stepped(tf, keras, model, a, ledger.budget // 2, record, per_execution)
     log = (replay or {}).pop("log", None)
     if replay is None:
         return None
