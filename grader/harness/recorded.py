@@ -185,7 +185,7 @@ class RowLog:
             why = TOO_LARGE.format(source=self.source, size=size // 2**20, steps=self.steps, rows=len(x),
                                    budget=self.budget // 2**20)
             if x.dtype != np.float32 or x.ndim != 4 or x.shape[-1] not in (1, 3, 4) or \
-                    not isinstance(self.record.get("replay"), dict):
+                    self.source != "tf.data pipeline" or not isinstance(self.record.get("replay"), dict):
                 self._give_up(why)
                 return False
             self.code = PICTURES
