@@ -211,7 +211,8 @@ class Evaluator:
         try:
             try:
                 if order.get("initial"):  # where training began, held against a fresh initialisation
-                    order = dict(order, initial={"start": hand(order["initial"]["start"], "replay-initial.npz")})
+                    order = dict(order, initial=dict(order["initial"],
+                                                     start=hand(order["initial"]["start"], "replay-initial.npz")))
                 request = {"op": "replay", "model": hand(model_path, "replay-model.keras"),
                            "data": hand(data_path, "replay-data.npz"), **order,
                            "epochs": [dict(e, start=hand(e["start"], f"replay-start-{i}.npz"),

@@ -5,8 +5,9 @@ of 270 KB, fractions of a level once resized) is recorded in the child by a hash
 (grader/harness/recorded.py). Here the runtime's own ``image_dataset_from_directory`` reads the pictures
 the trusted side handed over (the exercise's dataset, never the program's copy) at the rows' size, as
 they are, divided by 255 (``x / 255.0`` in a map) or scaled as ``Rescaling(1 / 255)`` scales them, and
-every recorded row must be one of these: the replay trains on pictures read here, so the rows are shown
-to be the exercise's own. Imports only NumPy and, handed in, TensorFlow and Keras.
+every recorded row must be one of these (the same hash, and the same BLAKE2b digest, which no picture
+can be made to share): the replay trains on pictures read here, so the rows are shown to be the
+exercise's own. Imports only NumPy and, handed in, TensorFlow and Keras.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.batchorder import PICTURES, row_hashes
+from grader.batchorder import PICTURES, row_digest, row_hashes
 
 COLOR_MODES = {1: "grayscale", 3: "rgb", 4: "rgba"}
 MOST_ROW_BYTES = 1536 * 2**20  # the rows built for a replay, together (the evaluator's memory is limited)
@@ -30,9 +31,16 @@ def rows_from_pictures(tf, utils, data: dict, folder: Path) -> np.ndarray:
     """The recorded rows (``data["x"]``: their hashes; ``x_shape``, ``x_dtype``), read from the pictures in
     ``folder`` with ``utils.image_dataset_from_directory`` (the runtime's own)."""
     hashes, shape = data["x"], [int(v) for v in np.ravel(data.get("x_shape", []))]
+    digests = data.get("x_digest")
     if hashes.dtype != np.uint64 or hashes.ndim != 1 or str(data.get("x_dtype")) != "<f4" or len(shape) != 3 or \
-            shape[2] not in COLOR_MODES or not all(0 < v <= 4096 for v in shape[:2]):
+            shape[2] not in COLOR_MODES or not all(0 < v <= 4096 for v in shape[:2]) or digests is None or \
+            digests.dtype != np.uint64 or digests.shape != hashes.shape:
         raise NotFound("the record of the pipeline's pictures is not one of rows of float32 pictures")
+    handed = sum(1 for _ in folder.iterdir())
+    if len(set(hashes.tolist())) > handed:
+        raise NotFound(f"the fit's tf.data pipeline gave {len(set(hashes.tolist()))} different pictures over its epochs, "
+                       f"more than the {handed} the exercise has: an augmentation inside the pipeline makes new ones, "
+                       "which the grader cannot read again from the exercise's pictures")
     if len(hashes) * int(np.prod(shape)) * 4 > MOST_ROW_BYTES:
         raise NotFound(f"the pipeline's {len(hashes)} pictures of {shape[0]}x{shape[1]} are more than the grader reads "
                        f"again to replay training ({MOST_ROW_BYTES // 2**20} MiB)")
@@ -47,13 +55,22 @@ def rows_from_pictures(tf, utils, data: dict, folder: Path) -> np.ndarray:
         for way in batch:
             way = way.numpy()
             for k, h in enumerate(row_hashes(way)):
-                for i in wanted.pop(h, ()):
-                    rows[i] = way[k]
+                if h not in wanted:
+                    continue
+                digest, rest = row_digest(way[k]), []
+                for i in wanted.pop(h):  # (the same hash and not the same digest: not this picture)
+                    if digests[i] == digest:
+                        rows[i] = way[k]
+                    else:
+                        rest.append(i)
+                if rest:
+                    wanted[h] = rest
         if not wanted:
             return rows
     missing = sum(len(v) for v in wanted.values())
     raise NotFound(f"{missing} of the {len(hashes)} pictures the fit's tf.data pipeline gave are none of the exercise's "
-                   f"pictures as image_dataset_from_directory reads them at {shape[0]}x{shape[1]} (bilinear, uncropped; "
-                   f"{', '.join(WAYS[:-1])}, or {WAYS[-1]}): "
-                   "the grader replays a pipeline of pictures too large to record only from the pictures themselves, "
-                   "and this one changes them (an augmentation or a map of its own inside the pipeline)")
+                   f"pictures as image_dataset_from_directory reads them by default at {shape[0]}x{shape[1]} (bilinear "
+                   f"interpolation, neither cropped nor padded; {', '.join(WAYS[:-1])}, or {WAYS[-1]}): the grader "
+                   "replays a pipeline of pictures too large to record only from pictures it reads itself, and this one "
+                   "changes them or reads them otherwise (an augmentation or a map of its own inside the pipeline, "
+                   "another interpolation, cropping or padding)")

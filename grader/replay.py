@@ -127,7 +127,8 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
     if request.get("initial"):  # where training started from, held against a fresh initialisation
         state = _arrays(Path(request["initial"]["start"]))  # (another fit's: its optimizer may differ)
         _assign(list(model.variables), {f"a{i}": state.get(f"a{i}") for i in range(len(model.variables))})
-        fresh = {"start_weights": _digests(model.get_weights()), "problem": fresh_problem(model, keras)}
+        fresh = {"start_weights": _digests(model.get_weights()),
+                 "problem": fresh_problem(model, keras) if request["initial"].get("fresh", True) else None}
     results = []
     for item in request["epochs"]:
         _assign(variables, _arrays(Path(item["start"])))
@@ -300,19 +301,19 @@ FRESH_SPREAD = (0.5, 2.0)  # its standard deviation against a fresh draw's: 64 v
 
 
 def fresh_problem(model, keras) -> str | None:
-    """Whether ``model``'s weights look like what its initialisers draw: the arrays whose initialiser is a
+    """Whether ``model``'s trainable weights look like what its initialisers draw: the arrays whose initialiser is a
     constant (biases: zeros) hold exactly it, and arrays of at least FRESH_SIZE random values spread as
     a fresh draw does and no further than twice its largest value. None, or what is wrong. Two fresh
     copies of the model (``clone_model``: the same layers, newly initialised) tell the constant
     initialisers (both draws equal) from the random ones."""
     try:
-        draws = [keras.models.clone_model(model).get_weights() for _ in range(2)]
+        draws = [[np.asarray(v) for v in keras.models.clone_model(model).trainable_weights] for _ in range(2)]
     except Exception:
         return None
-    weights = model.get_weights()
+    weights = [np.asarray(v) for v in model.trainable_weights]  # (frozen layers may hold pre-trained weights)
     if any(len(d) != len(weights) for d in draws):
         return None
-    names = [getattr(w, "path", None) or getattr(w, "name", f"array {i}") for i, w in enumerate(model.weights)]
+    names = [getattr(w, "path", None) or getattr(w, "name", f"array {i}") for i, w in enumerate(model.trainable_weights)]
     for name, w, a, b in zip(names, weights, *draws):
         if w.dtype.kind != "f" or w.shape != a.shape:
             continue

@@ -80,7 +80,8 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     origin = chain_start(fit_index, starts, ends)
     origin_file = folder / f"fit{origin[0]}-epoch{origin[1]}.npz" if origin else None
     if origin_file is not None and (starts[origin].get("saved") and origin_file.is_file()):
-        order["initial"] = {"start": origin_file}
+        # held against a fresh initialisation too, unless the exercise hands out pre-trained weights to start from
+        order["initial"] = {"start": origin_file, "fresh": not getattr(evidence, "pretrained", None)}
     else:
         origin = None
     requests = [{"epoch": g["run_from"], "through": g["epoch"], "steps": g["steps"], "from": g["from"], "to": g["to"],

@@ -697,9 +697,20 @@ def test_a_pipeline_of_pictures_too_large_to_record_is_read_again_from_the_exerc
                     "flipped.py")
     _cannot_be_verified(flipped, (
         "80 of the 80 pictures the fit's tf.data pipeline gave are none of the exercise's pictures as "
-        "image_dataset_from_directory reads them at 120x120 (bilinear, uncropped; as read, divided by 255, or scaled "
-        "by Rescaling(1 / 255)): the grader replays a pipeline of pictures too large to record only from the "
-        "pictures themselves, and this one changes them (an augmentation or a map of its own inside the pipeline)"))
+        "image_dataset_from_directory reads them by default at 120x120 (bilinear interpolation, neither cropped nor "
+        "padded; as read, divided by 255, or scaled by Rescaling(1 / 255)): the grader replays a pipeline of pictures "
+        "too large to record only from pictures it reads itself, and this one changes them or reads them otherwise "
+        "(an augmentation or a map of its own inside the pipeline, another interpolation, cropping or padding)"))
+    # flipped at random every epoch with a tf.random.Generator (TensorFlow's tutorial): new pictures each epoch, more
+    # than the exercise has, found before any is read (a random op of its own would flip the same ones every epoch)
+    augmented = grade(FACES_DATASET.replace("train = train.map", "flips = tf.random.Generator.from_seed(1)\ntrain = "
+                                            "train.map").replace("(x / 255.0, y)).cache()", "(x / 255.0, y)).cache().map("
+                                            "lambda x, y: (tf.image.stateless_random_flip_left_right(x, "
+                                            "flips.make_seeds(2)[0]), y))"), "augmented.py")
+    reason = _verdict(augmented)["reason"]
+    assert reason.startswith("the fit's tf.data pipeline gave ") and reason.endswith(
+        " different pictures over its epochs, more than the 80 the exercise has: an augmentation inside the pipeline "
+        "makes new ones, which the grader cannot read again from the exercise's pictures"), reason
 
 
 def test_a_pipelines_rows_are_recorded_once_and_cut_into_the_epochs_trained():
@@ -767,7 +778,7 @@ def test_a_pipelines_rows_are_recorded_once_and_cut_into_the_epochs_trained():
 
     # float32 pictures too large to keep (an epoch of 100,000 batches of 4 pictures of 8x8x3 and their labels: 296 MiB against 1):
     # each row is kept by the hash of its bytes alone, for the evaluator to find among the exercise's pictures
-    from grader.batchorder import row_hashes
+    from grader.batchorder import row_digest, row_hashes
 
     pictures = (np.arange(10 * 8 * 8 * 3, dtype=np.float32).reshape(10, 8, 8, 3) + 0.5) / 255.0
     record = {"replay": {"kind": "recorded"}}
@@ -780,6 +791,7 @@ def test_a_pipelines_rows_are_recorded_once_and_cut_into_the_epochs_trained():
     table = hashed.grown()
     assert str(table["x_code"]) == "pictures" and table["x_shape"].tolist() == [8, 8, 3]
     assert table["x"].dtype == np.uint64 and table["x"].tolist() == row_hashes(pictures[:6])
+    assert table["x_digest"].tolist() == [row_digest(p) for p in pictures[:6]]
     assert np.array_equal(table["y"], y[:6]) and hashed.epoch(2)["index"].tolist() == [0, 1, 2, 3, 3, 2, 4, 5]
     flat = RowLog(2**20, {"replay": {}}, steps=100_000)  # rows that are not pictures are not: the recording stops
     flat.add(pictures[:4].reshape(4, -1), y[:4])

@@ -21,7 +21,7 @@ import threading
 
 import numpy as np
 
-from grader.batchorder import PICTURES, ROW_CODES, decoded_rows, row_hashes
+from grader.batchorder import PICTURES, ROW_CODES, decoded_rows, row_digest, row_hashes
 
 GROWING = ("the fit's {source} gave new rows every epoch (augmentation inside {it} makes them), "
            "and recording them passed the disk budget of {budget} MiB")
@@ -97,8 +97,9 @@ def stepped(tf, keras, model, a: dict, budget_bytes: int, record: dict, per_exec
         return np.int64(0)
 
     def train_step(data):
-        if isinstance(data, (tuple, list)) and len(data) == 2 and all(tf.is_tensor(t) and not
-                                                                       isinstance(t, tf.SparseTensor) for t in data):
+        if isinstance(data, (tuple, list)) and len(data) == 2 and all(
+                isinstance(t, tf.Tensor) and (t.dtype.is_floating or t.dtype.is_integer or t.dtype.is_bool)
+                for t in data):  # (not ragged, sparse or text)
             kept = tf.numpy_function(keep, list(data), tf.int64, stateful=True)
             with tf.control_dependencies([kept]):
                 data = (tf.identity(data[0]), tf.identity(data[1]))
@@ -140,6 +141,7 @@ class RowLog:
         self.by_hash: dict[int, list[int]] = {}
         self.batches: list[np.ndarray] = []
         self.over = False
+        self.digests: np.ndarray | None = None  # (pictures kept by their hashes: each one's digest too)
 
     def add(self, x: np.ndarray, y: np.ndarray):
         x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
@@ -157,7 +159,8 @@ class RowLog:
                     self.x, self.code = decoded_rows(self.code, self.x, self.dtype), None
                 else:
                     x = encoded
-            if self.code == PICTURES:  # a picture is known by its hash alone
+            pictures = x
+            if self.code == PICTURES:  # a picture is known by its hash alone (and a digest, taken once)
                 hashes = row_hashes(x)
                 x = np.asarray(hashes, dtype=np.uint64)
             else:
@@ -171,6 +174,8 @@ class RowLog:
                         return self._give_up(GROWING.format(source=self.source, it=self.it,
                                                             budget=self.budget // 2**20))
                     index[i] = self._append(h, x[i], y[i])
+                    if self.code == PICTURES:
+                        self.digests[index[i]] = row_digest(pictures[i])
             self.batches.append(index)
 
     def _start(self, x: np.ndarray, y: np.ndarray) -> bool:
@@ -192,6 +197,7 @@ class RowLog:
             self.record["replay"].update(pictures=True, too_large=why)
         kept = np.uint64 if self.code == PICTURES else np.uint8 if self.code else x.dtype
         self.x = np.empty((max(64, len(x)),) + (() if self.code == PICTURES else x.shape[1:]), kept)
+        self.digests = np.empty(len(self.x), np.uint64) if self.code == PICTURES else None
         self.y = np.empty((max(64, len(y)),) + y.shape[1:], y.dtype)
         return True
 
@@ -205,6 +211,8 @@ class RowLog:
         if self.count == len(self.x):
             self.x = np.concatenate([self.x, np.empty_like(self.x)])
             self.y = np.concatenate([self.y, np.empty_like(self.y)])
+            if self.digests is not None:
+                self.digests = np.concatenate([self.digests, np.empty_like(self.digests)])
         j = self.count
         self.x[j], self.y[j] = x, y
         self.by_hash.setdefault(h, []).append(j)
@@ -235,7 +243,8 @@ class RowLog:
                 return None
             self.saved_count = self.count
             return {"x": self.x[:self.count], "y": self.y[:self.count], "x_code": np.asarray(self.code or "raw"),
-                    "x_dtype": np.asarray(self.dtype.str), "x_shape": np.asarray(self.shape, dtype=np.int64)}
+                    "x_dtype": np.asarray(self.dtype.str), "x_shape": np.asarray(self.shape, dtype=np.int64),
+                    **({"x_digest": self.digests[:self.count]} if self.digests is not None else {})}
 
     def epoch(self, steps: int) -> dict | None:
         """The ``steps`` batches the epoch trained on, as arrays to save; None when they are not all recorded."""
