@@ -50,15 +50,8 @@ def replayable(tf, a: dict, budget_bytes: int, record: dict, per_execution: int 
         return None  # (an infinite pipeline is read on from epoch to epoch, steps_per_epoch at a time)
     log = RowLog(budget_bytes, record, steps, continuing=cardinality < 0)
 
-    def keep(x, y):
-        try:
-            log.add(x, y)
-        except Exception as exc:  # never the program's training: the recording stops, and says why
-            log.fail(f"recording the fit's {log.source} failed ({type(exc).__name__})")
-        return np.int64(0)
-
     def through(x, y):
-        kept = tf.numpy_function(keep, [x, y], tf.int64, stateful=True)  # (stateful: never run in parallel)
+        kept = tf.numpy_function(log.keep, [x, y], tf.int64, stateful=True)  # (stateful: never run in parallel)
         with tf.control_dependencies([kept]):
             return tf.identity(x), tf.identity(y)
 
@@ -89,18 +82,11 @@ def stepped(tf, keras, model, a: dict, budget_bytes: int, record: dict, per_exec
     had_own = "train_step" in vars(model)
     original = model.train_step
 
-    def keep(x, y):
-        try:
-            log.add(x, y)
-        except Exception as exc:  # never the program's training: the recording stops, and says why
-            log.fail(f"recording the fit's {source} failed ({type(exc).__name__})")
-        return np.int64(0)
-
     def train_step(data):
         if isinstance(data, (tuple, list)) and len(data) == 2 and all(
                 isinstance(t, tf.Tensor) and (t.dtype.is_floating or t.dtype.is_integer or t.dtype.is_bool)
                 for t in data):  # (not ragged, sparse or text)
-            kept = tf.numpy_function(keep, list(data), tf.int64, stateful=True)
+            kept = tf.numpy_function(log.keep, list(data), tf.int64, stateful=True)
             with tf.control_dependencies([kept]):
                 data = (tf.identity(data[0]), tf.identity(data[1]))
         else:  # (at tracing: inputs or labels of other shapes, sample weights)
@@ -177,6 +163,15 @@ class RowLog:
                     if self.code == PICTURES:
                         self.digests[index[i]] = row_digest(pictures[i])
             self.batches.append(index)
+
+    def keep(self, x: np.ndarray, y: np.ndarray) -> np.int64:
+        """``add``, as a step of the program's training calls it (``tf.numpy_function``): a failure stops the
+        recording, and says why, never the training."""
+        try:
+            self.add(x, y)
+        except Exception as exc:
+            self.fail(f"recording the fit's {self.source} failed ({type(exc).__name__})")
+        return np.int64(0)
 
     def _start(self, x: np.ndarray, y: np.ndarray) -> bool:
         """How the rows are kept, from the first batch: as bytes where they come back exactly, else as they
