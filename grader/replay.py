@@ -156,8 +156,11 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
             if through == epoch:
                 batches = batches.skip(first).take(last - first)
         ends = _epoch_ends(model, keras)
-        history = model.fit(batches, epochs=through - epoch + 1, steps_per_epoch=last - first, verbose=0,
-                            shuffle=False, class_weight=class_weight,
+        # an epoch that ended when the child's data ran out is read to its end the same way (Keras' last call,
+        # which finds no batch, still counts an optimizer step)
+        runs_out = request.get("kind") == "recorded" and last == steps and bool(np.all(log.get("ran_out", False)))
+        history = model.fit(batches, epochs=through - epoch + 1, steps_per_epoch=None if runs_out else last - first,
+                            verbose=0, shuffle=False, class_weight=class_weight,
                             callbacks=[ends] + ([_rates_callback(model, rates, keras)] if rates is not None else []))
         for i, reached in enumerate(ends.reached):
             reached["logs"] = {k: float(v[i]) for k, v in history.history.items() if len(v) > i}

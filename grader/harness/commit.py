@@ -297,6 +297,10 @@ def opening_callback(keras, ledger: Ledger):
             if self.log is not None:  # the batches the epoch trained on (and a tf.data pipeline's rows, when
                 with ledger.timing():  # new ones came)
                     batches = self.log.epoch(self.trained)
+                    asked = (getattr(self, "params", None) or {}).get("steps")
+                    if batches is not None and (asked is None or self.trained < asked):
+                        # the data ran out: Keras' last call, which found none, still counted an optimizer step
+                        batches["ran_out"] = np.asarray(True)
                     rows = self.log.grown()
                     if rows is not None and not ledger.save_data(self.record["index"], rows.pop("x"), rows.pop("y"),
                                                                  rows):
