@@ -803,3 +803,9 @@ def test_a_pipelines_rows_are_recorded_once_and_cut_into_the_epochs_trained():
     flat = RowLog(2**20, {"replay": {}}, steps=100_000)  # rows that are not pictures are not: the recording stops
     flat.add(pictures[:4].reshape(4, -1), y[:4])
     assert flat.over
+    stepped = RowLog(10**6, {}, steps=2, source="Python generator")  # the recording step gone round: says so
+    stepped.mark()
+    stepped.add(x[:4], y[:4])
+    assert stepped.epoch(3) is None and stepped.over and stepped.record["not_replayed"] == (
+        "the fit trained on 2 batches of its Python generator that the step recording them before the model's "
+        "train_step never saw (it was removed or gone round)")

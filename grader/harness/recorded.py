@@ -245,6 +245,10 @@ class RowLog:
         """The ``steps`` batches the epoch trained on, as arrays to save; None when they are not all recorded."""
         with self.lock:
             trained, self.batches = self.batches[:steps], self.batches[steps:]
+            if not self.over and len(trained) < steps and self.source != "tf.data pipeline":
+                # (at train_step every batch trained is recorded: only a step removed or gone round misses one)
+                self._give_up(f"the fit trained on {steps - len(trained)} batches of its {self.source} that the step "
+                              "recording them before the model's train_step never saw (it was removed or gone round)")
             if self.over or not trained or len(trained) < steps:
                 return None
             return {"index": np.concatenate(trained), "sizes": np.asarray([len(b) for b in trained], dtype=np.int64)}
