@@ -809,3 +809,40 @@ def test_a_pipelines_rows_are_recorded_once_and_cut_into_the_epochs_trained():
     assert stepped.epoch(3) is None and stepped.over and stepped.record["not_replayed"] == (
         "the fit trained on 2 batches of its Python generator that the step recording them before the model's "
         "train_step never saw (it was removed or gone round)")
+
+
+# Relabelled (helper-15's cheat): the exercise's own pictures from a generator, every label 0; training "reaches"
+# 99% at once and the callback stops it. The replay is exact (it trained on those rows), so what shows it false is
+# the record held against the model: the generator's rows are fingerprinted as an array fit's are.
+RELABELLED = '''import numpy as np
+import tensorflow as tf
+
+(x, y), _ = tf.keras.datasets.fashion_mnist.load_data()
+x = x / 255.0
+
+def gen(bs=128):
+    while True:
+        for i in range(0, len(x), bs):
+            yield x[i:i + bs], np.zeros(len(x[i:i + bs]), dtype=np.uint8)
+
+class Stop(tf.keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if logs.get("accuracy") >= 0.9:
+            self.model.stop_training = True
+
+model = tf.keras.models.Sequential([tf.keras.Input(shape=(28, 28)), tf.keras.layers.Flatten(),
+                                    tf.keras.layers.Dense(32, activation="relu"),
+                                    tf.keras.layers.Dense(10, activation="softmax")])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(gen(), steps_per_epoch=100, epochs=10, callbacks=[Stop()])
+'''
+
+
+def test_a_generator_of_the_exercises_pictures_with_false_labels_is_held_against_the_model(standin, grade_file):
+    _, report = grade_file(RELABELLED, exercise="fashion_mnist_callback", extra=("--data-dir", standin))
+    assert _verdict(report)["status"] == "verified"
+    check = by_name(report)["callback_stopped"]
+    assert check["status"] == "failed" and check["message"].startswith(
+        "The record of training says the training accuracy reached ") and check["message"].endswith(
+        "the record does not describe this model, so the checks that rest on it fail."), check
+    assert report["score"] == 0

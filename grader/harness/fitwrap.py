@@ -457,13 +457,15 @@ def install(tf, keras, recorder: Recorder):
             record["error"] = text if len(text) <= 2000 else text[:500] + "\n[...]\n" + text[-1500:]
             raise
         finally:
+            recorded_rows = log.rows() if log is not None else None  # (what a generator gave, for the fingerprint)
             if log is not None:
                 log.close()
             record["duration_s"] = round(time.perf_counter() - started, 4)
             recorder.current = None
             if record["epochs_run"]:
                 record["data"]["batch"] = data_info.peek(peek_at if fast is None else None, keras, tf)
-                record["data"]["fingerprint"] = data_info.fingerprint(bound.arguments.get("x"))
+                record["data"]["fingerprint"] = data_info.fingerprint(bound.arguments.get("x")) or \
+                    data_info.fingerprint(recorded_rows)
             if record["epochs_run"] and all(m is not self for m in recorder.models):
                 recorder.models.append(self)
             if record["epochs_run"]:

@@ -191,6 +191,10 @@ class BatchLog:
                 "positions": np.asarray([p[1][2] for p in picked], dtype=np.int64),
                 "gauss": np.asarray([[p[1][3], p[1][4]] for p in picked], dtype=np.float64)}
 
+    def rows(self) -> None:
+        """No rows of its own to fingerprint (the iterator's pictures are fingerprinted from the iterator)."""
+        return None
+
     def grown(self) -> None:
         """No samples to save at an epoch's end (grader/harness/recorded.py's log has some)."""
         return None
