@@ -342,7 +342,8 @@ def determinism_statement(det: dict, runs: int) -> dict:
     for s in det.get("student_seeds") or []:
         caveats.append(f"your program sets its own seed ({s['call']}({s['value']}) at line {s.get('line') or '?'}), "
                        "which replaces the grader's from that point")
-    deterministic = bool(det) and det.get("seed") is not None and det.get("op_determinism") is not False
+    deterministic = bool(det) and det.get("seed") is not None and det.get("op_determinism") is not False and \
+        not det.get("parallel_data")
     if deterministic:
         text = ("Seeded and deterministic: grading this program again with the same seed on the same machine "
                 "gives the same training.")

@@ -123,7 +123,7 @@ MODEL_FIELDS = {"found": bool, "source": str, "class": str, "fitted": bool, "fit
                 "weights_changed_after_fit": bool, "learned_in_fit": bool, "saved": bool, "save_error": str,
                 "not_keras": str, "error": str}
 DETERMINISM_FIELDS = {"seed": int, "student_seeds": list, "caveats": list, "device": str, "op_determinism": bool,
-                      "reason": str}
+                      "reason": str, "parallel_data": bool}
 SEED_FIELDS = {"call": str, "value": str, "line": int}
 VERSION_FIELDS = {"python": str, "tensorflow": str, "keras": str, "runtime": str, "intra_op_threads": int,
                   "inter_op_threads": int}

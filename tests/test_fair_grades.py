@@ -55,6 +55,29 @@ def test_a_program_seeding_for_itself_is_named_in_the_report(grade_file):
         "your program sets its own seed (tf.random.set_seed(5) at line 4), which replaces the grader's from that point"]
 
 
+def test_batches_made_by_several_workers_are_not_called_deterministic(grade_file):
+    """A PyDataset with workers=2 (helper-15: NumPy's draws in each worker differ from run to run)."""
+    source = SHORT_TRAINING.replace("model.fit(xs, 3 * xs + 1,", """ys = 3 * xs + 1
+
+class Points(tf.keras.utils.PyDataset):
+    def __init__(self):
+        super().__init__(workers=2)
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        return xs[i * 3:(i + 1) * 3] + np.random.normal(0, 0.01, 3).astype("float32"), ys[i * 3:(i + 1) * 3]
+
+model.fit(Points(),""")
+    assert "model.fit(Points()," in source
+    _, report = grade_file(source)
+    assert report["environment"]["determinism"] == {"deterministic": False, "caveats": [
+        "your program's batches are made by several workers at once (workers, use_multiprocessing), in an order and "
+        "with random draws that can change from run to run"], "statement": (
+        "Not deterministic: grading this program again with the same seed can give different numbers.")}
+
+
 def test_a_result_within_the_margin_is_borderline_and_says_by_how_much(grade_file, tmp_path):
     # trains, then sets the weights so that y(10) = 31.85: inside 31 ± 1, 0.15 from its edge (margin 0.25)
     source = SHORT_TRAINING + "model.layers[0].set_weights([np.array([[3.0]]), np.array([1.85])])\n"

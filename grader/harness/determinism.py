@@ -15,6 +15,7 @@ import numpy as np
 
 def install(tf, keras, seed: int | None, recorder) -> dict:
     record: dict = {"seed": seed, "student_seeds": [], "caveats": []}
+    recorder.determinism = record  # (fit adds what it finds: data made by several workers at once)
     if seed is None:  # an unseeded grading (the benchmark measures what seeding costs)
         return record
     keras.utils.set_random_seed(int(seed))  # Python, NumPy and TensorFlow
@@ -127,3 +128,19 @@ def _watch_seeding(tf, keras, record: dict, recorder):
     wrap(tf.random, "set_seed", "tf.random.set_seed")
     wrap(np.random, "seed", "np.random.seed")
     wrap(random, "seed", "random.seed")
+
+
+def note_parallel_data(keras, a: dict, record: dict | None):
+    """A fit whose batches are made by several workers at once (a ``PyDataset``'s ``workers`` or
+    ``use_multiprocessing``; tf-keras' ``fit(workers=...)``): the order they finish in, and the random draws
+    each worker makes, change from run to run, so the seed no longer fixes the training."""
+    data = a.get("x")
+    own = (getattr(data, "workers", 1), getattr(data, "use_multiprocessing", False)) \
+        if isinstance(data, keras.utils.Sequence) else (1, False)
+    workers = [w for w in (own[0], a.get("workers", 1)) if isinstance(w, int) and not isinstance(w, bool)]
+    if record is None or record.get("parallel_data") or not (
+            any(w > 1 for w in workers) or own[1] is True or a.get("use_multiprocessing") is True):
+        return
+    record["parallel_data"] = True
+    record["caveats"].append("your program's batches are made by several workers at once (workers, "
+                             "use_multiprocessing), in an order and with random draws that can change from run to run")

@@ -15,6 +15,7 @@ import numpy as np
 
 from grader.harness import commit
 from grader.harness import data as data_info
+from grader.harness import determinism
 from grader.harness import replayable
 
 STUDENT_MODULE = "__main__"  # the submission runs as __main__, as under `python file.py`
@@ -396,6 +397,7 @@ def install(tf, keras, recorder: Recorder):
             record["capped"] = True
             record["limit_hit"] = "epochs"
         peek_at = a.get("x")
+        determinism.note_parallel_data(keras, a, getattr(recorder, "determinism", None))
         for steps_key, data_key in (("steps_per_epoch", "x"), ("validation_steps", "validation_data")):
             data, steps = a.get(data_key), a.get(steps_key)
             if keras3 and steps_key == "steps_per_epoch" and isinstance(steps, int) and \
