@@ -846,3 +846,9 @@ def test_a_generator_of_the_exercises_pictures_with_false_labels_is_held_against
         "The record of training says the training accuracy reached ") and check["message"].endswith(
         "the record does not describe this model, so the checks that rest on it fail."), check
     assert report["score"] == 0
+    endless = RowLog(6 * (16 + 8), {}, steps=1, source="Python generator")  # (length unknown: no estimate first)
+    endless.mark()
+    endless.add(x[:4], y[:4])
+    endless.add(x[4:8], y[4:8])
+    assert endless.over and endless.record["not_replayed"] == (
+        "the fit's Python generator gave more rows in its first epoch than the disk budget of 0 MiB for recording them")

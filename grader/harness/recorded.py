@@ -25,6 +25,7 @@ from grader.batchorder import PICTURES, ROW_CODES, decoded_rows, row_digest, row
 
 GROWING = ("the fit's {source} gave new rows every epoch (augmentation inside {it} makes them), "
            "and recording them passed the disk budget of {budget} MiB")
+FIRST_EPOCH = "the fit's {source} gave more rows in its first epoch than the disk budget of {budget} MiB for recording them"
 TOO_LARGE = ("an epoch of the fit's {source} holds about {size} MiB of rows ({steps} batches of {rows}), "
              "more than the disk budget of {budget} MiB for recording them")
 
@@ -128,6 +129,7 @@ class RowLog:
         self.batches: list[np.ndarray] = []
         self.over = False
         self.digests: np.ndarray | None = None  # (pictures kept by their hashes: each one's digest too)
+        self.epochs = 0  # ended
 
     def add(self, x: np.ndarray, y: np.ndarray):
         x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
@@ -157,8 +159,10 @@ class RowLog:
                 index[i] = self._find(h, x[i], y[i])
                 if index[i] < 0:
                     if (self.count + 1) * (self.x[0].nbytes + self.y[0].nbytes) > self.budget:
-                        return self._give_up(GROWING.format(source=self.source, it=self.it,
-                                                            budget=self.budget // 2**20))
+                        # (a generator's length is not known before: its first epoch alone may be too many rows)
+                        first = not self.epochs and self.source != "tf.data pipeline"
+                        return self._give_up((FIRST_EPOCH if first else GROWING).format(
+                            source=self.source, it=self.it, budget=self.budget // 2**20))
                     index[i] = self._append(h, x[i], y[i])
                     if self.code == PICTURES:
                         self.digests[index[i]] = row_digest(pictures[i])
@@ -245,6 +249,7 @@ class RowLog:
         """The ``steps`` batches the epoch trained on, as arrays to save; None when they are not all recorded."""
         with self.lock:
             trained, self.batches = self.batches[:steps], self.batches[steps:]
+            self.epochs += 1
             if not self.over and len(trained) < steps and self.source != "tf.data pipeline":
                 # (at train_step every batch trained is recorded: only a step removed or gone round misses one)
                 self._give_up(f"the fit trained on {steps - len(trained)} batches of its {self.source} that the step "
