@@ -809,6 +809,12 @@ def test_a_pipelines_rows_are_recorded_once_and_cut_into_the_epochs_trained():
     assert stepped.epoch(3) is None and stepped.over and stepped.record["not_replayed"] == (
         "the fit trained on 2 batches of its Python generator that the step recording them before the model's "
         "train_step never saw (it was removed or gone round)")
+    endless = RowLog(6 * (16 + 8), {}, steps=1, source="Python generator")  # (length unknown: no estimate first)
+    endless.mark()
+    endless.add(x[:4], y[:4])
+    endless.add(x[4:8], y[4:8])
+    assert endless.over and endless.record["not_replayed"] == (
+        "the fit's Python generator gave more rows in its first epoch than the disk budget of 0 MiB for recording them")
 
 
 # Relabelled (helper-15's cheat): the exercise's own pictures from a generator, every label 0; training "reaches"
@@ -846,9 +852,3 @@ def test_a_generator_of_the_exercises_pictures_with_false_labels_is_held_against
         "The record of training says the training accuracy reached ") and check["message"].endswith(
         "the record does not describe this model, so the checks that rest on it fail."), check
     assert report["score"] == 0
-    endless = RowLog(6 * (16 + 8), {}, steps=1, source="Python generator")  # (length unknown: no estimate first)
-    endless.mark()
-    endless.add(x[:4], y[:4])
-    endless.add(x[4:8], y[4:8])
-    assert endless.over and endless.record["not_replayed"] == (
-        "the fit's Python generator gave more rows in its first epoch than the disk budget of 0 MiB for recording them")
