@@ -51,20 +51,13 @@ def rows_from_pictures(tf, utils, data: dict, folder: Path) -> np.ndarray:
     pictures = utils.image_dataset_from_directory(
         str(folder), labels=None, image_size=(shape[0], shape[1]), color_mode=COLOR_MODES[shape[2]],
         batch_size=64, shuffle=False).map(lambda x: (x, x / 255.0, x * (1 / 255))) if any(folder.iterdir()) else ()
+    order = [0, 1, 2]  # the ways tried on each batch: the one that last found rows first (a pipeline has one)
     for batch in pictures:
-        for way in batch:
-            way = way.numpy()
-            for k, h in enumerate(row_hashes(way)):
-                if h not in wanted:
-                    continue
-                digest, rest = row_digest(way[k]), []
-                for i in wanted.pop(h):  # (the same hash and not the same digest: not this picture)
-                    if digests[i] == digest:
-                        rows[i] = way[k]
-                    else:
-                        rest.append(i)
-                if rest:
-                    wanted[h] = rest
+        for w in list(order):
+            if _found(batch[w].numpy(), wanted, digests, rows):
+                order.remove(w)
+                order.insert(0, w)
+                break  # (the other ways of the same pictures are not this pipeline's)
         if not wanted:
             return rows
     missing = sum(len(v) for v in wanted.values())
@@ -74,3 +67,21 @@ def rows_from_pictures(tf, utils, data: dict, folder: Path) -> np.ndarray:
                    "replays a pipeline of pictures too large to record only from pictures it reads itself, and this one "
                    "changes them or reads them otherwise (an augmentation or a map of its own inside the pipeline, "
                    "another interpolation, cropping or padding)")
+
+
+def _found(pictures: np.ndarray, wanted: dict, digests: np.ndarray, rows: np.ndarray) -> bool:
+    """Put each of ``pictures`` that is a wanted row (its hash, then its digest) in its places in ``rows``, and
+    take it off ``wanted``; whether any was."""
+    found = False
+    for k, h in enumerate(row_hashes(pictures)):
+        if h not in wanted:
+            continue
+        digest, rest = row_digest(pictures[k]), []
+        for i in wanted.pop(h):  # (the same hash and not the same digest: not this picture)
+            if digests[i] == digest:
+                rows[i], found = pictures[k], True
+            else:
+                rest.append(i)
+        if rest:
+            wanted[h] = rest
+    return found
