@@ -158,7 +158,8 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
         ends = _epoch_ends(model, keras)
         # an epoch that ended when the child's data ran out is read to its end the same way (Keras' last call,
         # which finds no batch, still counts an optimizer step)
-        runs_out = request.get("kind") == "recorded" and last == steps and bool(np.all(log.get("ran_out", False)))
+        ran_out = log.get("ran_out") if request.get("kind") == "recorded" else None
+        runs_out = last == steps and ran_out is not None and ran_out.dtype == np.bool_ and bool(ran_out.all())
         history = model.fit(batches, epochs=through - epoch + 1, steps_per_epoch=None if runs_out else last - first,
                             verbose=0, shuffle=False, class_weight=class_weight,
                             callbacks=[ends] + ([_rates_callback(model, rates, keras)] if rates is not None else []))
