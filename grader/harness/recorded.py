@@ -117,7 +117,8 @@ class RowLog:
     def __init__(self, budget_bytes: int, record: dict, steps: int, continuing: bool = False,
                  source: str = "tf.data pipeline"):
         self.budget, self.record, self.steps, self.continuing = budget_bytes, record, steps, continuing
-        self.source, self.it = source, "the pipeline" if source == "tf.data pipeline" else "it"
+        self.source, self.pipeline = source, source == "tf.data pipeline"  # (else recorded at train_step)
+        self.it = "the pipeline" if self.pipeline else "it"
         self.closing = None  # what ends the recording when the fit ends (stepped's: train_step given back)
         self.marked = False
         self.lock = threading.Lock()
@@ -160,7 +161,7 @@ class RowLog:
                 if index[i] < 0:
                     if (self.count + 1) * (self.x[0].nbytes + self.y[0].nbytes) > self.budget:
                         # (a generator's length is not known before: its first epoch alone may be too many rows)
-                        first = not self.epochs and self.source != "tf.data pipeline"
+                        first = not self.epochs and not self.pipeline
                         return self._give_up((FIRST_EPOCH if first else GROWING).format(
                             source=self.source, it=self.it, budget=self.budget // 2**20))
                     index[i] = self._append(h, x[i], y[i])
@@ -189,7 +190,7 @@ class RowLog:
             why = TOO_LARGE.format(source=self.source, size=size // 2**20, steps=self.steps, rows=len(x),
                                    budget=self.budget // 2**20)
             if x.dtype != np.float32 or x.ndim != 4 or x.shape[-1] not in (1, 3, 4) or \
-                    self.source != "tf.data pipeline" or not isinstance(self.record.get("replay"), dict):
+                    not self.pipeline or not isinstance(self.record.get("replay"), dict):
                 self._give_up(why)
                 return False
             self.code = PICTURES
@@ -250,7 +251,7 @@ class RowLog:
         with self.lock:
             trained, self.batches = self.batches[:steps], self.batches[steps:]
             self.epochs += 1
-            if not self.over and len(trained) < steps and self.source != "tf.data pipeline":
+            if not self.over and len(trained) < steps and not self.pipeline:
                 # (at train_step every batch trained is recorded: only a step removed or gone round misses one)
                 self._give_up(f"the fit trained on {steps - len(trained)} batches of its {self.source} that the step "
                               "recording them before the model's train_step never saw (it was removed or gone round)")
