@@ -4,7 +4,7 @@
     python benchmarks/bench.py --fairness [--runs 5]
     python benchmarks/bench.py --batch [--runs 3]
     python benchmarks/bench.py --against REF [--runs 5]   hello_world: this tree's grader against REF's
-    python benchmarks/bench.py --verification [--runs 3] [--exercise E[@FILE]]   what verifying training costs
+    python benchmarks/bench.py --verification [--runs 3] [--exercise E[@FILE]]   what verifying training adds, against the same gradings with it off
 
 For each exercise, alternates `python SOLUTION` (what the student runs) with
 `grader grade EXERCISE SOLUTION --json ...` (a fresh grader process each time: start-up,
@@ -134,28 +134,46 @@ def batch_cost(runs: int, tmp: Path, students: int = 8) -> dict:
 
 
 def verification_cost(exercise: str, runs: int, tmp: Path) -> dict:
-    """One exercise's reference graded ``runs`` times: the grading's wall clock, and in the same gradings what
-    verifying its training cost (the report's environment.training_verification.cost): the child's seconds
-    committing to each epoch and saving its starting state, the evaluator's seconds replaying epochs, and the
-    MiB of states saved. Medians."""
+    """One exercise's reference graded ``runs`` times as the exercise is, alternating with a copy of the exercise
+    whose spec turns verification off (``[verification] enabled = false``: no commitments, saved states or
+    replays): the medians of both gradings' wall clocks, what verifying adds (their difference, and its ratio to
+    the grading without it), and from the verified gradings' reports the child's seconds committing and saving
+    states, the evaluator's seconds replaying, the MiB of states saved and the verdict."""
     import json
+    import shutil
 
     exercise, _, submission = exercise.partition("@")  # EXERCISE@FILE: that file rather than the reference
-    solution = ROOT / submission if submission else ROOT / "exercises" / exercise / "solution.py"
+    source = ROOT / "exercises" / exercise
+    solution = ROOT / submission if submission else source / "solution.py"
+    off = tmp / "unverified" / exercise
+    if not off.is_dir():
+        shutil.copytree(source, off)
+        spec = (off / "spec.toml").read_text()
+        if "[verification]" in spec:
+            spec = spec.replace("[verification]", "[verification]\nenabled = false", 1)
+        else:
+            spec += "\n[verification]\nenabled = false\n"
+        (off / "spec.toml").write_text(spec)
     out = tmp / f"{exercise}.json"
-    cmd = [sys.executable, "-m", "grader", "grade", exercise, str(solution), "--json", str(out),
-           "--data-dir", str(tmp / "standin")]
-    rows = []
+    base = [sys.executable, "-m", "grader"]
+    tail = ["grade", exercise, str(solution), "--json", str(out), "--data-dir", str(tmp / "standin")]
+    on_rows, off_walls = [], []
     for _ in range(runs):
-        wall = timed(cmd, tmp, dict(os.environ))
+        wall = timed(base + tail, tmp, dict(os.environ))
         verification = json.loads(out.read_text())["environment"]["training_verification"]
         cost = verification.get("cost") or {}
-        rows.append((wall, cost.get("commit_s") or 0.0, cost.get("replay_s") or 0.0, cost.get("state_mib") or 0.0,
-                     verification["status"], len(verification.get("replayed") or [])))
-    wall, commit, replay, mib = (statistics.median(r[i] for r in rows) for i in range(4))
-    return {"exercise": exercise + (f" ({solution.stem})" if submission else ""), "wall_s": wall, "commit_s": commit,
-            "replay_s": replay, "state_mib": mib,
-            "share": (commit + replay) / wall, "status": rows[-1][4], "replayed": rows[-1][5]}
+        on_rows.append((wall, cost.get("commit_s") or 0.0, cost.get("replay_s") or 0.0, cost.get("state_mib") or 0.0,
+                        verification["status"], len(verification.get("replayed") or [])))
+        off_walls.append(timed(base + ["--exercises", str(off)] + tail, tmp, dict(os.environ)))
+        status = json.loads(out.read_text())["environment"]["training_verification"]["status"]
+        if status != "off":
+            raise SystemExit(f"the copy of {exercise} without verification still verified ({status})")
+    wall, commit, replay, mib = (statistics.median(r[i] for r in on_rows) for i in range(4))
+    without = statistics.median(off_walls)
+    return {"exercise": exercise + (f" ({solution.stem})" if submission else ""), "wall_s": wall,
+            "without_s": without, "added_s": wall - without, "added": (wall - without) / without,
+            "commit_s": commit, "replay_s": replay, "state_mib": mib, "status": on_rows[-1][4],
+            "replayed": on_rows[-1][5]}
 
 
 def bench(exercise: str, runs: int, tmp: Path) -> dict:
@@ -192,8 +210,9 @@ def main():
     if args.verification:
         exercises = args.exercise or ["hello_world", "fashion_mnist_callback", "cnn_augmentation",
                                       "fashion_mnist_callback@benchmarks/submissions/fashion_mnist_tf_data.py"]
-        print("| exercise | grading (median) | committing + saving, in the child | replaying, in the evaluator | "
-              "share of the grading | states saved | verdict |\n|---|---|---|---|---|---|---|")
+        print("| exercise | graded, verified (median) | graded, verification off (median) | verifying adds | "
+              "committing + saving, in the child | replaying, in the evaluator | states saved | verdict |\n"
+              "|---|---|---|---|---|---|---|---|")
         with tempfile.TemporaryDirectory() as tmp:
             subprocess.run([sys.executable, "-m", "grader", "data", "synth", str(Path(tmp) / "standin")], check=True,
                            stdout=subprocess.DEVNULL)
@@ -201,8 +220,9 @@ def main():
                 r = verification_cost(exercise, args.runs, Path(tmp))
                 replayed = (f" ({r['replayed']} epoch{'s' if r['replayed'] != 1 else ''} replayed)"
                             if r["replayed"] else "")
-                print(f"| {r['exercise']} | {r['wall_s']:.2f} s | {r['commit_s']:.2f} s | {r['replay_s']:.2f} s | "
-                      f"{100 * r['share']:.1f}% | {r['state_mib']:.1f} MiB | {r['status']}{replayed} |", flush=True)
+                print(f"| {r['exercise']} | {r['wall_s']:.2f} s | {r['without_s']:.2f} s | {r['added_s']:.2f} s "
+                      f"({100 * r['added']:+.1f}%) | {r['commit_s']:.2f} s | {r['replay_s']:.2f} s | "
+                      f"{r['state_mib']:.1f} MiB | {r['status']}{replayed} |", flush=True)
         return
     if args.against:
         with tempfile.TemporaryDirectory() as tmp:

@@ -64,6 +64,9 @@ class Exercise:
     # what training the grader cannot verify earns (grader/training_proof.py): "grade" the checks that rest
     # on the record as it says, or "fail" them
     unverifiable: str = "grade"
+    # whether the grader verifies training at all: False, no commitments, saved states or replays (what it
+    # costs, measured side by side by benchmarks/bench.py --verification), and the record is trusted as written
+    verify: bool = True
 
     @property
     def max_score(self) -> float:
@@ -163,7 +166,7 @@ def _parse_checks(entries, where: Path, visibility: str, types: dict) -> list[Ch
 
 SPEC_KEYS = ("title", "summary", "seed", "runs", "runtime", "limits", "submission", "dataset", "checks",
              "verification")
-VERIFICATION_KEYS = ("unverifiable",)
+VERIFICATION_KEYS = ("enabled", "unverifiable")
 UNVERIFIABLE_CHOICES = ("grade", "fail")
 HIDDEN_KEYS = ("checks", "release")
 LIMIT_KEYS = ("time_limit", "max_epochs", "memory_mib", "processes", "file_mib", "disk_mib", "network",
@@ -281,6 +284,7 @@ def load_exercise(path: Path) -> Exercise:
         checks=checks,
         outputs=tuple(outputs),
         unverifiable=unverifiable,
+        verify=_expect(verification.get("enabled", True), bool, where, "verification.enabled"),
     )
 
 

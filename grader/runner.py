@@ -179,11 +179,12 @@ class Task:
     continue_after_error: bool = False
     runtime: str = "keras3"  # the Keras the program runs on (grader/runtime.py decides per submission)
     outputs: tuple = ()  # folders the program is asked to write, listed once it ends (RunResult.outputs)
+    verify: bool = True  # commit to training as it runs, and save what a replay needs (grader/harness/commit.py)
 
     @classmethod
     def of(cls, exercise) -> "Task":
         return cls(exercise.entry_point, tuple(exercise.entry_args), exercise.model_variable,
-                   exercise.continue_after_error, outputs=tuple(exercise.outputs))
+                   exercise.continue_after_error, outputs=tuple(exercise.outputs), verify=exercise.verify)
 
 
 # The harness's own modules: all the child is shown of the grader (no checks, exercises or tests).
@@ -297,6 +298,7 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
         "seed": seed,
         # the states saved to replay epochs of training count against the disk limit: a quarter of it at most
         "state_budget_mib": min(STATE_BUDGET_MIB, limits.disk_mib // 4),
+        "verify": task.verify,
         "train_deadline": started + max(time_limit - reserve, 0.5 * time_limit),
     }
     env = child_environment(workdir)

@@ -84,7 +84,7 @@ def print_summary(report):
             say(f"  Weights: a stand-in for {weights.get('name')} (generated with `grader data synth`), not the "
                 "published pre-trained weights.")
     verification = report.environment.get("training_verification") or {}
-    if verification.get("status") in ("verified", "refuted", "unverifiable"):
+    if verification.get("status") in ("verified", "refuted", "unverifiable", "off"):
         say(f"  Training: {safetext.one_line(verification.get('sentence', ''))}")
     keras = report.environment.get("runtime") or {}
     if keras.get("name") == "keras2":

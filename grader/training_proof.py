@@ -21,7 +21,9 @@ A verdict is one of:
   runtime, a loss of the program's own), with the reason; the
   exercise's ``[verification] unverifiable`` says what that earns ("grade" as the record says, the
   default, or "fail" the checks that rest on it);
-- ``no_training``: the record claims no training, and none was committed.
+- ``no_training``: the record claims no training, and none was committed;
+- ``off``: the exercise turns verification off (``[verification] enabled = false``): nothing was committed,
+  saved or replayed, and the record is graded as it says.
 """
 
 from __future__ import annotations
@@ -30,13 +32,17 @@ import dataclasses
 
 from grader.checks import ModelUnavailable
 from grader.modelcheck import combined
-from grader.training_audit import (NO_TRAINING, REFUTED, UNVERIFIABLE, audit, chain_start, refuted, same, shown,
+from grader.training_audit import (NO_TRAINING, OFF, REFUTED, UNVERIFIABLE, audit, chain_start, refuted, same, shown,
                                    unverifiable)
 
 
 def verdict(evidence, chooser=None) -> dict:
     """The verdict on the graded model's training: {status, sentence, ...}. ``chooser(population, k)``
     picks the epochs to replay (default: the operating system's randomness, drawn after the run)."""
+    if not getattr(evidence.exercise, "verify", True):
+        return {"status": OFF, "sentence": "Training was not verified: this exercise turns verification off "
+                                           "([verification] enabled = false), so the record of training is graded as "
+                                           "the program wrote it."}
     run = evidence.run
     received = run.commitments or {}
     items = [c for c in received.get("items") or [] if isinstance(c, dict)]

@@ -335,7 +335,8 @@ def main(job_text: str):
     recorder = fitwrap.Recorder(job, source_path, events)
     recorder.after_fit = Checkpoints(keras, out, trace, recorder)
     recorder.ledger = commit.Ledger(events, out, job.get("seed"),
-                                    budget_mib=job.get("state_budget_mib", commit.STATE_BUDGET_MIB))
+                                    budget_mib=job.get("state_budget_mib", commit.STATE_BUDGET_MIB)) \
+        if job.get("verify", True) else None
     trace["determinism"] = determinism.install(tf, keras, job.get("seed"), recorder)
     fitwrap.install(tf, keras, recorder)
     offline.install(keras, tf, job.get("downloads") or {}, recorder)
@@ -388,7 +389,7 @@ def main(job_text: str):
     trace["status"] = status
     trace["run_s"] = round(time.time() - started, 3)
     trace["fits"] = recorder.fits
-    trace["commit_s"] = round(recorder.ledger.spent, 4)
+    trace["commit_s"] = round(recorder.ledger.spent, 4) if recorder.ledger is not None else 0.0
     trace["legacy"] = recorder.legacy
     trace["data_access"] = recorder.data_access
 
