@@ -116,6 +116,8 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
     variables = list(model.variables) + _optimizer_variables(model)
     data = _arrays(Path(request["data"]))
     images = _image_generator(request, data, runtime) if request.get("kind") == "images" else None
+    if images is not None and request.get("files") is not None:  # a folder's pictures, as their files' bytes
+        data = dict(data, x=FilePictures(data, request["files"], runtime))
     class_weight = request.get("class_weight")
     class_weight = {int(k): float(v) for k, v in class_weight.items()} if class_weight else None
     if request.get("survey"):
@@ -160,9 +162,15 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
         # which finds no batch, still counts an optimizer step)
         ran_out = log.get("ran_out") if request.get("kind") == "recorded" else None
         runs_out = last == steps and ran_out is not None and ran_out.dtype == np.bool_ and bool(ran_out.all())
-        history = model.fit(batches, epochs=through - epoch + 1, steps_per_epoch=None if runs_out else last - first,
-                            verbose=0, shuffle=False, class_weight=class_weight,
-                            callbacks=[ends] + ([_rates_callback(model, rates, keras)] if rates is not None else []))
+        try:
+            history = model.fit(batches, epochs=through - epoch + 1,
+                                steps_per_epoch=None if runs_out else last - first, verbose=0, shuffle=False,
+                                class_weight=class_weight,
+                                callbacks=[ends] + ([_rates_callback(model, rates, keras)] if rates is not None else []))
+        except Exception:  # a picture that could not be read again says why (Keras passes it on in words of its own)
+            if isinstance(data.get("x"), FilePictures) and data["x"].error is not None:
+                raise data["x"].error from None
+            raise
         for i, reached in enumerate(ends.reached):
             reached["logs"] = {k: float(v[i]) for k, v in history.history.items() if len(v) > i}
         results.append({"epoch": epoch, "through": through, "from": first, "to": last, "start_weights": before,
@@ -210,6 +218,62 @@ def _image_generator(request: dict, data: dict, runtime: str):
         if f"generator_{name}" in data:
             setattr(generator, name, data[f"generator_{name}"])
     return generator
+
+
+class FilePictures:
+    """A folder's pictures as a ``flow_from_directory`` iterator reads them: each decoded, when a batch needs
+    it, from its file's bytes (saved by the child) by the runtime's own ``load_img`` and ``img_to_array``,
+    with the iterator's recorded settings (checked). Indexed like the array of pictures it stands for."""
+
+    CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
+
+    def __init__(self, data: dict, reading, runtime: str):
+        import importlib
+
+        self.utils = importlib.import_module(IMAGE_MODULES[runtime]).image_utils
+        blob, ends = data.get("x"), data.get("x_ends")
+        if blob is None or ends is None or blob.dtype != np.uint8 or blob.ndim != 1 or ends.ndim != 1 or \
+                ends.dtype.kind not in "iu" or (ends.size and (ends[0] < 0 or ends[-1] != blob.size or
+                                                              np.any(np.diff(ends) < 0))):
+            raise Unreplayable("the record of the folder's pictures does not say where each file's bytes are")
+        size = reading.get("target_size") if isinstance(reading, dict) else None
+        if not isinstance(reading, dict) or reading.get("color_mode") not in self.CHANNELS or \
+                not isinstance(size, list) or len(size) != 2 or \
+                not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 8192 for v in size) or \
+                reading.get("data_format") not in ("channels_last", "channels_first") or \
+                not isinstance(reading.get("keep_aspect_ratio"), bool) or \
+                not isinstance(reading.get("interpolation"), str) or len(reading["interpolation"]) > 20:
+            raise Unreplayable("the record of how the iterator read its pictures is not one the grader reads")
+        self.blob, self.ends, self.reading = blob, ends, reading
+        self.error: Unreplayable | None = None  # the first picture that could not be read again: why
+        channels = self.CHANNELS[reading["color_mode"]]
+        self.shape = (len(ends), *size, channels) if reading["data_format"] == "channels_last" else \
+            (len(ends), channels, *size)
+
+    def __len__(self):
+        return len(self.ends)
+
+    def __getitem__(self, j):
+        import io
+
+        start = int(self.ends[j - 1]) if j else 0
+        r = self.reading
+        try:
+            img = self.utils.load_img(io.BytesIO(self.blob[start:int(self.ends[j])].tobytes()),
+                                      color_mode=r["color_mode"], target_size=tuple(r["target_size"]),
+                                      interpolation=r["interpolation"], keep_aspect_ratio=r["keep_aspect_ratio"])
+            picture = self.utils.img_to_array(img, data_format=r["data_format"])
+            if hasattr(img, "close"):
+                img.close()
+        except Exception as exc:  # (a file PIL cannot decode, an interpolation it has not)
+            self.error = self.error or Unreplayable(f"picture {j + 1} of the folder could not be read again "
+                                                    f"({type(exc).__name__})")
+            raise self.error from None
+        if picture.shape != self.shape[1:]:
+            self.error = self.error or Unreplayable(f"picture {j + 1} of the folder reads as {picture.shape}, not "
+                                                    f"{self.shape[1:]}")
+            raise self.error
+        return picture
 
 
 def _batch_sizes(log: dict, data: dict, last: int) -> list[int]:

@@ -60,7 +60,7 @@ FIT_FIELDS = {"index": int, "line": int, "epochs_requested": (int, float), "epoc
 # "recorded": a tf.data pipeline's, grader/harness/recorded.py; "pictures": its rows by their hashes alone)
 REPLAY_FIELDS = {"batch_size": int, "shuffle": bool, "order_seed": int, "rows": int, "class_weight": dict,
                  "compile": dict, "kind": str, "generator": dict, "dtype": str, "pictures": bool,
-                 "too_large": str}
+                 "too_large": str, "files": dict}
 
 
 def _bounded(value, depth: int = 0):

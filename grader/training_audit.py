@@ -68,7 +68,7 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     per_segment = max(1e-3, sum(g["seconds"] for g in auditable) / len(auditable))
     count = max(1, min(len(auditable), MOST_EPOCHS, int(budget // per_segment)))
     order = {k: replay.get(k) for k in ("batch_size", "shuffle", "order_seed", "class_weight", "compile", "kind",
-                                        "generator", "dtype")}
+                                        "generator", "dtype", "files")}
     jumps = _largest_jumps(evidence, data, order, _spans(auditable))
     if isinstance(jumps, dict):  # a verdict: a saved state is not the one reported
         return jumps

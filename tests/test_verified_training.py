@@ -165,6 +165,35 @@ def test_unverifiable_training_is_graded_and_marked_unless_the_exercise_fails_it
     assert "Training: Training cannot be verified: the program trained from a Python generator" in result.output
 
 
+def test_an_exercise_can_turn_verification_off(tmp_path):
+    """[verification] enabled = false: the program commits to nothing and saves no state, nothing is replayed,
+    and the record is graded as it says (what benchmarks/bench.py --verification measures against)."""
+    import json
+
+    folder = tmp_path / "exercises" / "hello_world_practice"
+    shutil.copytree(EXERCISES / "hello_world", folder)
+    with open(folder / "spec.toml", "a") as f:
+        f.write('\n[verification]\nenabled = false\n')
+    out = tmp_path / "practice.json"
+    result = run_cli("--exercises", tmp_path / "exercises", "grade", "hello_world_practice",
+                     EXERCISES / "hello_world" / "solution.py", "--json", out)
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    sentence = ("Training was not verified: this exercise turns verification off ([verification] enabled = false), "
+                "so the record of training is graded as the program wrote it.")
+    assert report["environment"]["training_verification"] == {
+        "status": "off", "sentence": sentence, "cost": {"commit_s": 0.0, "replay_s": None, "state_mib": 0}}
+    assert report["score"] == 10
+    assert f"Training: {sentence}" in result.output
+
+    spec = folder / "spec.toml"
+    spec.write_text(spec.read_text().replace("enabled = false", 'enabled = "no"'))
+    result = run_cli("--exercises", tmp_path / "exercises", "grade", "hello_world_practice",
+                     EXERCISES / "hello_world" / "solution.py")
+    assert result.exit_code == 2
+    assert "field 'verification.enabled' must be true or false, got 'no'." in result.output
+
+
 def test_a_bad_verification_policy_is_named(tmp_path):
     folder = tmp_path / "exercises" / "hello_world_strict"
     shutil.copytree(EXERCISES / "hello_world", folder)
@@ -448,8 +477,9 @@ def test_training_on_an_image_data_generator_is_replayed(standin, grade_file):
     epochs = report["training"]["fits"][0]["epochs_run"]
     assert (verification["status"], verification["epochs"]) == ("verified", epochs), verification
     assert epochs in verification["replayed"]
-    # the pictures were saved once, as bytes: 60 of 150x150x3, with the states the epochs started from
-    assert report["environment"]["training_verification"]["cost"]["state_mib"] >= 60 * 150 * 150 * 3 / 2**20
+    # the pictures were saved once as their files' bytes (decoded again where the replay needs them), with the
+    # states the epochs started from: less than the 60 pictures of 150x150x3 decoded
+    assert 0 < report["environment"]["training_verification"]["cost"]["state_mib"] < 60 * 150 * 150 * 3 / 2**20
 
 
 def _nudged(faces: str) -> str:
@@ -852,3 +882,43 @@ def test_a_generator_of_the_exercises_pictures_with_false_labels_is_held_against
         "The record of training says the training accuracy reached ") and check["message"].endswith(
         "the record does not describe this model, so the checks that rest on it fail."), check
     assert report["score"] == 0
+
+
+
+def test_a_folders_pictures_are_read_again_from_their_files_bytes_as_the_iterator_read_them(tmp_path):
+    """The child saves a flow_from_directory iterator's files as bytes; the evaluator decodes a picture when a
+    batch needs it, with the runtime's own load_img and the iterator's settings, to the very array the iterator
+    made; a record that does not say where the files are, or how they were read, is not replayed."""
+    import numpy as np
+    import pytest
+    from PIL import Image
+
+    from grader.replay import FilePictures, Unreplayable
+    from keras.src.legacy.preprocessing.image import ImageDataGenerator
+
+    folder = tmp_path / "pictures" / "a"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(3)
+    for k, size in enumerate([(40, 30), (64, 64), (17, 90)]):
+        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(folder / f"{k}.{'png' if k else 'jpg'}")
+    iterator = ImageDataGenerator().flow_from_directory(tmp_path / "pictures", target_size=(32, 48), batch_size=3,
+                                                        class_mode=None, shuffle=False, interpolation="bilinear")
+    read = iterator._get_batches_of_transformed_samples(np.arange(3))
+    blobs = [np.frombuffer(open(p, "rb").read(), np.uint8) for p in iterator.filepaths]
+    data = {"x": np.concatenate(blobs), "x_ends": np.cumsum([len(b) for b in blobs])}
+    reading = {"color_mode": "rgb", "target_size": [32, 48], "interpolation": "bilinear", "keep_aspect_ratio": False,
+               "data_format": "channels_last"}
+    pictures = FilePictures(data, reading, "keras3")
+    assert (len(pictures), pictures.shape) == (3, (3, 32, 48, 3))
+    for j in range(3):
+        assert np.array_equal(pictures[j], read[j])
+
+    with pytest.raises(Unreplayable, match="^the record of the folder's pictures does not say where each file's "
+                                          "bytes are$"):
+        FilePictures(dict(data, x_ends=data["x_ends"][::-1]), reading, "keras3")
+    with pytest.raises(Unreplayable, match="^the record of how the iterator read its pictures is not one the grader "
+                                          "reads$"):
+        FilePictures(data, dict(reading, target_size=[32, 10**6]), "keras3")
+    broken = FilePictures(dict(data, x=np.zeros_like(data["x"])), reading, "keras3")
+    with pytest.raises(Unreplayable, match=r"^picture 2 of the folder could not be read again \(UnidentifiedImageError\)$"):
+        broken[1]

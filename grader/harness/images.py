@@ -3,9 +3,10 @@
 An iterator of Keras' ImageDataGenerator (``flow`` on arrays, ``flow_from_directory`` on a folder) makes
 each batch from the pictures it holds or reads, the generator's settings and NumPy's global generator
 (which grader/harness/determinism.py seeds batch by batch). For a fit on one, the harness
-- saves the pictures once, with their labels and the generator's settings: a folder's pictures are read
-  once, as the iterator reads them, and kept in memory, so later epochs take them from there rather than
-  decoding every file again (the batches are the same: ``grader.batchorder.image_batch``);
+- saves the pictures once, with their labels and the generator's settings: a folder's pictures as its
+  files' bytes, with how the iterator reads them (size, colours, interpolation), which the evaluator
+  decodes the same way where a replay needs them (``grader.batchorder.image_batch`` makes the same batches
+  of pictures so read as the iterator does); the iterator goes on reading its files as it would;
 - records, for each batch the fit trains on, which samples it holds and the state of NumPy's generator
   when it was made, and saves them at each epoch's end (``BatchLog``).
 The evaluator makes the same batches again from these to replay an epoch (grader/replay.py).
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader import batchorder
 from grader.harness.determinism import iterator_module
 
 SETTINGS_ARRAYS = ("mean", "std", "zca_whitening_matrix")  # set by ImageDataGenerator.fit(x)
@@ -45,20 +45,22 @@ def replayable(keras, a: dict, budget_bytes: int, per_execution: int = 1) -> dic
     if type(iterator) is module.NumpyArrayIterator:
         if iterator.x_misc or iterator.y is None:
             return None
-        x, y, read = iterator.x, np.asarray(iterator.y), False
+        x, y = iterator.x, np.asarray(iterator.y)
         if y.dtype == object or len(y) != len(x):
             return None
+        x, shape, reading = _compact(x), x.shape[1:], {}
     else:
         y = _folder_labels(iterator)
-        if y is None or iterator.n * int(np.prod(iterator.image_shape)) > budget_bytes:
+        files = _folder_files(iterator, budget_bytes) if y is not None else None
+        reading = _reading(iterator)
+        if files is None or reading is None:
             return None
-        x, read = _read_folder(module, iterator), True
-        if x is None:
-            return None
-    x = _compact(x)
-    log = BatchLog(iterator, generator, x, y, read)
+        (x, ends), shape = files, tuple(iterator.image_shape)
+        arrays = dict(arrays, x_ends=ends)
+    log = BatchLog(iterator)
     return {"kind": "images", "x": x, "y": y, "arrays": arrays, "generator": settings, "dtype": iterator.dtype,
-            "batch_size": iterator.batch_size, "rows": int(iterator.n), "steps": len(iterator), "log": log}
+            "batch_size": iterator.batch_size, "rows": int(iterator.n), "steps": len(iterator), "log": log,
+            "input_shape": shape, **({"files": reading} if reading else {})}
 
 
 def _one_pass_or_less(keras, steps, batches: int) -> bool:
@@ -111,25 +113,39 @@ def _folder_labels(iterator) -> np.ndarray | None:
     return None
 
 
-def _read_folder(module, iterator) -> np.ndarray | None:
-    """Every picture of a ``flow_from_directory`` iterator, read as it reads them; None when one cannot be
-    read (its own batch then says so, as it would have)."""
-    utils = module.image_utils
-    out = None
-    for j, path in enumerate(iterator.filepaths):
+def _folder_files(iterator, budget_bytes: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The bytes of every file of a ``flow_from_directory`` iterator, one after another, and where each ends;
+    None when one cannot be read or together they pass ``budget_bytes``."""
+    chunks, ends, total = [], [], 0
+    for path in iterator.filepaths:
         try:
-            img = utils.load_img(path, color_mode=iterator.color_mode, target_size=iterator.target_size,
-                                 interpolation=iterator.interpolation, keep_aspect_ratio=iterator.keep_aspect_ratio)
-            picture = utils.img_to_array(img, data_format=iterator.data_format)
-            if hasattr(img, "close"):
-                img.close()
-        except Exception:
+            with open(path, "rb") as f:
+                chunk = f.read(budget_bytes - total + 1)
+        except OSError:
             return None
-        if out is None:
-            out = np.empty((iterator.n, *picture.shape), dtype=picture.dtype)
-        if picture.shape != out.shape[1:]:
+        total += len(chunk)
+        if total > budget_bytes:
             return None
-        out[j] = picture
+        chunks.append(np.frombuffer(chunk, dtype=np.uint8))
+        ends.append(total)
+    return np.concatenate(chunks) if chunks else np.zeros(0, np.uint8), np.asarray(ends, dtype=np.int64)
+
+
+READING = ("color_mode", "target_size", "interpolation", "keep_aspect_ratio", "data_format")
+
+
+def _reading(iterator) -> dict | None:
+    """How a ``flow_from_directory`` iterator reads its files (what ``load_img`` and ``img_to_array`` are given):
+    plain values only."""
+    out = {}
+    for name in READING:
+        value = getattr(iterator, name, False if name == "keep_aspect_ratio" else None)
+        if isinstance(value, tuple):
+            value = list(value)
+        if not (isinstance(value, (str, bool)) or (isinstance(value, list) and len(value) == 2 and
+                                                   all(isinstance(v, int) and not isinstance(v, bool) for v in value))):
+            return None
+        out[name] = value
     return out
 
 
@@ -152,16 +168,13 @@ class BatchLog:
 
     over = False  # (it never gives up: the pictures were saved when the fit started)
 
-    def __init__(self, iterator, generator, x: np.ndarray, y: np.ndarray, read: bool):
+    def __init__(self, iterator):
         self.iterator, self.entries = iterator, []
         original = iterator._get_batches_of_transformed_samples
 
         def make(index_array):
             state = np.random.get_state()
-            if read:  # the pictures read once at the fit's start, not again from their files
-                out = batchorder.image_batch(generator, x, y, index_array, iterator.dtype)
-            else:
-                out = original(index_array)
+            out = original(index_array)
             key = getattr(iterator, "_grader_batch", None)  # (pass, number) when the batch was asked for by
             iterator._grader_batch = None  # number (not by next(): a look at the data is no training batch);
             if key is not None:  # the pass is the one whose order it is made in (the first sets the order)

@@ -45,10 +45,8 @@ def prepare(tf, keras, model, a: dict, record: dict, ledger, one_batch: dict | N
     log = (replay or {}).pop("log", None)
     if replay is None:
         return None
-    if replay.get("kind") == "recorded":  # its rows are saved as the fit draws them
-        shape = replay.pop("input_shape")
-    else:
-        shape = replay["x"].shape[1:]
+    # (a pipeline's rows are saved as the fit draws them; a folder's pictures as their files' bytes)
+    shape = replay.pop("input_shape") if "input_shape" in replay else replay["x"].shape[1:]
     if "x" in replay and not ledger.save_data(record["index"], replay.pop("x"), replay.pop("y"),
                                               replay.pop("arrays", None)):
         if log is not None:
