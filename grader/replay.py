@@ -93,8 +93,9 @@ def compile_settings(path: Path, committed: dict | None, keras, package: str = "
 
 
 def _arrays(path: Path, names=None) -> dict:
+    """The arrays of a saved .npz (those of ``names`` it holds: each is read only when asked for)."""
     with np.load(path, allow_pickle=False) as data:
-        return {k: data[k] for k in (names or data.files)}
+        return {k: data[k] for k in (names or data.files) if k in data.files}
 
 
 def _digests(values) -> str:
@@ -346,9 +347,10 @@ def _survey(model, paths: list[Path]) -> list[dict]:
     final = model.get_weights()
     count = len(model.variables)
     found, before = [], None
+    names = [f"a{i}" for i in range(count)]
     for path in paths:
-        state = _arrays(path)
-        _assign(list(model.variables), {f"a{i}": state.get(f"a{i}") for i in range(count)})
+        state = _arrays(path, names)  # (the model's arrays alone, not its optimizer's)
+        _assign(list(model.variables), {name: state.get(name) for name in names})
         weights = model.get_weights()
         if before is not None:
             found[-1]["distance"] = _distance(before, weights)
@@ -360,7 +362,11 @@ def _survey(model, paths: list[Path]) -> list[dict]:
 
 
 def _distance(a: list, b: list) -> float:
-    return float(np.sqrt(sum(float(np.sum((x.astype(np.float64) - y) ** 2)) for x, y in zip(a, b))))
+    total = 0.0
+    for x, y in zip(a, b):
+        d = np.subtract(x, y, dtype=np.float32).ravel()  # (single precision: it ranks how far weights moved)
+        total += float(np.dot(d, d))
+    return float(np.sqrt(total))
 
 
 MOST_RUN = 10_000  # epochs in one run
@@ -371,28 +377,35 @@ FRESH_SPREAD = (0.5, 2.0)  # its standard deviation against a fresh draw's: 64 v
 def fresh_problem(model, keras) -> str | None:
     """Whether ``model``'s trainable weights look like what its initialisers draw: the arrays whose initialiser is a
     constant (biases: zeros) hold exactly it, and arrays of at least FRESH_SIZE random values spread as
-    a fresh draw does and no further than twice its largest value. None, or what is wrong. Two fresh
-    copies of the model (``clone_model``: the same layers, newly initialised) tell the constant
-    initialisers (both draws equal) from the random ones."""
+    a fresh draw does and no further than twice its largest value. None, or what is wrong. A fresh copy
+    of the model (``clone_model``: the same layers, newly initialised) tells the constant initialisers (an
+    array of equal values) from the random ones; a second copy is drawn only for arrays of one value
+    (equal in both draws: constant)."""
+    weights = [np.asarray(v) for v in model.trainable_weights]  # (frozen layers may hold pre-trained weights)
+
+    def draw():
+        drawn = [np.asarray(v) for v in keras.models.clone_model(model).trainable_weights]
+        return drawn if len(drawn) == len(weights) else None
+
     try:
-        draws = [[np.asarray(v) for v in keras.models.clone_model(model).trainable_weights] for _ in range(2)]
+        first = draw()
+        second = draw() if first is not None and any(a.size < 2 for a in first) else first
     except Exception:
         return None
-    weights = [np.asarray(v) for v in model.trainable_weights]  # (frozen layers may hold pre-trained weights)
-    if any(len(d) != len(weights) for d in draws):
+    if first is None or second is None:
         return None
     names = [getattr(w, "path", None) or getattr(w, "name", f"array {i}") for i, w in enumerate(model.trainable_weights)]
-    for name, w, a, b in zip(names, weights, *draws):
+    for name, w, a, b in zip(names, weights, first, second):
         if w.dtype.kind != "f" or w.shape != a.shape:
             continue
-        if np.array_equal(a, b):
+        if np.array_equal(a, b) if a.size < 2 else bool(np.all(a == a.flat[0])):
             if not np.array_equal(w, a):
                 return f"{name} does not start at its initial value ({_value(a)})"
         elif w.size >= FRESH_SIZE:
-            spread, fresh_spread = float(np.std(w)), float(min(np.std(a), np.std(b)))
-            largest = 2 * float(max(np.abs(a).max(), np.abs(b).max()))
+            spread, fresh_spread = float(np.std(w)), float(np.std(a))
+            largest = 2 * float(np.abs(a).max())
             low, high = FRESH_SPREAD
-            if not low * fresh_spread <= spread <= high * max(np.std(a), np.std(b)) or float(np.abs(w).max()) > largest:
+            if not low * fresh_spread <= spread <= high * fresh_spread or float(np.abs(w).max()) > largest:
                 return (f"{name} does not start as its initialiser draws (spread {spread:.3g} where a fresh draw has "
                         f"{fresh_spread:.3g})")
     return None
