@@ -113,7 +113,9 @@ def _read_toml(path: Path) -> dict:
 def _expect(value, kinds, where: str, what: str):
     kinds = kinds if isinstance(kinds, tuple) else (kinds,)
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-        raise ExerciseError(f"{where}: field '{what}' must be {_kind_name(kinds)}, got {value!r}.")
+        quoted = " (in quotes: text, not true or false)" if bool in kinds and isinstance(value, str) and \
+            value.strip().lower() in ("true", "false") else ""
+        raise ExerciseError(f"{where}: field '{what}' must be {_kind_name(kinds)}, got {value!r}{quoted}.")
     return value
 
 

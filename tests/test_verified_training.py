@@ -187,11 +187,12 @@ def test_an_exercise_can_turn_verification_off(tmp_path):
     assert f"Training: {sentence}" in result.output
 
     spec = folder / "spec.toml"
-    spec.write_text(spec.read_text().replace("enabled = false", 'enabled = "no"'))
+    spec.write_text(spec.read_text().replace("enabled = false", 'enabled = "false"'))
     result = run_cli("--exercises", tmp_path / "exercises", "grade", "hello_world_practice",
                      EXERCISES / "hello_world" / "solution.py")
     assert result.exit_code == 2
-    assert "field 'verification.enabled' must be true or false, got 'no'." in result.output
+    assert ("field 'verification.enabled' must be true or false, got 'false' (in quotes: text, not true or false)."
+            in result.output)
 
 
 def test_a_bad_verification_policy_is_named(tmp_path):
