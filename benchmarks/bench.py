@@ -209,7 +209,8 @@ def main():
     args = parser.parse_args()
     if args.verification:
         exercises = args.exercise or ["hello_world", "fashion_mnist_callback", "cnn_augmentation",
-                                      "fashion_mnist_callback@benchmarks/submissions/fashion_mnist_tf_data.py"]
+                                      "fashion_mnist_callback@benchmarks/submissions/fashion_mnist_tf_data.py",
+                                      "cnn_augmentation@benchmarks/submissions/cnn_image_dataset.py"]
         print("| exercise | graded, verified (median) | graded, verification off (median) | verifying adds | "
               "committing + saving, in the child | replaying, in the evaluator | states saved | verdict |\n"
               "|---|---|---|---|---|---|---|---|")

@@ -25,8 +25,8 @@ def replayable(keras, a: dict, budget_bytes: int, per_execution: int = 1) -> dic
     """What replaying a fit on an ImageDataGenerator iterator needs: the pictures (``x``), their labels
     (``y``), the generator's settings and the ``BatchLog`` recording the batches; None, and nothing
     changed, for a fit of another shape (another kind of data, a ``preprocessing_function`` of the
-    program's own, ``steps_per_epoch`` other than one pass (or, on tf-keras, part of one), pictures over
-    ``budget_bytes``)."""
+    program's own, ``steps_per_epoch`` other than one pass (or, on tf-keras, part of one), pictures (a
+    folder's: its files' bytes) over ``budget_bytes``)."""
     module = iterator_module(keras)
     iterator = a.get("x")
     if module is None or type(iterator) not in (module.NumpyArrayIterator, module.DirectoryIterator):
