@@ -102,6 +102,31 @@ def _digests(values) -> str:
     return modelcheck.combined([modelcheck.digest(v) for v in values])
 
 
+_COMPILED: dict = {}  # the last model compiled for a replay: (its file's digest, settings, runtime) -> it
+
+
+def _compiled(path: Path, settings: dict, workdir: Path, runtime: str, keras) -> tuple:
+    """The graded model, compiled with ``settings`` and its optimizer built, and every variable of both: the
+    one the last request compiled when it came from the same file with the same settings (the survey of
+    saved states, then the replay, of one grading; everything a replay uses is assigned from a saved state
+    first), else loaded anew."""
+    import hashlib
+    import json
+
+    found = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            found.update(chunk)
+    key = (found.hexdigest(), json.dumps(settings, sort_keys=True, default=str), runtime)
+    if key not in _COMPILED:
+        _COMPILED.clear()
+        model = modelcheck.load_model_safely(path, workdir, runtime)
+        model.compile(**_deserialised(settings, keras))
+        model.optimizer.build(model.trainable_variables)
+        _COMPILED[key] = model, list(model.variables) + _optimizer_variables(model)
+    return _COMPILED[key]
+
+
 def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
     """Epochs of one fit replayed, each from the state the child saved at its start; returns, for each,
     the digests of the state it started from (as loaded) and of the state it ended in."""
@@ -111,10 +136,7 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
     tf, keras = import_keras_quietly(runtime)
     path = Path(request["model"])
     settings = compile_settings(path, request.get("compile"), keras, "tf_keras" if runtime == "keras2" else "keras")
-    model = modelcheck.load_model_safely(path, workdir, runtime)
-    model.compile(**_deserialised(settings, keras))
-    model.optimizer.build(model.trainable_variables)
-    variables = list(model.variables) + _optimizer_variables(model)
+    model, variables = _compiled(path, settings, workdir, runtime, keras)
     data = _arrays(Path(request["data"]))
     images = _image_generator(request, data, runtime) if request.get("kind") == "images" else None
     if images is not None and request.get("files") is not None:  # a folder's pictures, as their files' bytes
@@ -329,14 +351,21 @@ def _image_batches(keras, generator, data: dict, log: dict, first: int, last: in
     base = getattr(keras.utils, "PyDataset", keras.utils.Sequence)  # (tf-keras has Sequence alone)
 
     class Batches(base):  # (not a Python generator: fit takes class_weight with these)
+        made: dict = {}  # the first batches, which Keras also makes first to learn their shapes: made once
+
         def __len__(self):
             return last - first
 
         def __getitem__(self, i):
+            if i in self.made:
+                return self.made[i]
             k = first + i
             np.random.set_state(("MT19937", log["keys"][k], int(log["positions"][k]), int(log["gauss"][k][0]),
                                  float(log["gauss"][k][1])))
-            return batchorder.image_batch(generator, data["x"], data["y"], index[starts[k]:starts[k + 1]], dtype)
+            batch = batchorder.image_batch(generator, data["x"], data["y"], index[starts[k]:starts[k + 1]], dtype)
+            if i < SHAPE_BATCHES:
+                self.made[i] = batch
+            return batch
 
     return Batches()
 
@@ -370,6 +399,7 @@ def _distance(a: list, b: list) -> float:
 
 
 MOST_RUN = 10_000  # epochs in one run
+SHAPE_BATCHES = 2  # Keras' PyDataset adapter makes this many batches to learn their shapes, before training
 FRESH_SIZE = 64  # entries an array needs for its spread to be compared with the initialiser's
 FRESH_SPREAD = (0.5, 2.0)  # its standard deviation against a fresh draw's: 64 values estimate it within ~10%
 
@@ -379,26 +409,21 @@ def fresh_problem(model, keras) -> str | None:
     constant (biases: zeros) hold exactly it, and arrays of at least FRESH_SIZE random values spread as
     a fresh draw does and no further than twice its largest value. None, or what is wrong. A fresh copy
     of the model (``clone_model``: the same layers, newly initialised) tells the constant initialisers (an
-    array of equal values) from the random ones; a second copy is drawn only for arrays of one value
-    (equal in both draws: constant)."""
+    array of equal values) from the random ones; an array of one value is taken for a constant when a fresh
+    one holds 0 or 1 (what Zeros and Ones give: a random draw of exactly either is all but impossible), and is
+    too small for its spread to say anything otherwise."""
     weights = [np.asarray(v) for v in model.trainable_weights]  # (frozen layers may hold pre-trained weights)
-
-    def draw():
-        drawn = [np.asarray(v) for v in keras.models.clone_model(model).trainable_weights]
-        return drawn if len(drawn) == len(weights) else None
-
     try:
-        first = draw()
-        second = draw() if first is not None and any(a.size < 2 for a in first) else first
+        drawn = [np.asarray(v) for v in keras.models.clone_model(model).trainable_weights]
     except Exception:
         return None
-    if first is None or second is None:
+    if len(drawn) != len(weights):
         return None
     names = [getattr(w, "path", None) or getattr(w, "name", f"array {i}") for i, w in enumerate(model.trainable_weights)]
-    for name, w, a, b in zip(names, weights, first, second):
-        if w.dtype.kind != "f" or w.shape != a.shape:
+    for name, w, a in zip(names, weights, drawn):
+        if w.dtype.kind != "f" or w.shape != a.shape or not a.size:
             continue
-        if np.array_equal(a, b) if a.size < 2 else bool(np.all(a == a.flat[0])):
+        if bool(np.all(a == a.flat[0])) if a.size > 1 else float(a.flat[0]) in (0.0, 1.0):
             if not np.array_equal(w, a):
                 return f"{name} does not start at its initial value ({_value(a)})"
         elif w.size >= FRESH_SIZE:
