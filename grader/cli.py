@@ -110,6 +110,16 @@ def show(exercise):
     click.echo(f"  time: {ex.time_limit:g} s for the whole program")
     if ex.max_epochs:
         click.echo(f"  epochs: at most {ex.max_epochs} per call to model.fit")
+    click.echo("\nTraining")
+    if ex.verify:
+        unverifiable = "fail" if ex.unverifiable == "fail" else "are graded as your program reported them"
+        click.echo("  verified: while your program trains, the grader keeps the states of your model it reports;\n"
+                   "  then it trains parts of it again from them and checks that they reach the same weights.\n"
+                   "  Training it cannot verify (a loop of your own, for one): the checks that rest on how\n"
+                   f"  training went {unverifiable}.")
+    else:
+        click.echo("  not verified in this exercise: the checks that rest on how training went are graded as\n"
+                   "  your program reported it.")
     click.echo("\nChecks")
     for c in ex.public_checks:
         click.echo(f"  {c.points:>3g} {'point ' if c.points == 1 else 'points'}  {c.title}")

@@ -85,7 +85,7 @@ def print_summary(report):
                 "published pre-trained weights.")
     verification = report.environment.get("training_verification") or {}
     if verification.get("status") in ("verified", "refuted", "unverifiable", "off"):
-        say(f"  Training: {safetext.one_line(verification.get('sentence', ''))}")
+        say(f"  Verification: {safetext.one_line(verification.get('sentence', ''))}")
     keras = report.environment.get("runtime") or {}
     if keras.get("name") == "keras2":
         say(f"  Keras: ran on {keras.get('package')}, because {keras.get('reason')}")

@@ -41,6 +41,10 @@ def test_show_prints_task_and_limits_but_nothing_hidden():
     assert "epochs: at most 1000 per call to model.fit" in result.output
     assert "    3 points  in 1 hidden check, run on inputs you are not shown" in result.output
     assert "    1 point   The program stayed within the time and memory limits" in result.output
+    assert ("Training\n  verified: while your program trains, the grader keeps the states of your model it reports;\n"
+            "  then it trains parts of it again from them and checks that they reach the same weights.\n"
+            "  Training it cannot verify (a loop of your own, for one): the checks that rest on how\n"
+            "  training went are graded as your program reported them.\n") in result.output
     assert "Total: 10 points" in result.output
     for value in HIDDEN_VALUES:
         assert value not in result.output

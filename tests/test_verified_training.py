@@ -162,7 +162,10 @@ def test_unverifiable_training_is_graded_and_marked_unless_the_exercise_fails_it
         "failed", f"Training cannot be verified: {reason}. This exercise gives no points for what only the record of "
                   "training shows when the grader cannot verify it.")
     assert strict_report["score"] == 7
-    assert "Training: Training cannot be verified: the program trained from a Python generator" in result.output
+    assert "Verification: Training cannot be verified: the program trained from a Python generator" in result.output
+    shown = run_cli("--exercises", tmp_path / "exercises", "show", "hello_world_strict").output
+    assert "  Training it cannot verify (a loop of your own, for one): the checks that rest on how\n  training went fail." \
+        in shown
 
 
 def test_an_exercise_can_turn_verification_off(tmp_path):
@@ -184,7 +187,10 @@ def test_an_exercise_can_turn_verification_off(tmp_path):
     assert report["environment"]["training_verification"] == {
         "status": "off", "sentence": sentence, "cost": {"commit_s": 0.0, "replay_s": None, "state_mib": 0}}
     assert report["score"] == 10
-    assert f"Training: {sentence}" in result.output
+    assert f"Verification: {sentence}" in result.output
+    shown = run_cli("--exercises", tmp_path / "exercises", "show", "hello_world_practice").output
+    assert ("Training\n  not verified in this exercise: the checks that rest on how training went are graded as\n"
+            "  your program reported it.\n") in shown
 
     spec = folder / "spec.toml"
     spec.write_text(spec.read_text().replace("enabled = false", 'enabled = "false"'))
