@@ -22,8 +22,8 @@ from grader import datapaths, sandbox
 from grader.submission import Source
 from grader.events import Commitments, relay_events
 from grader.trace import read_trace, regular_file
-from grader.workfolders import (MAX_ENTRIES, child_path, disk_used, inventory, remove_tree, sweep_stale, work_base,
-                                work_folder)
+from grader.workfolders import (MAX_ENTRIES, child_path, disk_used, inventory, memory_base, remove_tree,
+                                sweep_stale, work_base, work_folder)
 
 OUTPUT_HEAD = 8 * 1024
 OUTPUT_TAIL = 24 * 1024
@@ -231,10 +231,13 @@ def run_submission(source: Source, task: Task, limits: Limits, *, seed: int | No
     what it left and removing its folders, is the trusted side's own work)."""
     base = work_base()
     sweep_stale(base)
-    workdir, artifacts = work_folder("run", base), work_folder("artifacts", base)
+    memory = memory_base(limits.disk_mib) if task.verify else None  # (where saved states are written fast)
+    if memory is not None:
+        sweep_stale(memory)
+    workdir, artifacts = work_folder("run", base), work_folder("artifacts", memory or base)
     try:
         return _run(source, task, limits, seed, stage, [*hide, *grader_tree()], isolation, progress,
-                    workdir, artifacts, on_exit)
+                    workdir, artifacts, on_exit, in_memory=memory is not None)
     except BaseException:
         remove_tree(artifacts)
         raise
@@ -264,7 +267,7 @@ def entry_values(args, staged) -> list:
 
 
 def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: Path, artifacts: Path,
-         on_exit=None) -> RunResult:
+         on_exit=None, in_memory: bool = False) -> RunResult:
     (workdir / "tmp").mkdir()
     name = source.filename if source.kind == "python" else Path(source.filename).stem + "_notebook.py"
     source_path = workdir / name
@@ -304,7 +307,10 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
     env = child_environment(workdir)
     if staged is not None:
         env.update(staged.env)
-    box = sandbox.open_sandbox(limits.memory_mib, limits.processes, isolation, limits.file_mib * 2**20)
+    # the artifacts folder in memory (a tmpfs) counts in the cgroup as the program's own: the cgroup holds
+    # what the disk limit lets it write there besides the memory limit, and the watch leaves it out
+    held_mib = limits.memory_mib + (limits.disk_mib if in_memory else 0)
+    box = sandbox.open_sandbox(held_mib, limits.processes, isolation, limits.file_mib * 2**20)
     argv, harness = python_command(box, "grader.harness", HARNESS_FILES)
     view = sandbox.View(workdir=workdir, artifacts=artifacts, readable=python_installation(), harness=harness,
                         hide=list(hide), network=limits.network, links=links)
@@ -344,7 +350,7 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
     waiter = threading.Thread(target=wait, daemon=True)
     waiter.start()
     try:
-        stopped = _watch(proc, box, waiter, limits, started, workdir, artifacts)
+        stopped = _watch(proc, box, waiter, limits, started, workdir, artifacts, in_memory)
         timed_out = waiter.is_alive()
         if timed_out:
             harness_pid = _harness_pid(proc.pid)
@@ -390,8 +396,8 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
     elif stopped == "disk":
         status = "disk"
     warnings = list(box.warnings)
-    if held is not None and held != limits.memory_mib:
-        warnings.append(f"The memory limit read back after the run was {held:g} MiB, not {limits.memory_mib} MiB.")
+    if held is not None and held != held_mib:
+        warnings.append(f"The memory limit read back after the run was {held:g} MiB, not {held_mib} MiB.")
     return RunResult(
         status=status, exit_code=exit_code if exit_code >= 0 else None, signal=sig, timed_out=timed_out,
         duration_s=duration,
@@ -412,10 +418,11 @@ DISK_POLL_S = 1.0
 
 
 def _watch(proc, box: sandbox.Sandbox, waiter: threading.Thread, limits: Limits, started: float,
-           workdir: Path, artifacts: Path) -> str | None:
+           workdir: Path, artifacts: Path, in_memory: bool = False) -> str | None:
     """Wait for the child until the wall clock runs out, stopping it at once when its own memory
     reaches the limit (a tree at its cgroup limit otherwise thrashes until the clock ends it) or its
-    files exceed the disk limit. Returns "memory", "disk" or None."""
+    files exceed the disk limit. Returns "memory", "disk" or None. With ``in_memory`` (the artifacts
+    folder on a tmpfs) the files there are disk, not the program's memory."""
     margin = max(32 * 2**20, limits.memory_bytes // 32)
     deadline = started + limits.time_s
     next_disk = time.time() + DISK_POLL_S
@@ -424,7 +431,7 @@ def _watch(proc, box: sandbox.Sandbox, waiter: threading.Thread, limits: Limits,
         if not waiter.is_alive():
             break
         stopped = None
-        if box.memory_in_use(proc.pid) >= limits.memory_bytes - margin:
+        if box.memory_in_use(proc.pid, beside=artifacts if in_memory else None) >= limits.memory_bytes - margin:
             stopped = "memory"
         elif time.time() >= next_disk:
             next_disk = time.time() + DISK_POLL_S

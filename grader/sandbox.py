@@ -379,10 +379,18 @@ class Sandbox:
         # then becomes the rest: no preexec_fn, which is unsafe while the grader runs threads.
         return ["sh", "-c", f'{join} ulimit -f {self.max_file_bytes // 512} && exec "$@"', "sh", *inner]
 
-    def memory_in_use(self, pid: int) -> int:
-        """The program's own memory now: from the cgroup, else summed over its processes."""
+    def memory_in_use(self, pid: int, beside: Path | None = None) -> int:
+        """The program's own memory now: from the cgroup, else summed over its processes. ``beside``: a
+        folder of the grading's on a tmpfs, whose files the cgroup counts as shared memory (left out)."""
         own = self.cgroup.own_memory_bytes() if self.cgroup is not None else None
-        return own if own is not None else tree_memory_bytes(pid)
+        if own is None:
+            return tree_memory_bytes(pid)
+        if beside is not None:
+            from grader.workfolders import UNMEASURABLE, folder_usage
+
+            held = folder_usage(beside)[0]
+            own -= min(held, own) if held < UNMEASURABLE else 0  # (unmeasurable: the disk watch stops it)
+        return own
 
     def close(self):
         if self.cgroup is not None:

@@ -21,6 +21,32 @@ def work_base() -> str | None:
     return None
 
 
+IN_MEMORY = "/dev/shm"
+
+
+def memory_base(room_mib: int) -> str | None:
+    """A folder in memory (the machine's tmpfs, /dev/shm) for the folder a verified run hands its model and
+    saved states over in, when it has room for ``room_mib`` MiB four times over, in free space and in free
+    memory: writing there costs a fraction of writing to a disk (a CNN's 72 MiB state: about 40 ms against
+    150 ms on this machine's ext4), and nothing is written back to a disk that is gone seconds later. None
+    where GRADER_WORK_DIR says where every working folder goes, or the machine has no such room (a
+    container's 64 MiB /dev/shm): then the disk, as before."""
+    if os.environ.get("GRADER_WORK_DIR") or not os.path.isdir(IN_MEMORY) or not os.access(IN_MEMORY, os.W_OK):
+        return None
+    try:
+        with open("/proc/self/mounts", encoding="utf-8") as f:
+            kinds = {fields[1]: fields[2] for fields in (line.split() for line in f) if len(fields) > 2}
+        stat = os.statvfs(IN_MEMORY)
+        with open("/proc/meminfo", encoding="utf-8") as f:
+            available = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+    except (OSError, ValueError, StopIteration):
+        return None
+    room = 4 * room_mib * 2**20
+    if kinds.get(IN_MEMORY) != "tmpfs" or stat.f_bavail * stat.f_frsize < room or available < room:
+        return None
+    return IN_MEMORY
+
+
 UNMEASURABLE = 2**62  # bytes: what a folder the grader cannot read counts as (over every limit)
 
 
