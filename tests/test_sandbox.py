@@ -399,3 +399,33 @@ def test_folders_and_links_count_against_the_disk_limit(tmp_path):
     used, entries = folder_usage(tmp_path)
     assert entries == 400
     assert used >= 200 * 4096  # each folder holds a block at least
+
+
+def test_a_verified_gradings_files_in_memory_count_against_the_disk_limit_not_the_memory_limit(tight, tmp_path,
+                                                                                                  monkeypatch):
+    """A verified grading hands its model and saved states over in a folder in memory (/dev/shm) where the
+    machine has room: the files there are disk (150 of the 200 MiB limit), not the program's memory, which
+    stays under its 1024 MiB limit with 600 MiB of its own; the folder is gone afterwards. Where
+    GRADER_WORK_DIR says where working folders go, or there is no such room, the disk is used as before."""
+    from grader import workfolders
+
+    assert workfolders.memory_base(200) == "/dev/shm"
+    assert workfolders.memory_base(10**8) is None  # (four times 100 TiB: no machine has that room)
+    path = tmp_path / "files_in_memory.py"
+    path.write_text(
+        "import glob, os, time\nimport numpy as np\n"
+        "folders = glob.glob('/dev/shm/grader-artifacts-*')\n"
+        "for i in range(10):\n"
+        "    with open(os.path.join(folders[0], f'held{i}'), 'wb') as f:\n"
+        "        f.write(bytes(15 * 2**20))\n"
+        "own = np.ones(600 * 2**20, dtype=np.uint8)\n"
+        "time.sleep(2)\n"
+        "print(len(folders), 'folder in memory,', own.size // 2**20, 'MiB held')\n")
+    report = grade(tight, path, time_limit=60).to_dict()
+    run = report["run"]
+    assert (run["status"], run["memory_exceeded"], run["disk_exceeded"]) == ("ok", False, False), run
+    assert "1 folder in memory, 600 MiB held" in run["output_tail"]
+    assert run["warnings"] == []  # (the cgroup held 1024 + 200 MiB, as asked)
+    assert not list(Path("/dev/shm").glob(f"grader-artifacts-{os.getpid()}-*"))
+    monkeypatch.setenv("GRADER_WORK_DIR", str(tmp_path))
+    assert workfolders.memory_base(200) is None
