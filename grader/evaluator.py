@@ -223,7 +223,7 @@ class Evaluator:
                                       for i, e in enumerate(epochs)],
                            **({"survey": [hand(p, f"replay-survey-{i}.npz") for i, p in enumerate(survey)]}
                               if survey else {}),
-                           **({"pictures": self._hand_pictures(pictures)} if pictures else {})}
+                           **({"pictures": self._hand_pictures(pictures, handed)} if pictures else {})}
             except OSError as exc:
                 return {"ok": False, "kind": "unreplayable",
                         "message": f"a saved file could not be handed to the evaluator ({exc.strerror})"}
@@ -232,20 +232,27 @@ class Evaluator:
         finally:
             for path in handed:
                 path.unlink(missing_ok=True)
-            if pictures:
-                workfolders.remove_tree(self.folder / "replay-pictures")
 
-    def _hand_pictures(self, pictures: list[Path]) -> str:
-        """Copies of ``pictures`` in a folder of the evaluator's own, under names of their own (their order
-        kept): what was at that name is removed first, never followed."""
-        folder = self.folder / "replay-pictures"
-        workfolders.remove_tree(folder)
-        folder.mkdir()
-        for i, path in enumerate(pictures):
-            target = folder / f"{i:06d}{path.suffix.lower()}"
-            with _open_regular(path, MAX_FILE_BYTES) as src, _create(target) as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-        return str(folder)
+    def _hand_pictures(self, pictures: list[Path], handed: list[Path]) -> dict:
+        """The bytes of ``pictures`` one after another in one new file of the evaluator's own, and beside it
+        where each ends and its kind (its suffix): one file written, where copying 3,000 pictures one by one
+        took 2.5 s on this machine's disk (0.05 s as one file); the evaluator lays them out as files again
+        (grader/picture_rows.py: laid_out)."""
+        from grader.picture_rows import SUFFIXES
+
+        blob, index = self.folder / "replay-pictures.bin", self.folder / "replay-pictures.npz"
+        ends, kinds = [], []
+        with _create(blob) as dst:
+            handed.append(blob)
+            for path in pictures:
+                with _open_regular(path, MAX_FILE_BYTES) as src:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                ends.append(dst.tell())
+                kinds.append(SUFFIXES.index(path.suffix.lower()))
+        with _create(index) as f:
+            handed.append(index)
+            np.savez(f, ends=np.asarray(ends, dtype=np.int64), kinds=np.asarray(kinds, dtype=np.uint8))
+        return {"blob": str(blob), "index": str(index)}
 
     def _ask(self, request: dict) -> dict:
         if self.failure:

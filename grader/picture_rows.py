@@ -19,6 +19,9 @@ import numpy as np
 from grader.batchorder import PICTURES, row_digest, row_hashes
 
 COLOR_MODES = {1: "grayscale", 3: "rgb", 4: "rgba"}
+SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # the pictures image_dataset_from_directory reads
+IN_MEMORY = "/dev/shm"  # the evaluator's own (a private tmpfs in its sandbox)
+MOST_IN_MEMORY = 256 * 2**20  # pictures laid out there, at most (more go to the evaluator's folder)
 MOST_ROW_BYTES = 1536 * 2**20  # the rows built for a replay, together (the evaluator's memory is limited)
 WAYS = ("as read", "divided by 255", "scaled by Rescaling(1 / 255)")
 
@@ -85,3 +88,40 @@ def _found(pictures: np.ndarray, wanted: dict, digests: np.ndarray, rows: np.nda
         if rest:
             wanted[h] = rest
     return found
+
+
+def laid_out(blob: Path, index: dict, workdir: Path) -> Path:
+    """The pictures handed over as one file (``blob``: their bytes one after another; ``index``: ``ends``, where
+    each ends, and ``kinds``, its suffix in SUFFIXES) laid out as files again, named by their place in the
+    order handed (``000000.jpg``...), in a new folder: in memory where there is room (thousands of small files
+    are written there in a few hundredths of a second, a disk takes seconds), else in ``workdir``. The
+    caller removes the folder."""
+    import os
+    import shutil
+    import tempfile
+
+    ends, kinds = index.get("ends"), index.get("kinds")
+    size = os.path.getsize(blob)
+    if ends is None or kinds is None or ends.ndim != 1 or ends.dtype.kind not in "iu" or kinds.shape != ends.shape or \
+            kinds.dtype.kind not in "iu" or (ends.size and (ends[0] < 0 or ends[-1] != size or np.any(np.diff(ends) < 0)
+                                                            or kinds.max() >= len(SUFFIXES))):
+        raise NotFound("the record of the pictures handed over does not say where each one's bytes are")
+    base = None
+    try:
+        room = os.statvfs(IN_MEMORY)
+        if size <= MOST_IN_MEMORY and room.f_bavail * room.f_frsize >= 2 * size + 2**20 * (1 + len(ends) // 256):
+            base = IN_MEMORY
+    except OSError:
+        pass
+    folder = Path(tempfile.mkdtemp(prefix="pictures-", dir=base or workdir))
+    try:
+        with open(blob, "rb") as f:
+            start = 0
+            for i, (end, kind) in enumerate(zip(ends.tolist(), kinds.tolist())):
+                with open(folder / f"{i:06d}{SUFFIXES[kind]}", "wb") as out:
+                    out.write(f.read(end - start))
+                start = end
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder

@@ -147,7 +147,8 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
         return {"survey": _survey(model, [Path(p) for p in request["survey"]]), "epochs": [],
                 "seconds": round(time.monotonic() - started, 3)}
     if str(data.get("x_code", "")) == picture_rows.PICTURES:  # rows known by their hashes: read from the pictures
-        data = dict(data, x=_rows_from_pictures(tf, keras, data, request.get("pictures")), x_code=np.asarray("raw"))
+        data = dict(data, x=_rows_from_pictures(tf, keras, data, request.get("pictures"), workdir),
+                    x_code=np.asarray("raw"))
     fresh = None
     if request.get("initial"):  # where training started from, held against a fresh initialisation
         state = _arrays(Path(request["initial"]["start"]))  # (another fit's: its optimizer may differ)
@@ -205,17 +206,26 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
 IMAGE_MODULES = {"keras3": "keras.src.legacy.preprocessing.image", "keras2": "tf_keras.src.preprocessing.image"}
 
 
-def _rows_from_pictures(tf, keras, data: dict, folder) -> np.ndarray:
-    """The rows a pipeline of pictures gave, read again from the exercise's pictures (grader/picture_rows.py)."""
-    if not isinstance(folder, str) or not Path(folder).is_dir():
+def _rows_from_pictures(tf, keras, data: dict, pictures, workdir: Path) -> np.ndarray:
+    """The rows a pipeline of pictures gave, read again from the exercise's pictures (grader/picture_rows.py),
+    handed over as one file of their bytes (``pictures``: {"blob", "index"})."""
+    import shutil
+
+    if not isinstance(pictures, dict) or not all(isinstance(pictures.get(k), str) and Path(pictures[k]).is_file()
+                                                  for k in ("blob", "index")):
         raise Unreplayable("the pipeline's pictures were recorded by their hashes, and no pictures were handed over "
                            "to read them from")
+    folder = None
     try:
-        return picture_rows.rows_from_pictures(tf, keras.utils, data, Path(folder))
+        folder = picture_rows.laid_out(Path(pictures["blob"]), _arrays(Path(pictures["index"])), workdir)
+        return picture_rows.rows_from_pictures(tf, keras.utils, data, folder)
     except picture_rows.NotFound as exc:
         raise Unreplayable(str(exc)) from None
     except (ValueError, tf.errors.OpError) as exc:  # (no picture Keras reads, one it cannot decode)
         raise Unreplayable(f"the exercise's pictures could not be read again ({type(exc).__name__})") from None
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _image_generator(request: dict, data: dict, runtime: str):

@@ -11,8 +11,9 @@ import math
 import secrets
 from pathlib import Path
 
+from grader.picture_rows import SUFFIXES
+
 VERIFIED, REFUTED, UNVERIFIABLE, NO_TRAINING, OFF = "verified", "refuted", "unverifiable", "no_training", "off"
-PICTURE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # what image_dataset_from_directory reads
 MOST_PICTURES, MOST_PICTURE_BYTES = 100_000, 2**31  # handed to the evaluator, at most (Kaggle's 25,000: 800 MB)
 MOST_EPOCHS = 8  # replayed per grading, at most
 SHARE = 0.10  # of the training time the replays may cost (at least one epoch, and MIN_BUDGET_S)
@@ -149,7 +150,7 @@ def exercise_pictures(located) -> list[Path]:
         return []
     found, size = [], 0
     for path in sorted(located.path.rglob("*")):
-        if path.suffix.lower() in PICTURE_SUFFIXES and path.is_file() and not path.is_symlink():
+        if path.suffix.lower() in SUFFIXES and path.is_file() and not path.is_symlink():
             size += path.stat().st_size
             if len(found) >= MOST_PICTURES or size > MOST_PICTURE_BYTES:
                 break

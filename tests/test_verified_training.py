@@ -929,3 +929,42 @@ def test_a_folders_pictures_are_read_again_from_their_files_bytes_as_the_iterato
     broken = FilePictures(dict(data, x=np.zeros_like(data["x"])), reading, "keras3")
     with pytest.raises(Unreplayable, match=r"^picture 2 of the folder could not be read again \(UnidentifiedImageError\)$"):
         broken[1]
+
+
+def test_the_exercises_pictures_are_handed_to_the_evaluator_as_one_file_and_laid_out_again(tmp_path):
+    """The trusted side hands the exercise's pictures over as one file of their bytes with an index (where each
+    ends, its suffix); the evaluator lays them out as files again, in memory, named by their place in the order
+    handed, with the very bytes; an index that does not say where each one's bytes are is refused."""
+    from pathlib import Path
+
+    import numpy as np
+    import pytest
+    from PIL import Image
+
+    from grader import evaluator, picture_rows
+
+    rng = np.random.default_rng(5)
+    sources = []
+    for k, suffix in enumerate([".png", ".JPG", ".jpeg"]):
+        path = tmp_path / f"picture{k}{suffix}"
+        Image.fromarray(rng.integers(0, 256, (20 + k, 30, 3), dtype=np.uint8)).save(
+            path, format="PNG" if suffix == ".png" else "JPEG")
+        sources.append(path)
+    (tmp_path / "eval").mkdir()
+    handed: list = []
+    hand = evaluator.Evaluator.__new__(evaluator.Evaluator)  # (the hand-over alone: no evaluator process)
+    hand.folder = tmp_path / "eval"
+    pictures = hand._hand_pictures(sources, handed)
+    assert sorted(p.name for p in handed) == ["replay-pictures.bin", "replay-pictures.npz"]
+    index = dict(np.load(pictures["index"]))
+    folder = picture_rows.laid_out(Path(pictures["blob"]), index, tmp_path)
+    try:
+        assert folder.parent == Path("/dev/shm")
+        assert sorted(p.name for p in folder.iterdir()) == ["000000.png", "000001.jpg", "000002.jpeg"]
+        for k, source in enumerate(sources):
+            assert (folder / sorted(p.name for p in folder.iterdir())[k]).read_bytes() == source.read_bytes()
+    finally:
+        shutil.rmtree(folder)
+    with pytest.raises(picture_rows.NotFound, match="^the record of the pictures handed over does not say where each "
+                                                    "one's bytes are$"):
+        picture_rows.laid_out(Path(pictures["blob"]), dict(index, ends=index["ends"] - 1), tmp_path)
