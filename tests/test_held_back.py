@@ -254,3 +254,16 @@ def test_the_picture_folders_are_the_csv_rows_as_png_files(standin, tmp_path):
             assert (picture.format, picture.mode, picture.size) == ("PNG", "L", (28, 28))
             assert np.array_equal(np.asarray(picture), x[rows[-1]])
         assert sum(1 for _ in (home / split).rglob("*.png")) == len(y)
+
+
+def test_a_pictures_hash_is_the_same_as_levels_as_floats_and_scaled_to_one():
+    """A whole split of levels (uint8) is hashed as it is, without going through float64: the same hashes
+    as the same pictures given as 0..255 floats or as floats scaled to 0..1, black-and-white ones too."""
+    rng = np.random.default_rng(7)
+    for levels in (rng.integers(0, 256, (300, 28, 28), dtype=np.uint8), rng.integers(0, 2, (50, 8, 8), dtype=np.uint8)):
+        given = row_hashes(levels, limit=None)
+        assert len(set(given)) == len(levels)
+        assert row_hashes(levels.astype(np.float32), limit=None) == given
+        scaled = levels.astype(np.float64) / (255.0 if levels.max() > 1 else 1.0)
+        assert row_hashes(scaled, limit=None) == given
+        assert row_hashes(levels[..., None], limit=None) == given  # (a channel axis added)
