@@ -177,12 +177,17 @@ class Cgroup:
 
     def own_memory_bytes(self) -> int | None:
         """The program's own memory (anonymous and shared pages, not the page cache it can give back)."""
+        parts = self.own_memory_parts()
+        return None if parts is None else sum(parts)
+
+    def own_memory_parts(self) -> tuple[int, int] | None:
+        """The program's anonymous pages and its shared ones (tmpfs files among them), in bytes."""
         stat = self._read("memory", "memory.stat") or self._read("v2", "memory.stat")
         if not stat:
             return None
         values = dict(line.split()[:2] for line in stat.splitlines() if len(line.split()) >= 2)
         keys = ("total_rss", "total_shmem") if "memory" in self.dirs else ("anon", "shmem")
-        return sum(int(values.get(k, 0)) for k in keys)
+        return int(values.get(keys[0], 0)), int(values.get(keys[1], 0))
 
     def oom_killed(self) -> bool:
         text = self._read("memory", "memory.oom_control") or self._read("v2", "memory.events")
@@ -381,16 +386,18 @@ class Sandbox:
 
     def memory_in_use(self, pid: int, beside: Path | None = None) -> int:
         """The program's own memory now: from the cgroup, else summed over its processes. ``beside``: a
-        folder of the grading's on a tmpfs, whose files the cgroup counts as shared memory (left out)."""
-        own = self.cgroup.own_memory_bytes() if self.cgroup is not None else None
-        if own is None:
+        folder of the grading's on a tmpfs, whose files the cgroup counts as shared pages: left out of
+        them, each file once (however many links name it) and never more than the shared pages hold, so
+        that no file there hides the program's anonymous memory."""
+        parts = self.cgroup.own_memory_parts() if self.cgroup is not None else None
+        if parts is None:
             return tree_memory_bytes(pid)
+        anon, shared = parts
         if beside is not None:
-            from grader.workfolders import UNMEASURABLE, folder_usage
+            from grader.workfolders import file_bytes
 
-            held = folder_usage(beside)[0]
-            own -= min(held, own) if held < UNMEASURABLE else 0  # (unmeasurable: the disk watch stops it)
-        return own
+            shared -= min(file_bytes(beside), shared)
+        return anon + shared
 
     def close(self):
         if self.cgroup is not None:

@@ -427,5 +427,25 @@ def test_a_verified_gradings_files_in_memory_count_against_the_disk_limit_not_th
     assert "1 folder in memory, 600 MiB held" in run["output_tail"]
     assert run["warnings"] == []  # (the cgroup held 1024 + 200 MiB, as asked)
     assert not list(Path("/dev/shm").glob(f"grader-artifacts-{os.getpid()}-*"))
+
+    # a file there named by twelve links is left out once, and only from the shared pages: 1100 MiB of the
+    # program's own memory under the 1024 MiB limit is stopped (helper-17 held 1150 MiB this way, graded 10/10:
+    # every link's bytes were left out)
+    linked = tmp_path / "linked.py"
+    linked.write_text(
+        "import glob, os, time\nimport numpy as np\n"
+        "folder = glob.glob('/dev/shm/grader-artifacts-*')[0]\n"
+        "with open(os.path.join(folder, 'held0'), 'wb') as f:\n"
+        "    f.write(bytes(15 * 2**20))\n"
+        "for i in range(1, 12):\n"
+        "    os.link(os.path.join(folder, 'held0'), os.path.join(folder, f'held{i}'))\n"
+        "anon = next(int(line.split()[1]) // 1024 for line in open('/proc/self/status') if line.startswith('RssAnon'))\n"
+        "own = np.ones((1100 - anon) * 2**20, dtype=np.uint8)\n"
+        "time.sleep(5)\n"
+        "print('still running', flush=True)\n")
+    report = grade(tight, linked, time_limit=60).to_dict()
+    run = report["run"]
+    assert (run["status"], run["memory_exceeded"]) == ("memory", True), run
+    assert "still running" not in run["output_tail"]
     monkeypatch.setenv("GRADER_WORK_DIR", str(tmp_path))
     assert workfolders.memory_base(200) is None
