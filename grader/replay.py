@@ -430,13 +430,19 @@ def fresh_problem(model, keras) -> str | None:
     if len(drawn) != len(weights):
         return None
     names = [getattr(w, "path", None) or getattr(w, "name", f"array {i}") for i, w in enumerate(model.trainable_weights)]
-    for name, w, a in zip(names, weights, drawn):
+    initialisers = _initialisers(model)
+    for name, variable, w, a in zip(names, model.trainable_weights, weights, drawn):
         if w.dtype.kind != "f" or w.shape != a.shape or not a.size:
             continue
         if bool(np.all(a == a.flat[0])) if a.size > 1 else float(a.flat[0]) in (0.0, 1.0):
             if not np.array_equal(w, a):
                 return f"{name} does not start at its initial value ({_value(a)})"
-        elif w.size >= FRESH_SIZE:
+        elif w.size < FRESH_SIZE:  # too few values for a spread: held within what its initialiser draws
+            bound = _initialiser_bound(initialisers.get(id(variable)), w.shape, w.size)
+            if bound is not None and float(np.abs(w).max()) > bound:
+                return (f"{name} does not start as its initialiser draws (a value of {float(np.abs(w).max()):.3g} where "
+                        f"its initialiser's are within {bound:.3g})")
+        else:
             spread, fresh_spread = float(np.std(w)), float(np.std(a))
             largest = 2 * float(np.abs(a).max())
             low, high = FRESH_SPREAD
@@ -444,6 +450,52 @@ def fresh_problem(model, keras) -> str | None:
                 return (f"{name} does not start as its initialiser draws (spread {spread:.3g} where a fresh draw has "
                         f"{fresh_spread:.3g})")
     return None
+
+
+SMALL_DRAWS = 256  # values drawn from an initialiser to bound an array too small for its spread to say anything
+BOUNDED = ("GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal", "RandomUniform",
+           "TruncatedNormal")  # (Keras' normal ones among them draw a truncated normal: within two deviations)
+
+
+def _initialisers(model) -> dict:
+    """The initialiser each trainable weight was drawn by (id of the variable -> it), for the layers that keep
+    one per weight (``kernel_initializer``, ``bias_initializer``, ``recurrent_initializer``...)."""
+    found = {}
+    layers = model._flatten_layers(include_self=False) if hasattr(model, "_flatten_layers") else model.layers
+    for layer in layers:
+        for variable in getattr(layer, "trainable_weights", []):
+            name = str(getattr(variable, "name", "")).split("/")[-1].split(":")[0]
+            attribute = "recurrent_initializer" if name == "recurrent_kernel" else f"{name}_initializer"
+            initialiser = getattr(layer, attribute, None)
+            if callable(initialiser) and id(variable) not in found:
+                found[id(variable)] = initialiser
+    return found
+
+
+def _initialiser_bound(initialiser, shape, size: int) -> float | None:
+    """How far from 0 what ``initialiser`` draws for an array of ``shape`` goes: the largest of SMALL_DRAWS
+    values drawn by new copies of it (a seeded one draws the very values the program's did), with a tenth more
+    for the ones Keras bounds (uniform, truncated normal: a draw past that is all but impossible), twice as much
+    for the others. None when it cannot be drawn."""
+    if initialiser is None:
+        return None
+    config = {}
+    try:
+        config = initialiser.get_config() or {}
+    except Exception:
+        pass
+    bounded = type(initialiser).__name__ in BOUNDED or (
+        type(initialiser).__name__ == "VarianceScaling" and config.get("distribution") in ("uniform", "truncated_normal"))
+
+    def draw():  # (an unseeded initialiser draws the same values at every call: a new one for each draw)
+        fresh = initialiser if config.get("seed") is not None else type(initialiser).from_config(config)
+        return np.asarray(fresh(shape=tuple(shape), dtype="float32"))
+
+    try:
+        largest = max(float(np.abs(draw()).max()) for _ in range(-(-SMALL_DRAWS // size)))
+    except Exception:
+        return None
+    return largest * (1.1 if bounded else 2.0) if largest > 0 else None
 
 
 def _value(a) -> str:

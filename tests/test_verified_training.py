@@ -132,10 +132,42 @@ model.fit(xs, 3 * xs + 1, epochs=2)
 '''
 
 
+# The slope set by hand, then a real fit on x = 0, where only the bias learns (helper-17: verified, 10/10): a
+# single value is too few for a spread, and is held within what its initialiser draws (glorot_uniform: +-1.73).
+HAND_SET_SLOPE = '''import numpy as np
+import tensorflow as tf
+model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(units=1)])
+model.layers[0].kernel.assign([[3.0]])
+model.compile(optimizer=tf.keras.optimizers.SGD(learning_rate=0.2), loss="mean_squared_error")
+xs = np.zeros(6)
+model.fit(xs, xs + 1, epochs=30, verbose=0)
+'''
+
+
+def test_a_single_weight_set_by_hand_before_training_is_found(grade_file):
+    import re
+
+    _, report = grade_file(HAND_SET_SLOPE)
+    reason = _verdict(report)["reason"]
+    found = re.fullmatch(r"training started from weights a freshly built model does not have: dense/kernel does not "
+                         r"start as its initialiser draws \(a value of 3 where its initialiser's are within "
+                         r"([0-9.]+)\) \(weights set by hand, or trained before\)", reason)
+    assert found, reason
+    # a tenth past the largest of 256 draws in +-sqrt(3) (below 1.6 with a chance of one in 600 million)
+    assert 1.1 * 1.6 < float(found.group(1)) <= 1.1 * 1.7321
+    _refuted(report, reason)
+
+
 def test_training_that_starts_from_hand_set_weights_is_found(grade_file):
     _, report = grade_file(HAND_SET_THEN_FIT)
-    _refuted(report, "training started from weights a freshly built model does not have: dense/bias does not start "
-                     "at its initial value (0) (weights set by hand, or trained before)")
+    assert _verdict(report)["reason"].startswith("training started from weights a freshly built model does not have: "
+                                                 "dense/kernel does not start as its initialiser draws (a value of 3 ")
+    # the slope left as drawn, the bias set by hand
+    _, report = grade_file(HAND_SET_THEN_FIT.replace('np.array([[3.0]], dtype="float32")',
+                                                     "model.layers[0].get_weights()[0]"))
+    assert _verdict(report)["reason"] == ("training started from weights a freshly built model does not have: "
+                                          "dense/bias does not start at its initial value (0) (weights set by hand, "
+                                          "or trained before)")
 
 
 def test_unverifiable_training_is_graded_and_marked_unless_the_exercise_fails_it(grade_file, tmp_path):
