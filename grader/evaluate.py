@@ -86,8 +86,7 @@ class Evidence:
         if run.status == "memory":
             return f"Your program was stopped: it asked for more memory than the limit of {run.memory_limit_mib} MiB."
         if run.status == "disk":
-            return (f"Your program was stopped: its files took more than the disk limit of {run.disk_limit_mib} MiB "
-                    "in its working directory.")
+            return f"Your program was stopped: its files took more than the disk limit of {run.disk_limit_mib} MiB."
         if run.status == "error" and not self.model_info.get("fitted"):
             return f"Your code raised {err.get('type')} at {err.get('where') or 'start-up'} before a model was trained."
         if run.status == "crashed":
