@@ -143,3 +143,13 @@ def test_verify_every_builtin_exercise():
     assert result.output.splitlines()[-1] == "hello_world: sound."
     assert result.exit_code == 0
     assert result.output.count("[ok]") == 5
+
+
+def test_a_loss_that_fell_a_little_is_shown_falling():
+    """trained_with_fit says how the loss fell with as many digits as show it (helper-17's hand-set model trained at a
+    tiny rate was told "the loss fell from 0.7517 to 0.7517")."""
+    from plugins.checks.training import fell
+
+    assert fell(61.2, 0.5) == "the loss fell from 61.2 to 0.5"
+    assert fell(0.75171234, 0.75170001) == "the loss fell from 0.75171 to 0.7517"
+    assert fell(0.751712341, 0.751712339) == "the loss fell from 0.751712341 to 0.751712339"

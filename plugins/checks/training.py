@@ -8,6 +8,15 @@ def _where(fit) -> str:
     return f" (line {fit['line']})" if fit.get("line") else ""
 
 
+def fell(first: float, last: float) -> str:
+    """How the loss fell, with as many digits as show it falling (four, or more when four show the same)."""
+    for digits in range(4, 10):
+        before, after = f"{first:.{digits}g}", f"{last:.{digits}g}"
+        if before != after:
+            break
+    return f"the loss fell from {before} to {after}"
+
+
 def check_trained_with_fit(evidence, check):
     info = evidence.model_info
     if not info.get("found") or not info.get("saved"):
@@ -43,7 +52,7 @@ def check_trained_with_fit(evidence, check):
     if len(loss) >= 2 and not loss[-1] < loss[0]:
         return failed(f"The loss did not go down during training (epoch 1: {loss[0]:.4g}, last epoch: {loss[-1]:.4g}).",
                       expected="loss falls", got=f"{loss[0]:.4g} -> {loss[-1]:.4g}")
-    trend = f"; the loss fell from {loss[0]:.4g} to {loss[-1]:.4g}" if len(loss) >= 2 else ""
+    trend = f"; {fell(loss[0], loss[-1])}" if len(loss) >= 2 else ""
     return passed(f"The model was trained with model.fit(...) for {plural(epochs, 'epoch')}{trend}.")
 
 
