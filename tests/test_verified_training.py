@@ -153,8 +153,8 @@ def test_a_single_weight_set_by_hand_before_training_is_found(grade_file):
                          r"start as its initialiser draws \(a value of 3 where its initialiser's are within "
                          r"([0-9.]+)\) \(weights set by hand, or trained before\)", reason)
     assert found, reason
-    # a tenth past the largest of 256 draws in +-sqrt(3) (below 1.6 with a chance of one in 600 million)
-    assert 1.1 * 1.6 < float(found.group(1)) <= 1.1 * 1.7321
+    # a quarter past the largest of 64 draws in +-sqrt(3) (below 1.3 with a chance of one in 100 million)
+    assert 1.25 * 1.3 < float(found.group(1)) <= 1.25 * 1.7321
     _refuted(report, reason)
 
 
