@@ -401,6 +401,13 @@ def test_folders_and_links_count_against_the_disk_limit(tmp_path):
     assert used >= 200 * 4096  # each folder holds a block at least
 
 
+def holding(files: str, own_mib: str, then: str) -> str:
+    """A program that runs ``files`` (code writing in ``folder``, its artifacts folder in memory), then holds
+    ``own_mib`` MiB (an expression) of its own memory in ``own``, then runs ``then``."""
+    return ("import glob, os, time\nimport numpy as np\nfolders = glob.glob('/dev/shm/grader-artifacts-*')\n"
+            f"folder = folders[0]\n{files}own = np.ones(({own_mib}) * 2**20, dtype=np.uint8)\n{then}")
+
+
 def test_a_verified_gradings_files_in_memory_count_against_the_disk_limit_not_the_memory_limit(tight, tmp_path,
                                                                                                   monkeypatch):
     """A verified grading hands its model and saved states over in a folder in memory (/dev/shm) where the
@@ -412,15 +419,10 @@ def test_a_verified_gradings_files_in_memory_count_against_the_disk_limit_not_th
     assert workfolders.memory_base(200) == "/dev/shm"
     assert workfolders.memory_base(10**8) is None  # (four times 100 TiB: no machine has that room)
     path = tmp_path / "files_in_memory.py"
-    path.write_text(
-        "import glob, os, time\nimport numpy as np\n"
-        "folders = glob.glob('/dev/shm/grader-artifacts-*')\n"
-        "for i in range(10):\n"
-        "    with open(os.path.join(folders[0], f'held{i}'), 'wb') as f:\n"
-        "        f.write(bytes(15 * 2**20))\n"
-        "own = np.ones(600 * 2**20, dtype=np.uint8)\n"
-        "time.sleep(2)\n"
-        "print(len(folders), 'folder in memory,', own.size // 2**20, 'MiB held')\n")
+    path.write_text(holding("for i in range(10):\n"
+                            "    with open(os.path.join(folder, f'held{i}'), 'wb') as f:\n"
+                            "        f.write(bytes(15 * 2**20))\n", "600",
+                            "time.sleep(2)\nprint(len(folders), 'folder in memory,', own.size // 2**20, 'MiB held')\n"))
     report = grade(tight, path, time_limit=60).to_dict()
     run = report["run"]
     assert (run["status"], run["memory_exceeded"], run["disk_exceeded"]) == ("ok", False, False), run
@@ -432,17 +434,13 @@ def test_a_verified_gradings_files_in_memory_count_against_the_disk_limit_not_th
     # program's own memory under the 1024 MiB limit is stopped (helper-17 held 1150 MiB this way, graded 10/10:
     # every link's bytes were left out)
     linked = tmp_path / "linked.py"
-    linked.write_text(
-        "import glob, os, time\nimport numpy as np\n"
-        "folder = glob.glob('/dev/shm/grader-artifacts-*')[0]\n"
+    linked.write_text(holding(
         "with open(os.path.join(folder, 'held0'), 'wb') as f:\n"
         "    f.write(bytes(15 * 2**20))\n"
         "for i in range(1, 12):\n"
         "    os.link(os.path.join(folder, 'held0'), os.path.join(folder, f'held{i}'))\n"
-        "anon = next(int(line.split()[1]) // 1024 for line in open('/proc/self/status') if line.startswith('RssAnon'))\n"
-        "own = np.ones((1100 - anon) * 2**20, dtype=np.uint8)\n"
-        "time.sleep(5)\n"
-        "print('still running', flush=True)\n")
+        "anon = next(int(line.split()[1]) // 1024 for line in open('/proc/self/status') if line.startswith('RssAnon'))\n",
+        "1100 - anon", "time.sleep(5)\nprint('still running', flush=True)\n"))
     report = grade(tight, linked, time_limit=60).to_dict()
     run = report["run"]
     assert (run["status"], run["memory_exceeded"]) == ("memory", True), run
