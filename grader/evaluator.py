@@ -192,8 +192,9 @@ class Evaluator:
     def replay(self, model_path: Path, data_path: Path, epochs: list[dict], order: dict, time_s: float,
                survey: list[Path] | None = None, pictures: list[Path] | None = None) -> dict:
         """Replay epochs of one fit (grader/replay.py) in the session, within ``time_s`` seconds of its own
-        (not taken from the evaluation's). ``epochs``: {"epoch", "steps", "start": saved state, and the
-        batches an ImageDataGenerator made, or the per-step rates, when saved}; ``order``: batch_size,
+        (not taken from the evaluation's). ``epochs``: {"epoch", "steps", "start": saved state (or
+        "continue": on from the state the one before reached), and the batches an ImageDataGenerator made, or
+        the per-step rates, when saved}; ``order``: batch_size,
         shuffle, order_seed, class_weight (or kind "images": the generator's settings), and optionally initial: {"start": saved state} (where
         training began). Returns the worker's reply. ``survey``: saved states to read and measure (how far the weights moved from each to the next)
         instead. ``pictures``: the exercise's picture files, which a pipeline's rows recorded by their hashes are read
@@ -215,7 +216,8 @@ class Evaluator:
                                                      start=hand(order["initial"]["start"], "replay-initial.npz")))
                 request = {"op": "replay", "model": hand(model_path, "replay-model.keras"),
                            "data": hand(data_path, "replay-data.npz"), **order,
-                           "epochs": [dict(e, start=hand(e["start"], f"replay-start-{i}.npz"),
+                           "epochs": [dict(e, **({"start": hand(e["start"], f"replay-start-{i}.npz")}
+                                                 if e.get("start") else {}),
                                            **({"rates": hand(e["rates"], f"replay-rates-{i}.npz")}
                                               if e.get("rates") else {}),
                                            **({"batches": hand(e["batches"], f"replay-batches-{i}.npz")}

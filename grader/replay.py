@@ -156,8 +156,13 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
         fresh = {"start_weights": _digests(model.get_weights()),
                  "problem": fresh_problem(model, keras) if request["initial"].get("fresh", True) else None}
     results = []
-    for item in request["epochs"]:
-        _assign(variables, _arrays(Path(item["start"])))
+    for k, item in enumerate(request["epochs"]):
+        if item.get("continue") and k:  # on from the state the item before reached
+            pass
+        elif item.get("start"):
+            _assign(variables, _arrays(Path(item["start"])))
+        else:
+            raise Unreplayable("a part of training to replay names no saved state to start from")
         before = _digests(model.get_weights())
         epoch, steps = int(item["epoch"]), int(item["steps"])
         first, last = int(item.get("from", 0)), int(item.get("to", steps))  # the steps replayed: first+1..last

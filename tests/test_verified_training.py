@@ -611,6 +611,57 @@ def test_weights_set_inside_one_epoch_of_many_are_found_where_they_jump(grade_fi
                      "learning rate it set at each step, and nothing else it did)")
 
 
+# Weights swapped for others early in training whose states do not all fit the disk budget (a CNN's 72 MiB
+# states against 384 MiB; here 3 MiB against 16): the states kept are spread over training, not the last few, and
+# the part where the weights jumped is replayed from the latest state kept before it, through states not kept.
+BIG_STATES = """import numpy as np
+import tensorflow as tf
+
+xs = np.linspace(-1.0, 4.0, 128, dtype="float32").reshape(-1, 1)
+ys = 3 * xs + 1
+model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(512, activation="relu"),
+                             tf.keras.layers.Dense(512, activation="relu"), tf.keras.layers.Dense(1)])
+model.compile(optimizer="adam", loss="mean_squared_error")
+model.fit(xs, ys, epochs=1, batch_size=8, verbose=0, callbacks=[])
+"""
+SWAPPED = BIG_STATES.replace("model.fit(", """class Swap(tf.keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 4:  # after the fifth of 16 steps: weights from elsewhere (trained in secret)
+            self.model.set_weights([w * 1.5 for w in self.model.get_weights()])
+
+model.fit(""").replace("callbacks=[]", "callbacks=[Swap()]")
+
+
+def test_weights_swapped_early_in_training_whose_states_pass_the_budget_are_found(tmp_path):
+    import json
+
+    folder = tmp_path / "exercises" / "small_disk"
+    shutil.copytree(EXERCISES / "hello_world", folder)
+    spec = folder / "spec.toml"
+    spec.write_text(spec.read_text().replace("max_epochs = 1000", "max_epochs = 1000\ndisk_mib = 64"))
+
+    def graded(source: str) -> dict:
+        (tmp_path / "submission.py").write_text(source)
+        result = run_cli("--exercises", tmp_path / "exercises", "grade", "small_disk", tmp_path / "submission.py",
+                         "--json", tmp_path / "report.json")
+        assert result.exit_code in (0, 1), result.output
+        return json.loads((tmp_path / "report.json").read_text())
+
+    verification = graded(BIG_STATES)["environment"]["training_verification"]
+    assert verification["status"] == "verified", verification
+    assert verification["cost"]["state_mib"] <= 16  # a quarter of the disk limit: 5 of its 8 states of 3.2 MiB
+    report = graded(SWAPPED)
+    assert _verdict(report) == {
+        "status": "refuted",
+        "reason": "replaying steps 5 to 8 of epoch 1 from the state it started in did not reach the weights the program "
+                  "reported at step 8 (the callback Swap acts between the steps of an epoch: the replay sets the "
+                  "learning rate it set at each step, and nothing else it did)",
+        "sentence": "Training not verified: replaying steps 5 to 8 of epoch 1 from the state it started in did not "
+                    "reach the weights the program reported at step 8 (the callback Swap acts between the steps of "
+                    "an epoch: the replay sets the learning rate it set at each step, and nothing else it did). The "
+                    "checks that rest on the record of training fail."}
+
+
 # Honest (helper-12): a notebook's fit cell run twice; the second fit starts where the first converged and
 # moves nothing. Training changed the weights, across the two fits.
 FIT_TWICE = LINE + '''model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate=0.1), loss="mean_squared_error")

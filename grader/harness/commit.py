@@ -77,6 +77,9 @@ class Ledger:
         self.seed = seed
         self.used = 0
         self.saved: dict[Path, int] = {}  # what is saved, oldest first, with its size
+        self.positions: dict[Path, int] = {}  # each saved state's place among the states saved (0, 1, 2...)
+        self.count = 0  # states saved so far
+        self.stride = 1  # the states kept are those at a multiple of it, each fit's first, and the newest
         self.first: dict[int, Path] = {}  # each fit's first saved state
         self.spent = 0.0  # seconds spent committing and saving (the benchmark reports it)
         self.ended: tuple | None = None  # the state the last epoch ended in: its arrays, and their digests
@@ -94,14 +97,16 @@ class Ledger:
         return self.folder / f"fit{fit}-{name}.npz"
 
     def _save(self, path: Path, arrays: dict, keep: tuple = ()) -> bool:
-        """Save ``arrays`` within the budget, making room by removing the oldest saved files except those
-        in ``keep`` (the current fit's arrays, each fit's first state): the state the latest epoch started
-        from is always saved, so the epoch that made the graded model can be replayed. A file saved again
-        (a table of rows that grew) replaces the old one."""
+        """Save ``arrays`` within the budget, making room by thinning the saved states (``_thin``), else by
+        removing the oldest saved files, except those in ``keep`` (the current fit's arrays, each fit's first
+        state): the newest state is always saved, so the part of training that made the graded model can be
+        replayed. A file saved again (a table of rows that grew) replaces the old one."""
         if path in self.saved:
             self._remove(path)
         size = sum(int(np.asarray(a).nbytes) for a in arrays.values())
         while self.used + size > self.budget:
+            if self._thin(keep):
+                continue
             old = next((p for p in self.saved if p not in keep), None)
             if old is None:
                 return False
@@ -118,7 +123,25 @@ class Ledger:
         self.used += size
         return True
 
+    def _thin(self, keep: tuple) -> bool:
+        """Make room among the saved states by keeping every other one of those kept so far (the stride
+        doubles): the states kept stay spread over the whole of training, each fit's first and the newest
+        among them, so that any part of it can be replayed from the latest state kept before it (the trusted
+        side replays on from there through the states not kept: grader/training_audit.py). False when there
+        is nothing to thin."""
+        others = [p for p in self.positions if p not in keep][:-1]  # (the newest stays)
+        if not others:
+            return False
+        self.stride *= 2
+        while not any(self.positions[p] % self.stride for p in others) and self.stride < 2**62:
+            self.stride *= 2  # (those left were all on this stride already)
+        gone = [p for p in others if self.positions[p] % self.stride]
+        for p in gone:
+            self._remove(p)
+        return bool(gone)
+
     def _remove(self, path: Path):
+        self.positions.pop(path, None)
         self.used -= self.saved.pop(path)
         try:
             path.unlink()
@@ -141,9 +164,13 @@ class Ledger:
             return False
         path = self.path(fit, f"epoch{epoch}")
         keep = (self.path(fit, "data"), *self.first.values())  # and each fit's first state: where training began
+        for old in [p for p, n in self.positions.items() if n % self.stride and p not in keep]:
+            self._remove(old)  # the newest state before this one, kept off the stride while it was the newest
         saved = self._save(path, {f"a{i}": a for i, a in enumerate(arrays)}, keep)
         if saved:
             self.first.setdefault(fit, path)
+            self.positions[path] = self.count
+            self.count += 1
         return saved
 
     def end_digests(self, model) -> tuple[str, str | None]:

@@ -1,0 +1,127 @@
+"""The parts of one fit the trusted side can replay, from the commitments the parent received and the states
+the child saved (grader/harness/commit.py).
+
+A *segment* is an epoch cut at the commitments made inside it: {epoch, from, to (steps), steps (the epoch's),
+start and end (the commitments at either side), file (the state saved at its start), run_from}. An epoch of
+short ones whose start was not saved is a run from the latest epoch whose start was (``run_from``), when
+nothing changed the state between them.
+
+A *chain* is what replaying a segment takes: the segments from the latest saved state before it, each
+following on from the one before (the child keeps its states spread over training within its budget, so
+most segments start from a state it no longer has). The legs of a chain inside one epoch are one leg: the
+replay runs on from the state the leg before reached, and holds each leg's end against its commitment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def segments(fit_index: int, epochs: list, starts: dict, ends: dict, mids: dict, folder: Path) -> list[dict]:
+    """Each epoch of the fit cut at the commitments made inside it, in the order training went."""
+    out = []
+    for e in epochs:
+        end = ends[(fit_index, e)]
+        total = end.get("steps") if isinstance(end.get("steps"), int) else 0
+        inner = sorted(step for (i, epoch, step) in mids if i == fit_index and epoch == e and 0 < step < total)
+        bounds = [0, *inner, total]
+        for first, last in zip(bounds, bounds[1:]):
+            origin = e if first else _run_from(fit_index, e, epochs, starts, ends, mids, folder)
+            out.append({"epoch": e, "from": first, "to": last, "steps": total, "run_from": origin,
+                        "start": starts.get((fit_index, origin)) if first == 0 else mids[(fit_index, e, first)],
+                        "end": end if last == total else mids[(fit_index, e, last)],
+                        "file": folder / (f"fit{fit_index}-epoch{origin}.npz" if first == 0 else
+                                          f"fit{fit_index}-epoch{e}-step{first}.npz")})
+    return out
+
+
+def chains(parts: list[dict], usable) -> list[list[dict] | None]:
+    """For each segment, the chain that replays it, or None: it alone when its start was saved, else the
+    chain of the segment before continued, when this one starts in the very state that one ended in (inside
+    an epoch; across epochs, the same weights and optimizer state, nothing changed between: a learning-rate
+    schedule that did breaks the chain). ``usable(segment)``: whatever else replaying it needs is at hand
+    (the batches an epoch trained on, when they were recorded)."""
+    out: list[list[dict] | None] = []
+    for i, g in enumerate(parts):
+        before = out[i - 1] if i else None
+        if not usable(g):
+            out.append(None)
+        elif (g["start"] or {}).get("saved") and g["file"].is_file():
+            out.append([g])
+        elif before is not None and g["run_from"] == g["epoch"] and _follows(before[-1], g):
+            last = before[-1]
+            if g["from"] and last["epoch"] == g["epoch"] and last["run_from"] == last["epoch"]:
+                out.append([*before[:-1], dict(last, to=g["to"], end=g["end"],  # one leg, on through the step
+                                               seconds=last.get("seconds", 0.0) + g.get("seconds", 0.0))])
+            else:
+                out.append([*before, g])
+        else:
+            out.append(None)
+    return out
+
+
+def _follows(a: dict, b: dict) -> bool:
+    """Segment ``b`` starts in the state segment ``a`` ended in, by the commitments at either side."""
+    if b["from"]:
+        return a["epoch"] == b["epoch"] and a["to"] == b["from"]
+    return a["to"] == a["steps"] and a["epoch"] == b["epoch"] - 1 and b["start"] is not None and \
+        all(b["start"].get(f) == a["end"].get(f) for f in ("weights", "optimizer")) and \
+        b["start"].get("weights") is not None
+
+
+def when(chain: list[dict]) -> tuple:
+    """Where a chain (or a segment) starts, in the order training went."""
+    g = chain[0] if isinstance(chain, list) else chain
+    return (g["run_from"], 0) if g["from"] == 0 else (g["epoch"], g["from"])
+
+
+def reach(chain: list[dict]) -> tuple:
+    """Where a chain ends, in the order training went."""
+    return chain[-1]["epoch"], chain[-1]["to"]
+
+
+def spans(found: list) -> list[list[dict]]:
+    """For each saved state chains start from, in the order training went, the chain reaching furthest from
+    it: on to the next saved state (or the graded model)."""
+    furthest: dict = {}
+    for chain in found:
+        if chain is not None:
+            best = furthest.get(chain[0]["file"])
+            if best is None or reach(chain) > reach(best):
+                furthest[chain[0]["file"]] = chain
+    return sorted(furthest.values(), key=when)
+
+
+def merged(picked: list[list[dict]]) -> list[list[dict]]:
+    """Chains from the same saved state replayed once, the one reaching furthest (it passes through the
+    others' ends, and holds each against its commitment), in the order training went."""
+    return spans(picked)
+
+
+def _run_from(fit_index: int, epoch: int, epochs: list, starts: dict, ends: dict, mids: dict, folder: Path) -> int:
+    """The epoch a run replaying ``epoch`` starts from: the latest at or before it whose start was saved
+    (and is still there), such that every epoch between began in the very state the one before ended in
+    (weights and optimizer), ran as many steps and was not cut inside (else ``epoch`` itself)."""
+    k = epoch
+    while not ((starts.get((fit_index, k)) or {}).get("saved") and (folder / f"fit{fit_index}-epoch{k}.npz").is_file()):
+        before = k - 1
+        start, end = starts.get((fit_index, k)), ends.get((fit_index, before))
+        if before not in epochs or start is None or end is None or any(
+                start.get(f) != end.get(f) for f in ("weights", "optimizer")) or \
+                end.get("steps") != ends[(fit_index, epoch)].get("steps") or \
+                any(i == fit_index and e in (before, k) for (i, e, _) in mids):
+            return epoch
+        k = before
+    return k
+
+
+def named(g: dict) -> str:
+    if g["run_from"] < g["epoch"]:
+        return f"epochs {g['run_from'] + 1} to {g['epoch'] + 1}"
+    if g["from"] == 0 and g["to"] == g["steps"]:
+        return f"epoch {g['epoch'] + 1}"
+    return f"steps {g['from'] + 1} to {g['to']} of epoch {g['epoch'] + 1}"
+
+
+def listed(legs: list[dict]) -> str:
+    return ", ".join(named(g) for g in legs)
