@@ -235,7 +235,10 @@ class Evidence:
             if top is None:
                 continue
             if top > 1.5:
-                return 1.0, (" (Your model takes pixel values 0..255 as they are, as it was trained, so the "
+                scales = any(layer.class_name == "Rescaling" for layer in self.layer_summary())
+                return 1.0, (" (Your model takes pixel values 0..255 and scales them in its Rescaling layer, as it "
+                             "was trained, so the grader fed these unscaled too.)" if scales else
+                             " (Your model takes pixel values 0..255 as they are, as it was trained, so the "
                              "grader fed these unscaled too.)")
             if 0 < top <= 1.5 / 255:
                 return 1 / 255.0 ** 2, (" (Your model was trained on pixels divided by 255 twice, before and in "

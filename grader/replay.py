@@ -186,7 +186,7 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
                                          size, bool(request["shuffle"]))
             if through == epoch:
                 batches = batches.skip(first).take(last - first)
-        ends = _epoch_ends(model, keras)
+        ends = _epoch_ends(model, keras, first, item.get("checks") or () if through == epoch else ())
         # an epoch that ended when the child's data ran out is read to its end the same way (Keras' last call,
         # which finds no batch, still counts an optimizer step)
         ran_out = log.get("ran_out") if request.get("kind") == "recorded" else None
@@ -203,8 +203,8 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
         for i, reached in enumerate(ends.reached):
             reached["logs"] = {k: float(v[i]) for k, v in history.history.items() if len(v) > i}
         results.append({"epoch": epoch, "through": through, "from": first, "to": last, "start_weights": before,
-                        **ends.reached[-1], "ends": ends.reached, "rows_before": sum(sizes[:first]),
-                        "rows": sum(sizes[first:last])})
+                        **ends.reached[-1], "ends": ends.reached, "inside": ends.inside,
+                        "rows_before": sum(sizes[:first]), "rows": sum(sizes[first:last])})
     return {"epochs": results, "initial": fresh, "seconds": round(time.monotonic() - started, 3)}
 
 
@@ -510,18 +510,30 @@ def _value(a) -> str:
     return f"{float(flat[0]):g}" if flat.size == 1 else "its initialiser's constant"
 
 
-def _epoch_ends(model, keras):
-    """A callback keeping the digests of the state each replayed epoch ended in (``.reached``)."""
+def _state_digests(model) -> dict:
+    return {"weights": _digests(model.get_weights()), "optimizer": _digests(_optimizer_variables(model))}
+
+
+def _epoch_ends(model, keras, first: int = 0, checks=()):
+    """A callback keeping the digests of the state each replayed epoch ended in (``.reached``), and of the
+    state after each step of ``checks`` (counted from the epoch's start; the replay began after step
+    ``first``): ``.inside``."""
+    wanted = {int(step) for step in checks}
 
     class EpochEnds(keras.callbacks.Callback):
         reached: list
+        inside: list
 
         def on_epoch_end(self, epoch, logs=None):
-            self.reached.append({"weights": _digests(model.get_weights()),
-                                 "optimizer": _digests(_optimizer_variables(model))})
+            self.reached.append(_state_digests(model))
 
-    ends = EpochEnds()
-    ends.reached = []
+    class StepsToo(EpochEnds):  # (a callback with batch hooks makes Keras wait for each step: only when asked)
+        def on_train_batch_end(self, batch, logs=None):
+            if first + batch + 1 in wanted:
+                self.inside.append({"step": first + batch + 1, **_state_digests(model)})
+
+    ends = StepsToo() if wanted else EpochEnds()
+    ends.reached, ends.inside = [], []
     return ends
 
 

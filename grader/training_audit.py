@@ -90,6 +90,7 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
         origin = None
     requests = [{"epoch": g["run_from"], "through": g["epoch"], "steps": g["steps"], "from": g["from"], "to": g["to"],
                  **({"start": g["file"]} if k == 0 else {"continue": True}),
+                 **({"checks": [step for step, _ in g["inner"]]} if g.get("inner") else {}),
                  **({"rates": folder / f"fit{fit_index}-epoch{g['epoch']}-rates.npz"}
                     if (afters.get((fit_index, g["epoch"])) or {}).get("rates") else {}),
                  **({"batches": folder / f"fit{fit_index}-epoch{g['epoch']}-batches.npz"} if logged else {})}
@@ -215,6 +216,19 @@ def _run_differs(g: dict, got: dict, fit_index: int, ends: dict) -> str | None:
     return None
 
 
+def _inside_differs(g: dict, got: dict) -> str | None:
+    """The first of a leg's inner steps where the replay did not reach the state the program reported."""
+    reached = {s.get("step"): s for s in got.get("inside") or [] if isinstance(s, dict)}
+    first = g["from"]
+    for step, commitment in g.get("inner", ()):
+        state = reached.get(step) or {}
+        if state.get("weights") != commitment.get("weights") or state.get("optimizer") != commitment.get("optimizer"):
+            return (f"replaying steps {first + 1} to {step} of epoch {g['epoch'] + 1} from the state it started in "
+                    f"did not reach the weights the program reported at step {step}")
+        first = step
+    return None
+
+
 def _segment_differs(g: dict, got: dict, fit_index: int, ends: dict) -> str | None:
     """What a replayed segment shows false, or None: the state it started from, the state it reached, the
     loss and metrics reported at its end (the running figures since the epoch's start, which the replay's
@@ -224,10 +238,12 @@ def _segment_differs(g: dict, got: dict, fit_index: int, ends: dict) -> str | No
         where = f"for the start of epoch {g['run_from'] + 1}" if not g["from"] else \
             f"after step {g['from']} of epoch {g['epoch'] + 1}"
         return f"the state saved {where} is not the one the program reported there"
-    run = _run_differs(g, got, fit_index, ends)
+    run = _run_differs(g, got, fit_index, ends) or _inside_differs(g, got)
     if run:
         return run
     if got.get("weights") != g["end"].get("weights") or got.get("optimizer") != g["end"].get("optimizer"):
+        if g.get("inner"):  # (the last of the leg's parts)
+            name = named(dict(g, **{"from": g["inner"][-1][0]}))
         return (f"replaying {name} from the state it started in did not reach the weights the program reported at "
                 f"{'its end' if g['to'] == g['steps'] else 'step ' + str(g['to'])}")
     before = (g["start"].get("logs") or {}) if g["from"] else {}

@@ -8,8 +8,9 @@ nothing changed the state between them.
 
 A *chain* is what replaying a segment takes: the segments from the latest saved state before it, each
 following on from the one before (the child keeps its states spread over training within its budget, so
-most segments start from a state it no longer has). The legs of a chain inside one epoch are one leg: the
-replay runs on from the state the leg before reached, and holds each leg's end against its commitment.
+most segments start from a state it no longer has). The segments of a chain inside one epoch are one leg
+(one fit in the evaluator), whose ``inner`` steps (where the segments joined) the replay holds against their
+commitments too; a leg in the next epoch runs on from the state the one before reached.
 """
 
 from __future__ import annotations
@@ -49,15 +50,20 @@ def chains(parts: list[dict], usable) -> list[list[dict] | None]:
         elif (g["start"] or {}).get("saved") and g["file"].is_file():
             out.append([g])
         elif before is not None and g["run_from"] == g["epoch"] and _follows(before[-1], g):
-            last = before[-1]
-            if g["from"] and last["epoch"] == g["epoch"] and last["run_from"] == last["epoch"]:
-                out.append([*before[:-1], dict(last, to=g["to"], end=g["end"],  # one leg, on through the step
-                                               seconds=last.get("seconds", 0.0) + g.get("seconds", 0.0))])
-            else:
-                out.append([*before, g])
+            out.append(_joined(before, [g]))
         else:
             out.append(None)
     return out
+
+
+def _joined(chain: list[dict], after: list[dict]) -> list[dict]:
+    """``chain`` continued by ``after`` (which starts where it ends): legs inside one epoch joined into one."""
+    last, first = chain[-1], after[0]
+    if first["from"] and last["run_from"] == last["epoch"]:  # one leg, on through the step between, where the
+        inner = [*last.get("inner", ()), (last["to"], last["end"]), *first.get("inner", ())]  # state is held
+        return [*chain[:-1], dict(last, to=first["to"], end=first["end"], inner=inner,  # against its commitment
+                                  seconds=last.get("seconds", 0.0) + first.get("seconds", 0.0)), *after[1:]]
+    return [*chain, *after]
 
 
 def _follows(a: dict, b: dict) -> bool:
@@ -94,8 +100,17 @@ def spans(found: list) -> list[list[dict]]:
 
 def merged(picked: list[list[dict]]) -> list[list[dict]]:
     """Chains from the same saved state replayed once, the one reaching furthest (it passes through the
-    others' ends, and holds each against its commitment), in the order training went."""
-    return spans(picked)
+    others' ends, and holds each against its commitment), in the order training went; a chain that starts
+    where the one before ends is replayed on from it (one fit where the two are in one epoch), not from its
+    saved state (which the survey of saved states has held against its digest)."""
+    out: list[list[dict]] = []
+    for chain in spans(picked):
+        first = chain[0]
+        if out and first["run_from"] == first["epoch"] and _follows(out[-1][-1], first):
+            out[-1] = _joined(out[-1], chain)
+        else:
+            out.append(chain)
+    return out
 
 
 def _run_from(fit_index: int, epoch: int, epochs: list, starts: dict, ends: dict, mids: dict, folder: Path) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 from pathlib import Path
@@ -36,13 +37,13 @@ def memory_base(room_mib: int) -> str | None:
     try:
         with open("/proc/self/mounts", encoding="utf-8") as f:
             kinds = {fields[1]: fields[2] for fields in (line.split() for line in f) if len(fields) > 2}
-        stat = os.statvfs(IN_MEMORY)
+        fs = os.statvfs(IN_MEMORY)
         with open("/proc/meminfo", encoding="utf-8") as f:
             available = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
     except (OSError, ValueError, StopIteration):
         return None
     room = 4 * room_mib * 2**20
-    if kinds.get(IN_MEMORY) != "tmpfs" or stat.f_bavail * stat.f_frsize < room or available < room:
+    if kinds.get(IN_MEMORY) != "tmpfs" or fs.f_bavail * fs.f_frsize < room or available < room:
         return None
     return IN_MEMORY
 
@@ -50,48 +51,56 @@ def memory_base(room_mib: int) -> str | None:
 UNMEASURABLE = 2**62  # bytes: what a folder the grader cannot read counts as (over every limit)
 
 
-def folder_usage(folder: Path) -> tuple[int, int]:
-    """Bytes of disk used under ``folder`` (files, folders and symlinks alike: 20,000 folders or long-target
-    links are disk too) and how many entries it holds (symlinks not followed; iterative, so a folder
-    nested thousands deep is measured, not a crash). A folder that cannot be read (a path past the
-    system's length limit, a folder closed to the grader) would hide what it holds, so it counts as
-    over the limit; one removed while being measured counts as nothing."""
-    total, entries, todo = 0, 0, [str(folder)]
+def _entries(folder: Path, most: int | None = None):
+    """(entry, its lstat) for everything under ``folder`` (symlinks not followed; iterative, so a folder
+    nested thousands deep is walked, not a crash), the first ``most`` entries; what is removed while being
+    walked is passed over. OSError for a folder or an entry that cannot be read."""
+    todo, count = [str(folder)], 0
     while todo:
         try:
             with os.scandir(todo.pop()) as found:
                 for e in found:
-                    entries += 1
-                    if e.is_dir(follow_symlinks=False):
+                    count += 1
+                    if most is not None and count > most:
+                        return
+                    try:
+                        st = e.stat(follow_symlinks=False)
+                    except FileNotFoundError:  # (gone since the folder was listed: a state saved under its final name)
+                        continue
+                    if stat.S_ISDIR(st.st_mode):
                         todo.append(e.path)
-                    total += e.stat(follow_symlinks=False).st_blocks * 512
+                    yield e, st
         except FileNotFoundError:
             continue
-        except OSError:
-            return total + UNMEASURABLE, entries
+
+
+def folder_usage(folder: Path) -> tuple[int, int]:
+    """Bytes of disk used under ``folder`` (files, folders and symlinks alike: 20,000 folders or long-target
+    links are disk too) and how many entries it holds. A folder that cannot be read (a path past the
+    system's length limit, a folder closed to the grader) would hide what it holds, so it counts as over
+    the limit; one removed while being measured counts as nothing."""
+    total, entries = 0, 0
+    try:
+        for _, st in _entries(folder):
+            entries += 1
+            total += st.st_blocks * 512
+    except OSError:
+        return total + UNMEASURABLE, entries
     return total, entries
 
 
 def file_bytes(folder: Path, most: int = 100_000) -> int:
     """Bytes the regular files under ``folder`` take, each file once however many links name it (the first
-    ``most`` entries; 0 for what cannot be read: what this measures is taken off a count, never added)."""
-    seen, total, todo, entries = set(), 0, [str(folder)], 0
-    while todo and entries < most:
-        try:
-            with os.scandir(todo.pop()) as found:
-                for e in found:
-                    entries += 1
-                    try:
-                        st = e.stat(follow_symlinks=False)
-                    except OSError:  # (gone since the folder was listed: a state saved under its final name)
-                        continue
-                    if e.is_dir(follow_symlinks=False):
-                        todo.append(e.path)
-                    elif e.is_file(follow_symlinks=False) and (st.st_dev, st.st_ino) not in seen:
-                        seen.add((st.st_dev, st.st_ino))
-                        total += st.st_blocks * 512
-        except OSError:
-            continue
+    ``most`` entries, up to a folder that cannot be read: what this measures is taken off a count, never
+    added, so what it cannot see only takes off less)."""
+    seen, total = set(), 0
+    try:
+        for _, st in _entries(folder, most):
+            if stat.S_ISREG(st.st_mode) and (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_blocks * 512
+    except OSError:
+        pass
     return total
 
 

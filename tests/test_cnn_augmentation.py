@@ -74,6 +74,8 @@ def train_model(train_dir, validation_dir):
     assert by_name(report)["augmented"]["message"] == \
         "The training data was augmented: augmentation layers in the model (RandomFlip, RandomTranslation)."
     assert report["training"]["fits"][0]["data"]["batch"]["max"] > 1.5  # raw pixels: the model rescales
+    assert ("(Your model takes pixel values 0..255 and scales them in its Rescaling layer, as it was trained, so the "
+            "grader fed these unscaled too.)") in by_name(report)["validation_accuracy"]["message"]
 
 
 def test_get_file_the_course_way_and_a_mapped_tf_data_pipeline(standin, grade_file):

@@ -653,11 +653,11 @@ def test_weights_swapped_early_in_training_whose_states_pass_the_budget_are_foun
     report = graded(SWAPPED)
     assert _verdict(report) == {
         "status": "refuted",
-        "reason": "replaying steps 5 to 8 of epoch 1 from the state it started in did not reach the weights the program "
-                  "reported at step 8 (the callback Swap acts between the steps of an epoch: the replay sets the "
+        "reason": "replaying steps 5 to 6 of epoch 1 from the state it started in did not reach the weights the program "
+                  "reported at step 6 (the callback Swap acts between the steps of an epoch: the replay sets the "
                   "learning rate it set at each step, and nothing else it did)",
-        "sentence": "Training not verified: replaying steps 5 to 8 of epoch 1 from the state it started in did not "
-                    "reach the weights the program reported at step 8 (the callback Swap acts between the steps of "
+        "sentence": "Training not verified: replaying steps 5 to 6 of epoch 1 from the state it started in did not "
+                    "reach the weights the program reported at step 6 (the callback Swap acts between the steps of "
                     "an epoch: the replay sets the learning rate it set at each step, and nothing else it did). The "
                     "checks that rest on the record of training fail."}
 
