@@ -28,7 +28,8 @@ from grader.workfolders import (MAX_ENTRIES, child_path, disk_used, inventory, m
 OUTPUT_HEAD = 8 * 1024
 OUTPUT_TAIL = 24 * 1024
 MAX_MODEL_BYTES = 2 * 1024 * 1024 * 1024
-STATE_BUDGET_MIB = 384  # saved training states (grader/harness/commit.py), per grading
+STATE_BUDGET_MIB = 384  # saved training states (grader/harness/commit.py), per grading, on a disk: a quarter of
+IN_MEMORY_STATE_MIB = 1024  # the disk limit at most, counted against it; in memory, this much beside the disk limit
 ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
 
 
@@ -231,7 +232,7 @@ def run_submission(source: Source, task: Task, limits: Limits, *, seed: int | No
     what it left and removing its folders, is the trusted side's own work)."""
     base = work_base()
     sweep_stale(base)
-    memory = memory_base(limits.disk_mib) if task.verify else None  # (where saved states are written fast)
+    memory = memory_base(limits.disk_mib + IN_MEMORY_STATE_MIB) if task.verify else None  # (states written fast)
     if memory is not None:
         sweep_stale(memory)
     workdir, artifacts = work_folder("run", base), work_folder("artifacts", memory or base)
@@ -299,8 +300,9 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
         "served_paths": served,
         "max_epochs": limits.max_epochs,
         "seed": seed,
-        # the states saved to replay epochs of training count against the disk limit: a quarter of it at most
-        "state_budget_mib": min(STATE_BUDGET_MIB, limits.disk_mib // 4),
+        # the states saved to replay parts of training: in memory, beside the disk limit (the watch leaves that
+        # much of the artifacts folder out); on a disk, a quarter of the disk limit at most, counted against it
+        "state_budget_mib": IN_MEMORY_STATE_MIB if in_memory else min(STATE_BUDGET_MIB, limits.disk_mib // 4),
         "verify": task.verify,
         "train_deadline": started + max(time_limit - reserve, 0.5 * time_limit),
     }
@@ -309,7 +311,7 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
         env.update(staged.env)
     # the artifacts folder in memory (a tmpfs) counts in the cgroup as the program's own: the cgroup holds
     # what the disk limit lets it write there besides the memory limit, and the watch leaves it out
-    held_mib = limits.memory_mib + (limits.disk_mib if in_memory else 0)
+    held_mib = limits.memory_mib + (limits.disk_mib + IN_MEMORY_STATE_MIB if in_memory else 0)
     box = sandbox.open_sandbox(held_mib, limits.processes, isolation, limits.file_mib * 2**20)
     argv, harness = python_command(box, "grader.harness", HARNESS_FILES)
     view = sandbox.View(workdir=workdir, artifacts=artifacts, readable=python_installation(), harness=harness,
@@ -364,7 +366,7 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
         if on_exit is not None:
             on_exit()
     relay.join(timeout=5.0)  # the pipe's last events, written before the child ended
-    if stopped is None and disk_used((workdir, artifacts), proc.pid)[0] > limits.disk_mib:
+    if stopped is None and disk_used((workdir, artifacts), proc.pid, _beside(artifacts, in_memory))[0] > limits.disk_mib:
         stopped = "disk"  # written faster than the watch looks, and left behind: over the limit all the same
     proc.returncode = 0  # reaped by wait4 above; stop Popen from waiting again
     memory_exceeded = stopped == "memory" or bool(box.cgroup and box.cgroup.oom_killed())
@@ -417,6 +419,11 @@ MEMORY_POLL_S = 0.25
 DISK_POLL_S = 1.0
 
 
+def _beside(artifacts: Path, in_memory: bool) -> tuple | None:
+    """The part of the artifacts folder held beside the disk limit: saved training states, in memory."""
+    return (artifacts, IN_MEMORY_STATE_MIB) if in_memory else None
+
+
 def _watch(proc, box: sandbox.Sandbox, waiter: threading.Thread, limits: Limits, started: float,
            workdir: Path, artifacts: Path, in_memory: bool = False) -> str | None:
     """Wait for the child until the wall clock runs out, stopping it at once when its own memory
@@ -435,7 +442,7 @@ def _watch(proc, box: sandbox.Sandbox, waiter: threading.Thread, limits: Limits,
             stopped = "memory"
         elif time.time() >= next_disk:
             next_disk = time.time() + DISK_POLL_S
-            used, entries = disk_used((workdir, artifacts), proc.pid)
+            used, entries = disk_used((workdir, artifacts), proc.pid, _beside(artifacts, in_memory))
             if used > limits.disk_mib or entries > MAX_ENTRIES:
                 stopped = "disk"
         if stopped:

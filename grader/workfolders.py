@@ -107,11 +107,15 @@ def file_bytes(folder: Path, most: int = 100_000) -> int:
 MAX_ENTRIES = 100_000  # files and folders together; cats_and_dogs_filtered has about 3,000
 
 
-def disk_used(folders, pid: int) -> tuple[float, int]:
-    """MiB the program holds on disk (its folders, and files it deleted but keeps open) and entries."""
+def disk_used(folders, pid: int, beside: tuple | None = None) -> tuple[float, int]:
+    """MiB the program holds on disk (its folders, and files it deleted but keeps open) and entries.
+    ``beside``: (one of ``folders``, MiB): that much of what the folder holds is left out (the states a
+    verified run saves in memory, held beside the disk limit)."""
     used, entries = 0, 0
     for folder in folders:
         b, n = folder_usage(folder)
+        if beside is not None and folder == beside[0]:
+            b -= min(b, int(beside[1] * 2**20))
         used, entries = used + b, entries + n
     return (used + sandbox.open_deleted_bytes(pid)) / 2**20, entries
 

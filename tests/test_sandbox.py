@@ -412,7 +412,8 @@ def test_a_verified_gradings_files_in_memory_count_against_the_disk_limit_not_th
                                                                                                   monkeypatch):
     """A verified grading hands its model and saved states over in a folder in memory (/dev/shm) where the
     machine has room: the files there are disk (150 of the 200 MiB limit), not the program's memory, which
-    stays under its 1024 MiB limit with 600 MiB of its own; the folder is gone afterwards. Where
+    stays under its 1024 MiB limit with 600 MiB of its own; the folder is gone afterwards. Its first 1,024 MiB
+    (the saved states' budget there) are beside the disk limit. Where
     GRADER_WORK_DIR says where working folders go, or there is no such room, the disk is used as before."""
     from grader import workfolders
 
@@ -427,7 +428,7 @@ def test_a_verified_gradings_files_in_memory_count_against_the_disk_limit_not_th
     run = report["run"]
     assert (run["status"], run["memory_exceeded"], run["disk_exceeded"]) == ("ok", False, False), run
     assert "1 folder in memory, 600 MiB held" in run["output_tail"]
-    assert run["warnings"] == []  # (the cgroup held 1024 + 200 MiB, as asked)
+    assert run["warnings"] == []  # (the cgroup held 1024 + 200 + 1024 MiB, as asked)
     assert not list(Path("/dev/shm").glob(f"grader-artifacts-{os.getpid()}-*"))
 
     # a file there named by twelve links is left out once, and only from the shared pages: 1100 MiB of the
@@ -445,5 +446,16 @@ def test_a_verified_gradings_files_in_memory_count_against_the_disk_limit_not_th
     run = report["run"]
     assert (run["status"], run["memory_exceeded"]) == ("memory", True), run
     assert "still running" not in run["output_tail"]
+    # the saved states' part of the folder (1,024 MiB) is held beside the disk limit, and the disk limit past it:
+    # 1,110 MiB there is within it, 1,410 MiB is not
+    beside = tmp_path / "beside.py"
+    writes = ("def write(first, count):\n    for i in range(first, first + count):\n"
+              "        with open(os.path.join(folder, f'held{i}'), 'wb') as f:\n            f.write(bytes(15 * 2**20))\n")
+    beside.write_text(holding(writes + "write(0, 74)\ntime.sleep(2.5)\nprint('within the limit', flush=True)\n"
+                              "write(74, 20)\n", "10", "time.sleep(5)\nprint('still running', flush=True)\n"))
+    run = grade(tight, beside, time_limit=60).to_dict()["run"]
+    assert (run["status"], run["disk_exceeded"], run["memory_exceeded"]) == ("disk", True, False), run
+    assert "within the limit" in run["output_tail"] and "still running" not in run["output_tail"]
+
     monkeypatch.setenv("GRADER_WORK_DIR", str(tmp_path))
     assert workfolders.memory_base(200) is None

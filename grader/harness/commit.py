@@ -31,8 +31,8 @@ DIGEST_CHARS = 16
 SAVE_EVERY_S = 0.2  # short epochs that follow on from one another save their start this often at most
 SEGMENTS = 8  # an epoch of at least SPLIT_STEPS steps is committed to at the end of each eighth of it, so
 SPLIT_STEPS = 16  # that an audit can replay part of an epoch rather than the whole
-STATE_BUDGET_MIB = 384  # saved states and arrays, per grading, unless the job says less: epochs past it are
-# not auditable
+STATE_BUDGET_MIB = 384  # saved states and arrays, per grading, unless the job says otherwise: past it the states
+# kept are thinned (Ledger._thin)
 
 
 def digest(array) -> str:
@@ -73,6 +73,9 @@ class Ledger:
     def __init__(self, events, out: Path, seed: int | None, budget_mib: int = STATE_BUDGET_MIB):
         self.events = events
         self.budget = budget_mib * 2**20
+        # the rows or pictures of a fit's data kept to replay it: half the budget, and at most half of
+        # STATE_BUDGET_MIB, however large the budget for states is (in memory: grader/runner.py)
+        self.rows_budget = min(budget_mib, STATE_BUDGET_MIB) * 2**20 // 2
         self.folder = out / "training"
         self.seed = seed
         self.used = 0

@@ -39,9 +39,9 @@ def prepare(tf, keras, model, a: dict, record: dict, ledger, one_batch: dict | N
         record["not_replayed"] = TF_KERAS_RANDOM
     elif replay is None:  # arrays in batchorder's order, an ImageDataGenerator's batches, tf.data's as drawn
         replay = arrays(tf, keras, a, ledger.seed, record["index"], per_execution) or \
-            images.replayable(keras, a, ledger.budget // 2, per_execution) or \
-            recorded.replayable(tf, a, ledger.budget // 2, record, per_execution) or \
-            recorded.stepped(tf, keras, model, a, ledger.budget // 2, record, per_execution)
+            images.replayable(keras, a, ledger.rows_budget, per_execution) or \
+            recorded.replayable(tf, a, ledger.rows_budget, record, per_execution) or \
+            recorded.stepped(tf, keras, model, a, ledger.rows_budget, record, per_execution)
     log = (replay or {}).pop("log", None)
     if replay is None:
         return None
