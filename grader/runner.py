@@ -303,6 +303,7 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
         # the states saved to replay parts of training: in memory, beside the disk limit (the watch leaves that
         # much of the artifacts folder out); on a disk, a quarter of the disk limit at most, counted against it
         "state_budget_mib": IN_MEMORY_STATE_MIB if in_memory else min(STATE_BUDGET_MIB, limits.disk_mib // 4),
+        "rows_budget_mib": min(STATE_BUDGET_MIB, limits.disk_mib // 4) // 2,  # (the rows a replay needs, either way)
         "verify": task.verify,
         "train_deadline": started + max(time_limit - reserve, 0.5 * time_limit),
     }

@@ -282,9 +282,10 @@ def test_an_honest_program_with_schedules_and_restored_weights_is_verified(stand
     # can then be saved: every epoch is auditable
     assert verification["epochs"] == epochs == 4 and verification["replayed"]
     assert set(verification["replayed"]) <= {1, 2, 3, 4}
-    # 2,400 rows in batches of 64: 38 steps an epoch, committed to every 5 steps; the parts replayed are such
-    # segments, the last of the epoch that made the graded model always among them
-    assert all((first - 1) % 5 == 0 and last == min(first + 4, 38)
+    # 2,400 rows in batches of 64: 38 steps an epoch, committed to every 5 steps; the parts replayed start and end
+    # at such commitments (parts that meet are replayed as one), the last of the epoch that made the graded model
+    # always among them
+    assert all((first - 1) % 5 == 0 and (last % 5 == 0 or last == 38) and first < last
                for _, first, last in verification["segments"]), verification["segments"]
     assert verification["sentence"].startswith("Training verified: the grader replayed steps ")
 
@@ -335,7 +336,9 @@ def test_training_on_a_tf_data_pipeline_is_replayed(standin, grade_file):
     verification = _verdict(report)
     assert (verification["status"], verification["epochs"]) == ("verified", 3), verification
     # 3,000 rows in batches of 64: 47 steps an epoch, committed to every 6; the last part of epoch 3 always replayed
-    assert [3, 43, 47] in verification["segments"]
+    # (alone, or with the parts before it)
+    assert [verification["segments"][-1][i] for i in (0, 2)] == [3, 47] and \
+        (verification["segments"][-1][1] - 1) % 6 == 0, verification["segments"]
     # the rows were recorded once, not once an epoch, and kept as bytes (pixels / 255.0 come back exactly): less
     # than the 18 MiB of 3,000 pictures of float64, states included
     assert report["environment"]["training_verification"]["cost"]["state_mib"] < 3000 * 28 * 28 * 8 / 2**20
@@ -750,7 +753,9 @@ def test_training_on_a_python_generator_is_replayed_from_the_batches_train_step_
     _, report = grade_file(GENERATOR, exercise="mnist_callback", extra=("--data-dir", standin))
     verification = _verdict(report)
     assert (verification["status"], verification["epochs"]) == ("verified", 3), verification
-    assert [3, 36, 38] in verification["segments"]  # (committed to every 5 steps: the last part of the last epoch)
+    # (committed to every 5 steps: the last part of the last epoch, alone or with the parts before it)
+    assert [verification["segments"][-1][i] for i in (0, 2)] == [3, 38] and \
+        (verification["segments"][-1][1] - 1) % 5 == 0, verification["segments"]
     nudged = GENERATOR.replace("model.fit(batches(),", '''class Nudge(tf.keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if batch == 36:
@@ -1052,3 +1057,28 @@ def test_the_exercises_pictures_are_handed_to_the_evaluator_as_one_file_and_laid
     with pytest.raises(picture_rows.NotFound, match="^the record of the pictures handed over does not say where each "
                                                     "one's bytes are$"):
         picture_rows.laid_out(Path(pictures["blob"]), dict(index, ends=index["ends"] - 1), tmp_path)
+
+
+def test_saved_states_past_the_budget_are_thinned_so_that_they_stay_spread_over_training(tmp_path):
+    """The child's ledger keeps every other state kept so far when the next would pass the budget, never the
+    fit's first nor the newest, and drops the newest once a newer one comes, when it is off the stride."""
+    import numpy as np
+
+    from grader.harness import commit
+
+    class Model:
+        variables = [np.zeros(2**18, dtype=np.float32)]  # 1 MiB
+        optimizer = None
+
+    ledger = commit.Ledger(None, tmp_path, 0, budget_mib=5)
+    kept = []
+    for step in range(20):
+        assert ledger.save_state(0, f"0-step{step}", Model())
+        kept.append(sorted(ledger.positions.values()))
+    assert kept[4] == [0, 1, 2, 3, 4]
+    assert kept[5] == [0, 2, 4, 5]  # five were full: every other one went, the newest stayed
+    assert kept[6] == [0, 2, 4, 6]  # the newest before, off the stride, went
+    assert kept[19] == [0, 8, 16, 19]
+    assert sorted(p.name for p in (tmp_path / "training").iterdir()) == \
+        ["fit0-epoch0-step0.npz", "fit0-epoch0-step16.npz", "fit0-epoch0-step19.npz", "fit0-epoch0-step8.npz"]
+    assert ledger.used == 4 * 2**20

@@ -70,12 +70,13 @@ def optimizer_digest(model, values: list | None = None) -> str | None:
 class Ledger:
     """Where one grading's commitments go: the event pipe, and the artifacts folder for saved states."""
 
-    def __init__(self, events, out: Path, seed: int | None, budget_mib: int = STATE_BUDGET_MIB):
+    def __init__(self, events, out: Path, seed: int | None, budget_mib: int = STATE_BUDGET_MIB,
+                 rows_mib: int | None = None):
         self.events = events
         self.budget = budget_mib * 2**20
-        # the rows or pictures of a fit's data kept to replay it: half the budget, and at most half of
-        # STATE_BUDGET_MIB, however large the budget for states is (in memory: grader/runner.py)
-        self.rows_budget = min(budget_mib, STATE_BUDGET_MIB) * 2**20 // 2
+        # the rows or pictures of a fit's data kept to replay it: half the budget unless the job says (in
+        # memory, where states have more room, the rows have as much as on a disk: grader/runner.py)
+        self.rows_budget = (budget_mib // 2 if rows_mib is None else min(rows_mib, budget_mib)) * 2**20
         self.folder = out / "training"
         self.seed = seed
         self.used = 0

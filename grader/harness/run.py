@@ -335,7 +335,8 @@ def main(job_text: str):
     recorder = fitwrap.Recorder(job, source_path, events)
     recorder.after_fit = Checkpoints(keras, out, trace, recorder)
     recorder.ledger = commit.Ledger(events, out, job.get("seed"),
-                                    budget_mib=job.get("state_budget_mib", commit.STATE_BUDGET_MIB)) \
+                                    budget_mib=job.get("state_budget_mib", commit.STATE_BUDGET_MIB),
+                                    rows_mib=job.get("rows_budget_mib")) \
         if job.get("verify", True) else None
     trace["determinism"] = determinism.install(tf, keras, job.get("seed"), recorder)
     fitwrap.install(tf, keras, recorder)
