@@ -367,7 +367,8 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
         if on_exit is not None:
             on_exit()
     relay.join(timeout=5.0)  # the pipe's last events, written before the child ended
-    if stopped is None and disk_used((workdir, artifacts), proc.pid, _beside(artifacts, in_memory))[0] > limits.disk_mib:
+    if stopped is None and \
+            disk_used((workdir, artifacts), proc.pid, _beside(artifacts, in_memory))[0] > limits.disk_mib:
         stopped = "disk"  # written faster than the watch looks, and left behind: over the limit all the same
     proc.returncode = 0  # reaped by wait4 above; stop Popen from waiting again
     memory_exceeded = stopped == "memory" or bool(box.cgroup and box.cgroup.oom_killed())
