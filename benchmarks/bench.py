@@ -210,7 +210,8 @@ def main():
     if args.verification:
         exercises = args.exercise or ["hello_world", "fashion_mnist_callback", "cnn_augmentation",
                                       "fashion_mnist_callback@benchmarks/submissions/fashion_mnist_tf_data.py",
-                                      "cnn_augmentation@benchmarks/submissions/cnn_image_dataset.py"]
+                                      "cnn_augmentation@benchmarks/submissions/cnn_image_dataset.py",
+                                      "cnn_augmentation@benchmarks/submissions/cnn_five_epochs.py"]
         print("| exercise | graded, verified (median) | graded, verification off (median) | verifying adds | "
               "committing + saving, in the child | replaying, in the evaluator | states saved | verdict |\n"
               "|---|---|---|---|---|---|---|---|")
