@@ -138,7 +138,7 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     touched = sorted({e + 1 for g in legs for e in range(g["run_from"], g["epoch"] + 1)})
     whole = all(g["from"] == 0 and g["to"] == g["steps"] and g["run_from"] == g["epoch"] for g in legs)
     shown = (f"epoch{'s' if len(touched) > 1 else ''} {', '.join(map(str, touched))} of {n}" if whole else
-             f"{listed(legs)} (of {n} epoch{'s' if n != 1 else ''})")
+             f"{listed(legs)} (of the {n if n != 1 else 'one'} epoch{'s' if n != 1 else ''} trained)")
     return {"status": VERIFIED, "replayed": touched, "epochs": n, "fit": fit_index + 1,
             "segments": [[g["epoch"] + 1, g["from"] + 1, g["to"]] for g in legs], "seconds": reply.get("seconds"),
             "sentence": (f"Training verified: the grader replayed {shown} from the "

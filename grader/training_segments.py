@@ -139,4 +139,23 @@ def named(g: dict) -> str:
 
 
 def listed(legs: list[dict]) -> str:
-    return ", ".join(named(g) for g in legs)
+    """The legs in words, the parts of one epoch together ("steps 1 to 13 and 79 to 100 of epoch 1")."""
+    out, parts = [], []  # (parts: the step ranges of one epoch, not yet said)
+
+    def flush():
+        if parts:
+            ranges = [f"{g['from'] + 1} to {g['to']}" for g in parts]
+            joined = ranges[0] if len(ranges) == 1 else ", ".join(ranges[:-1]) + " and " + ranges[-1]
+            out.append(f"steps {joined} of epoch {parts[0]['epoch'] + 1}")
+            parts.clear()
+
+    for g in legs:
+        whole = g["run_from"] < g["epoch"] or (g["from"] == 0 and g["to"] == g["steps"])
+        if whole or (parts and parts[0]["epoch"] != g["epoch"]):
+            flush()
+        if whole:
+            out.append(named(g))
+        else:
+            parts.append(g)
+    flush()
+    return ", ".join(out)

@@ -86,5 +86,6 @@ def test_an_exercise_that_carries_its_data_says_why_it_is_not_checked(grade_file
     assert cost["commit_s"] > 0 and cost["replay_s"] > 0 and 0 < cost["state_mib"] < 1
     assert verification["sentence"].startswith("Training verified: the grader replayed epochs ")
     assert verification["sentence"].endswith(
-        " (of 500 epochs) from the states the program reported while it trained, and reached exactly the weights "
+        " (of the 500 epochs trained) from the states the program reported while it trained, and reached exactly "
+        "the weights "
         "it reported; the graded model is the one training ended with.")
