@@ -170,6 +170,9 @@ class Evidence:
         if self.run.status in ("syntax_error", "error"):
             return ("Fix the error shown with its line in this report, run your file once yourself, "
                     "then submit again.")
+        if self.run.status == "disk":
+            return ("Write fewer or smaller files (one copy of the data, one saved model rather than one per epoch), "
+                    "then submit again.")
         return "Build the model with tf.keras.Sequential([...]), call model.compile(...) and model.fit(...)."
 
     # ------------------------------------------------------------ the model

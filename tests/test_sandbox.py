@@ -276,6 +276,9 @@ def test_the_default_limits_do_not_allow_two_gibibytes_of_zeros(tmp_path):
         ("disk", True, 1536)
     assert report["score"] == 0 and by_name(report)["within_limits"]["message"] == \
         "Your program was stopped: its files took more than the disk limit of 1536 MiB."
+    assert by_name(report)["predicts_31_at_10"]["hint"] == (  # (not how to build a model: it never got that far)
+        "Write fewer or smaller files (one copy of the data, one saved model rather than one per epoch), then submit "
+        "again.")
 
 
 def test_a_folder_nested_thousands_deep_and_deleted_open_files_are_measured_not_a_crash(tight, tmp_path):
