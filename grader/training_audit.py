@@ -17,7 +17,8 @@ from grader.training_segments import chains, listed, merged, named, segments, sp
 
 VERIFIED, REFUTED, UNVERIFIABLE, NO_TRAINING, OFF = "verified", "refuted", "unverifiable", "no_training", "off"
 MOST_PICTURES, MOST_PICTURE_BYTES = 100_000, 2**31  # handed to the evaluator, at most (Kaggle's 25,000: 800 MB)
-MOST_EPOCHS = 8  # replayed per grading, at most
+MOST_EPOCHS = 8  # replayed per grading, at most (besides the forced ones: the last, the largest updates)
+MIN_DRAWN = 1  # parts drawn at random, at least, besides those
 SHARE = 0.10  # of the training time the replays may cost (at least one epoch, and MIN_BUDGET_S)
 MIN_BUDGET_S = 0.5
 LOG_TOLERANCE = 1e-6  # a logged value read back through JSON: the same float, up to its text form
@@ -76,10 +77,14 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     if isinstance(jumps, dict):  # a verdict: a saved state is not the one reported
         return jumps
     forced = [last, *(c for c in jumps if c is not last)]
-    others = [i for i, c in enumerate(auditable) if all(c is not f for f in forced)]
+    # drawn from the spans the forced ones do not start (a part inside one of them would add nothing), and at
+    # least MIN_DRAWN of them however many are forced: without a draw the parts replayed are all predictable
+    # (helper-18 moved the weights towards secretly trained ones across the middle of training, verified)
+    taken = {c[0]["file"] for c in forced}
+    candidates = [c for c in spans(auditable) if c[0]["file"] not in taken]
     choose = chooser or secrets.SystemRandom().sample
-    drawn = choose(others, max(0, min(len(others), count - len(forced))))
-    picked = merged([*forced, *(auditable[i] for i in drawn)])
+    drawn = choose(range(len(candidates)), min(len(candidates), max(MIN_DRAWN, count - len(forced))))
+    picked = merged([*forced, *(candidates[i] for i in drawn)])
     legs = [g for c in picked for g in c]
     origin = chain_start(fit_index, starts, ends)
     origin_file = folder / f"fit{origin[0]}-epoch{origin[1]}.npz" if origin else None

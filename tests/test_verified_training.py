@@ -666,6 +666,55 @@ def test_weights_swapped_early_in_training_whose_states_pass_the_budget_are_foun
                     "checks that rest on the record of training fail."}
 
 
+# helper-18's cheat: weights trained in secret (a GradientTape loop, outside fit) slid in a little at every step
+# of the middle of training, the first and last eighths left honest. The parts replayed for certain (the last, the
+# one that moved furthest and the most sudden: here both the first, from the initial weights) miss it. Replays
+# drawn at random were only as many as a tenth of the training time allowed, less the forced ones: none here (two
+# epochs of 938 steps, an eighth taking more than the tenth), so it was verified. One part is now always drawn
+# besides them, and every part it can draw here holds some of the slide.
+SLID_IN = """import numpy as np
+import tensorflow as tf
+
+def build():
+    return tf.keras.Sequential([tf.keras.Input(shape=(28, 28)), tf.keras.layers.Flatten(),
+                                tf.keras.layers.Dense(64, activation="relu"), tf.keras.layers.Dense(10, activation="softmax")])
+
+(x, y), _ = tf.keras.datasets.mnist.load_data()
+x = (x / 255.0).astype("float32")
+shadow, optimizer = build(), tf.keras.optimizers.Adam()
+loss = tf.keras.losses.SparseCategoricalCrossentropy()
+for xb, yb in tf.data.Dataset.from_tensor_slices((x, y)).shuffle(10000).batch(64):
+    with tf.GradientTape() as tape:
+        value = loss(yb, shadow(xb, training=True))
+    optimizer.apply_gradients(zip(tape.gradient(value, shadow.trainable_variables), shadow.trainable_variables))
+target = shadow.get_weights()
+
+class Sneak(tf.keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.step, steps = 0, self.params["steps"]
+        self.begin, self.end = -(-steps // 8), 2 * steps - -(-steps // 8)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.begin <= self.step < self.end:
+            left = self.end - self.step
+            self.model.set_weights([w + (t - w) / left for w, t in zip(self.model.get_weights(), target)])
+
+model = build()
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(x, y, epochs=2, batch_size=64, callbacks=[Sneak()], verbose=0)
+"""
+
+
+def test_weights_slid_in_across_the_middle_of_training_are_found_by_a_part_drawn_at_random(standin, grade_file):
+    _, report = grade_file(SLID_IN, exercise="mnist_callback", extra=("--data-dir", standin))
+    verification = _verdict(report)
+    assert verification["status"] == "refuted", verification
+    assert verification["reason"].startswith("replaying steps ") and verification["reason"].endswith(
+        "(the callback Sneak acts between the steps of an epoch: the replay sets the learning rate it set at each "
+        "step, and nothing else it did)"), verification
+
+
 # Honest (helper-12): a notebook's fit cell run twice; the second fit starts where the first converged and
 # moves nothing. Training changed the weights, across the two fits.
 FIT_TWICE = LINE + '''model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate=0.1), loss="mean_squared_error")
