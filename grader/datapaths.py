@@ -14,6 +14,8 @@ import ast
 import os
 from pathlib import Path
 
+from grader.workfolders import child_path
+
 # call name (the last part of the dotted name) -> what it reads at its path: "file", "folder" or "zip"
 LOADERS = {"open": "file", "read_csv": "file", "loadtxt": "file", "genfromtxt": "file", "load": "file",
            "ZipFile": "zip", "flow_from_directory": "folder", "image_dataset_from_directory": "folder",
@@ -147,8 +149,8 @@ def serve(source: str, staged, workdir: Path) -> tuple[dict, list, list]:
     single, pairs = _names(staged)
     archives = {entry["archive"]: entry for entry in staged.downloads.values() if "archive" in entry}
     def inside(path: str) -> str:  # where a path the program names is, as the grader sees its view
-        p = os.path.normpath(os.path.join(str(workdir), os.path.expanduser(path)))
-        return os.path.join(str(workdir), "tmp", os.path.relpath(p, "/tmp")) if p == "/tmp" or p.startswith("/tmp/") else p
+        found = child_path(workdir, os.path.expanduser(path))
+        return str(found) if found is not None else os.path.normpath(os.path.join(workdir, os.path.expanduser(path)))
 
     covered = [inside(a) for a in [*staged.aliases, *staged.links] if isinstance(a, str)]
     links, build, notes = {}, [], []

@@ -108,13 +108,9 @@ def place_aliases(staged, workdir: Path) -> dict:
     wanted = [(alias, staged.home) for alias in staged.aliases if staged.home is not None]
     wanted += list(staged.links.items())
     for alias, target in wanted:
-        inside = Path(os.path.normpath(workdir / alias))  # an absolute alias stays as it is
-        if inside.parts[:2] == ("/", "tmp"):
-            place = workdir / "tmp" / inside.relative_to("/tmp")
-        elif inside == workdir or workdir in inside.parents:
-            place = inside
-        else:
-            links[str(inside)] = str(target)
+        place = child_path(workdir, alias)  # (an absolute alias stays as it is)
+        if place is None:
+            links[os.path.normpath(workdir / alias)] = str(target)
             continue
         if not os.path.lexists(place):
             place.parent.mkdir(parents=True, exist_ok=True)

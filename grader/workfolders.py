@@ -124,9 +124,11 @@ def child_path(workdir: Path, path: str) -> Path | None:
     """Where a path the program wrote to (``/tmp/cats-v-dogs``, ``data/split``) is on the trusted side:
     the child's /tmp and working folder are folders of ``workdir``; any other place it cannot write."""
     inside = Path(os.path.normpath(workdir / path))
+    if inside == workdir or workdir in inside.parents:  # (first: a working folder may itself be under /tmp)
+        return inside
     if inside.parts[:2] == ("/", "tmp"):
         return workdir / "tmp" / inside.relative_to("/tmp")
-    return inside if inside == workdir or workdir in inside.parents else None
+    return None
 
 
 def inventory(root: Path, limit: int = MAX_ENTRIES) -> dict:

@@ -229,3 +229,27 @@ def test_code_that_hard_codes_the_real_sizes_runs_on_the_stand_ins(exercise, sta
     run_cli("grade", exercise, tmp_path / "sizes.py", "--data-dir", standin, "--json", tmp_path / "r.json")
     run = json.loads((tmp_path / "r.json").read_text())["run"]
     assert (run["status"], run["output_tail"].strip()) == ("ok", printed)
+
+
+def test_the_data_is_where_the_course_looks_when_working_folders_are_under_tmp(standin, tmp_path, monkeypatch):
+    """GRADER_WORK_DIR under /tmp (a CI runner's temp folder): the program's own /tmp is a folder of its working
+    folder, and a path inside the working folder is still there, not taken for one in /tmp (helper-18's honest
+    sign_language solution could not open ./sign_mnist_train.csv, 0/10)."""
+    from pathlib import Path
+
+    from grader.workfolders import child_path
+
+    run = Path("/tmp/ci/grader-run-1")
+    assert child_path(run, "sign_mnist_train.csv") == run / "sign_mnist_train.csv"
+    assert child_path(run, "/tmp/ci/grader-run-1/data/x.csv") == run / "data" / "x.csv"
+    assert child_path(run, "/tmp/sign_mnist_train.csv") == run / "tmp" / "sign_mnist_train.csv"
+    assert child_path(run, "/content/x") is None
+    monkeypatch.setenv("GRADER_WORK_DIR", str(tmp_path))
+    program = tmp_path / "reads.py"
+    program.write_text("for name in ('sign_mnist_train.csv', '/tmp/sign_mnist_test.csv', 'data/sign_mnist_train.csv'):\n"
+                       "    print(name, open(name).readline().split(',')[0])\n")
+    run_cli("grade", "sign_language", program, "--data-dir", standin, "--json", tmp_path / "report.json")
+    run = json.loads((tmp_path / "report.json").read_text())["run"]
+    assert run["status"] == "ok", run
+    for name in ("sign_mnist_train.csv", "/tmp/sign_mnist_test.csv", "data/sign_mnist_train.csv"):
+        assert f"{name} label" in run["output_tail"], run["output_tail"]
