@@ -635,22 +635,29 @@ SWAPPED = BIG_STATES.replace("model.fit(", """class Swap(tf.keras.callbacks.Call
 model.fit(""").replace("callbacks=[]", "callbacks=[Swap()]")
 
 
-def test_weights_swapped_early_in_training_whose_states_pass_the_budget_are_found(tmp_path, monkeypatch):
+def _on_a_small_disk(tmp_path, monkeypatch, exercise: str, *extra):
+    """``grade(source) -> report`` for a copy of ``exercise`` whose disk limit is 64 MiB, its states saved on a
+    disk (GRADER_WORK_DIR set): a quarter of the disk limit, 16 MiB, for them."""
     import json
 
-    monkeypatch.setenv("GRADER_WORK_DIR", str(tmp_path))  # states on a disk: a quarter of the disk limit for them
+    monkeypatch.setenv("GRADER_WORK_DIR", str(tmp_path))
     folder = tmp_path / "exercises" / "small_disk"
-    shutil.copytree(EXERCISES / "hello_world", folder)
+    shutil.copytree(EXERCISES / exercise, folder)
     spec = folder / "spec.toml"
-    spec.write_text(spec.read_text().replace("max_epochs = 1000", "max_epochs = 1000\ndisk_mib = 64"))
+    spec.write_text(spec.read_text().replace("[limits]\n", "[limits]\ndisk_mib = 64\n"))
 
     def graded(source: str) -> dict:
         (tmp_path / "submission.py").write_text(source)
         result = run_cli("--exercises", tmp_path / "exercises", "grade", "small_disk", tmp_path / "submission.py",
-                         "--json", tmp_path / "report.json")
+                         "--json", tmp_path / "report.json", *extra)
         assert result.exit_code in (0, 1), result.output
         return json.loads((tmp_path / "report.json").read_text())
 
+    return graded
+
+
+def test_weights_swapped_early_in_training_whose_states_pass_the_budget_are_found(tmp_path, monkeypatch):
+    graded = _on_a_small_disk(tmp_path, monkeypatch, "hello_world")
     verification = graded(BIG_STATES)["environment"]["training_verification"]
     assert verification["status"] == "verified", verification
     assert verification["cost"]["state_mib"] <= 16  # a quarter of the disk limit: 5 of its 8 states of 3.2 MiB
@@ -713,6 +720,21 @@ def test_weights_slid_in_across_the_middle_of_training_are_found_by_a_part_drawn
     assert verification["reason"].startswith("replaying steps ") and verification["reason"].endswith(
         "(the callback Sneak acts between the steps of an epoch: the replay sets the learning rate it set at each "
         "step, and nothing else it did)"), verification
+
+
+def test_arrays_over_the_disk_budget_are_named_as_the_reason(standin, tmp_path, monkeypatch):
+    """helper-18: MNIST divided by 255.0 (float64) on a 64 MiB disk limit was "cannot be verified" for one of four
+    possible reasons; the harness knows which (20,000 pictures kept as float32: 60 MiB)."""
+    graded = _on_a_small_disk(tmp_path, monkeypatch, "mnist_callback", "--data-dir", standin)
+    report = graded("""import tensorflow as tf
+(x, y), _ = tf.keras.datasets.mnist.load_data()
+model = tf.keras.Sequential([tf.keras.Input(shape=(28, 28)), tf.keras.layers.Flatten(),
+                             tf.keras.layers.Dense(10, activation="softmax")])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(x[:20000] / 255.0, y[:20000], epochs=1)
+""")
+    _cannot_be_verified(report, "the fit's data (60 MiB) is more than the disk budget of 16 MiB for keeping it to "
+                                "replay epochs")
 
 
 # Honest (helper-12): a notebook's fit cell run twice; the second fit starts where the first converged and

@@ -47,11 +47,17 @@ def prepare(tf, keras, model, a: dict, record: dict, ledger, one_batch: dict | N
         return None
     # (a pipeline's rows are saved as the fit draws them; a folder's pictures as their files' bytes)
     shape = replay.pop("input_shape") if "input_shape" in replay else replay["x"].shape[1:]
-    if "x" in replay and not ledger.save_data(record["index"], replay.pop("x"), replay.pop("y"),
-                                              replay.pop("arrays", None)):
-        if log is not None:
-            log.close()
-        return None
+    if "x" in replay:
+        x, y = replay.pop("x"), replay.pop("y")
+        if not ledger.save_data(record["index"], x, y, replay.pop("arrays", None)):
+            if log is not None:
+                log.close()
+            size = (getattr(x, "nbytes", 0) + getattr(y, "nbytes", 0)) / 2**20
+            record["not_replayed"] = (f"the fit's data ({size:.0f} MiB) is more than the disk budget of "
+                                      f"{ledger.budget // 2**20} MiB for keeping it to replay epochs"
+                                      if size * 2**20 > ledger.budget else
+                                      "the fit's data could not be kept to replay epochs")
+            return None
     class_weight = a.get("class_weight")
     record["replay"] = dict(replay, class_weight={str(k): float(v) for k, v in class_weight.items()}
                             if isinstance(class_weight, dict) else None, compile=compile_config(model))
