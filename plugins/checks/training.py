@@ -97,8 +97,10 @@ def check_within_limits(evidence, check):
                       expected=f"<= {cap} epochs", got=epochs,
                       hint="Hand in a program that trains with model.fit; do not edit the grader's record.")
     cap_text = f" (limit {cap} per fit)" if cap else ""
-    return passed(f"Training used {plural(epochs, 'epoch')}{cap_text} and the program took {run.duration_s:.1f} s "
-                  f"of the {limit:g} s limit.")
+    count = sum(1 for f in fits if f["epochs_run"])
+    used = plural(epochs, "epoch") if count == 1 else f"{count} calls to model.fit, the longest {plural(epochs, 'epoch')}"
+    return passed(f"Training used {used}{cap_text} and the program took {run.duration_s:.1f} s of the {limit:g} s "
+                  "limit.")
 
 
 @hookimpl
