@@ -19,6 +19,7 @@ VERIFIED, REFUTED, UNVERIFIABLE, NO_TRAINING, OFF = "verified", "refuted", "unve
 MOST_PICTURES, MOST_PICTURE_BYTES = 100_000, 2**31  # handed to the evaluator, at most (Kaggle's 25,000: 800 MB)
 MOST_EPOCHS = 8  # replayed per grading, at most (besides the forced ones: the last, the largest updates)
 MIN_DRAWN = 1  # parts drawn at random, at least, besides those
+SUDDEN = 1.5  # a span that moved this many times its neighbours' mean is replayed for certain (honest: about 1.1)
 SHARE = 0.10  # of the training time the replays may cost (at least one epoch, and MIN_BUDGET_S)
 MIN_BUDGET_S = 0.5
 LOG_TOLERANCE = 1e-6  # a logged value read back through JSON: the same float, up to its text form
@@ -197,10 +198,11 @@ def _largest_jumps(evidence, data, order: dict, spans: list[list[dict]]) -> list
     moved = [float(s.get("distance")) if isinstance(s.get("distance"), (int, float)) and
              math.isfinite(s.get("distance")) else 0.0 for s in found]
     furthest = max(range(len(spans)), key=lambda i: moved[i])
-    around = [(moved[i - 1] if i else moved[i + 1]) + (moved[i + 1] if i + 1 < len(moved) else moved[i - 1])
-              for i in range(len(moved))]
-    sudden = max(range(len(spans)), key=lambda i: moved[i] / (around[i] / 2 + 1e-12))
-    return [spans[furthest]] + ([spans[sudden]] if sudden != furthest else [])
+    # the sudden jump: a span inside training (with a neighbour on either side; the first moves furthest from
+    # the initial weights by nature, the last is replayed anyway) that moved SUDDEN times its neighbours' mean
+    ratio = {i: moved[i] / ((moved[i - 1] + moved[i + 1]) / 2 + 1e-12) for i in range(1, len(moved) - 1)}
+    sudden = max(ratio, key=ratio.get)
+    return [spans[furthest]] + ([spans[sudden]] if sudden != furthest and ratio[sudden] >= SUDDEN else [])
 
 
 def _run_differs(g: dict, got: dict, fit_index: int, ends: dict) -> str | None:
