@@ -78,11 +78,12 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     if isinstance(jumps, dict):  # a verdict: a saved state is not the one reported
         return jumps
     forced = [last, *(c for c in jumps if c is not last)]
-    # drawn from the spans the forced ones do not start (a part inside one of them would add nothing), and at
-    # least MIN_DRAWN of them however many are forced: without a draw the parts replayed are all predictable
-    # (helper-18 moved the weights towards secretly trained ones across the middle of training, verified)
+    # drawn from the parts outside the spans the forced ones start (a part inside one of them would add nothing;
+    # a part, not a whole span: hello_world's spans run 0.2 s), and at least MIN_DRAWN of them however many are
+    # forced: without a draw the parts replayed are all predictable (helper-18 moved the weights towards secretly
+    # trained ones across the middle of training, verified)
     taken = {c[0]["file"] for c in forced}
-    candidates = [c for c in spans(auditable) if c[0]["file"] not in taken]
+    candidates = [c for c in auditable if c[0]["file"] not in taken]
     choose = chooser or secrets.SystemRandom().sample
     drawn = choose(range(len(candidates)), min(len(candidates), max(MIN_DRAWN, count - len(forced))))
     picked = merged([*forced, *(candidates[i] for i in drawn)])

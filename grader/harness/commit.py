@@ -131,7 +131,7 @@ class Ledger:
         """Make room among the saved states by keeping every other one of those kept so far (the stride
         doubles): the states kept stay spread over the whole of training, each fit's first and the newest
         among them, so that any part of it can be replayed from the latest state kept before it (the trusted
-        side replays on from there through the states not kept: grader/training_audit.py). False when there
+        side replays on from there through the states not kept: grader/training_segments.py). False when there
         is nothing to thin."""
         others = [p for p in self.positions if p not in keep][:-1]  # (the newest stays)
         if not others:
