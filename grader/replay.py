@@ -158,12 +158,10 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
                  "problem": fresh_problem(model, keras) if request["initial"].get("fresh", True) else None}
     results = []
     for k, item in enumerate(request["epochs"]):
-        if item.get("continue") and k:  # on from the state the item before reached
-            pass
-        elif item.get("start"):
+        if not (item.get("continue") and k):  # (a part that continues runs on from the state the one before reached)
+            if not item.get("start"):
+                raise Unreplayable("a part of training to replay names no saved state to start from")
             _assign(variables, _arrays(Path(item["start"])))
-        else:
-            raise Unreplayable("a part of training to replay names no saved state to start from")
         before = _digests(model.get_weights())
         epoch, steps = int(item["epoch"]), int(item["steps"])
         first, last = int(item.get("from", 0)), int(item.get("to", steps))  # the steps replayed: first+1..last
