@@ -67,6 +67,9 @@ class Exercise:
     # whether the grader verifies training at all: False, no commitments, saved states or replays (what it
     # costs, measured side by side by benchmarks/bench.py --verification), and the record is trusted as written
     verify: bool = True
+    # parts of training drawn at random and replayed, at least, besides those replayed for certain (the end,
+    # the largest updates): more for an exercise whose 10/10 must be trusted (a certificate)
+    draws: int = 1
 
     @property
     def max_score(self) -> float:
@@ -168,7 +171,8 @@ def _parse_checks(entries, where: Path, visibility: str, types: dict) -> list[Ch
 
 SPEC_KEYS = ("title", "summary", "seed", "runs", "runtime", "limits", "submission", "dataset", "checks",
              "verification")
-VERIFICATION_KEYS = ("enabled", "unverifiable")
+VERIFICATION_KEYS = ("enabled", "unverifiable", "draws")
+MOST_DRAWS = 64
 UNVERIFIABLE_CHOICES = ("grade", "fail")
 HIDDEN_KEYS = ("checks", "release")
 LIMIT_KEYS = ("time_limit", "max_epochs", "memory_mib", "processes", "file_mib", "disk_mib", "network",
@@ -218,6 +222,10 @@ def load_exercise(path: Path) -> Exercise:
         raise ExerciseError(f"{where}: [verification] unverifiable must be \"grade\" (the checks that rest on the "
                             "record of training are graded as it says, and the report marks the training unverified) "
                             f"or \"fail\" (they fail); got {unverifiable!r}.")
+    draws = _expect(verification.get("draws", 1), int, where, "verification.draws")
+    if not 1 <= draws <= MOST_DRAWS:
+        raise ExerciseError(f"{where}: [verification] draws (the parts of training drawn at random and replayed) "
+                            f"must be from 1 to {MOST_DRAWS}; got {draws}.")
     if isinstance(spec.get("dataset"), dict):  # a course's own checks may read keys of their own here
         _known_keys(spec["dataset"], DATASET_KEYS, where, "[dataset] ", typos_only=True)
     max_epochs = limits.get("max_epochs")
@@ -287,6 +295,7 @@ def load_exercise(path: Path) -> Exercise:
         outputs=tuple(outputs),
         unverifiable=unverifiable,
         verify=_expect(verification.get("enabled", True), bool, where, "verification.enabled"),
+        draws=draws,
     )
 
 

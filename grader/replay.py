@@ -386,15 +386,28 @@ def _image_batches(keras, generator, data: dict, log: dict, first: int, last: in
 
 def _survey(model, paths: list[Path]) -> list[dict]:
     """For each saved state: the digest of its weights, and how far (Euclidean distance) they are from the
-    next state's (the last's: from the graded model's)."""
+    next state's (the last's: from the graded model's). The weights are read from each file as they are, in
+    get_weights' order, each held to its variable's shape (not assigned to the model: a third of the time)."""
     final = model.get_weights()
-    count = len(model.variables)
+    variables = list(model.variables)
+    place = {id(v): i for i, v in enumerate(variables)}
+    order = [place.get(id(w)) for w in model.weights]
+    if None in order:  # (a weight that is not one of the model's variables: read them as the model does)
+        order = None
     found, before = [], None
-    names = [f"a{i}" for i in range(count)]
     for path in paths:
-        state = _arrays(path, names)  # (the model's arrays alone, not its optimizer's)
-        _assign(list(model.variables), {name: state.get(name) for name in names})
-        weights = model.get_weights()
+        if order is None:
+            names = [f"a{i}" for i in range(len(variables))]
+            state = _arrays(path, names)
+            _assign(variables, {name: state.get(name) for name in names})
+            weights = model.get_weights()
+        else:
+            state = _arrays(path, [f"a{i}" for i in set(order)])  # (the model's weights alone)
+            weights = [state.get(f"a{i}") for i in order]
+            for i, value in zip(order, weights):
+                if value is None or tuple(value.shape) != tuple(variables[i].shape):
+                    raise Unreplayable(f"the saved state's array {i} does not have the shape of the graded "
+                                       f"model's ({tuple(variables[i].shape)})")
         if before is not None:
             found[-1]["distance"] = _distance(before, weights)
         found.append({"weights": _digests(weights)})

@@ -18,7 +18,7 @@ from grader.training_segments import chains, listed, merged, named, segments, sp
 VERIFIED, REFUTED, UNVERIFIABLE, NO_TRAINING, OFF = "verified", "refuted", "unverifiable", "no_training", "off"
 MOST_PICTURES, MOST_PICTURE_BYTES = 100_000, 2**31  # handed to the evaluator, at most (Kaggle's 25,000: 800 MB)
 MOST_EPOCHS = 8  # replayed per grading, at most (besides the forced ones: the last, the largest updates)
-MIN_DRAWN = 1  # parts drawn at random, at least, besides those
+MIN_DRAWN = 1  # parts drawn at random, at least, besides those (an exercise's [verification] draws: more)
 SUDDEN = 1.5  # a span that moved this many times its neighbours' mean is replayed for certain (honest: about 1.1)
 SHARE = 0.10  # of the training time the replays may cost (at least one epoch, and MIN_BUDGET_S)
 MIN_BUDGET_S = 0.5
@@ -85,7 +85,8 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     taken = {c[0]["file"] for c in forced}
     candidates = [c for c in auditable if c[0]["file"] not in taken]
     choose = chooser or secrets.SystemRandom().sample
-    drawn = choose(range(len(candidates)), min(len(candidates), max(MIN_DRAWN, count - len(forced))))
+    least = max(MIN_DRAWN, int(getattr(evidence.exercise, "draws", MIN_DRAWN) or MIN_DRAWN))  # (the exercise's)
+    drawn = choose(range(len(candidates)), min(len(candidates), max(least, count - len(forced))))
     picked = merged([*forced, *(candidates[i] for i in drawn)])
     legs = [g for c in picked for g in c]
     origin = chain_start(fit_index, starts, ends)
@@ -147,6 +148,7 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     shown = (f"epoch{'s' if len(touched) > 1 else ''} {', '.join(map(str, touched))} of {n}" if whole else
              f"{listed(legs)} (of the {n if n != 1 else 'one'} epoch{'s' if n != 1 else ''} trained)")
     return {"status": VERIFIED, "replayed": touched, "epochs": n, "fit": fit_index + 1,
+            "drawn": {"parts": len(drawn), "of": len(candidates)},
             "segments": [[g["epoch"] + 1, g["from"] + 1, g["to"]] for g in legs], "seconds": reply.get("seconds"),
             "sentence": (f"Training verified: the grader replayed {shown} from the "
                          f"state{'s' if len(picked) > 1 else ''} "

@@ -245,6 +245,38 @@ def test_a_bad_verification_policy_is_named(tmp_path):
             'as it says, and the report marks the training unverified) or "fail" (they fail); got \'never\'.') \
         in result.output
 
+    spec = folder / "spec.toml"
+    spec.write_text(spec.read_text().replace('unverifiable = "never"', "draws = 0"))
+    result = run_cli("--exercises", tmp_path / "exercises", "grade", "hello_world_strict",
+                     EXERCISES / "hello_world" / "solution.py")
+    assert result.exit_code == 2
+    assert "[verification] draws (the parts of training drawn at random and replayed) must be from 1 to 64; got 0." \
+        in result.output
+
+
+def test_an_exercise_can_ask_for_more_parts_drawn_at_random(tmp_path):
+    """[verification] draws = 6: six parts of training drawn at random are replayed (an exercise whose 10/10
+    backs a certificate), besides those replayed for certain; the report says how many of how many."""
+    import json
+
+    folder = tmp_path / "exercises" / "hello_world_certified"
+    shutil.copytree(EXERCISES / "hello_world", folder)
+    with open(folder / "spec.toml", "a") as f:
+        f.write('\n[verification]\ndraws = 6\n')
+    out = tmp_path / "certified.json"
+    result = run_cli("--exercises", tmp_path / "exercises", "grade", "hello_world_certified",
+                     EXERCISES / "hello_world" / "solution.py", "--json", out)
+    assert result.exit_code == 0, result.output
+    verification = json.loads(out.read_text())["environment"]["training_verification"]
+    assert verification["status"] == "verified", verification
+    assert verification["drawn"]["parts"] == 6 and verification["drawn"]["of"] > 6, verification
+    assert len(verification["segments"]) >= 2  # (the last, and parts drawn: those that meet are replayed as one)
+
+    out = tmp_path / "default.json"
+    result = run_cli("grade", "hello_world", EXERCISES / "hello_world" / "solution.py", "--json", out)
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["environment"]["training_verification"]["drawn"]["parts"] < 6
+
 
 # An honest program using what changes training between and inside epochs: a validation split, class
 # weights, dropout, a learning-rate schedule set at each epoch's start, ReduceLROnPlateau at each end, and

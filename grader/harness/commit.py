@@ -52,6 +52,20 @@ def weights_digest(model, weights: list | None = None) -> str:
     return combined([digest(w) for w in (model.get_weights() if weights is None else weights)])
 
 
+def _read(variables) -> list:
+    return [np.asarray(v) for v in variables]
+
+
+def _weights_among(model, variables: list) -> list | None:
+    """The model's weights (get_weights' arrays, in its order) among ``variables``, the values of
+    ``model.variables`` read in their order; None when a weight is not one of them (then read again)."""
+    place = {id(v): i for i, v in enumerate(model.variables)}
+    try:
+        return [variables[place[id(w)]] for w in model.weights]
+    except (KeyError, IndexError):
+        return None
+
+
 def _optimizer_variables(model) -> list:
     optimizer = getattr(model, "optimizer", None)
     variables = getattr(optimizer, "variables", None)
@@ -158,12 +172,14 @@ class Ledger:
         with self.timing():
             return self._save(self.path(fit, "data"), {"x": x, "y": y, **(extra or {})}, tuple(self.first.values()))
 
-    def save_state(self, fit: int, epoch: int | str, model, optimizer: list | None = None) -> bool:
-        """Save every variable of ``model`` and of its optimizer (``optimizer``: their values, already read),
-        as the state epoch ``epoch`` starts from (or "E-stepS": the state after step S of epoch E)."""
+    def save_state(self, fit: int, epoch: int | str, model, optimizer: list | None = None,
+                   variables: list | None = None) -> bool:
+        """Save every variable of ``model`` and of its optimizer (``optimizer``, ``variables``: their values,
+        already read), as the state epoch ``epoch`` starts from (or "E-stepS": the state after step S of
+        epoch E)."""
         try:
-            optimizer = [np.asarray(v) for v in _optimizer_variables(model)] if optimizer is None else optimizer
-            arrays = [np.asarray(v) for v in model.variables] + optimizer
+            optimizer = _read(_optimizer_variables(model)) if optimizer is None else optimizer
+            arrays = (_read(model.variables) if variables is None else variables) + optimizer
         except Exception:
             return False
         path = self.path(fit, f"epoch{epoch}")
@@ -182,7 +198,7 @@ class Ledger:
         for the next epoch's start)."""
         weights = model.get_weights()
         try:
-            optimizer = [np.asarray(v) for v in _optimizer_variables(model)]
+            optimizer = _read(_optimizer_variables(model))
         except Exception:
             self.ended = None
             return weights_digest(model, weights), None
@@ -212,12 +228,14 @@ class Ledger:
         running logs so far, and save it, so that the rest of the epoch can be replayed from here."""
         with self.timing():
             try:
-                optimizer = [np.asarray(v) for v in _optimizer_variables(model)]
+                optimizer, variables = _read(_optimizer_variables(model)), _read(model.variables)
             except Exception:
                 return
-            saved = self.save_state(fit, f"{epoch}-step{step}", model, optimizer)
-            self.send(commit="mid", fit_index=fit, at_epoch=epoch, step=step, weights=weights_digest(model),
-                      optimizer=optimizer_digest(model, optimizer), saved=saved, logs=logs)
+            saved = self.save_state(fit, f"{epoch}-step{step}", model, optimizer, variables)
+            weights = _weights_among(model, variables)  # (the arrays just read, not a second copy of each)
+            self.send(commit="mid", fit_index=fit, at_epoch=epoch, step=step,
+                      weights=weights_digest(model, weights), optimizer=optimizer_digest(model, optimizer),
+                      saved=saved, logs=logs)
 
     def send(self, **commitment):
         if self.events is not None:
@@ -309,7 +327,7 @@ def opening_callback(keras, ledger: Ledger):
                     and not (self.log is not None and self.log.over)  # (a pipeline's rows passed the budget)
                 if replayable:
                     _build_optimizer(self.model)
-                optimizer = [np.asarray(v) for v in _optimizer_variables(self.model)]  # read once, for both
+                optimizer = _read(_optimizer_variables(self.model))  # read once, for both
                 weights_found, optimizer_found, unchanged = ledger.start_digests(self.model, weights, optimizer)
                 if replayable and ledger.save_due(fit, unchanged and self.rates is None and self.log is None and
                                                   checkpoint_stride(self.replay.get("steps"),
