@@ -25,8 +25,8 @@ from grader import runner, sandbox, workfolders
 from grader.modelview import ModelView
 from grader.modelcheck import UnsafeModel
 
-WORKER_FILES = ("__init__.py", "tfimport.py", "modelcheck.py", "evalworker.py", "replay.py", "batchorder.py",
-                "picture_rows.py", "fresh_start.py")
+WORKER_FILES = ("__init__.py", "tfimport.py", "modelcheck.py", "evalworker.py", "replay.py", "replay_batches.py",
+                "batchorder.py", "picture_rows.py", "fresh_start.py")
 MAX_REPLY_BYTES = 8 * 2**20
 # predictions for the largest held-out split are a few MiB (10,000 pictures x 26 classes of float32: 1 MiB);
 # a model whose output is made huge (RepeatVector(60,000,000)) made the grader hold 750 MB at 1 GiB

@@ -3,7 +3,8 @@
 The graded model's file gives the architecture (checked as ``grader.modelcheck`` checks it) and the
 compile settings (loss and optimizer, checked the same way: Keras' own classes and functions only);
 the state the epoch started from, every variable of the model and of its optimizer, is one the child
-saved; the batches are ``grader.batchorder``'s for that epoch. The state the replay ends in is digested
+saved; the batches are ``grader.batchorder``'s for that epoch of arrays, or those the child recorded, rebuilt
+by ``grader.replay_batches``. The state the replay ends in is digested
 as the child digested its own, so the trusted side can compare the two. Imports only the standard
 library, NumPy, TensorFlow and Keras.
 """
@@ -18,16 +19,14 @@ import numpy as np
 
 from grader import batchorder, modelcheck, picture_rows
 from grader.fresh_start import fresh_problem
+from grader.replay_batches import (FilePictures, Unreplayable, arrays_in, batch_sizes, image_batches,
+                                    image_generator, recorded_batches, rows_from_pictures)
 
 # What of a compile config the replay rebuilds: what changes the weights, and the metrics the logs report
 COMPILE_KEYS = ("optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", "jit_compile",
                 "steps_per_execution", "run_eagerly")
 FUNCTION_MODULES = ("keras.losses", "keras.activations", "keras.metrics", "keras.src.losses.losses",
                     "keras.src.metrics")
-
-
-class Unreplayable(Exception):
-    """The epoch cannot be replayed, for a reason the message gives (a sentence's end)."""
 
 
 def _functions_by_name(node):
@@ -93,12 +92,6 @@ def compile_settings(path: Path, committed: dict | None, keras, package: str = "
     return clean
 
 
-def _arrays(path: Path, names=None) -> dict:
-    """The arrays of a saved .npz (those of ``names`` it holds: each is read only when asked for)."""
-    with np.load(path, allow_pickle=False) as data:
-        return {k: data[k] for k in (names or data.files) if k in data.files}
-
-
 def _digests(values) -> str:
     return modelcheck.combined([modelcheck.digest(v) for v in values])
 
@@ -138,8 +131,8 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
     path = Path(request["model"])
     settings = compile_settings(path, request.get("compile"), keras, "tf_keras" if runtime == "keras2" else "keras")
     model, variables = _compiled(path, settings, workdir, runtime, keras)
-    data = _arrays(Path(request["data"]))
-    images = _image_generator(request, data, runtime) if request.get("kind") == "images" else None
+    data = arrays_in(Path(request["data"]))
+    images = image_generator(request, data, runtime) if request.get("kind") == "images" else None
     if images is not None and request.get("files") is not None:  # a folder's pictures, as their files' bytes
         data = dict(data, x=FilePictures(data, request["files"], runtime))
     class_weight = request.get("class_weight")
@@ -148,11 +141,11 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
         return {"survey": _survey(model, [Path(p) for p in request["survey"]]), "epochs": [],
                 "seconds": round(time.monotonic() - started, 3)}
     if str(data.get("x_code", "")) == picture_rows.PICTURES:  # rows known by their hashes: read from the pictures
-        data = dict(data, x=_rows_from_pictures(tf, keras, data, request.get("pictures"), workdir),
+        data = dict(data, x=rows_from_pictures(tf, keras, data, request.get("pictures"), workdir),
                     x_code=np.asarray("raw"))
     fresh = None
     if request.get("initial"):  # where training started from, held against a fresh initialisation
-        state = _arrays(Path(request["initial"]["start"]))  # (another fit's: its optimizer may differ)
+        state = arrays_in(Path(request["initial"]["start"]))  # (another fit's: its optimizer may differ)
         _assign(list(model.variables), {f"a{i}": state.get(f"a{i}") for i in range(len(model.variables))})
         fresh = {"start_weights": _digests(model.get_weights()),
                  "problem": fresh_problem(model, keras) if request["initial"].get("fresh", True) else None}
@@ -161,7 +154,7 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
         if not (item.get("continue") and k):  # (a part that continues runs on from the state the one before reached)
             if not item.get("start"):
                 raise Unreplayable("a part of training to replay names no saved state to start from")
-            _assign(variables, _arrays(Path(item["start"])))
+            _assign(variables, arrays_in(Path(item["start"])))
         before = _digests(model.get_weights())
         epoch, steps = int(item["epoch"]), int(item["steps"])
         first, last = int(item.get("from", 0)), int(item.get("to", steps))  # the steps replayed: first+1..last
@@ -170,14 +163,14 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
                 (through > epoch and (first, last) != (0, steps) or through - epoch >= MOST_RUN):
             raise Unreplayable(f"steps {first + 1} to {last} of epochs {epoch + 1} to {through + 1} are not a part of "
                                f"training the grader replays (epochs of {steps} steps)")
-        rates = _arrays(Path(item["rates"]))["rates"][first:] if item.get("rates") else None
+        rates = arrays_in(Path(item["rates"]))["rates"][first:] if item.get("rates") else None
         if request.get("kind") in ("images", "recorded"):
             if through > epoch:
                 raise Unreplayable("a run of epochs of recorded batches is not replayed")
-            log = _arrays(Path(item["batches"]))
-            sizes = _batch_sizes(log, data, last)
-            batches = _image_batches(keras, images, data, log, first, last, request.get("dtype")) \
-                if images is not None else _recorded_batches(tf, data, log, first, last)
+            log = arrays_in(Path(item["batches"]))
+            sizes = batch_sizes(log, data, last)
+            batches = image_batches(keras, images, data, log, first, last, request.get("dtype")) \
+                if images is not None else recorded_batches(tf, data, log, first, last)
         else:
             size, rows = int(request["batch_size"]), len(data["x"])
             sizes = [min(size, rows - k * size) for k in range(batchorder.steps_per_epoch(rows, size))]
@@ -207,183 +200,6 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
     return {"epochs": results, "initial": fresh, "seconds": round(time.monotonic() - started, 3)}
 
 
-IMAGE_MODULES = {"keras3": "keras.src.legacy.preprocessing.image", "keras2": "tf_keras.src.preprocessing.image"}
-
-
-def _rows_from_pictures(tf, keras, data: dict, pictures, workdir: Path) -> np.ndarray:
-    """The rows a pipeline of pictures gave, read again from the exercise's pictures (grader/picture_rows.py),
-    handed over as one file of their bytes (``pictures``: {"blob", "index"})."""
-    import shutil
-
-    if not isinstance(pictures, dict) or not all(isinstance(pictures.get(k), str) and Path(pictures[k]).is_file()
-                                                  for k in ("blob", "index")):
-        raise Unreplayable("the pipeline's pictures were recorded by their hashes, and no pictures were handed over "
-                           "to read them from")
-    folder = None
-    try:
-        folder = picture_rows.laid_out(Path(pictures["blob"]), _arrays(Path(pictures["index"])), workdir)
-        return picture_rows.rows_from_pictures(tf, keras.utils, data, folder)
-    except picture_rows.NotFound as exc:
-        raise Unreplayable(str(exc)) from None
-    except (ValueError, tf.errors.OpError) as exc:  # (no picture Keras reads, one it cannot decode)
-        raise Unreplayable(f"the exercise's pictures could not be read again ({type(exc).__name__})") from None
-    finally:
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _image_generator(request: dict, data: dict, runtime: str):
-    """The runtime's own ImageDataGenerator with the settings the child recorded (plain values, and the
-    arrays its ``fit`` computed), checked against a fresh one's: the same names, values of the same kinds."""
-    import importlib
-
-    generator = importlib.import_module(IMAGE_MODULES[runtime]).ImageDataGenerator()
-    fresh = vars(generator)
-    settings = request.get("generator")
-    if not isinstance(settings, dict):
-        raise Unreplayable("the ImageDataGenerator's settings were not recorded")
-    for name, value in settings.items():
-        if name not in fresh or name == "preprocessing_function":
-            raise Unreplayable(f"the ImageDataGenerator's recorded settings name '{str(name)[:40]}', which it has not")
-        if isinstance(value, list):
-            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value) or len(value) > 64:
-                raise Unreplayable(f"the ImageDataGenerator's recorded {name} is not a short list of numbers")
-        elif not (value is None or isinstance(value, (bool, int, float, str))):
-            raise Unreplayable(f"the ImageDataGenerator's recorded {name} is not a plain value")
-        setattr(generator, name, value)
-    for name in ("mean", "std", "zca_whitening_matrix"):
-        if f"generator_{name}" in data:
-            setattr(generator, name, data[f"generator_{name}"])
-    return generator
-
-
-class FilePictures:
-    """A folder's pictures as a ``flow_from_directory`` iterator reads them: each decoded, when a batch needs
-    it, from its file's bytes (saved by the child) by the runtime's own ``load_img`` and ``img_to_array``,
-    with the iterator's recorded settings (checked). Indexed like the array of pictures it stands for."""
-
-    CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
-
-    def __init__(self, data: dict, reading, runtime: str):
-        import importlib
-
-        self.utils = importlib.import_module(IMAGE_MODULES[runtime]).image_utils
-        blob, ends = data.get("x"), data.get("x_ends")
-        if blob is None or ends is None or blob.dtype != np.uint8 or blob.ndim != 1 or ends.ndim != 1 or \
-                ends.dtype.kind not in "iu" or (ends.size and (ends[0] < 0 or ends[-1] != blob.size or
-                                                              np.any(np.diff(ends) < 0))):
-            raise Unreplayable("the record of the folder's pictures does not say where each file's bytes are")
-        size = reading.get("target_size") if isinstance(reading, dict) else None
-        if not isinstance(reading, dict) or reading.get("color_mode") not in self.CHANNELS or \
-                not isinstance(size, list) or len(size) != 2 or \
-                not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 8192 for v in size) or \
-                reading.get("data_format") not in ("channels_last", "channels_first") or \
-                not isinstance(reading.get("keep_aspect_ratio"), bool) or \
-                not isinstance(reading.get("interpolation"), str) or len(reading["interpolation"]) > 20:
-            raise Unreplayable("the record of how the iterator read its pictures is not one the grader reads")
-        self.blob, self.ends, self.reading = blob, ends, reading
-        self.error: Unreplayable | None = None  # the first picture that could not be read again: why
-        channels = self.CHANNELS[reading["color_mode"]]
-        self.shape = (len(ends), *size, channels) if reading["data_format"] == "channels_last" else \
-            (len(ends), channels, *size)
-
-    def __len__(self):
-        return len(self.ends)
-
-    def __getitem__(self, j):
-        import io
-
-        start = int(self.ends[j - 1]) if j else 0
-        r = self.reading
-        try:
-            img = self.utils.load_img(io.BytesIO(self.blob[start:int(self.ends[j])].tobytes()),
-                                      color_mode=r["color_mode"], target_size=tuple(r["target_size"]),
-                                      interpolation=r["interpolation"], keep_aspect_ratio=r["keep_aspect_ratio"])
-            picture = self.utils.img_to_array(img, data_format=r["data_format"])
-            if hasattr(img, "close"):
-                img.close()
-        except Exception as exc:  # (a file PIL cannot decode, an interpolation it has not)
-            self.error = self.error or Unreplayable(f"picture {j + 1} of the folder could not be read again "
-                                                    f"({type(exc).__name__})")
-            raise self.error from None
-        if picture.shape != self.shape[1:]:
-            self.error = self.error or Unreplayable(f"picture {j + 1} of the folder reads as {picture.shape}, not "
-                                                    f"{self.shape[1:]}")
-            raise self.error
-        return picture
-
-
-def _batch_sizes(log: dict, data: dict, last: int) -> list[int]:
-    """The sizes of the recorded batches of an epoch, checked: at least ``last`` of them, together naming
-    as many samples as the record holds, each one of the saved samples."""
-    sizes = [int(n) for n in log.get("sizes", [])]
-    if len(sizes) < last or any(n <= 0 for n in sizes):
-        raise Unreplayable(f"the record of the epoch's batches holds {len(sizes)} of its {last} steps")
-    index, rows = log.get("index"), len(data["x"])
-    if index is None or index.ndim != 1 or index.dtype.kind not in "iu" or index.size != sum(sizes) or \
-            (index.size and (index.min() < 0 or index.max() >= rows)) or len(data["y"]) != rows:
-        raise Unreplayable("the record of the epoch's batches names samples the saved ones do not have")
-    return sizes
-
-
-def _recorded_batches(tf, data: dict, log: dict, first: int, last: int):
-    """Batches first+1..last of the epoch as the child's tf.data pipeline gave them: the same rows, in the
-    same batches (a tf.data pipeline, as fit read the child's: the same conversions, class_weight taken)."""
-    sizes = [int(n) for n in log["sizes"]]
-    starts = np.concatenate([[0], np.cumsum(sizes)])
-    x, y, index = data["x"], data["y"], log["index"]
-    code, dtype = str(data.get("x_code", "raw")), np.dtype(x.dtype)
-    if code != "raw":  # kept as bytes (grader.batchorder.decoded_rows)
-        try:
-            dtype = np.dtype(str(data.get("x_dtype")))
-        except TypeError:
-            dtype = None
-        if code not in batchorder.ROW_CODES or x.dtype != np.uint8 or dtype is None or dtype.kind not in "fiu":
-            raise Unreplayable("the record of the pipeline's rows says they were kept in a way the grader does not")
-
-    def batches():
-        for k in range(first, last):
-            rows = index[starts[k]:starts[k + 1]]
-            yield (x[rows] if code == "raw" else batchorder.decoded_rows(code, x[rows], dtype)), y[rows]
-
-    signature = (tf.TensorSpec((None, *x.shape[1:]), tf.as_dtype(dtype)),
-                 tf.TensorSpec((None, *y.shape[1:]), tf.as_dtype(y.dtype)))
-    return tf.data.Dataset.from_generator(batches, output_signature=signature)
-
-
-def _image_batches(keras, generator, data: dict, log: dict, first: int, last: int, dtype):
-    """Batches first+1..last of the epoch as the child's ImageDataGenerator made them: the same samples,
-    transformed from the same state of NumPy's generator (``grader.batchorder.image_batch``)."""
-    sizes = [int(n) for n in log["sizes"]]
-    if not (len(log["keys"]) == len(log["positions"]) == len(log["gauss"]) == len(sizes)):
-        raise Unreplayable(f"the record of the epoch's batches holds {len(sizes)} of its {last} steps")
-    if dtype not in ("float32", "float64", "float16"):
-        raise Unreplayable("the ImageDataGenerator's recorded dtype is not a float type")
-    index = log["index"]
-    starts = np.concatenate([[0], np.cumsum(sizes)])
-
-    base = getattr(keras.utils, "PyDataset", keras.utils.Sequence)  # (tf-keras has Sequence alone)
-
-    class Batches(base):  # (not a Python generator: fit takes class_weight with these)
-        made: dict = {}  # the first batches, which Keras also makes first to learn their shapes: made once
-
-        def __len__(self):
-            return last - first
-
-        def __getitem__(self, i):
-            if i in self.made:
-                return self.made[i]
-            k = first + i
-            np.random.set_state(("MT19937", log["keys"][k], int(log["positions"][k]), int(log["gauss"][k][0]),
-                                 float(log["gauss"][k][1])))
-            batch = batchorder.image_batch(generator, data["x"], data["y"], index[starts[k]:starts[k + 1]], dtype)
-            if i < SHAPE_BATCHES:
-                self.made[i] = batch
-            return batch
-
-    return Batches()
-
-
 def _survey(model, paths: list[Path]) -> list[dict]:
     """For each saved state: the digest of its weights, and how far (Euclidean distance) they are from the
     next state's (the last's: from the graded model's). The weights are read from each file as they are, in
@@ -398,11 +214,11 @@ def _survey(model, paths: list[Path]) -> list[dict]:
     for path in paths:
         if order is None:
             names = [f"a{i}" for i in range(len(variables))]
-            state = _arrays(path, names)
+            state = arrays_in(path, names)
             _assign(variables, {name: state.get(name) for name in names})
             weights = model.get_weights()
         else:
-            state = _arrays(path, [f"a{i}" for i in set(order)])  # (the model's weights alone)
+            state = arrays_in(path, [f"a{i}" for i in set(order)])  # (the model's weights alone)
             weights = [state.get(f"a{i}") for i in order]
             for i, value in zip(order, weights):
                 if value is None or tuple(value.shape) != tuple(variables[i].shape):
@@ -426,7 +242,6 @@ def _distance(a: list, b: list) -> float:
 
 
 MOST_RUN = 10_000  # epochs in one run
-SHAPE_BATCHES = 2  # Keras' PyDataset adapter makes this many batches to learn their shapes, before training
 
 def _state_digests(model) -> dict:
     return {"weights": _digests(model.get_weights()), "optimizer": _digests(_optimizer_variables(model))}

@@ -1094,7 +1094,7 @@ def test_a_folders_pictures_are_read_again_from_their_files_bytes_as_the_iterato
     import pytest
     from PIL import Image
 
-    from grader.replay import FilePictures, Unreplayable
+    from grader.replay_batches import FilePictures, Unreplayable
     from keras.src.legacy.preprocessing.image import ImageDataGenerator
 
     folder = tmp_path / "pictures" / "a"

@@ -9,7 +9,7 @@ each batch from the pictures it holds or reads, the generator's settings and Num
   of pictures so read as the iterator does); the iterator goes on reading its files as it would;
 - records, for each batch the fit trains on, which samples it holds and the state of NumPy's generator
   when it was made, and saves them at each epoch's end (``BatchLog``).
-The evaluator makes the same batches again from these to replay an epoch (grader/replay.py).
+The evaluator makes the same batches again from these to replay an epoch (grader/replay_batches.py).
 """
 
 from __future__ import annotations

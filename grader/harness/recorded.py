@@ -12,7 +12,7 @@ alone: the evaluator reads the exercise's own pictures as that function does and
 them (grader/picture_rows.py), which also shows the rows are the exercise's data.
 
 At each epoch's end the table of rows is saved when it grew, then the epoch's batches; the evaluator
-trains on the same rows in the same batches to replay a part of it (grader/replay.py).
+trains on the same rows in the same batches to replay a part of it (grader/replay_batches.py).
 """
 
 from __future__ import annotations
