@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import datapaths, sandbox
+from grader import cgroups, datapaths, sandbox
 from grader.submission import Source
 from grader.events import Commitments, relay_events
 from grader.trace import read_trace, regular_file
@@ -134,7 +134,7 @@ def child_environment(workdir: Path) -> dict:
 def _harness_pid(pid: int) -> int | None:
     """The harness process (inside any sandbox wrapper, whose own command line names it too), to ask
     it to save what it has trained: the first process below ``pid`` that is this Python running it."""
-    for p in [pid] + sandbox.descendants(pid):
+    for p in [pid] + cgroups.descendants(pid):
         try:
             argv = Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")
         except OSError:

@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from grader import sandbox
+from grader import cgroups
 
 def work_base() -> str | None:
     """Where working folders go: GRADER_WORK_DIR, else /var/tmp, else the system's temp folder. Not
@@ -117,7 +117,7 @@ def disk_used(folders, pid: int, beside: tuple | None = None) -> tuple[float, in
         if beside is not None and folder == beside[0]:
             b -= min(b, int(beside[1] * 2**20))
         used, entries = used + b, entries + n
-    return (used + sandbox.open_deleted_bytes(pid)) / 2**20, entries
+    return (used + cgroups.open_deleted_bytes(pid)) / 2**20, entries
 
 
 def child_path(workdir: Path, path: str) -> Path | None:
