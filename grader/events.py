@@ -18,11 +18,13 @@ class Commitments:
 
     MOST = 150_000  # an epoch sends three (and seven more inside it, when long enough to be cut); a program
     # past this many is not audited past it
+    MOST_PART_BYTES = 64 * 2**20
 
     def __init__(self, started: float):
         self.started = started
         self.items: list[dict] = []
         self.dropped = 0
+        self.part_bytes = 0  # the digests of optimizers' variables kept, at most MOST_PART_BYTES
 
     def add(self, event: dict):
         commitment = clean_commitment(event)
@@ -31,6 +33,11 @@ class Commitments:
         if len(self.items) >= self.MOST:
             self.dropped += 1
             return
+        parts = commitment.get("optimizer_parts")
+        if parts is not None:
+            self.part_bytes += len(parts)
+            if self.part_bytes > self.MOST_PART_BYTES:  # (a program sending more: those epochs' optimizer
+                del commitment["optimizer_parts"]  # changes cannot be told apart: grader/training_audit.py)
         self.items.append(dict(commitment, received_s=round(time.time() - self.started, 4)))
 
     def received(self) -> dict:

@@ -278,7 +278,11 @@ def _evaluate(exercise: Exercise, run: runner.RunResult, source, located, evalua
     try:
         types = plugins.check_types()
         results = [run_check(types[c.type], c, evidence) for c in exercise.checks]
-        verification = training_proof.verdict(evidence)  # after the checks: replays take time of their own
+        try:
+            verification = training_proof.verdict(evidence)  # after the checks: replays take time of their own
+        except Exception as exc:  # (a fault of the grader's own: the grades stand, the training is unverified)
+            verification = training_proof.unverifiable(
+                f"the grader's own check of training failed ({type(exc).__name__}: {str(exc)[:200]}); please report it")
         verification["cost"] = training_proof.cost(evidence, verification)
         results = training_proof.apply(verification, exercise, types, results)
         hints, hint_errors = run_diagnoses(plugins.diagnoses(), evidence, results)

@@ -117,8 +117,21 @@ def _compiled(path: Path, settings: dict, workdir: Path, runtime: str, keras) ->
         model = modelcheck.load_model_safely(path, workdir, runtime)
         model.compile(**_deserialised(settings, keras))
         model.optimizer.build(model.trainable_variables)
-        _COMPILED[key] = model, list(model.variables) + _optimizer_variables(model)
+        _COMPILED[key] = model, list(model.variables) + _optimizer_variables(model), _layout(model)
     return _COMPILED[key]
+
+
+def _layout(model) -> dict:
+    """The optimizer as built for the replay, before any state is assigned: its variables' names, which of
+    them are its learning rate (none on tf-keras; a LossScaleOptimizer's and its inner optimizer's), and
+    each one's digest as a new
+    optimizer holds it (the trusted side holds training's start against these: grader/optimizer_state.py)."""
+    variables = _optimizer_variables(model)
+    optimizer = model.optimizer
+    rates = [getattr(o, "_learning_rate", None) for o in (optimizer, getattr(optimizer, "inner_optimizer", None))]
+    return {"names": [str(getattr(v, "path", None) or getattr(v, "name", ""))[:200] for v in variables],
+            "learning_rates": [i for i, v in enumerate(variables) if any(v is r for r in rates if r is not None)],
+            "fresh": [modelcheck.digest(np.asarray(v)) for v in variables]}
 
 
 def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
@@ -130,7 +143,7 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
     tf, keras = import_keras_quietly(runtime)
     path = Path(request["model"])
     settings = compile_settings(path, request.get("compile"), keras, "tf_keras" if runtime == "keras2" else "keras")
-    model, variables = _compiled(path, settings, workdir, runtime, keras)
+    model, variables, layout = _compiled(path, settings, workdir, runtime, keras)
     data = arrays_in(Path(request["data"]))
     images = image_generator(request, data, runtime) if request.get("kind") == "images" else None
     if images is not None and request.get("files") is not None:  # a folder's pictures, as their files' bytes
@@ -138,7 +151,7 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
     class_weight = request.get("class_weight")
     class_weight = {int(k): float(v) for k, v in class_weight.items()} if class_weight else None
     if request.get("survey"):
-        return {"survey": _survey(model, [Path(p) for p in request["survey"]]), "epochs": [],
+        return {"survey": _survey(model, [Path(p) for p in request["survey"]]), "epochs": [], "optimizer": layout,
                 "seconds": round(time.monotonic() - started, 3)}
     if str(data.get("x_code", "")) == picture_rows.PICTURES:  # rows known by their hashes: read from the pictures
         data = dict(data, x=rows_from_pictures(tf, keras, data, request.get("pictures"), workdir),
@@ -147,7 +160,9 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
     if request.get("initial"):  # where training started from, held against a fresh initialisation
         state = arrays_in(Path(request["initial"]["start"]))  # (another fit's: its optimizer may differ)
         _assign(list(model.variables), {f"a{i}": state.get(f"a{i}") for i in range(len(model.variables))})
+        count = len(model.variables)
         fresh = {"start_weights": _digests(model.get_weights()),
+                 "start_optimizer": _digests([state[f"a{i}"] for i in range(count, len(state)) if f"a{i}" in state]),
                  "problem": fresh_problem(model, keras) if request["initial"].get("fresh", True) else None}
     results = []
     for k, item in enumerate(request["epochs"]):
@@ -156,6 +171,7 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
                 raise Unreplayable("a part of training to replay names no saved state to start from")
             _assign(variables, arrays_in(Path(item["start"])))
         before = _digests(model.get_weights())
+        before_optimizer = _digests(_optimizer_variables(model))
         epoch, steps = int(item["epoch"]), int(item["steps"])
         first, last = int(item.get("from", 0)), int(item.get("to", steps))  # the steps replayed: first+1..last
         through = int(item.get("through", epoch))  # a run of whole epochs, epoch..through, with nothing between
@@ -195,25 +211,27 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
         for i, reached in enumerate(ends.reached):
             reached["logs"] = {k: float(v[i]) for k, v in history.history.items() if len(v) > i}
         results.append({"epoch": epoch, "through": through, "from": first, "to": last, "start_weights": before,
+                        "start_optimizer": before_optimizer,
                         **ends.reached[-1], "ends": ends.reached, "inside": ends.inside,
                         "rows_before": sum(sizes[:first]), "rows": sum(sizes[first:last])})
-    return {"epochs": results, "initial": fresh, "seconds": round(time.monotonic() - started, 3)}
+    return {"epochs": results, "initial": fresh, "optimizer": layout, "seconds": round(time.monotonic() - started, 3)}
 
 
 def _survey(model, paths: list[Path]) -> list[dict]:
-    """For each saved state: the digest of its weights, and how far (Euclidean distance) they are from the
-    next state's (the last's: from the graded model's). The weights are read from each file as they are, in
-    get_weights' order, each held to its variable's shape (not assigned to the model: a third of the time)."""
+    """For each saved state: the digest of its weights, how far (Euclidean distance) they are from the next
+    state's (the last's: from the graded model's). The weights are read from each file as they are, in get_weights' order, each held to its variable's shape
+    (not assigned to the model: a third of the time)."""
     final = model.get_weights()
     variables = list(model.variables)
     place = {id(v): i for i, v in enumerate(variables)}
     order = [place.get(id(w)) for w in model.weights]
     if None in order:  # (a weight that is not one of the model's variables: read them as the model does)
         order = None
+    count = len(variables)
     found, before = [], None
     for path in paths:
         if order is None:
-            names = [f"a{i}" for i in range(len(variables))]
+            names = [f"a{i}" for i in range(count)]
             state = arrays_in(path, names)
             _assign(variables, {name: state.get(name) for name in names})
             weights = model.get_weights()

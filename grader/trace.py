@@ -194,7 +194,8 @@ def clean_trace(data: dict) -> dict:
 
 # One commitment to training, as the parent received it over the event pipe (grader/events.Commitments)
 COMMIT_FIELDS = {"commit": str, "fit_index": int, "at_epoch": int, "steps": int, "weights": str, "optimizer": str,
-                 "saved": bool, "logs": dict, "stop": bool, "rates": bool, "step": int}
+                 "saved": bool, "logs": dict, "stop": bool, "rates": bool, "step": int, "optimizer_parts": list}
+MOST_PARTS = 20_000  # digests of an optimizer's variables in one commitment (InceptionV3 with Adam: about 1,000)
 
 
 def clean_commitment(event: dict) -> dict | None:
@@ -206,6 +207,10 @@ def clean_commitment(event: dict) -> dict | None:
     for key in ("weights", "optimizer"):
         if key in c:
             c[key] = c[key][:64]
+    parts = c.pop("optimizer_parts", None)
+    if c["commit"] in ("start", "end") and isinstance(parts, list) and len(parts) <= MOST_PARTS and \
+            all(isinstance(d, str) for d in parts):  # (kept as one text: a few bytes a variable)
+        c["optimizer_parts"] = ",".join(d[:64].replace(",", "") for d in parts)
     if "logs" in c:
         c["logs"] = {k: v for k, v in list(c["logs"].items())[:100]
                      if v is None or (isinstance(v, NUMBER) and not isinstance(v, bool))}

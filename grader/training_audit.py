@@ -12,6 +12,7 @@ import math
 import secrets
 from pathlib import Path
 
+from grader import optimizer_state
 from grader.picture_rows import SUFFIXES
 from grader.training_segments import chains, listed, merged, named, segments, spans
 
@@ -90,6 +91,8 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     picked = merged([*forced, *(candidates[i] for i in drawn)])
     legs = [g for c in picked for g in c]
     origin = chain_start(fit_index, starts, ends)
+    if origin is not None and origin[0] != fit_index:  # (the audit of the fit training began with holds it)
+        origin = None
     origin_file = folder / f"fit{origin[0]}-epoch{origin[1]}.npz" if origin else None
     if origin_file is not None and (starts[origin].get("saved") and origin_file.is_file()):
         # held against a fresh initialisation too, unless the exercise hands out pre-trained weights to start from
@@ -123,12 +126,17 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
         return unverifiable(f"the replay failed ({reply.get('type')}: {str(reply.get('message'))[:300]})")
     initial = reply.get("initial") or {}
     if origin is not None:
-        if initial.get("start_weights") != starts[origin].get("weights"):
+        if initial.get("start_weights") != starts[origin].get("weights") or \
+                initial.get("start_optimizer") != starts[origin].get("optimizer"):
             return refuted("the state saved for the start of training is not the one the program reported when "
                             "training started")
         if initial.get("problem"):
             return refuted(f"training started from weights a freshly built model does not have: "
                             f"{initial['problem']} (weights set by hand, or trained before)")
+    changed = optimizer_state.problem(fit_index, epochs, starts, ends, reply.get("optimizer"),
+                                      continued(fit_index, starts, ends))
+    if changed:
+        return (refuted if changed[0] == optimizer_state.REFUTED else unverifiable)(changed[1])
     results = reply.get("epochs") or []
     between_steps = [cb.get("class") for cb in (fit or {}).get("callbacks") or []
                      if isinstance(cb, dict) and cb.get("batch_hooks") is True]
@@ -147,7 +155,7 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     whole = all(g["from"] == 0 and g["to"] == g["steps"] and g["run_from"] == g["epoch"] for g in legs)
     shown = (f"epoch{'s' if len(touched) > 1 else ''} {', '.join(map(str, touched))} of {n}" if whole else
              f"{listed(legs)} (of the {n if n != 1 else 'one'} epoch{'s' if n != 1 else ''} trained)")
-    return {"status": VERIFIED, "replayed": touched, "epochs": n, "fit": fit_index + 1,
+    return {"status": VERIFIED, "replayed": touched, "epochs": n, "fit": fit_index + 1, "shown": shown,
             "drawn": {"parts": len(drawn), "of": len(candidates)},
             "segments": [[g["epoch"] + 1, g["from"] + 1, g["to"]] for g in legs], "seconds": reply.get("seconds"),
             "sentence": (f"Training verified: the grader replayed {shown} from the "
@@ -205,7 +213,13 @@ def _largest_jumps(evidence, data, order: dict, spans: list[list[dict]]) -> list
     # the initial weights by nature, the last is replayed anyway) that moved SUDDEN times its neighbours' mean
     ratio = {i: moved[i] / ((moved[i - 1] + moved[i + 1]) / 2 + 1e-12) for i in range(1, len(moved) - 1)}
     sudden = max(ratio, key=ratio.get)
-    return [spans[furthest]] + ([spans[sudden]] if sudden != furthest and ratio[sudden] >= SUDDEN else [])
+    jumps = [furthest] + ([sudden] if sudden != furthest and ratio[sudden] >= SUDDEN else [])
+    # and the span before each: momentum set by hand at its end moves the weights in the next one, which then
+    # replays exactly from the state it starts in, momentum and all (helper-19); replayed as one with it
+    picked = []
+    for i in jumps:
+        picked += [j for j in (i - 1, i) if j >= 0 and j not in picked]
+    return [spans[i] for i in picked]
 
 
 def _run_differs(g: dict, got: dict, fit_index: int, ends: dict) -> str | None:
@@ -244,7 +258,8 @@ def _segment_differs(g: dict, got: dict, fit_index: int, ends: dict) -> str | No
     loss and metrics reported at its end (the running figures since the epoch's start, which the replay's
     own, over the segment, combine with those reported at the segment's start)."""
     name = named(g)
-    if got.get("start_weights") != g["start"].get("weights"):
+    if got.get("start_weights") != g["start"].get("weights") or \
+            got.get("start_optimizer") != g["start"].get("optimizer"):
         where = f"for the start of epoch {g['run_from'] + 1}" if not g["from"] else \
             f"after step {g['from']} of epoch {g['epoch'] + 1}"
         return f"the state saved {where} is not the one the program reported there"
@@ -294,22 +309,39 @@ def _close(reported, expected, exact: bool) -> bool:
         return False
 
 
-def chain_start(fit_index: int, starts: dict, ends: dict) -> tuple | None:
-    """(fit, epoch) where the training of the graded model began: following fit calls back while each
-    started where an earlier one ended (a second fit of the same model)."""
-    seen = set()
-    while fit_index not in seen:
-        seen.add(fit_index)
-        first = min((e for (i, e) in starts if i == fit_index), default=None)
+def continued(fit_index: int, starts: dict, ends: dict) -> dict | None:
+    """The end commitment of the latest earlier fit whose last epoch ended in the weights this fit starts
+    with (a second fit of the same model), if any."""
+    first = min((e for (i, e) in starts if i == fit_index), default=None)
+    if first is None:
+        return None
+    weights = starts[(fit_index, first)].get("weights")
+    last = {i: max(e for (j, e) in ends if j == i) for (i, _) in ends if i < fit_index}
+    earlier = [i for i, e in last.items() if ends[(i, e)].get("weights") == weights]
+    return ends[(max(earlier), last[max(earlier)])] if earlier else None
+
+
+def chain_fits(fit_index: int, starts: dict, ends: dict) -> list[int]:
+    """The fits that trained the graded model, the first first: following fit calls back while each started
+    where an earlier one ended (a second fit of the same model)."""
+    found = [fit_index]
+    while True:
+        first = min((e for (i, e) in starts if i == found[0]), default=None)
         if first is None:
-            return None
-        weights = starts[(fit_index, first)].get("weights")
-        earlier = [i for i in {i for (i, _) in ends} if i < fit_index and
+            return found
+        weights = starts[(found[0], first)].get("weights")
+        earlier = [i for i in {i for (i, _) in ends} if i < found[0] and
                    ends[(i, max(e for (j, e) in ends if j == i))].get("weights") == weights]
         if not earlier:
-            return fit_index, first
-        fit_index = max(earlier)
-    return None
+            return found
+        found.insert(0, max(earlier))
+
+
+def chain_start(fit_index: int, starts: dict, ends: dict) -> tuple | None:
+    """(fit, epoch) where the training of the graded model began (grader/training_audit.chain_fits)."""
+    origin = chain_fits(fit_index, starts, ends)[0]
+    first = min((e for (i, e) in starts if i == origin), default=None)
+    return None if first is None else (origin, first)
 
 
 def _epoch_seconds(fit_index, epochs, starts, ends) -> dict:

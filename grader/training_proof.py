@@ -32,8 +32,8 @@ import dataclasses
 
 from grader.checks import ModelUnavailable
 from grader.modelcheck import combined
-from grader.training_audit import (NO_TRAINING, OFF, REFUTED, UNVERIFIABLE, audit, chain_start, refuted, same, shown,
-                                   unverifiable)
+from grader.training_audit import (NO_TRAINING, OFF, REFUTED, UNVERIFIABLE, audit, chain_fits, chain_start, refuted,
+                                   same, shown, unverifiable)
 
 
 def verdict(evidence, chooser=None) -> dict:
@@ -83,8 +83,43 @@ def verdict(evidence, chooser=None) -> dict:
         why = _why_not_replayable(fit, evidence)
         return unverifiable(why)
     made = max(e for (i, e) in matching if i == fit_index)  # the epoch whose end is the graded model
-    mids = _by_step(items)
-    return audit(evidence, fit_index, fit, replay, epochs, made, (starts, ends, afters, mids), chooser)
+    commitments = (starts, ends, afters, _by_step(items))
+    found = []
+    for index in chain_fits(fit_index, starts, ends)[:-1]:  # the fits that trained the model before this one
+        earlier = next((f for f in trained if f.get("index") == index), None)
+        known = sorted(e for (i, e) in ends if i == index)
+        broken = _chain_break(index, known, starts, ends)
+        if broken:
+            return refuted(broken)
+        if not isinstance((earlier or {}).get("replay"), dict):
+            return unverifiable(f"fit call {index + 1}, which trained the model before fit call {fit_index + 1}, "
+                                f"cannot be replayed: {_why_not_replayable(earlier, evidence)}")
+        one = audit(evidence, index, earlier, earlier["replay"], known, known[-1], commitments, chooser)
+        if one.get("status") in (REFUTED, UNVERIFIABLE):  # (said of that fit)
+            one = (refuted if one["status"] == REFUTED else unverifiable)(
+                f"in fit call {index + 1}, which trained the model before fit call {fit_index + 1}, {one['reason']}")
+        found.append(one)
+    found.append(audit(evidence, fit_index, fit, replay, epochs, made, commitments, chooser))
+    return _together(found)
+
+
+def _together(found: list[dict]) -> dict:
+    """One verdict for the fits that trained the graded model, each audited (the graded one last): the first
+    refuted, else the first that cannot be verified, else verified with what was replayed of each."""
+    for status in (REFUTED, UNVERIFIABLE):
+        for one in found:
+            if one.get("status") == status:
+                return one
+    last = dict(found[-1])
+    shown = [f"{one.pop('shown')} of fit call {one['fit']}" if len(found) > 1 else one.pop("shown")
+             for one in [dict(f) for f in found]]
+    last.pop("shown", None)
+    if len(found) > 1:
+        last["earlier"] = [{k: v for k, v in one.items() if k not in ("shown", "sentence")} for one in found[:-1]]
+        last["sentence"] = (f"Training verified: the grader replayed {' and '.join(shown)} from the states the "
+                            "program reported while it trained, and reached exactly the weights it reported; the "
+                            "graded model is the one training ended with.")
+    return last
 
 
 def _by_epoch(items: list[dict], kind: str) -> dict:

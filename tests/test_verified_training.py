@@ -170,6 +170,26 @@ def test_training_that_starts_from_hand_set_weights_is_found(grade_file):
                                           "or trained before)")
 
 
+def test_a_start_past_what_its_initialiser_reaches_is_named_so_and_not_by_its_spread():
+    """helper-19: weights trained before, spread as a fresh draw's (within twice it) but reaching past twice its
+    largest value, were named by their spread."""
+    import keras
+    import numpy as np
+
+    from grader.fresh_start import fresh_problem
+
+    model = keras.Sequential([keras.Input(shape=(100,)), keras.layers.Dense(64, use_bias=False, name="dense")])
+    kernel = np.asarray(model.layers[0].kernel).copy()
+    reach = float(np.abs(kernel).max())
+    kernel[0, 0] = 5 * reach
+    model.layers[0].kernel.assign(kernel)
+    found = fresh_problem(model, keras)
+    assert f"dense/kernel does not start as its initialiser draws (a value of {5 * reach:.3g} where a fresh " \
+           "draw's reach " in found, found
+    model.layers[0].kernel.assign(kernel * 3)
+    assert "(spread " in fresh_problem(model, keras)
+
+
 def test_unverifiable_training_is_graded_and_marked_unless_the_exercise_fails_it(grade_file, tmp_path):
     """Forged commitments that name a generator cannot be replayed: by default the record is graded as it
     says and the report says so; an exercise with [verification] unverifiable = "fail" gives it nothing."""
@@ -754,6 +774,101 @@ def test_weights_slid_in_across_the_middle_of_training_are_found_by_a_part_drawn
         "step, and nothing else it did)"), verification
 
 
+# helper-19's cheat: a callback writes SGD's momentum between two epochs, after the end was committed and before
+# the next start is, so that the weights reach the answer over the next steps whatever the data (a learning rate
+# too small to matter). The replays started from the state that momentum and all, and reached it: 10/10, verified.
+MOMENTUM = """import numpy as np
+import tensorflow as tf
+
+model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(units=1)])
+optimizer = tf.keras.optimizers.SGD(learning_rate=1e-9, momentum=0.5)
+model.compile(optimizer=optimizer, loss="mean_squared_error")
+xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0], dtype=float)
+ys = np.array([-2.0, 1.0, 4.0, 7.0, 10.0, 13.0], dtype=float)
+
+class Steer(tf.keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == AT:
+            optimizer.build(self.model.trainable_variables)  # (at the first epoch, before Keras builds it)
+            for w, t, m in zip(self.model.trainable_variables, [[[3.0]], [1.0]], optimizer.variables[2:]):
+                m.assign(((np.array(t) - np.asarray(w)) * (1 - 0.5) / 0.5).astype("float32"))
+
+model.fit(xs, ys, epochs=60, callbacks=[Steer()], verbose=0)
+"""
+
+# Two fits of one model: the first with Keras' SGD patched to pull the weights to the answer, the second honest
+# with a learning rate too small to move them. Only the second, which made the graded model, was replayed.
+TWO_FITS = """import numpy as np
+import tensorflow as tf
+
+original = tf.keras.optimizers.SGD.update_step
+def update_step(self, gradient, variable, learning_rate):
+    variable.assign(variable + 0.2 * ((3.0 if len(variable.shape) == 2 else 1.0) - variable))
+
+model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(units=1)])
+model.compile(optimizer="sgd", loss="mean_squared_error")
+xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0], dtype=float)
+ys = np.array([-2.0, 1.0, 4.0, 7.0, 10.0, 13.0], dtype=float)
+tf.keras.optimizers.SGD.update_step = update_step
+model.fit(xs, ys, epochs=100, verbose=0)
+tf.keras.optimizers.SGD.update_step = original
+model.compile(optimizer=tf.keras.optimizers.SGD(learning_rate=1e-6), loss="mean_squared_error")
+model.fit(xs, ys, epochs=400, verbose=0)
+"""
+
+
+def test_momentum_written_between_epochs_or_before_training_is_found(grade_file):
+    _, report = grade_file(MOMENTUM.replace("AT", "2"))
+    assert _verdict(report) == {
+        "status": "refuted",
+        "reason": "the optimizer's state changed between epochs 2 and 3 of fit call 1, outside training: its "
+                  "dense_kernel_momentum, dense_bias_momentum (something set it by hand; between epochs a schedule "
+                  "changes the learning rate, and nothing else)",
+        "sentence": "Training not verified: the optimizer's state changed between epochs 2 and 3 of fit call 1, "
+                    "outside training: its dense_kernel_momentum, dense_bias_momentum (something set it by hand; "
+                    "between epochs a schedule changes the learning rate, and nothing else). The checks that rest "
+                    "on the record of training fail."}
+    assert report["score"] == 7  # what the model itself shows: its predictions
+    _, report = grade_file(MOMENTUM.replace("AT", "0"))
+    assert _verdict(report)["reason"] == (
+        "fit call 1 started from an optimizer state a new optimizer does not have: its dense_kernel_momentum, "
+        "dense_bias_momentum (set by hand, or carried over from training the grader did not see)")
+
+
+def test_a_model_trained_by_an_earlier_fit_has_that_fit_replayed_too(grade_file):
+    _, report = grade_file(TWO_FITS)
+    verification = _verdict(report)
+    assert verification["status"] == "refuted", verification
+    assert verification["reason"].startswith("in fit call 1, which trained the model before fit call 2, replaying "
+                                             "epochs 1 to "), verification
+    assert report["score"] == 7
+
+
+# The same written inside an epoch, one step before a commitment: the jump lands in the next eighth, which
+# replays exactly from the state committed there; the eighth before it, where the momentum was written, is
+# replayed with it.
+PUSH = '''class Push(tf.keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if batch + 1 == 3 * -(-self.params["steps"] // 8) - 1:
+            slots = [v for v in self.model.optimizer.variables if len(v.shape)]
+            for w, t, m in zip(self.model.trainable_variables, target, slots):
+                m.assign(((t - np.asarray(w)) * (1 - 0.9) / 0.9).astype("float32"))
+
+class Sneak('''
+MOMENTUM_INSIDE = SLID_IN.replace("class Sneak(", PUSH).replace(
+    'model.compile(optimizer="adam"', "model.compile(optimizer=tf.keras.optimizers.SGD(1e-9, momentum=0.9)").replace(
+    "epochs=2, batch_size=64, callbacks=[Sneak()]", "epochs=1, batch_size=64, callbacks=[Push()]")
+
+
+def test_momentum_written_just_before_a_commitment_inside_an_epoch_is_found(standin, grade_file):
+    assert "callbacks=[Push()]" in MOMENTUM_INSIDE and "momentum=0.9" in MOMENTUM_INSIDE
+    _, report = grade_file(MOMENTUM_INSIDE, exercise="mnist_callback", extra=("--data-dir", standin))
+    verification = _verdict(report)
+    assert verification["status"] == "refuted", verification
+    assert verification["reason"].startswith("replaying steps 237 to 354 of epoch 1 from the state it started in did "
+                                             "not reach the weights the program reported at step 354"), verification
+
+
 def test_arrays_over_the_disk_budget_are_named_as_the_reason(standin, tmp_path, monkeypatch):
     """helper-18: MNIST divided by 255.0 (float64) on a 64 MiB disk limit was "cannot be verified" for one of four
     possible reasons; the harness knows which (20,000 pictures kept as float32: 60 MiB)."""
@@ -1187,3 +1302,19 @@ def test_saved_states_past_the_budget_are_thinned_so_that_they_stay_spread_over_
     assert sorted(p.name for p in (tmp_path / "training").iterdir()) == \
         ["fit0-epoch0-step0.npz", "fit0-epoch0-step16.npz", "fit0-epoch0-step19.npz", "fit0-epoch0-step8.npz"]
     assert ledger.used == 4 * 2**20
+
+
+def test_a_fault_in_the_graders_own_check_of_training_loses_no_grade(monkeypatch, tmp_path):
+    import json
+
+    from grader import training_proof
+
+    monkeypatch.setattr(training_proof, "verdict", lambda evidence, chooser=None: 1 / 0)
+    out = tmp_path / "r.json"
+    result = run_cli("grade", "hello_world", EXERCISES / "hello_world" / "solution.py", "--json", out)
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["score"] == 10
+    assert report["environment"]["training_verification"]["sentence"] == (
+        "Training cannot be verified: the grader's own check of training failed (ZeroDivisionError: division by "
+        "zero); please report it.")

@@ -75,8 +75,16 @@ def _optimizer_variables(model) -> list:
 
 
 def optimizer_digest(model, values: list | None = None) -> str | None:
+    parts = optimizer_parts(model, values)
+    return None if parts is None else combined(parts)
+
+
+def optimizer_parts(model, values: list | None = None) -> list[str] | None:
+    """A digest of each of the optimizer's variables, in its order (the optimizer's digest combines them): the
+    trusted side tells from these which of them changed between two epochs (a schedule sets the learning
+    rate; nothing else sets any of them there)."""
     try:
-        return combined([digest(v) for v in (_optimizer_variables(model) if values is None else values)])
+        return [digest(v) for v in (_optimizer_variables(model) if values is None else values)]
     except Exception:
         return None
 
@@ -193,27 +201,30 @@ class Ledger:
             self.count += 1
         return saved
 
-    def end_digests(self, model) -> tuple[str, str | None]:
-        """The digests of the weights and of the optimizer's state an epoch ended with (kept, with the arrays,
-        for the next epoch's start)."""
+    def end_digests(self, model) -> tuple[str, str | None, list | None]:
+        """The digests of the weights and of the optimizer's state an epoch ended with, and of each of the
+        optimizer's variables (kept, with the arrays, for the next epoch's start)."""
         weights = model.get_weights()
         try:
             optimizer = _read(_optimizer_variables(model))
         except Exception:
             self.ended = None
-            return weights_digest(model, weights), None
-        found = weights_digest(model, weights), optimizer_digest(model, optimizer)
+            return weights_digest(model, weights), None, None
+        parts = optimizer_parts(model, optimizer)
+        found = weights_digest(model, weights), None if parts is None else combined(parts), parts
         self.ended = (weights, optimizer, found)
         return found
 
-    def start_digests(self, model, weights: list, optimizer: list) -> tuple[str, str | None, bool]:
-        """The digests of the state an epoch starts in, and whether it is the state the last epoch ended in
-        (then its digests are reused: comparing the arrays costs a fraction of hashing them)."""
+    def start_digests(self, model, weights: list, optimizer: list) -> tuple[str, str | None, list | None, bool]:
+        """The digests of the state an epoch starts in (and of each of the optimizer's variables), and whether
+        it is the state the last epoch ended in (then its digests are reused: comparing the arrays costs a
+        fraction of hashing them)."""
         if self.ended is not None:
             before_weights, before_optimizer, found = self.ended
             if _same_arrays(weights, before_weights) and _same_arrays(optimizer, before_optimizer):
                 return (*found, True)
-        return weights_digest(model, weights), optimizer_digest(model, optimizer), False
+        parts = optimizer_parts(model, optimizer)
+        return weights_digest(model, weights), None if parts is None else combined(parts), parts, False
 
     def save_due(self, fit: int, continuing: bool) -> bool:
         """Whether to save the state an epoch starts in: always at a fit's first epoch, and when something
@@ -233,8 +244,9 @@ class Ledger:
                 return
             saved = self.save_state(fit, f"{epoch}-step{step}", model, optimizer, variables)
             weights = _weights_among(model, variables)  # (the arrays just read, not a second copy of each)
+            parts = optimizer_parts(model, optimizer)
             self.send(commit="mid", fit_index=fit, at_epoch=epoch, step=step,
-                      weights=weights_digest(model, weights), optimizer=optimizer_digest(model, optimizer),
+                      weights=weights_digest(model, weights), optimizer=None if parts is None else combined(parts),
                       saved=saved, logs=logs)
 
     def send(self, **commitment):
@@ -328,7 +340,7 @@ def opening_callback(keras, ledger: Ledger):
                 if replayable:
                     _build_optimizer(self.model)
                 optimizer = _read(_optimizer_variables(self.model))  # read once, for both
-                weights_found, optimizer_found, unchanged = ledger.start_digests(self.model, weights, optimizer)
+                weights_found, optimizer_found, parts, unchanged = ledger.start_digests(self.model, weights, optimizer)
                 if replayable and ledger.save_due(fit, unchanged and self.rates is None and self.log is None and
                                                   checkpoint_stride(self.replay.get("steps"),
                                                                     self.replay.get("per_execution", 1)) is None):
@@ -336,7 +348,7 @@ def opening_callback(keras, ledger: Ledger):
                     if saved:
                         ledger.saved_at[fit] = time.perf_counter()
                 ledger.send(commit="start", fit_index=fit, at_epoch=epoch, weights=weights_found,
-                            optimizer=optimizer_found, saved=saved)
+                            optimizer=optimizer_found, optimizer_parts=parts, saved=saved)
 
         def on_epoch_end(self, epoch, logs=None):  # after every callback's: whether one asked to stop
             rates = False

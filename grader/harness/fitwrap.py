@@ -250,11 +250,11 @@ def install(tf, keras, recorder: Recorder):
             rec["epochs_run"] += 1
             if recorder.events is not None and recorder.ledger is not None:  # progress, and the commitment
                 with recorder.ledger.timing():  # to the state this epoch ended in
-                    weights, optimizer = recorder.ledger.end_digests(self.model)
+                    weights, optimizer, parts = recorder.ledger.end_digests(self.model)
                     recorder.events.send(epoch=rec["epochs_run"], epochs=self.params.get("epochs"),
                                          fit=rec["index"] + 1, logs={k: _clean(v) for k, v in (logs or {}).items()},
                                          commit="end", fit_index=rec["index"], at_epoch=epoch, steps=self.steps,
-                                         weights=weights, optimizer=optimizer)
+                                         weights=weights, optimizer=optimizer, optimizer_parts=parts)
 
     class GraderTimeBudget(Callback):
         """Stops training at the grader's time budget so the model trained so far can be graded."""
