@@ -49,6 +49,8 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     moved furthest and others drawn at random, as many as SHARE of the training time allows (at most
     MOST_EPOCHS), each from the latest state saved before it (grader/training_segments.py)."""
     starts, ends, afters, mids = commitments
+    if isinstance((fit or {}).get("not_replayed"), str):  # the harness gave up on it while it ran (the rows
+        return unverifiable(fit["not_replayed"][:300])  # passed the budget, a rate outside the saved state)
     artifacts = evidence.run.artifacts
     if artifacts is None or evidence.run.model_path is None:
         return unverifiable("the run left no saved state to replay")
@@ -64,8 +66,6 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     found = chains(parts, lambda g: not logged or (folder / f"fit{fit_index}-epoch{g['epoch']}-batches.npz").is_file())
     last = next(c for g, c in zip(reversed(parts), reversed(found)) if g["epoch"] == made)
     if not data.is_file() or last is None:
-        if isinstance((fit or {}).get("not_replayed"), str):  # the harness gave up recording (over the budget)
-            return unverifiable(fit["not_replayed"][:300])
         return unverifiable(f"no state saved before the end of epoch {made + 1}, which made the graded model, "
                              "leads to it (a state larger than the disk budget, or a model built by its first step)"
                              + ("" if not logged else ", or the batches it trained on were not recorded"))
@@ -310,15 +310,13 @@ def _close(reported, expected, exact: bool) -> bool:
 
 
 def continued(fit_index: int, starts: dict, ends: dict) -> dict | None:
-    """The end commitment of the latest earlier fit whose last epoch ended in the weights this fit starts
-    with (a second fit of the same model), if any."""
-    first = min((e for (i, e) in starts if i == fit_index), default=None)
-    if first is None:
+    """The last end commitment of the latest earlier fit that ended in the weights this fit starts with (a
+    second fit of the same model; its optimizer goes on from where that fit's last epoch left it, whichever
+    epoch's weights were restored), if any."""
+    fits = chain_fits(fit_index, starts, ends)
+    if len(fits) < 2:
         return None
-    weights = starts[(fit_index, first)].get("weights")
-    last = {i: max(e for (j, e) in ends if j == i) for (i, _) in ends if i < fit_index}
-    earlier = [i for i, e in last.items() if ends[(i, e)].get("weights") == weights]
-    return ends[(max(earlier), last[max(earlier)])] if earlier else None
+    return ends[(fits[-2], max(e for (i, e) in ends if i == fits[-2]))]
 
 
 def chain_fits(fit_index: int, starts: dict, ends: dict) -> list[int]:
@@ -329,12 +327,17 @@ def chain_fits(fit_index: int, starts: dict, ends: dict) -> list[int]:
         first = min((e for (i, e) in starts if i == found[0]), default=None)
         if first is None:
             return found
-        weights = starts[(found[0], first)].get("weights")
         earlier = [i for i in {i for (i, _) in ends} if i < found[0] and
-                   ends[(i, max(e for (j, e) in ends if j == i))].get("weights") == weights]
+                   made_in(i, starts[(found[0], first)].get("weights"), ends) is not None]
         if not earlier:
             return found
         found.insert(0, max(earlier))
+
+
+def made_in(fit_index: int, weights, ends: dict) -> int | None:
+    """The last epoch of the fit that ended in ``weights`` (EarlyStopping's restore_best_weights leaves the
+    best epoch's, not the last's), or None."""
+    return max((e for (i, e) in ends if i == fit_index and ends[(i, e)].get("weights") == weights), default=None)
 
 
 def chain_start(fit_index: int, starts: dict, ends: dict) -> tuple | None:

@@ -32,8 +32,8 @@ import dataclasses
 
 from grader.checks import ModelUnavailable
 from grader.modelcheck import combined
-from grader.training_audit import (NO_TRAINING, OFF, REFUTED, UNVERIFIABLE, audit, chain_fits, chain_start, refuted,
-                                   same, shown, unverifiable)
+from grader.training_audit import (NO_TRAINING, OFF, REFUTED, UNVERIFIABLE, audit, chain_fits, chain_start, made_in,
+                                   refuted, same, shown, unverifiable)
 
 
 def verdict(evidence, chooser=None) -> dict:
@@ -85,16 +85,19 @@ def verdict(evidence, chooser=None) -> dict:
     made = max(e for (i, e) in matching if i == fit_index)  # the epoch whose end is the graded model
     commitments = (starts, ends, afters, _by_step(items))
     found = []
-    for index in chain_fits(fit_index, starts, ends)[:-1]:  # the fits that trained the model before this one
+    fits = chain_fits(fit_index, starts, ends)
+    for index, following in zip(fits, fits[1:]):  # the fits that trained the model before this one
         earlier = next((f for f in trained if f.get("index") == index), None)
         known = sorted(e for (i, e) in ends if i == index)
+        upto = made_in(index, starts[(following, min(e for (i, e) in starts if i == following))].get("weights"),
+                       ends)
         broken = _chain_break(index, known, starts, ends)
         if broken:
             return refuted(broken)
         if not isinstance((earlier or {}).get("replay"), dict):
             return unverifiable(f"fit call {index + 1}, which trained the model before fit call {fit_index + 1}, "
                                 f"cannot be replayed: {_why_not_replayable(earlier, evidence)}")
-        one = audit(evidence, index, earlier, earlier["replay"], known, known[-1], commitments, chooser)
+        one = audit(evidence, index, earlier, earlier["replay"], known, upto, commitments, chooser)
         if one.get("status") in (REFUTED, UNVERIFIABLE):  # (said of that fit)
             one = (refuted if one["status"] == REFUTED else unverifiable)(
                 f"in fit call {index + 1}, which trained the model before fit call {fit_index + 1}, {one['reason']}")
@@ -115,6 +118,9 @@ def _together(found: list[dict]) -> dict:
              for one in [dict(f) for f in found]]
     last.pop("shown", None)
     if len(found) > 1:
+        seconds = [one.get("seconds") for one in found]
+        if all(isinstance(t, (int, float)) for t in seconds):  # (the evaluator's, for every fit replayed)
+            last["seconds"] = round(sum(seconds), 3)
         last["earlier"] = [{k: v for k, v in one.items() if k not in ("shown", "sentence")} for one in found[:-1]]
         last["sentence"] = (f"Training verified: the grader replayed {' and '.join(shown)} from the states the "
                             "program reported while it trained, and reached exactly the weights it reported; the "

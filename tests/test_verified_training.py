@@ -220,20 +220,27 @@ def test_unverifiable_training_is_graded_and_marked_unless_the_exercise_fails_it
         in shown
 
 
+def _hello_world_with(tmp_path, name: str, setting: str):
+    """A copy of hello_world, ``name``, whose spec's [verification] says ``setting``, grading its reference:
+    the result and the JSON report."""
+    import json
+
+    folder = tmp_path / "exercises" / name
+    shutil.copytree(EXERCISES / "hello_world", folder)
+    with open(folder / "spec.toml", "a") as f:
+        f.write(f"\n[verification]\n{setting}\n")
+    out = tmp_path / f"{name}.json"
+    result = run_cli("--exercises", tmp_path / "exercises", "grade", name, EXERCISES / "hello_world" / "solution.py",
+                     "--json", out)
+    assert result.exit_code == 0, result.output
+    return result, json.loads(out.read_text())
+
+
 def test_an_exercise_can_turn_verification_off(tmp_path):
     """[verification] enabled = false: the program commits to nothing and saves no state, nothing is replayed,
     and the record is graded as it says (what benchmarks/bench.py --verification measures against)."""
-    import json
-
+    result, report = _hello_world_with(tmp_path, "hello_world_practice", "enabled = false")
     folder = tmp_path / "exercises" / "hello_world_practice"
-    shutil.copytree(EXERCISES / "hello_world", folder)
-    with open(folder / "spec.toml", "a") as f:
-        f.write('\n[verification]\nenabled = false\n')
-    out = tmp_path / "practice.json"
-    result = run_cli("--exercises", tmp_path / "exercises", "grade", "hello_world_practice",
-                     EXERCISES / "hello_world" / "solution.py", "--json", out)
-    assert result.exit_code == 0, result.output
-    report = json.loads(out.read_text())
     sentence = ("Training was not verified: this exercise turns verification off ([verification] enabled = false), "
                 "so the record of training is graded as the program wrote it.")
     assert report["environment"]["training_verification"] == {
@@ -279,15 +286,8 @@ def test_an_exercise_can_ask_for_more_parts_drawn_at_random(tmp_path):
     backs a certificate), besides those replayed for certain; the report says how many of how many."""
     import json
 
-    folder = tmp_path / "exercises" / "hello_world_certified"
-    shutil.copytree(EXERCISES / "hello_world", folder)
-    with open(folder / "spec.toml", "a") as f:
-        f.write('\n[verification]\ndraws = 6\n')
-    out = tmp_path / "certified.json"
-    result = run_cli("--exercises", tmp_path / "exercises", "grade", "hello_world_certified",
-                     EXERCISES / "hello_world" / "solution.py", "--json", out)
-    assert result.exit_code == 0, result.output
-    verification = json.loads(out.read_text())["environment"]["training_verification"]
+    _, report = _hello_world_with(tmp_path, "hello_world_certified", "draws = 6")
+    verification = report["environment"]["training_verification"]
     assert verification["status"] == "verified", verification
     assert verification["drawn"]["parts"] == 6 and verification["drawn"]["of"] > 6, verification
     assert len(verification["segments"]) >= 2  # (the last, and parts drawn: those that meet are replayed as one)
@@ -1318,3 +1318,51 @@ def test_a_fault_in_the_graders_own_check_of_training_loses_no_grade(monkeypatch
     assert report["environment"]["training_verification"]["sentence"] == (
         "Training cannot be verified: the grader's own check of training failed (ZeroDivisionError: division by "
         "zero); please report it.")
+
+
+# helper-20's honest programs. EarlyStopping restores the best epoch's weights, and a second fit goes on from
+# them: that fit was taken for where training began (weights that do not look fresh), refuted. On tf.keras 2 a
+# schedule's rate is not among the optimizer's variables: epochs that looked unchanged were replayed as one run
+# at one rate, refuted. Mixed precision: "the saved starting state holds 8 arrays where ... have 4".
+RESTORED_THEN_FIT = """import numpy as np
+import tensorflow as tf
+xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0]); ys = 3 * xs + 1
+model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(1)])
+model.compile(optimizer=tf.keras.optimizers.Adam(0.1), loss="mse")
+es = tf.keras.callbacks.EarlyStopping(monitor="loss", patience=5, restore_best_weights=True)
+model.fit(xs, ys, epochs=300, callbacks=[es], verbose=0)
+model.fit(xs, ys, epochs=100, verbose=0)
+"""
+TF_KERAS_SCHEDULE = """import numpy as np
+import tensorflow as tf
+from tensorflow.keras.optimizers import SGD
+xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0]); ys = 3 * xs + 1
+model = tf.keras.Sequential([tf.keras.layers.Dense(units=1, input_shape=[1])])
+model.compile(optimizer=SGD(lr=0.01), loss="mean_squared_error")
+model.fit(xs, ys, epochs=300, callbacks=[tf.keras.callbacks.LearningRateScheduler(lambda e, lr: lr * 0.99)], verbose=0)
+"""
+MIXED_PRECISION = """import numpy as np
+import tensorflow as tf
+tf.keras.mixed_precision.set_global_policy("mixed_float16")
+xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0]); ys = 3 * xs + 1
+model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(1, dtype="float32")])
+model.compile(optimizer="sgd", loss="mean_squared_error")
+model.fit(xs, ys, epochs=500, verbose=0)
+"""
+
+
+def test_honest_fits_after_restored_weights_schedules_on_tf_keras_and_mixed_precision_are_not_accused(grade_file):
+    _, report = grade_file(RESTORED_THEN_FIT)
+    verification = _verdict(report)
+    assert verification["status"] == "verified", verification
+    assert " of fit call 1 and " in verification["sentence"] and " of fit call 2 from the states" in \
+        verification["sentence"], verification
+    assert [one["fit"] for one in verification["earlier"]] == [1]
+    _, report = grade_file(TF_KERAS_SCHEDULE)
+    assert report["environment"]["runtime"]["name"] == "keras2"
+    _cannot_be_verified(report, "a learning-rate schedule changed the rate between epochs on the tf.keras 2 runtime, "
+                                "whose optimizer keeps its rate outside the state the grader saves (on Keras 3 it "
+                                "replays schedules)")
+    _, report = grade_file(MIXED_PRECISION)
+    _cannot_be_verified(report, "the model trains in mixed precision (a mixed_float16 policy: its optimizer scales the "
+                                "loss), which the grader does not replay")

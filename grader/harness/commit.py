@@ -31,6 +31,8 @@ DIGEST_CHARS = 16
 SAVE_EVERY_S = 0.2  # short epochs that follow on from one another save their start this often at most
 SEGMENTS = 8  # an epoch of at least SPLIT_STEPS steps is committed to at the end of each eighth of it, so
 SPLIT_STEPS = 16  # that an audit can replay part of an epoch rather than the whole
+TF_KERAS_SCHEDULE = ("a learning-rate schedule changed the rate between epochs on the tf.keras 2 runtime, whose "
+                     "optimizer keeps its rate outside the state the grader saves (on Keras 3 it replays schedules)")
 STATE_BUDGET_MIB = 384  # saved states and arrays, per grading, unless the job says otherwise: past it the states
 # kept are thinned (Ledger._thin)
 
@@ -324,6 +326,7 @@ def opening_callback(keras, ledger: Ledger):
         def on_epoch_begin(self, epoch, logs=None):
             fit = self.record["index"]
             self.trained = 0
+            self._schedule_outside_state()
             if self.log is not None:
                 self.log.mark()
             if self.rates is not None:
@@ -336,7 +339,8 @@ def opening_callback(keras, ledger: Ledger):
                     _build_sequential(self.model, self.replay.get("input_shape"))
                 weights = self.model.get_weights()
                 replayable = self.replay is not None and getattr(self.model, "built", False) and bool(weights) \
-                    and not (self.log is not None and self.log.over)  # (a pipeline's rows passed the budget)
+                    and not (self.log is not None and self.log.over) and not self.record.get("not_replayed")
+                # (a pipeline's rows passed the budget; a rate the saved state does not hold changed)
                 if replayable:
                     _build_optimizer(self.model)
                 optimizer = _read(_optimizer_variables(self.model))  # read once, for both
@@ -349,6 +353,17 @@ def opening_callback(keras, ledger: Ledger):
                         ledger.saved_at[fit] = time.perf_counter()
                 ledger.send(commit="start", fit_index=fit, at_epoch=epoch, weights=weights_found,
                             optimizer=optimizer_found, optimizer_parts=parts, saved=saved)
+
+        def _schedule_outside_state(self):
+            """A rate changed between epochs where the optimizer's saved state does not hold it (tf-keras keeps
+            it outside its variables): the epochs from here cannot be replayed (said, and no more states saved)."""
+            rate = _learning_rate_variable(self.model)
+            value = float(np.asarray(rate)) if rate is not None else None
+            held = rate is not None and any(v is rate for v in _optimizer_variables(self.model))
+            if self.replay is not None and not held and value is not None and \
+                    getattr(self, "last_rate", value) != value:
+                self.record.setdefault("not_replayed", TF_KERAS_SCHEDULE)
+            self.last_rate = value
 
         def on_epoch_end(self, epoch, logs=None):  # after every callback's: whether one asked to stop
             rates = False

@@ -26,6 +26,10 @@ TF_KERAS_RANDOM = ("the model has a layer that draws random numbers in training 
                    "augmentation) on the tf.keras 2 runtime, whose random state the grader does not replay")
 
 
+SCALED_LOSS = ("the model trains in mixed precision (a mixed_float16 policy: its optimizer scales the loss), which "
+               "the grader does not replay")
+
+
 def prepare(tf, keras, model, a: dict, record: dict, ledger, one_batch: dict | None) -> dict | None:
     """Make the fit replayable where it can be: rewrites ``a`` (fit's arguments), saves the data through
     ``ledger``, writes ``record["replay"]`` (what the trusted side needs) or ``record["not_replayed"]``
@@ -35,6 +39,9 @@ def prepare(tf, keras, model, a: dict, record: dict, ledger, one_batch: dict | N
     keras3 = keras.__version__.startswith("3")
     per_execution = _per_execution(model)
     replay = one_batch
+    if "LossScale" in type(getattr(model, "optimizer", None)).__name__:
+        record["not_replayed"] = SCALED_LOSS
+        return None
     if replay is None and not keras3 and _draws_randomly(model, keras):
         record["not_replayed"] = TF_KERAS_RANDOM
     elif replay is None:  # arrays in batchorder's order, an ImageDataGenerator's batches, tf.data's as drawn
