@@ -47,7 +47,7 @@ class Running:
 def _kill(proc):
     """Kill a grading process and everything below it: the student's sandboxed child runs in a session
     of its own, so killing the process group alone would leave it training."""
-    from grader.sandbox import descendants
+    from grader.cgroups import descendants
 
     below = descendants(proc.pid)
     for pid in [proc.pid] + below:
