@@ -322,16 +322,19 @@ def continued(fit_index: int, starts: dict, ends: dict) -> dict | None:
 def chain_fits(fit_index: int, starts: dict, ends: dict) -> list[int]:
     """The fits that trained the graded model, the first first: following fit calls back while each started
     where an earlier one ended (a second fit of the same model)."""
+    ended: dict = {}  # the weights each epoch ended in -> the fits that ended an epoch in them
+    for (i, e) in ends:
+        ended.setdefault(ends[(i, e)].get("weights"), set()).add(i)
+    firsts: dict = {}
+    for (i, e) in starts:
+        firsts[i] = min(e, firsts.get(i, e))
     found = [fit_index]
-    while True:
-        first = min((e for (i, e) in starts if i == found[0]), default=None)
-        if first is None:
-            return found
-        earlier = [i for i in {i for (i, _) in ends} if i < found[0] and
-                   made_in(i, starts[(found[0], first)].get("weights"), ends) is not None]
+    while found[0] in firsts:
+        earlier = [i for i in ended.get(starts[(found[0], firsts[found[0]])].get("weights"), ()) if i < found[0]]
         if not earlier:
-            return found
+            break
         found.insert(0, max(earlier))
+    return found
 
 
 def made_in(fit_index: int, weights, ends: dict) -> int | None:

@@ -29,6 +29,7 @@ A verdict is one of:
 from __future__ import annotations
 
 import dataclasses
+import secrets
 
 from grader.checks import ModelUnavailable
 from grader.modelcheck import combined
@@ -86,7 +87,10 @@ def verdict(evidence, chooser=None) -> dict:
     commitments = (starts, ends, afters, _by_step(items))
     found = []
     fits = chain_fits(fit_index, starts, ends)
-    for index, following in zip(fits, fits[1:]):  # the fits that trained the model before this one
+    pairs = list(zip(fits, fits[1:]))  # the fits that trained the model before this one, each with the next:
+    if len(pairs) > MOST_EARLIER:  # where training began, and others drawn at random (a loop of one-epoch fits)
+        pairs = [pairs[0], *sorted(secrets.SystemRandom().sample(pairs[1:], MOST_EARLIER - 1))]
+    for index, following in pairs:
         earlier = next((f for f in trained if f.get("index") == index), None)
         known = sorted(e for (i, e) in ends if i == index)
         upto = made_in(index, starts[(following, min(e for (i, e) in starts if i == following))].get("weights"),
@@ -104,6 +108,9 @@ def verdict(evidence, chooser=None) -> dict:
         found.append(one)
     found.append(audit(evidence, fit_index, fit, replay, epochs, made, commitments, chooser))
     return _together(found)
+
+
+MOST_EARLIER = 3  # fits before the graded one audited, at most: the first, and others drawn
 
 
 def _together(found: list[dict]) -> dict:

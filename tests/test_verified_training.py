@@ -1366,3 +1366,27 @@ def test_honest_fits_after_restored_weights_schedules_on_tf_keras_and_mixed_prec
     _, report = grade_file(MIXED_PRECISION)
     _cannot_be_verified(report, "the model trains in mixed precision (a mixed_float16 policy: its optimizer scales the "
                                 "loss), which the grader does not replay")
+
+
+LOOP_OF_FITS = """import numpy as np
+import tensorflow as tf
+xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0]); ys = 3 * xs + 1
+model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(1)])
+model.compile(optimizer="sgd", loss="mean_squared_error")
+for _ in range(150):
+    model.fit(xs, ys, epochs=1, verbose=0)
+"""
+
+
+def test_a_loop_of_one_epoch_fits_audits_the_first_and_fits_drawn_not_all_of_them(grade_file):
+    """Every fit that trained the graded model could be audited; a loop of 150 would be 150 replays: the first
+    (where training began), MOST_EARLIER - 1 drawn at random, and the last."""
+    from grader.training_proof import MOST_EARLIER
+
+    _, report = grade_file(LOOP_OF_FITS)
+    verification = _verdict(report)
+    assert verification["status"] == "verified", verification
+    earlier = [one["fit"] for one in verification["earlier"]]
+    assert len(earlier) == MOST_EARLIER == 3 and earlier[0] == 1 and earlier == sorted(earlier) and earlier[-1] < 150
+    assert verification["sentence"].startswith("Training verified: the grader replayed epoch 1 of 1 of fit call 1 and ")
+    assert "of fit call 150 from the states" in verification["sentence"]
