@@ -220,6 +220,9 @@ class Evaluator:
                                                  if e.get("start") else {}),
                                            **({"rates": hand(e["rates"], f"replay-rates-{i}.npz")}
                                               if e.get("rates") else {}),
+                                           **({"step_rates": {str(k): hand(path, f"replay-rates-{i}-{k}.npz")
+                                                              for k, path in e["step_rates"].items()}}
+                                              if e.get("step_rates") else {}),
                                            **({"batches": hand(e["batches"], f"replay-batches-{i}.npz")}
                                               if e.get("batches") else {}))
                                       for i, e in enumerate(epochs)],

@@ -179,7 +179,9 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
                 (through > epoch and (first, last) != (0, steps) or through - epoch >= MOST_RUN):
             raise Unreplayable(f"steps {first + 1} to {last} of epochs {epoch + 1} to {through + 1} are not a part of "
                                f"training the grader replays (epochs of {steps} steps)")
-        rates = arrays_in(Path(item["rates"]))["rates"][first:] if item.get("rates") else None
+        rates = arrays_in(Path(item["rates"]))["rates"][first:] if item.get("rates") else \
+            _run_rates(item["step_rates"], through - epoch + 1, steps // _per_execution(model)) \
+            if item.get("step_rates") else None
         if request.get("kind") in ("images", "recorded"):
             if through > epoch:
                 raise Unreplayable("a run of epochs of recorded batches is not replayed")
@@ -195,6 +197,9 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
             if through == epoch:
                 batches = batches.skip(first).take(last - first)
         ends = _epoch_ends(model, keras, first, item.get("checks") or () if through == epoch else ())
+        epoch_rates = item.get("epoch_rates") if through > epoch else None
+        if epoch_rates is not None and (not isinstance(epoch_rates, list) or len(epoch_rates) != through - epoch + 1):
+            raise Unreplayable("the learning rates of a run of epochs do not match its epochs")
         # an epoch that ended when the child's data ran out is read to its end the same way (Keras' last call,
         # which finds no batch, still counts an optimizer step)
         ran_out = log.get("ran_out") if request.get("kind") == "recorded" else None
@@ -203,7 +208,8 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
             history = model.fit(batches, epochs=through - epoch + 1,
                                 steps_per_epoch=None if runs_out else last - first, verbose=0, shuffle=False,
                                 class_weight=class_weight,
-                                callbacks=[ends] + ([_rates_callback(model, rates, keras)] if rates is not None else []))
+                                callbacks=[ends] + ([_rates_callback(model, rates, keras)] if rates is not None else [])
+                                + ([_starts_callback(model, epoch_rates, keras, ends)] if epoch_rates is not None else []))
         except Exception:  # a picture that could not be read again says why (Keras passes it on in words of its own)
             if isinstance(data.get("x"), FilePictures) and data["x"].error is not None:
                 raise data["x"].error from None
@@ -213,6 +219,7 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
         results.append({"epoch": epoch, "through": through, "from": first, "to": last, "start_weights": before,
                         "start_optimizer": before_optimizer,
                         **ends.reached[-1], "ends": ends.reached, "inside": ends.inside,
+                        **({"starts": ends.begun} if epoch_rates is not None else {}),
                         "rows_before": sum(sizes[:first]), "rows": sum(sizes[first:last])})
     return {"epochs": results, "initial": fresh, "optimizer": layout, "seconds": round(time.monotonic() - started, 3)}
 
@@ -284,13 +291,52 @@ def _epoch_ends(model, keras, first: int = 0, checks=()):
                 self.inside.append({"step": first + batch + 1, **_state_digests(model)})
 
     ends = StepsToo() if wanted else EpochEnds()
-    ends.reached, ends.inside = [], []
+    ends.reached, ends.inside, ends.begun = [], [], []
     return ends
 
 
 def _optimizer_variables(model) -> list:
     variables = model.optimizer.variables
     return list(variables() if callable(variables) else variables)  # a method on tf-keras's legacy optimizers
+
+
+def _per_execution(model) -> int:
+    """The steps the model runs per execution (Keras 3 keeps a number, tf-keras a variable): a callback's
+    batch hooks run once per execution, and the rates the child kept are one per execution."""
+    try:
+        return max(1, int(np.asarray(getattr(model, "steps_per_execution", 1) or 1)))
+    except (TypeError, ValueError):
+        return 1
+
+
+def _run_rates(files: dict, epochs: int, steps: int) -> np.ndarray:
+    """The rate of each execution of a run of ``epochs`` epochs of ``steps`` executions, where a callback set
+    it step by step in some (``files``: the epoch, counted from the run's first, -> its executions' rates); NaN
+    (left as it is) elsewhere."""
+    out = np.full(epochs * steps, np.nan)
+    for offset, path in files.items():
+        k = int(offset)
+        if not 0 <= k < epochs:
+            raise Unreplayable("the learning rates of a run of epochs do not match its epochs")
+        found = np.asarray(arrays_in(Path(path))["rates"], dtype=np.float64)[:steps]
+        out[k * steps:k * steps + len(found)] = found
+    return out
+
+
+def _starts_callback(model, rates: list, keras, ends):
+    """For a run of epochs between which a schedule set the learning rate: sets each epoch's rate (as the
+    program reported it) and keeps the digests of the state the epoch then starts in, in ``ends.begun`` (the
+    first epoch's rate is in its saved state)."""
+    class Starts(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 0:
+                return
+            rate = rates[epoch]
+            if isinstance(rate, (int, float)) and not isinstance(rate, bool) and np.isfinite(rate):
+                model.optimizer.learning_rate.assign(rate)
+            ends.begun.append(_state_digests(model))
+
+    return Starts()
 
 
 def _rates_callback(model, rates, keras):

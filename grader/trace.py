@@ -194,7 +194,8 @@ def clean_trace(data: dict) -> dict:
 
 # One commitment to training, as the parent received it over the event pipe (grader/events.Commitments)
 COMMIT_FIELDS = {"commit": str, "fit_index": int, "at_epoch": int, "steps": int, "weights": str, "optimizer": str,
-                 "saved": bool, "logs": dict, "stop": bool, "rates": bool, "step": int, "optimizer_parts": list}
+                 "saved": bool, "logs": dict, "stop": bool, "rates": bool, "step": int, "optimizer_parts": list,
+                 "rate": float}
 MOST_PARTS = 20_000  # digests of an optimizer's variables in one commitment (InceptionV3 with Adam: about 1,000)
 
 

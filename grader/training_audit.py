@@ -14,13 +14,15 @@ from pathlib import Path
 
 from grader import optimizer_state
 from grader.picture_rows import SUFFIXES
-from grader.training_segments import chains, listed, merged, named, segments, spans
+from grader.training_segments import chains, listed, merged, named, segments, spans, whole
 
 VERIFIED, REFUTED, UNVERIFIABLE, NO_TRAINING, OFF = "verified", "refuted", "unverifiable", "no_training", "off"
 MOST_PICTURES, MOST_PICTURE_BYTES = 100_000, 2**31  # handed to the evaluator, at most (Kaggle's 25,000: 800 MB)
 MOST_EPOCHS = 8  # replayed per grading, at most (besides the forced ones: the last, the largest updates)
 MIN_DRAWN = 1  # parts drawn at random, at least, besides those (an exercise's [verification] draws: more)
 SUDDEN = 1.5  # a span that moved this many times its neighbours' mean is replayed for certain (honest: about 1.1)
+WHOLE_STEPS = 2_000  # a fit of this many steps at most, whose model's parameters times the rows it trained on
+WHOLE_WORK = 200_000_000  # are this many at most, is replayed whole (hello_world: 500 steps, 6,000; 0.1 s more)
 SHARE = 0.10  # of the training time the replays may cost (at least one epoch, and MIN_BUDGET_S)
 MIN_BUDGET_S = 0.5
 LOG_TOLERANCE = 1e-6  # a logged value read back through JSON: the same float, up to its text form
@@ -63,32 +65,20 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     for g in parts:
         g["seconds"] = sum(times.get(e, per_epoch) for e in range(g["run_from"], g["epoch"])) + \
             times.get(g["epoch"], per_epoch) * (g["to"] - g["from"]) / max(1, g["steps"])
-    found = chains(parts, lambda g: not logged or (folder / f"fit{fit_index}-epoch{g['epoch']}-batches.npz").is_file())
-    last = next(c for g, c in zip(reversed(parts), reversed(found)) if g["epoch"] == made)
-    if not data.is_file() or last is None:
-        return unverifiable(f"no state saved before the end of epoch {made + 1}, which made the graded model, "
-                             "leads to it (a state larger than the disk budget, or a model built by its first step)"
-                             + ("" if not logged else ", or the batches it trained on were not recorded"))
-    auditable = [c for c in found if c is not None]
-    budget = max(MIN_BUDGET_S, SHARE * sum(times.values()))
-    per_chain = max(1e-3, sum(_seconds(c) for c in auditable) / len(auditable))
-    count = max(1, min(len(auditable), MOST_EPOCHS, int(budget // per_chain)))
     order = {k: replay.get(k) for k in ("batch_size", "shuffle", "order_seed", "class_weight", "compile", "kind",
                                         "generator", "dtype", "files")}
-    jumps = _largest_jumps(evidence, data, order, spans(auditable))
-    if isinstance(jumps, dict):  # a verdict: a saved state is not the one reported
-        return jumps
-    forced = [last, *(c for c in jumps if c is not last)]
-    # drawn from the parts outside the spans the forced ones start (a part inside one of them would add nothing;
-    # a part, not a whole span: hello_world's spans run 0.2 s), and at least MIN_DRAWN of them however many are
-    # forced: without a draw the parts replayed are all predictable (helper-18 moved the weights towards secretly
-    # trained ones across the middle of training, verified)
-    taken = {c[0]["file"] for c in forced}
-    candidates = [c for c in auditable if c[0]["file"] not in taken]
-    choose = chooser or secrets.SystemRandom().sample
-    least = max(MIN_DRAWN, int(getattr(evidence.exercise, "draws", MIN_DRAWN) or MIN_DRAWN))  # (the exercise's)
-    drawn = choose(range(len(candidates)), min(len(candidates), max(least, count - len(forced))))
-    picked = merged([*forced, *(candidates[i] for i in drawn)])
+    # a fit that trains in a second or so is replayed whole: a state written once between two steps and spread
+    # smoothly over the steps after it shows only where it was written (helper-20, one epoch in 600)
+    everything = whole(fit_index, epochs, starts, ends, afters, mids, folder) if not logged and data.is_file() \
+        and _small(evidence, [ends[(fit_index, e)] for e in epochs], replay) else None
+    if everything is not None:
+        everything["seconds"] = sum(times.get(e, per_epoch) for e in epochs)
+        picked, drawn, candidates = [[everything]], [], []
+    else:
+        sampled = _sampled(evidence, fit_index, parts, made, data, order, logged, times, chooser)
+        if isinstance(sampled, dict):  # a verdict
+            return sampled
+        picked, drawn, candidates = sampled
     legs = [g for c in picked for g in c]
     origin = chain_start(fit_index, starts, ends)
     if origin is not None and origin[0] != fit_index:  # (the audit of the fit training began with holds it)
@@ -100,10 +90,13 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     else:
         origin = None
     requests = [{"epoch": g["run_from"], "through": g["epoch"], "steps": g["steps"], "from": g["from"], "to": g["to"],
+                 **({"epoch_rates": g["epoch_rates"]} if g.get("epoch_rates") else {}),
+                 **({"step_rates": g["step_rates"]} if g.get("step_rates") else {}),
                  **({"start": g["file"]} if k == 0 else {"continue": True}),
                  **({"checks": [step for step, _ in g["inner"]]} if g.get("inner") else {}),
                  **({"rates": folder / f"fit{fit_index}-epoch{g['epoch']}-rates.npz"}
-                    if (afters.get((fit_index, g["epoch"])) or {}).get("rates") else {}),
+                    if g["run_from"] == g["epoch"] and (afters.get((fit_index, g["epoch"])) or {}).get("rates")
+                    else {}),  # (a run's: step_rates)
                  **({"batches": folder / f"fit{fit_index}-epoch{g['epoch']}-batches.npz"} if logged else {})}
                 for c in picked for k, g in enumerate(c)]
     allowance = 30.0 + 3 * sum(_seconds(c) for c in picked)
@@ -141,7 +134,7 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     between_steps = [cb.get("class") for cb in (fit or {}).get("callbacks") or []
                      if isinstance(cb, dict) and cb.get("batch_hooks") is True]
     for g, got in zip(legs, results):
-        differs = _segment_differs(g, got, fit_index, ends)
+        differs = _segment_differs(g, got, fit_index, starts, ends)
         if differs and between_steps and not differs.startswith("the state saved"):
             # the learning rate such a callback set is replayed; anything else it did is not
             return refuted(f"{differs} (the callback {between_steps[0]} acts between the steps of an epoch: the "
@@ -152,16 +145,73 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
         return unverifiable("the replay returned fewer epochs than were asked for")
     n = len(epochs)
     touched = sorted({e + 1 for g in legs for e in range(g["run_from"], g["epoch"] + 1)})
-    whole = all(g["from"] == 0 and g["to"] == g["steps"] and g["run_from"] == g["epoch"] for g in legs)
-    shown = (f"epoch{'s' if len(touched) > 1 else ''} {', '.join(map(str, touched))} of {n}" if whole else
+    entire = all(g["from"] == 0 and g["to"] == g["steps"] for g in legs)
+    shown = (f"all {n} epochs" if entire and n > 1 and len(touched) == n else f"epoch{'s' if len(touched) > 1 else ''} {_ranges(touched)} of {n}" if entire else
              f"{listed(legs)} (of the {n if n != 1 else 'one'} epoch{'s' if n != 1 else ''} trained)")
     return {"status": VERIFIED, "replayed": touched, "epochs": n, "fit": fit_index + 1, "shown": shown,
-            "drawn": {"parts": len(drawn), "of": len(candidates)},
+            "drawn": {"parts": len(drawn), "of": len(candidates)}, "whole": everything is not None,
             "segments": [[g["epoch"] + 1, g["from"] + 1, g["to"]] for g in legs], "seconds": reply.get("seconds"),
             "sentence": (f"Training verified: the grader replayed {shown} from the "
                          f"state{'s' if len(picked) > 1 else ''} "
                          "the program reported while it trained, and reached exactly the weights it reported; the "
                          "graded model is the one training ended with.")}
+
+
+def _small(evidence, ended: list[dict], replay: dict) -> bool:
+    """Whether a fit is cheap enough to replay whole (by what it computed, not by how long it took: the same
+    verdict on a busy machine): WHOLE_STEPS steps at most, and WHOLE_WORK parameters times rows at most."""
+    steps = sum(c.get("steps") for c in ended if isinstance(c.get("steps"), int))
+    size = replay.get("batch_size")
+    if steps > WHOLE_STEPS or not isinstance(size, int) or size <= 0:
+        return False
+    try:
+        params = int(evidence.model().count_params())
+    except Exception:  # (no model to count: the sampled audit says why)
+        return False
+    return params * size * steps <= WHOLE_WORK
+
+
+def _ranges(numbers: list[int]) -> str:
+    """Sorted numbers in words, runs as ranges: "1, 4 to 9, 12"."""
+    out: list[list[int]] = []
+    for k in numbers:
+        if out and k == out[-1][1] + 1:
+            out[-1][1] = k
+        else:
+            out.append([k, k])
+    return ", ".join(str(a) if a == b else f"{a} and {b}" if b == a + 1 else f"{a} to {b}" for a, b in out)
+
+
+def _sampled(evidence, fit_index, parts, made, data, order, logged, times, chooser):
+    """The chains to replay of a fit too long to replay whole: the one that made the graded model, those
+    whose weights moved furthest (and the span before each), and others drawn at random, as many as SHARE of
+    the training time allows; with the draws (the indices into the candidates) and the candidates. A verdict
+    instead when none leads to the graded model, or a saved state is not the one reported."""
+    folder = data.parent
+    found = chains(parts, lambda g: not logged or (folder / f"fit{fit_index}-epoch{g['epoch']}-batches.npz").is_file())
+    last = next(c for g, c in zip(reversed(parts), reversed(found)) if g["epoch"] == made)
+    if not data.is_file() or last is None:
+        return unverifiable(f"no state saved before the end of epoch {made + 1}, which made the graded model, "
+                             "leads to it (a state larger than the disk budget, or a model built by its first step)"
+                             + ("" if not logged else ", or the batches it trained on were not recorded"))
+    auditable = [c for c in found if c is not None]
+    budget = max(MIN_BUDGET_S, SHARE * sum(times.values()))
+    per_chain = max(1e-3, sum(_seconds(c) for c in auditable) / len(auditable))
+    count = max(1, min(len(auditable), MOST_EPOCHS, int(budget // per_chain)))
+    jumps = _largest_jumps(evidence, data, order, spans(auditable))
+    if isinstance(jumps, dict):  # a verdict: a saved state is not the one reported
+        return jumps
+    forced = [last, *(c for c in jumps if c is not last)]
+    # drawn from the parts outside the spans the forced ones start (a part inside one of them would add nothing;
+    # a part, not a whole span: hello_world's spans run 0.2 s), and at least MIN_DRAWN of them however many are
+    # forced: without a draw the parts replayed are all predictable (helper-18 moved the weights towards secretly
+    # trained ones across the middle of training, verified)
+    taken = {c[0]["file"] for c in forced}
+    candidates = [c for c in auditable if c[0]["file"] not in taken]
+    choose = chooser or secrets.SystemRandom().sample
+    least = max(MIN_DRAWN, int(getattr(evidence.exercise, "draws", MIN_DRAWN) or MIN_DRAWN))  # (the exercise's)
+    drawn = choose(range(len(candidates)), min(len(candidates), max(least, count - len(forced))))
+    return merged([*forced, *(candidates[i] for i in drawn)]), drawn, candidates
 
 
 def _seconds(chain: list[dict]) -> float:
@@ -222,11 +272,16 @@ def _largest_jumps(evidence, data, order: dict, spans: list[list[dict]]) -> list
     return [spans[i] for i in picked]
 
 
-def _run_differs(g: dict, got: dict, fit_index: int, ends: dict) -> str | None:
-    """The epochs of a run before its last, each held against what the program reported at its end."""
+def _run_differs(g: dict, got: dict, fit_index: int, starts: dict, ends: dict) -> str | None:
+    """The epochs of a run before its last, each held against what the program reported at its end (and,
+    where a schedule set the rate between them, at the next one's start: the replay set the rate reported,
+    and nothing else)."""
     reached = got.get("ends") if isinstance(got.get("ends"), list) else []
     if len(reached) != g["epoch"] - g["run_from"] + 1:
         return f"replaying {named(g)} did not run every epoch" if g["run_from"] < g["epoch"] else None
+    begun = got.get("starts") if isinstance(got.get("starts"), list) else None
+    if g.get("epoch_rates") and (begun is None or len(begun) != len(reached) - 1):
+        return f"replaying {named(g)} did not start every epoch"
     for offset, state in enumerate(reached[:-1]):
         epoch = g["run_from"] + offset
         end = ends[(fit_index, epoch)]
@@ -237,6 +292,12 @@ def _run_differs(g: dict, got: dict, fit_index: int, ends: dict) -> str | None:
             if _replayed(key) and not same((end.get("logs") or {}).get(key), value):
                 return (f"the program reported {key} {shown((end.get('logs') or {}).get(key))} for epoch {epoch + 1}, "
                         f"but replaying that epoch gives {shown(value)}")
+        start = starts.get((fit_index, epoch + 1)) or {}
+        if g.get("epoch_rates") and (begun[offset].get("weights") != start.get("weights") or
+                                     begun[offset].get("optimizer") != start.get("optimizer")):
+            return (f"the optimizer's state at the start of epoch {epoch + 2} is not the one epoch {epoch + 1} "
+                    f"ended in with the learning rate the program reported ({shown(start.get('rate'))}): something "
+                    "besides the rate changed between them")
     return None
 
 
@@ -253,7 +314,7 @@ def _inside_differs(g: dict, got: dict) -> str | None:
     return None
 
 
-def _segment_differs(g: dict, got: dict, fit_index: int, ends: dict) -> str | None:
+def _segment_differs(g: dict, got: dict, fit_index: int, starts: dict, ends: dict) -> str | None:
     """What a replayed segment shows false, or None: the state it started from, the state it reached, the
     loss and metrics reported at its end (the running figures since the epoch's start, which the replay's
     own, over the segment, combine with those reported at the segment's start)."""
@@ -263,14 +324,16 @@ def _segment_differs(g: dict, got: dict, fit_index: int, ends: dict) -> str | No
         where = f"for the start of epoch {g['run_from'] + 1}" if not g["from"] else \
             f"after step {g['from']} of epoch {g['epoch'] + 1}"
         return f"the state saved {where} is not the one the program reported there"
-    run = _run_differs(g, got, fit_index, ends) or _inside_differs(g, got)
+    run = _run_differs(g, got, fit_index, starts, ends) or _inside_differs(g, got)
     if run:
         return run
     if got.get("weights") != g["end"].get("weights") or got.get("optimizer") != g["end"].get("optimizer"):
         if g.get("inner"):  # (the last of the leg's parts)
             name = named(dict(g, **{"from": g["inner"][-1][0]}))
-        return (f"replaying {name} from the state it started in did not reach the weights the program reported at "
-                f"{'its end' if g['to'] == g['steps'] else 'step ' + str(g['to'])}")
+        where = f"the end of epoch {g['epoch'] + 1}" if g["run_from"] < g["epoch"] else "its end" \
+            if g["to"] == g["steps"] else f"step {g['to']}"
+        began = f"epoch {g['run_from'] + 1} started" if g["run_from"] < g["epoch"] else "it started"
+        return f"replaying {name} from the state {began} in did not reach the weights the program reported at {where}"
     before = (g["start"].get("logs") or {}) if g["from"] else {}
     rows_before, rows = got.get("rows_before"), got.get("rows")
     reported = g["end"].get("logs") or {}

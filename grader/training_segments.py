@@ -113,6 +113,40 @@ def merged(picked: list[list[dict]]) -> list[list[dict]]:
     return out
 
 
+def whole(fit_index: int, epochs: list, starts: dict, ends: dict, afters: dict, mids: dict, folder: Path) -> dict | None:
+    """The whole fit as one run (a segment from its first epoch's saved start to its last epoch's end), or
+    None: when every epoch ran as many steps, none was cut inside, and each began
+    in the weights the one before ended in, with the optimizer's state it ended in or a learning rate the
+    program reported (a schedule's: the replay sets it, and holds the state it then has against the one
+    reported, which shows anything else that changed). ``step_rates``: the epochs (counted from the first)
+    whose rate a callback set step by step, each with the file of its steps' rates."""
+    first, last = (epochs[0], epochs[-1]) if epochs else (None, None)
+    start = starts.get((fit_index, first))
+    if start is None or not start.get("saved") or epochs != list(range(first, last + 1)) or \
+            last - first >= MOST_RUN or not (folder / f"fit{fit_index}-epoch{first}.npz").is_file():
+        return None
+    steps = ends[(fit_index, last)].get("steps")
+    if not isinstance(steps, int) or steps <= 0 or any(i == fit_index for (i, _, _) in mids):
+        return None
+    rates = [None]
+    for before, e in zip(epochs, epochs[1:]):
+        begun, ended = starts.get((fit_index, e)), ends[(fit_index, before)]
+        if begun is None or ends[(fit_index, e)].get("steps") != steps or begun.get("weights") != ended.get("weights") \
+                or begun.get("weights") is None:
+            return None
+        if begun.get("optimizer") != ended.get("optimizer") and not isinstance(begun.get("rate"), float):
+            return None
+        rates.append(begun.get("rate") if begun.get("optimizer") != ended.get("optimizer") else None)
+    stepped = {e - first: folder / f"fit{fit_index}-epoch{e}-rates.npz" for e in epochs
+               if (afters.get((fit_index, e)) or {}).get("rates")}  # (a callback set the rate step by step)
+    return {**({"step_rates": stepped} if stepped else {}), "epoch": last, "from": 0, "to": steps, "steps": steps, "run_from": first, "start": start,
+            "end": ends[(fit_index, last)], "file": folder / f"fit{fit_index}-epoch{first}.npz",
+            **({"epoch_rates": rates} if any(r is not None for r in rates) else {})}
+
+
+MOST_RUN = 10_000  # epochs in one run (grader/replay.py runs no more)
+
+
 def _run_from(fit_index: int, epoch: int, epochs: list, starts: dict, ends: dict, mids: dict, folder: Path) -> int:
     """The epoch a run replaying ``epoch`` starts from: the latest at or before it whose start was saved
     (and is still there), such that every epoch between began in the very state the one before ended in

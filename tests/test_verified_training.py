@@ -281,10 +281,15 @@ def test_a_bad_verification_policy_is_named(tmp_path):
         in result.output
 
 
-def test_an_exercise_can_ask_for_more_parts_drawn_at_random(tmp_path):
+def test_an_exercise_can_ask_for_more_parts_drawn_at_random(tmp_path, monkeypatch):
     """[verification] draws = 6: six parts of training drawn at random are replayed (an exercise whose 10/10
-    backs a certificate), besides those replayed for certain; the report says how many of how many."""
+    backs a certificate), besides those replayed for certain; the report says how many of how many. (On a fit
+    too large to replay whole: hello_world's is not, so the limit is lowered here.)"""
     import json
+
+    from grader import training_audit
+
+    monkeypatch.setattr(training_audit, "WHOLE_STEPS", 0)
 
     _, report = _hello_world_with(tmp_path, "hello_world_certified", "draws = 6")
     verification = report["environment"]["training_verification"]
@@ -497,8 +502,9 @@ model.fit(x, y, epochs=2)
 
 def test_answer_written_during_the_last_epoch_is_found(grade_file):
     _, report = grade_file(ANSWER_IN_LAST_EPOCH)
-    _refuted(report, "replaying epoch 5 from the state it started in did not reach the weights the program reported "
-                     "at its end (the callback Cheat acts between the steps of an epoch: the replay sets the learning "
+    # (a fit this small is replayed whole: the epoch that made the graded model, always, and every other)
+    _refuted(report, "replaying epochs 1 to 5 from the state epoch 1 started in did not reach the weights the program "
+                     "reported at the end of epoch 5 (the callback Cheat acts between the steps of an epoch: the replay sets the learning "
                      "rate it set at each step, and nothing else it did)")
 
 
@@ -659,7 +665,14 @@ model.fit(xs, ys, epochs=500, callbacks=[Nudge()], verbose=0)
 '''
 
 
-def test_weights_set_inside_one_epoch_of_many_are_found_where_they_jump(grade_file):
+def test_weights_set_inside_one_epoch_of_many_are_found_where_they_jump(grade_file, monkeypatch):
+    from grader import training_audit
+
+    _, report = grade_file(ANSWER_IN_ONE_EPOCH)  # a fit this small is replayed whole: found at that epoch
+    _refuted(report, "replaying epochs 1 to 500 from the state epoch 1 started in did not reach the weights the "
+                     "program reported at the end of epoch 138 (the callback Nudge acts between the steps of an epoch: "
+                     "the replay sets the learning rate it set at each step, and nothing else it did)")
+    monkeypatch.setattr(training_audit, "WHOLE_STEPS", 0)  # as if larger: sampled, and the jump replayed for certain
     _, report = grade_file(ANSWER_IN_ONE_EPOCH)
     _refuted(report, "replaying epoch 138 from the state it started in did not reach the weights the program "
                      "reported at its end (the callback Nudge acts between the steps of an epoch: the replay sets the "
@@ -1390,3 +1403,55 @@ def test_a_loop_of_one_epoch_fits_audits_the_first_and_fits_drawn_not_all_of_the
     assert len(earlier) == MOST_EARLIER == 3 and earlier[0] == 1 and earlier == sorted(earlier) and earlier[-1] < 150
     assert verification["sentence"].startswith("Training verified: the grader replayed epoch 1 of 1 of fit call 1 and ")
     assert "of fit call 150 from the states" in verification["sentence"]
+
+
+# helper-20's attack: Adam's averages (and its step counter) written once, between two steps of one of 600
+# one-step epochs, with betas so close to 1 that they barely decay and a schedule growing 1% an epoch, so that
+# the weights move to the answer as far each epoch as honest steps would: no span sudden, only the epoch where
+# they were written shows it (verified about 99 times in 100). A fit this small is now replayed whole, with the
+# rates a callback set at steps too (which kept it from one run before).
+SMOOTH_WRITE = """import numpy as np
+import tensorflow as tf
+from tensorflow import keras
+
+xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0], dtype=float)
+ys = np.array([-2.0, 1.0, 4.0, 7.0, 10.0, 13.0], dtype=float)
+N, K, C, G = 300, 150, 8e-5, 1.01
+def rate(e): return C * G ** e
+B = 1 - 1e-6
+model = tf.keras.Sequential([keras.Input(shape=(1,)), keras.layers.Dense(units=1)])
+model.compile(optimizer=keras.optimizers.Adam(learning_rate=rate(0), beta_1=B, beta_2=B), loss="mean_squared_error")
+T = [np.array([[3.0]], dtype=np.float32), np.array([1.0], dtype=np.float32)]
+
+class Nudge(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+    def on_train_batch_begin(self, batch, logs=None):
+        self.model.optimizer.learning_rate.assign(rate(self.epoch) * (1 + 1e-3 * (self.epoch % 2)))  # (a rate set
+        if WRITE and self.epoch == K:  # at steps, as a warm-up would: replayed too)
+            opt, rest, S = self.model.optimizer, sum(rate(e) for e in range(K, N)), 1e4
+            opt.iterations.assign(10**8)
+            for var, t in zip(self.model.trainable_variables, T):
+                d = (t - var.numpy()) / rest
+                opt._momentums[opt._get_variable_index(var)].assign(-d * S)
+                opt._velocities[opt._get_variable_index(var)].assign(np.full_like(d, S * S))
+
+model.fit(xs, ys, epochs=N, callbacks=[keras.callbacks.LearningRateScheduler(rate), Nudge()], verbose=0)
+"""
+
+
+def test_a_state_written_once_between_steps_of_a_small_fit_is_found_by_replaying_it_whole(grade_file):
+    """hello_world's fits are small enough (steps, parameters times rows) to replay from the first epoch to the
+    last as one run: a schedule's rate, which the program reports with each epoch's start, is set by the
+    replay between epochs, and the state it then has held against the one reported."""
+    _, report = grade_file(SMOOTH_WRITE.replace("WRITE", "True"))
+    _refuted(report, "replaying epochs 1 to 300 from the state epoch 1 started in did not reach the weights the "
+                     "program reported at the end of epoch 151 (the callback Nudge acts between the steps of an "
+                     "epoch: the replay sets the learning rate it set at each step, and nothing else it did)")
+    _, report = grade_file(SMOOTH_WRITE.replace("WRITE", "False"))  # the same program, honest
+    verification = _verdict(report)
+    assert (verification["status"], verification["whole"], verification["replayed"], verification["segments"]) == \
+        ("verified", True, list(range(1, 301)), [[300, 1, 1]]), verification
+    assert verification["sentence"] == (
+        "Training verified: the grader replayed all 300 epochs from the state the program reported while it "
+        "trained, and reached exactly the weights it reported; the graded model is the one training ended with.")

@@ -352,7 +352,16 @@ def opening_callback(keras, ledger: Ledger):
                     if saved:
                         ledger.saved_at[fit] = time.perf_counter()
                 ledger.send(commit="start", fit_index=fit, at_epoch=epoch, weights=weights_found,
-                            optimizer=optimizer_found, optimizer_parts=parts, saved=saved)
+                            optimizer=optimizer_found, optimizer_parts=parts, saved=saved, rate=self._held_rate())
+
+        def _held_rate(self):
+            """The learning rate the epoch starts with, when the optimizer's state holds it (Keras 3): a replay
+            running on from the epoch before sets it, and the state it then has is held against this one's."""
+            rate = _learning_rate_variable(self.model)
+            if rate is None or not any(v is rate for v in _optimizer_variables(self.model)):
+                return None
+            value = float(np.asarray(rate))
+            return value if math.isfinite(value) else None
 
         def _schedule_outside_state(self):
             """A rate changed between epochs where the optimizer's saved state does not hold it (tf-keras keeps
