@@ -47,9 +47,10 @@ def shown(value) -> str:
 
 
 def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments: tuple, chooser) -> dict:
-    """Replay the part of training that made the graded model (the end of its epoch), the parts whose weights
-    moved furthest and others drawn at random, as many as SHARE of the training time allows (at most
-    MOST_EPOCHS), each from the latest state saved before it (grader/training_segments.py)."""
+    """Replay a small fit whole (WHOLE_STEPS, WHOLE_WORK); of a larger one, the part of training that made the
+    graded model (the end of its epoch), the parts whose weights moved furthest and others drawn at random, as
+    many as SHARE of the training time allows (at most MOST_EPOCHS), each from the latest state saved before it
+    (grader/training_segments.py)."""
     starts, ends, afters, mids = commitments
     if isinstance((fit or {}).get("not_replayed"), str):  # the harness gave up on it while it ran (the rows
         return unverifiable(fit["not_replayed"][:300])  # passed the budget, a rate outside the saved state)
@@ -67,8 +68,8 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
             times.get(g["epoch"], per_epoch) * (g["to"] - g["from"]) / max(1, g["steps"])
     order = {k: replay.get(k) for k in ("batch_size", "shuffle", "order_seed", "class_weight", "compile", "kind",
                                         "generator", "dtype", "files")}
-    # a fit that trains in a second or so is replayed whole: a state written once between two steps and spread
-    # smoothly over the steps after it shows only where it was written (helper-20, one epoch in 600)
+    # a small fit is replayed whole: a state written once between two steps and spread smoothly over the steps
+    # after it shows only where it was written (helper-20, one epoch in 600: sampling found it once in 100)
     everything = whole(fit_index, epochs, starts, ends, afters, mids, folder) if not logged and data.is_file() \
         and _small(evidence, [ends[(fit_index, e)] for e in epochs], replay) else None
     if everything is not None:
@@ -146,7 +147,8 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     n = len(epochs)
     touched = sorted({e + 1 for g in legs for e in range(g["run_from"], g["epoch"] + 1)})
     entire = all(g["from"] == 0 and g["to"] == g["steps"] for g in legs)
-    shown = (f"all {n} epochs" if entire and n > 1 and len(touched) == n else f"epoch{'s' if len(touched) > 1 else ''} {_ranges(touched)} of {n}" if entire else
+    shown = (f"all {n} epochs" if entire and n > 1 and len(touched) == n else
+             f"epoch{'s' if len(touched) > 1 else ''} {_ranges(touched)} of {n}" if entire else
              f"{listed(legs)} (of the {n if n != 1 else 'one'} epoch{'s' if n != 1 else ''} trained)")
     return {"status": VERIFIED, "replayed": touched, "epochs": n, "fit": fit_index + 1, "shown": shown,
             "drawn": {"parts": len(drawn), "of": len(candidates)}, "whole": everything is not None,
