@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 ALLOWED_MODULES = ("keras", "keras.layers", "keras.models", "keras.initializers", "keras.regularizers",
-                   "keras.constraints", "keras.optimizers", "keras.losses", "keras.metrics",
-                   "keras.activations", "keras.src")
+                   "keras.constraints", "keras.optimizers", "keras.optimizers.schedules", "keras.losses",
+                   "keras.metrics", "keras.activations", "keras.src")
 FORBIDDEN_CLASSES = {"Lambda", "TFOpLambda", "TorchModuleWrapper", "JaxLayer", "FlaxLayer", "TFSMLayer"}
 # Functions from tf.nn that students pass as activation=..., by the name Keras 3 saves them under.
 TF_ACTIVATIONS = {"relu": "relu", "softmax_v2": "softmax", "softmax": "softmax", "sigmoid": "sigmoid",

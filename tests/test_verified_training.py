@@ -1364,6 +1364,24 @@ model.fit(xs, ys, epochs=500, verbose=0)
 """
 
 
+EXPONENTIAL_DECAY = """import numpy as np
+import tensorflow as tf
+xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0]); ys = 3 * xs + 1
+schedule = tf.keras.optimizers.schedules.ExponentialDecay(initial_learning_rate=0.05, decay_steps=100, decay_rate=0.8)
+model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(units=1)])
+model.compile(optimizer=tf.keras.optimizers.SGD(learning_rate=schedule), loss="mean_squared_error")
+model.fit(xs, ys, epochs=500, verbose=0)
+"""
+
+
+def test_a_keras_schedule_object_is_keras_own_and_replayed(grade_file):
+    """helper-21: Keras' ExponentialDecay was "a loss, optimizer or metric of its own (... which is not part of
+    Keras)": keras.optimizers.schedules was not among Keras' modules the grader accepts."""
+    _, report = grade_file(EXPONENTIAL_DECAY)
+    verification = _verdict(report)
+    assert (verification["status"], verification["whole"], report["score"]) == ("verified", True, 10), verification
+
+
 def test_honest_fits_after_restored_weights_schedules_on_tf_keras_and_mixed_precision_are_not_accused(grade_file):
     _, report = grade_file(RESTORED_THEN_FIT)
     verification = _verdict(report)
