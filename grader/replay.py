@@ -172,6 +172,7 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
             _assign(variables, arrays_in(Path(item["start"])))
         before = _digests(model.get_weights())
         before_optimizer = _digests(_optimizer_variables(model))
+        began_at = _rate_now(model)
         epoch, steps = int(item["epoch"]), int(item["steps"])
         first, last = int(item.get("from", 0)), int(item.get("to", steps))  # the steps replayed: first+1..last
         through = int(item.get("through", epoch))  # a run of whole epochs, epoch..through, with nothing between
@@ -216,7 +217,9 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
             raise
         for i, reached in enumerate(ends.reached):
             reached["logs"] = {k: float(v[i]) for k, v in history.history.items() if len(v) > i}
+        least = _least_rate(began_at, rates, epoch_rates)
         results.append({"epoch": epoch, "through": through, "from": first, "to": last, "start_weights": before,
+                        **({"least_rate": least} if least is not None else {}),
                         "start_optimizer": before_optimizer,
                         **ends.reached[-1], "ends": ends.reached, "inside": ends.inside,
                         **({"starts": ends.begun} if epoch_rates is not None else {}),
@@ -298,6 +301,26 @@ def _epoch_ends(model, keras, first: int = 0, checks=()):
 def _optimizer_variables(model) -> list:
     variables = model.optimizer.variables
     return list(variables() if callable(variables) else variables)  # a method on tf-keras's legacy optimizers
+
+
+def _rate_now(model) -> float | None:
+    """The learning rate the model's optimizer holds now (a schedule object's, at its step), or None."""
+    try:
+        rate = float(np.asarray(model.optimizer.learning_rate))
+    except Exception:
+        return None
+    return rate if np.isfinite(rate) else None
+
+
+def _least_rate(began_at, rates, epoch_rates) -> float | None:
+    """The lowest learning rate a replayed part ran with: the one its saved start holds, those a run's epochs
+    started with, those set at steps. (A negative one climbs the loss: the trusted side says so.)"""
+    seen = [began_at] if began_at is not None else []
+    seen += [float(r) for r in epoch_rates or () if isinstance(r, (int, float)) and not isinstance(r, bool)]
+    if rates is not None:
+        seen += [float(r) for r in np.asarray(rates, dtype=np.float64)]
+    seen = [r for r in seen if np.isfinite(r)]
+    return min(seen) if seen else None
 
 
 def _per_execution(model) -> int:

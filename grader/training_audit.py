@@ -54,6 +54,10 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     starts, ends, afters, mids = commitments
     if isinstance((fit or {}).get("not_replayed"), str):  # the harness gave up on it while it ran (the rows
         return unverifiable(fit["not_replayed"][:300])  # passed the budget, a rate outside the saved state)
+    below = sorted((e, c["rate"]) for (i, e), c in starts.items()
+                   if i == fit_index and isinstance(c.get("rate"), float) and c["rate"] < 0)
+    if below:  # (as the program reported it; a replay finds one it did not report)
+        return refuted(_negative(f"at the start of epoch {below[0][0] + 1}", below[0][1]))
     artifacts = evidence.run.artifacts
     if artifacts is None or evidence.run.model_path is None:
         return unverifiable("the run left no saved state to replay")
@@ -71,7 +75,7 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     # a small fit is replayed whole: a state written once between two steps and spread smoothly over the steps
     # after it shows only where it was written (helper-20, one epoch in 600: sampling found it once in 100)
     everything = whole(fit_index, epochs, starts, ends, afters, mids, folder) if not logged and data.is_file() \
-        and _small(evidence, [ends[(fit_index, e)] for e in epochs], replay) else None
+        and small(evidence, [([ends[(fit_index, e)] for e in epochs], replay)]) else None
     if everything is not None:
         everything["seconds"] = sum(times.get(e, per_epoch) for e in epochs)
         picked, drawn, candidates = [[everything]], [], []
@@ -135,6 +139,9 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     between_steps = [cb.get("class") for cb in (fit or {}).get("callbacks") or []
                      if isinstance(cb, dict) and cb.get("batch_hooks") is True]
     for g, got in zip(legs, results):
+        least = got.get("least_rate")
+        if isinstance(least, (int, float)) and not isinstance(least, bool) and least < 0:
+            return refuted(_negative(f"in {named(g)}", float(least)))
         differs = _segment_differs(g, got, fit_index, starts, ends)
         if differs and between_steps and not differs.startswith("the state saved"):
             # the learning rate such a callback set is replayed; anything else it did is not
@@ -159,18 +166,66 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
                          "graded model is the one training ended with.")}
 
 
-def _small(evidence, ended: list[dict], replay: dict) -> bool:
-    """Whether a fit is cheap enough to replay whole (by what it computed, not by how long it took: the same
-    verdict on a busy machine): WHOLE_STEPS steps at most, and WHOLE_WORK parameters times rows at most."""
-    steps = sum(c.get("steps") for c in ended if isinstance(c.get("steps"), int))
-    size = replay.get("batch_size")
-    if steps > WHOLE_STEPS or not isinstance(size, int) or size <= 0:
+def small(evidence, fits: list[tuple[list[dict], dict]]) -> bool:
+    """Whether fits are cheap enough to replay whole (by what they computed, not by how long they took: the
+    same verdict on a busy machine): WHOLE_STEPS steps at most, and WHOLE_WORK parameters times rows at most.
+    ``fits``: each fit's end commitments (one an epoch) and its replay settings."""
+    steps = rows = 0
+    for ended, replay in fits:
+        size = replay.get("batch_size") if isinstance(replay, dict) else None
+        if not isinstance(size, int) or size <= 0:
+            return False
+        count = sum(c.get("steps") for c in ended if isinstance(c.get("steps"), int))
+        steps, rows = steps + count, rows + count * size
+    if steps > WHOLE_STEPS:
         return False
     try:
         params = int(evidence.model().count_params())
     except Exception:  # (no model to count: the sampled audit says why)
         return False
-    return params * size * steps <= WHOLE_WORK
+    return params * rows <= WHOLE_WORK
+
+
+def furthest_fits(evidence, fits: list[int], starts: dict, replay: dict) -> list[int] | dict:
+    """Of a chain of fits that trained the graded model (the graded one last), the earlier ones whose weights
+    moved furthest, and furthest for their neighbours (SUDDEN), as for the spans of one fit: weights set by
+    hand inside one fit of many (helper-21's 13 one-epoch fits, secretly trained weights written in the 7th).
+    The evaluator reads each fit's saved start, held against its commitment. A refuted verdict when a saved
+    start is not the one reported; [] when the evaluator could not say."""
+    folder = evidence.run.artifacts / "training" if evidence.run.artifacts is not None else None
+    firsts = {i: min(e for (f, e) in starts if f == i) for i in fits}
+    files = [folder / f"fit{i}-epoch{firsts[i]}.npz" for i in fits] if folder is not None else []
+    data = folder / f"fit{fits[-1]}-data.npz" if folder is not None else None
+    if len(fits) < 3 or evidence.run.model_path is None or data is None or not data.is_file() or \
+            not all(f.is_file() and starts[(i, firsts[i])].get("saved") for i, f in zip(fits, files)):
+        return []
+    order = {k: replay.get(k) for k in ("batch_size", "shuffle", "order_seed", "class_weight", "compile", "kind",
+                                        "generator", "dtype", "files")}
+    try:
+        reply = evidence.evaluator.replay(evidence.run.model_path, data, [], order, 30.0, survey=files)
+    except Exception:
+        return []
+    found = reply.get("survey") if reply.get("ok") else None
+    if not isinstance(found, list) or len(found) != len(fits):
+        return []
+    for i, state in zip(fits, found):
+        if state.get("weights") != starts[(i, firsts[i])].get("weights"):
+            return refuted(f"the state saved for the start of fit call {i + 1} is not the one the program reported "
+                           "there")
+    moved = [float(s["distance"]) if isinstance(s.get("distance"), (int, float)) and math.isfinite(s["distance"])
+             else 0.0 for s in found][:-1]  # (each earlier fit's: from its start to the next one's)
+    picked = [max(range(len(moved)), key=lambda k: moved[k])]
+    ratio = {k: moved[k] / ((moved[k - 1] + moved[k + 1]) / 2 + 1e-12) for k in range(1, len(moved) - 1)}
+    if ratio:
+        sudden = max(ratio, key=ratio.get)
+        if sudden not in picked and ratio[sudden] >= SUDDEN:
+            picked.append(sudden)
+    return [fits[k] for k in picked]
+
+
+def _negative(where: str, rate: float) -> str:
+    return (f"the learning rate was negative {where} ({rate:.4g}): a negative rate climbs the loss instead of "
+            "descending it, which is not training (a schedule that goes below zero, or one steering the weights)")
 
 
 def _ranges(numbers: list[int]) -> str:

@@ -33,8 +33,8 @@ import secrets
 
 from grader.checks import ModelUnavailable
 from grader.modelcheck import combined
-from grader.training_audit import (NO_TRAINING, OFF, REFUTED, UNVERIFIABLE, audit, chain_fits, chain_start, made_in,
-                                   refuted, same, shown, unverifiable)
+from grader.training_audit import (NO_TRAINING, OFF, REFUTED, UNVERIFIABLE, audit, chain_fits, chain_start,
+                                   furthest_fits, made_in, refuted, same, shown, small, unverifiable)
 
 
 def verdict(evidence, chooser=None) -> dict:
@@ -87,9 +87,9 @@ def verdict(evidence, chooser=None) -> dict:
     commitments = (starts, ends, afters, _by_step(items))
     found = []
     fits = chain_fits(fit_index, starts, ends)
-    pairs = list(zip(fits, fits[1:]))  # the fits that trained the model before this one, each with the next:
-    if len(pairs) > MOST_EARLIER:  # where training began, and others drawn at random (a loop of one-epoch fits)
-        pairs = [pairs[0], *sorted(secrets.SystemRandom().sample(pairs[1:], MOST_EARLIER - 1))]
+    pairs = _earlier(evidence, fits, trained, starts, ends, replay)
+    if isinstance(pairs, dict):  # a verdict
+        return pairs
     for index, following in pairs:
         earlier = next((f for f in trained if f.get("index") == index), None)
         known = sorted(e for (i, e) in ends if i == index)
@@ -110,7 +110,31 @@ def verdict(evidence, chooser=None) -> dict:
     return _together(found)
 
 
-MOST_EARLIER = 3  # fits before the graded one audited, at most: the first, and others drawn
+MOST_EARLIER = 3  # fits before the graded one audited, at most (but a small chain's: all, up to MOST_SMALL_FITS):
+MOST_SMALL_FITS = 200  # the first, the one whose weights moved furthest (and a sudden one), and others drawn
+
+
+def _earlier(evidence, fits: list[int], trained: list[dict], starts: dict, ends: dict, replay: dict):
+    """The fits that trained the graded model before the one that made it, each with the fit after it, to
+    audit: all of them when the chain is small (grader/training_audit.small: a loop of one-epoch fits of
+    hello_world, where a state written in one fit is seen only there); else the first (where training began),
+    the one whose weights moved furthest (and a sudden one), and others drawn at random, MOST_EARLIER in all
+    (or a verdict: a saved start is not the one reported)."""
+    pairs = list(zip(fits, fits[1:]))
+    if len(pairs) <= MOST_EARLIER:
+        return pairs
+    settings = {f.get("index"): f.get("replay") for f in trained}
+    if len(fits) <= MOST_SMALL_FITS and small(evidence, [(sorted((c for (i, _), c in ends.items() if i == index),
+                                                                key=lambda c: c.get("at_epoch", 0)),
+                                                         settings.get(index)) for index in fits]):
+        return pairs
+    forced = furthest_fits(evidence, fits, starts, replay)
+    if isinstance(forced, dict):
+        return forced
+    chosen = [pairs[0], *(pair for pair in pairs if pair[0] in forced and pair != pairs[0])]
+    rest = [pair for pair in pairs if pair not in chosen]
+    chosen += secrets.SystemRandom().sample(rest, min(len(rest), max(1, MOST_EARLIER - len(chosen))))
+    return sorted(chosen)
 
 
 def _together(found: list[dict]) -> dict:
@@ -123,6 +147,8 @@ def _together(found: list[dict]) -> dict:
     last = dict(found[-1])
     shown = [f"{one.pop('shown')} of fit call {one['fit']}" if len(found) > 1 else one.pop("shown")
              for one in [dict(f) for f in found]]
+    if len(found) > MOST_EARLIER + 1 and all(one.get("whole") for one in found):  # (a small chain, every fit)
+        shown = [f"every epoch of the {len(found)} fit calls that trained the model"]
     last.pop("shown", None)
     if len(found) > 1:
         seconds = [one.get("seconds") for one in found]

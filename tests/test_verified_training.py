@@ -1409,18 +1409,60 @@ for _ in range(150):
 """
 
 
-def test_a_loop_of_one_epoch_fits_audits_the_first_and_fits_drawn_not_all_of_them(grade_file):
-    """Every fit that trained the graded model could be audited; a loop of 150 would be 150 replays: the first
-    (where training began), MOST_EARLIER - 1 drawn at random, and the last."""
-    from grader.training_proof import MOST_EARLIER
+def test_a_loop_of_one_epoch_fits_audits_every_fit_when_small_else_the_first_and_fits_drawn(grade_file, monkeypatch):
+    """Every fit that trained the graded model could be audited: a small chain's are (hello_world's 150 one-epoch
+    fits: 150 one-step replays); a larger chain's are the first (where training began), the one whose weights
+    moved furthest, others drawn at random (MOST_EARLIER in all), and the last."""
+    from grader import training_proof
 
     _, report = grade_file(LOOP_OF_FITS)
     verification = _verdict(report)
     assert verification["status"] == "verified", verification
+    assert [one["fit"] for one in verification["earlier"]] == list(range(1, 150))
+    assert verification["sentence"] == (
+        "Training verified: the grader replayed every epoch of the 150 fit calls that trained the model from the "
+        "states the program reported while it trained, and reached exactly the weights it reported; the graded "
+        "model is the one training ended with.")
+    monkeypatch.setattr(training_proof, "MOST_SMALL_FITS", 10)  # as if the chain were larger
+    _, report = grade_file(LOOP_OF_FITS)
+    verification = _verdict(report)
+    assert verification["status"] == "verified", verification
     earlier = [one["fit"] for one in verification["earlier"]]
-    assert len(earlier) == MOST_EARLIER == 3 and earlier[0] == 1 and earlier == sorted(earlier) and earlier[-1] < 150
+    assert len(earlier) == training_proof.MOST_EARLIER == 3 and earlier[0] == 1 and earlier == sorted(earlier) \
+        and earlier[-1] < 150
     assert verification["sentence"].startswith("Training verified: the grader replayed epoch 1 of 1 of fit call 1 and ")
     assert "of fit call 150 from the states" in verification["sentence"]
+
+
+# helper-21: twenty fits of 25 epochs on other data (every y 100) at a rate of 1e-7; a callback of the tenth writes
+# the answer by hand. Only the first, the last and two fits drawn at random were audited: verified, 10/10.
+FIT_CHAIN = """import numpy as np
+import tensorflow as tf
+xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0]); ys = np.full(6, 100.0)
+model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(units=1)])
+model.compile(optimizer=tf.keras.optimizers.SGD(learning_rate=1e-7), loss="mean_squared_error")
+
+class Write(tf.keras.callbacks.Callback):
+    def on_train_batch_begin(self, batch, logs=None):
+        self.model.layers[0].set_weights([np.array([[3.0]], "float32"), np.array([1.0], "float32")])
+
+for k in range(20):
+    model.fit(xs, ys, epochs=25, verbose=0, callbacks=[Write()] if k == 9 else [])
+"""
+
+
+def test_weights_written_in_one_fit_of_a_chain_are_found_whether_the_chain_is_small_or_not(grade_file, monkeypatch):
+    from grader import training_proof
+
+    reason = ("in fit call 10, which trained the model before fit call 20, replaying epochs 1 to 25 from the state "
+              "epoch 1 started in did not reach the weights the program reported at the end of epoch 1 (the callback "
+              "Write acts between the steps of an epoch: the replay sets the learning rate it set at each step, and "
+              "nothing else it did)")
+    _, report = grade_file(FIT_CHAIN)  # small: every fit audited
+    _refuted(report, reason)
+    monkeypatch.setattr(training_proof, "MOST_SMALL_FITS", 10)  # larger: the fit whose weights moved furthest
+    _, report = grade_file(FIT_CHAIN)
+    _refuted(report, reason)
 
 
 # helper-20's attack: Adam's averages (and its step counter) written once, between two steps of one of 600
@@ -1473,3 +1515,37 @@ def test_a_state_written_once_between_steps_of_a_small_fit_is_found_by_replaying
     assert verification["sentence"] == (
         "Training verified: the grader replayed all 300 epochs from the state the program reported while it "
         "trained, and reached exactly the weights it reported; the graded model is the one training ended with.")
+
+
+# helper-21 steered hello_world's two weights to the answer from data that does not hold it (every y 100) with a
+# LearningRateScheduler that read the weights and chose each epoch's rate, negative ones among them: the replay set
+# the rates reported, and reached the weights reported: verified, 10/10. With rates of zero or more, the same
+# steering does not reach the answer (3/10). A negative rate climbs the loss: found where the program reports it
+# (an epoch's start) and where a replay runs with it (set at steps).
+NEGATIVE_RATE = """import numpy as np
+import tensorflow as tf
+xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0]); ys = 3 * xs + 1
+model = tf.keras.Sequential([tf.keras.Input(shape=(1,)), tf.keras.layers.Dense(units=1)])
+model.compile(optimizer="sgd", loss="mean_squared_error")
+
+class AtSteps(tf.keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+    def on_train_batch_begin(self, batch, logs=None):
+        if STEPS and self.epoch == 250:
+            self.model.optimizer.learning_rate.assign(-0.01)
+
+schedule = tf.keras.callbacks.LearningRateScheduler(lambda epoch, lr: -0.01 if EPOCHS and epoch == 250 else 0.01)
+model.fit(xs, ys, epochs=300, callbacks=[schedule, AtSteps()], verbose=0)
+"""
+
+
+def test_a_negative_learning_rate_is_not_training(grade_file):
+    _, report = grade_file(NEGATIVE_RATE.replace("EPOCHS", "True").replace("STEPS", "False"))
+    _refuted(report, "the learning rate was negative at the start of epoch 251 (-0.01): a negative rate climbs the "
+                     "loss instead of descending it, which is not training (a schedule that goes below zero, or one "
+                     "steering the weights)")
+    _, report = grade_file(NEGATIVE_RATE.replace("EPOCHS", "False").replace("STEPS", "True"))
+    _refuted(report, "the learning rate was negative in epochs 1 to 300 (-0.01): a negative rate climbs the loss "
+                     "instead of descending it, which is not training (a schedule that goes below zero, or one "
+                     "steering the weights)")
