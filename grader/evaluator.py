@@ -196,7 +196,7 @@ class Evaluator:
         "continue": on from the state the one before reached), and the batches an ImageDataGenerator made, or
         the per-step rates, when saved}; ``order``: batch_size,
         shuffle, order_seed, class_weight (or kind "images": the generator's settings), and optionally initial: {"start": saved state} (where
-        training began). Returns the worker's reply. ``survey``: saved states to read and measure (how far the weights moved from each to the next)
+        training began) and all_rates: the files of the rates set at steps, of every epoch (the least is returned). Returns the worker's reply. ``survey``: saved states to read and measure (how far the weights moved from each to the next)
         instead. ``pictures``: the exercise's picture files, which a pipeline's rows recorded by their hashes are read
         from again (grader/picture_rows.py)."""
         self.begin()
@@ -215,7 +215,8 @@ class Evaluator:
                     order = dict(order, initial=dict(order["initial"],
                                                      start=hand(order["initial"]["start"], "replay-initial.npz")))
                 request = {"op": "replay", "model": hand(model_path, "replay-model.keras"),
-                           "data": hand(data_path, "replay-data.npz"), **order,
+                           "data": hand(data_path, "replay-data.npz"),
+                           **{k: v for k, v in order.items() if k != "all_rates"},
                            "epochs": [dict(e, **({"start": hand(e["start"], f"replay-start-{i}.npz")}
                                                  if e.get("start") else {}),
                                            **({"rates": hand(e["rates"], f"replay-rates-{i}.npz")}
@@ -228,6 +229,9 @@ class Evaluator:
                                       for i, e in enumerate(epochs)],
                            **({"survey": [hand(p, f"replay-survey-{i}.npz") for i, p in enumerate(survey)]}
                               if survey else {}),
+                           **({"all_rates": [hand(p, f"replay-all-rates-{i}.npz")
+                                             for i, p in enumerate(order["all_rates"])]}
+                              if order.get("all_rates") else {}),
                            **({"pictures": self._hand_pictures(pictures, handed)} if pictures else {})}
             except OSError as exc:
                 return {"ok": False, "kind": "unreplayable",

@@ -224,7 +224,11 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
                         **ends.reached[-1], "ends": ends.reached, "inside": ends.inside,
                         **({"starts": ends.begun} if epoch_rates is not None else {}),
                         "rows_before": sum(sizes[:first]), "rows": sum(sizes[first:last])})
-    return {"epochs": results, "initial": fresh, "optimizer": layout, "seconds": round(time.monotonic() - started, 3)}
+    rated = [arrays_in(Path(p))["rates"] for p in request.get("all_rates") or ()]  # every epoch's set at steps
+    least = _least_rate(None, np.concatenate([np.asarray(r, dtype=np.float64).ravel() for r in rated]), ()) \
+        if rated else None
+    return {"epochs": results, "initial": fresh, "optimizer": layout, "seconds": round(time.monotonic() - started, 3),
+            **({"least_rate": least} if least is not None else {})}
 
 
 def _survey(model, paths: list[Path]) -> list[dict]:
@@ -378,7 +382,8 @@ def _rates_callback(model, rates, keras):
 def _assign(variables: list, state: dict):
     if len(state) != len(variables):
         raise Unreplayable(f"the saved starting state holds {len(state)} arrays where the graded model and its "
-                           f"optimizer have {len(variables)}")
+                           f"optimizer have {len(variables)}: the layers that train differ from the graded model's "
+                           "(a layer frozen or unfrozen between two fits, or the model changed), which the grader does not replay")
     for i, variable in enumerate(variables):
         value = state.get(f"a{i}")
         if value is None or tuple(value.shape) != tuple(variable.shape):

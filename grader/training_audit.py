@@ -104,6 +104,11 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
                     else {}),  # (a run's: step_rates)
                  **({"batches": folder / f"fit{fit_index}-epoch{g['epoch']}-batches.npz"} if logged else {})}
                 for c in picked for k, g in enumerate(c)]
+    # the rates a callback set at steps, of every epoch (a negative one anywhere: helper-22 set one for five steps
+    # of an epoch no part replayed)
+    order["all_rates"] = [folder / f"fit{fit_index}-epoch{e}-rates.npz" for e in epochs
+                          if (afters.get((fit_index, e)) or {}).get("rates") and
+                          (folder / f"fit{fit_index}-epoch{e}-rates.npz").is_file()]
     allowance = 30.0 + 3 * sum(_seconds(c) for c in picked)
     pictures = None
     if replay.get("pictures") is True:  # rows recorded by their hashes: read again from the exercise's pictures
@@ -122,6 +127,9 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
         if reply.get("kind") == "unreplayable":
             return unverifiable(str(reply.get("message")))
         return unverifiable(f"the replay failed ({reply.get('type')}: {str(reply.get('message'))[:300]})")
+    least = reply.get("least_rate")
+    if isinstance(least, (int, float)) and not isinstance(least, bool) and least < 0:
+        return refuted(_negative("at a step where a callback set it", float(least)))
     initial = reply.get("initial") or {}
     if origin is not None:
         if initial.get("start_weights") != starts[origin].get("weights") or \
