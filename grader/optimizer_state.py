@@ -17,8 +17,7 @@ Then:
 from __future__ import annotations
 
 from grader.modelcheck import combined
-
-REFUTED, UNVERIFIABLE = "refuted", "unverifiable"
+from grader.verdicts import REFUTED, UNVERIFIABLE
 
 
 def parts(commitment: dict | None) -> list[str] | None:

@@ -210,7 +210,8 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
                                 steps_per_epoch=None if runs_out else last - first, verbose=0, shuffle=False,
                                 class_weight=class_weight,
                                 callbacks=[ends] + ([_rates_callback(model, rates, keras)] if rates is not None else [])
-                                + ([_starts_callback(model, epoch_rates, keras, ends)] if epoch_rates is not None else []))
+                                + ([_starts_callback(model, epoch_rates, keras, ends)]
+                                   if epoch_rates is not None else []))
         except Exception:  # a picture that could not be read again says why (Keras passes it on in words of its own)
             if isinstance(data.get("x"), FilePictures) and data["x"].error is not None:
                 raise data["x"].error from None

@@ -1,30 +1,23 @@
-"""Replaying parts of a student's training that it could not predict (Proof-of-Learning's audit), on the
-trusted side: which parts are picked (with the operating system's randomness, after the run) among those
-that can be replayed (grader/training_segments.py: an epoch, an eighth of a long one, or a run of short
-epochs, each from the latest state saved before it), the request to the evaluator (grader/replay.py runs
-it) and what its answer shows. The verdicts it
-returns are those of grader/training_proof.py, which holds the record against the commitments first.
+"""Replaying a student's training, or parts of it that it could not predict (Proof-of-Learning's audit), on
+the trusted side: the request to the evaluator (grader/replay.py runs it) for the parts picked
+(grader/training_picks.py: a small fit whole, else the end, the largest updates and parts drawn at random,
+among those that can be replayed, grader/training_segments.py) and what its answer shows. Its verdicts
+(grader/verdicts.py) are those of grader/training_proof.py, which holds the record against the commitments
+first.
 """
 
 from __future__ import annotations
 
 import math
-import secrets
 from pathlib import Path
 
 from grader import optimizer_state
 from grader.picture_rows import SUFFIXES
-from grader.training_segments import chains, listed, merged, named, segments, spans, whole
+from grader.training_picks import order_of, sampled, small
+from grader.training_segments import listed, named, segments, whole
+from grader.verdicts import VERIFIED, refuted, unverifiable
 
-VERIFIED, REFUTED, UNVERIFIABLE, NO_TRAINING, OFF = "verified", "refuted", "unverifiable", "no_training", "off"
 MOST_PICTURES, MOST_PICTURE_BYTES = 100_000, 2**31  # handed to the evaluator, at most (Kaggle's 25,000: 800 MB)
-MOST_EPOCHS = 8  # replayed per grading, at most (besides the forced ones: the last, the largest updates)
-MIN_DRAWN = 1  # parts drawn at random, at least, besides those (an exercise's [verification] draws: more)
-SUDDEN = 1.5  # a span that moved this many times its neighbours' mean is replayed for certain (honest: about 1.1)
-WHOLE_STEPS = 10_000  # a fit of this many steps at most, whose model's parameters times the rows it trained on
-WHOLE_WORK = 200_000_000  # are this many at most, is replayed whole (hello_world: 500 steps, 6,000; about 0.5 ms a step)
-SHARE = 0.10  # of the training time the replays may cost (at least one epoch, and MIN_BUDGET_S)
-MIN_BUDGET_S = 0.5
 LOG_TOLERANCE = 1e-6  # a logged value read back through JSON: the same float, up to its text form
 COMBINED_TOLERANCE = 1e-5  # a running mean combined from two (float32 sums added in another order)
 
@@ -47,10 +40,9 @@ def shown(value) -> str:
 
 
 def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments: tuple, chooser) -> dict:
-    """Replay a small fit whole (WHOLE_STEPS, WHOLE_WORK); of a larger one, the part of training that made the
-    graded model (the end of its epoch), the parts whose weights moved furthest and others drawn at random, as
-    many as SHARE of the training time allows (at most MOST_EPOCHS), each from the latest state saved before it
-    (grader/training_segments.py)."""
+    """Replay a small fit whole; of a larger one, the part of training that made the graded model (the end of
+    its epoch), the parts whose weights moved furthest and others drawn at random (grader/training_picks.py),
+    each from the latest state saved before it (grader/training_segments.py)."""
     starts, ends, afters, mids = commitments
     if isinstance((fit or {}).get("not_replayed"), str):  # the harness gave up on it while it ran (the rows
         return unverifiable(fit["not_replayed"][:300])  # passed the budget, a rate outside the saved state)
@@ -70,8 +62,7 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     for g in parts:
         g["seconds"] = sum(times.get(e, per_epoch) for e in range(g["run_from"], g["epoch"])) + \
             times.get(g["epoch"], per_epoch) * (g["to"] - g["from"]) / max(1, g["steps"])
-    order = {k: replay.get(k) for k in ("batch_size", "shuffle", "order_seed", "class_weight", "compile", "kind",
-                                        "generator", "dtype", "files")}
+    order = order_of(replay)
     # a small fit is replayed whole: a state written once between two steps and spread smoothly over the steps
     # after it shows only where it was written (helper-20, one epoch in 600: sampling found it once in 100)
     everything = whole(fit_index, epochs, starts, ends, afters, mids, folder) if not logged and data.is_file() \
@@ -80,10 +71,10 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
         everything["seconds"] = sum(times.get(e, per_epoch) for e in epochs)
         picked, drawn, candidates = [[everything]], [], []
     else:
-        sampled = _sampled(evidence, fit_index, parts, made, data, order, logged, times, chooser)
-        if isinstance(sampled, dict):  # a verdict
-            return sampled
-        picked, drawn, candidates = sampled
+        chosen = sampled(evidence, fit_index, parts, made, data, order, logged, times, chooser)
+        if isinstance(chosen, dict):  # a verdict
+            return chosen
+        picked, drawn, candidates = chosen
     legs = [g for c in picked for g in c]
     origin = chain_start(fit_index, starts, ends)
     if origin is not None and origin[0] != fit_index:  # (the audit of the fit training began with holds it)
@@ -109,7 +100,7 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     order["all_rates"] = [folder / f"fit{fit_index}-epoch{e}-rates.npz" for e in epochs
                           if (afters.get((fit_index, e)) or {}).get("rates") and
                           (folder / f"fit{fit_index}-epoch{e}-rates.npz").is_file()]
-    allowance = 30.0 + 3 * sum(_seconds(c) for c in picked)
+    allowance = 30.0 + 3 * sum(g["seconds"] for c in picked for g in c)
     pictures = None
     if replay.get("pictures") is True:  # rows recorded by their hashes: read again from the exercise's pictures
         pictures = exercise_pictures(evidence.dataset)
@@ -174,63 +165,6 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
                          "graded model is the one training ended with.")}
 
 
-def small(evidence, fits: list[tuple[list[dict], dict]]) -> bool:
-    """Whether fits are cheap enough to replay whole (by what they computed, not by how long they took: the
-    same verdict on a busy machine): WHOLE_STEPS steps at most, and WHOLE_WORK parameters times rows at most.
-    ``fits``: each fit's end commitments (one an epoch) and its replay settings."""
-    steps = rows = 0
-    for ended, replay in fits:
-        size = replay.get("batch_size") if isinstance(replay, dict) else None
-        if not isinstance(size, int) or size <= 0:
-            return False
-        count = sum(c.get("steps") for c in ended if isinstance(c.get("steps"), int))
-        steps, rows = steps + count, rows + count * size
-    if steps > WHOLE_STEPS:
-        return False
-    try:
-        params = int(evidence.model().count_params())
-    except Exception:  # (no model to count: the sampled audit says why)
-        return False
-    return params * rows <= WHOLE_WORK
-
-
-def furthest_fits(evidence, fits: list[int], starts: dict, replay: dict) -> list[int] | dict:
-    """Of a chain of fits that trained the graded model (the graded one last), the earlier ones whose weights
-    moved furthest, and furthest for their neighbours (SUDDEN), as for the spans of one fit: weights set by
-    hand inside one fit of many (helper-21's 13 one-epoch fits, secretly trained weights written in the 7th).
-    The evaluator reads each fit's saved start, held against its commitment. A refuted verdict when a saved
-    start is not the one reported; [] when the evaluator could not say."""
-    folder = evidence.run.artifacts / "training" if evidence.run.artifacts is not None else None
-    firsts = {i: min(e for (f, e) in starts if f == i) for i in fits}
-    files = [folder / f"fit{i}-epoch{firsts[i]}.npz" for i in fits] if folder is not None else []
-    data = folder / f"fit{fits[-1]}-data.npz" if folder is not None else None
-    if len(fits) < 3 or evidence.run.model_path is None or data is None or not data.is_file() or \
-            not all(f.is_file() and starts[(i, firsts[i])].get("saved") for i, f in zip(fits, files)):
-        return []
-    order = {k: replay.get(k) for k in ("batch_size", "shuffle", "order_seed", "class_weight", "compile", "kind",
-                                        "generator", "dtype", "files")}
-    try:
-        reply = evidence.evaluator.replay(evidence.run.model_path, data, [], order, 30.0, survey=files)
-    except Exception:
-        return []
-    found = reply.get("survey") if reply.get("ok") else None
-    if not isinstance(found, list) or len(found) != len(fits):
-        return []
-    for i, state in zip(fits, found):
-        if state.get("weights") != starts[(i, firsts[i])].get("weights"):
-            return refuted(f"the state saved for the start of fit call {i + 1} is not the one the program reported "
-                           "there")
-    moved = [float(s["distance"]) if isinstance(s.get("distance"), (int, float)) and math.isfinite(s["distance"])
-             else 0.0 for s in found][:-1]  # (each earlier fit's: from its start to the next one's)
-    picked = [max(range(len(moved)), key=lambda k: moved[k])]
-    ratio = {k: moved[k] / ((moved[k - 1] + moved[k + 1]) / 2 + 1e-12) for k in range(1, len(moved) - 1)}
-    if ratio:
-        sudden = max(ratio, key=ratio.get)
-        if sudden not in picked and ratio[sudden] >= SUDDEN:
-            picked.append(sudden)
-    return [fits[k] for k in picked]
-
-
 def _negative(where: str, rate: float) -> str:
     return (f"the learning rate was negative {where} ({rate:.4g}): a negative rate climbs the loss instead of "
             "descending it, which is not training (a schedule that goes below zero, or one steering the weights)")
@@ -247,42 +181,6 @@ def _ranges(numbers: list[int]) -> str:
     return ", ".join(str(a) if a == b else f"{a} and {b}" if b == a + 1 else f"{a} to {b}" for a, b in out)
 
 
-def _sampled(evidence, fit_index, parts, made, data, order, logged, times, chooser):
-    """The chains to replay of a fit too long to replay whole: the one that made the graded model, those
-    whose weights moved furthest (and the span before each), and others drawn at random, as many as SHARE of
-    the training time allows; with the draws (the indices into the candidates) and the candidates. A verdict
-    instead when none leads to the graded model, or a saved state is not the one reported."""
-    folder = data.parent
-    found = chains(parts, lambda g: not logged or (folder / f"fit{fit_index}-epoch{g['epoch']}-batches.npz").is_file())
-    last = next(c for g, c in zip(reversed(parts), reversed(found)) if g["epoch"] == made)
-    if not data.is_file() or last is None:
-        return unverifiable(f"no state saved before the end of epoch {made + 1}, which made the graded model, "
-                             "leads to it (a state larger than the disk budget, or a model built by its first step)"
-                             + ("" if not logged else ", or the batches it trained on were not recorded"))
-    auditable = [c for c in found if c is not None]
-    budget = max(MIN_BUDGET_S, SHARE * sum(times.values()))
-    per_chain = max(1e-3, sum(_seconds(c) for c in auditable) / len(auditable))
-    count = max(1, min(len(auditable), MOST_EPOCHS, int(budget // per_chain)))
-    jumps = _largest_jumps(evidence, data, order, spans(auditable))
-    if isinstance(jumps, dict):  # a verdict: a saved state is not the one reported
-        return jumps
-    forced = [last, *(c for c in jumps if c is not last)]
-    # drawn from the parts outside the spans the forced ones start (a part inside one of them would add nothing;
-    # a part, not a whole span: hello_world's spans run 0.2 s), and at least MIN_DRAWN of them however many are
-    # forced: without a draw the parts replayed are all predictable (helper-18 moved the weights towards secretly
-    # trained ones across the middle of training, verified)
-    taken = {c[0]["file"] for c in forced}
-    candidates = [c for c in auditable if c[0]["file"] not in taken]
-    choose = chooser or secrets.SystemRandom().sample
-    least = max(MIN_DRAWN, int(getattr(evidence.exercise, "draws", MIN_DRAWN) or MIN_DRAWN))  # (the exercise's)
-    drawn = choose(range(len(candidates)), min(len(candidates), max(least, count - len(forced))))
-    return merged([*forced, *(candidates[i] for i in drawn)]), drawn, candidates
-
-
-def _seconds(chain: list[dict]) -> float:
-    return sum(g["seconds"] for g in chain)
-
-
 def exercise_pictures(located) -> list[Path]:
     """The picture files of the exercise's dataset (the grader's own copy, never the program's), in a fixed
     order: what the rows of a pipeline of pictures too large to record are read again from."""
@@ -296,45 +194,6 @@ def exercise_pictures(located) -> list[Path]:
                 break
             found.append(path)
     return found
-
-
-def _largest_jumps(evidence, data, order: dict, spans: list[list[dict]]) -> list[list[dict]] | dict:
-    """The spans (chains from one saved state to the next) whose weights moved furthest, and furthest for
-    their neighbours (Proof-of-Learning's verifier checks the largest updates: weights set by hand inside an
-    epoch are a jump there, which a random draw alone would likely miss). The evaluator reads every saved
-    state, each held against the digest the program reported for it, and measures how far the weights moved
-    to the next (the last: to the graded model). A refuted verdict when a state is not the one reported; []
-    when there are too few spans to compare or the evaluator could not say."""
-    if len(spans) < 3:
-        return []
-    try:
-        reply = evidence.evaluator.replay(evidence.run.model_path, data, [], order, 30.0,
-                                          survey=[c[0]["file"] for c in spans])
-    except Exception:
-        return []
-    found = reply.get("survey") if reply.get("ok") else None
-    if not isinstance(found, list) or len(found) != len(spans):
-        return []
-    for c, state in zip(spans, found):
-        g = c[0]
-        if state.get("weights") != g["start"].get("weights"):
-            where = f"for the start of epoch {g['run_from'] + 1}" if not g["from"] else \
-                f"after step {g['from']} of epoch {g['epoch'] + 1}"
-            return refuted(f"the state saved {where} is not the one the program reported there")
-    moved = [float(s.get("distance")) if isinstance(s.get("distance"), (int, float)) and
-             math.isfinite(s.get("distance")) else 0.0 for s in found]
-    furthest = max(range(len(spans)), key=lambda i: moved[i])
-    # the sudden jump: a span inside training (with a neighbour on either side; the first moves furthest from
-    # the initial weights by nature, the last is replayed anyway) that moved SUDDEN times its neighbours' mean
-    ratio = {i: moved[i] / ((moved[i - 1] + moved[i + 1]) / 2 + 1e-12) for i in range(1, len(moved) - 1)}
-    sudden = max(ratio, key=ratio.get)
-    jumps = [furthest] + ([sudden] if sudden != furthest and ratio[sudden] >= SUDDEN else [])
-    # and the span before each: momentum set by hand at its end moves the weights in the next one, which then
-    # replays exactly from the state it starts in, momentum and all (helper-19); replayed as one with it
-    picked = []
-    for i in jumps:
-        picked += [j for j in (i - 1, i) if j >= 0 and j not in picked]
-    return [spans[i] for i in picked]
 
 
 def _run_differs(g: dict, got: dict, fit_index: int, starts: dict, ends: dict) -> str | None:
@@ -488,10 +347,3 @@ def _epoch_seconds(fit_index, epochs, starts, ends) -> dict:
     return out
 
 
-def refuted(why: str) -> dict:
-    return {"status": REFUTED, "reason": why,
-            "sentence": f"Training not verified: {why}. The checks that rest on the record of training fail."}
-
-
-def unverifiable(why: str) -> dict:
-    return {"status": UNVERIFIABLE, "reason": why, "sentence": f"Training cannot be verified: {why}."}

@@ -33,8 +33,9 @@ import secrets
 
 from grader.checks import ModelUnavailable
 from grader.modelcheck import combined
-from grader.training_audit import (NO_TRAINING, OFF, REFUTED, UNVERIFIABLE, audit, chain_fits, chain_start,
-                                   furthest_fits, made_in, refuted, same, shown, small, unverifiable)
+from grader.training_audit import audit, chain_fits, chain_start, made_in, same, shown
+from grader.training_picks import furthest_fits, small
+from grader.verdicts import NO_TRAINING, OFF, REFUTED, UNVERIFIABLE, refuted, unverifiable
 
 
 def verdict(evidence, chooser=None) -> dict:

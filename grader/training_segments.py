@@ -113,7 +113,8 @@ def merged(picked: list[list[dict]]) -> list[list[dict]]:
     return out
 
 
-def whole(fit_index: int, epochs: list, starts: dict, ends: dict, afters: dict, mids: dict, folder: Path) -> dict | None:
+def whole(fit_index: int, epochs: list, starts: dict, ends: dict, afters: dict, mids: dict,
+          folder: Path) -> dict | None:
     """The whole fit as one run (a segment from its first epoch's saved start to its last epoch's end), or
     None: when every epoch ran as many steps, none was cut inside, and each began
     in the weights the one before ended in, with the optimizer's state it ended in or a learning rate the
@@ -139,7 +140,8 @@ def whole(fit_index: int, epochs: list, starts: dict, ends: dict, afters: dict, 
         rates.append(begun.get("rate") if begun.get("optimizer") != ended.get("optimizer") else None)
     stepped = {e - first: folder / f"fit{fit_index}-epoch{e}-rates.npz" for e in epochs
                if (afters.get((fit_index, e)) or {}).get("rates")}  # (a callback set the rate step by step)
-    return {**({"step_rates": stepped} if stepped else {}), "epoch": last, "from": 0, "to": steps, "steps": steps, "run_from": first, "start": start,
+    return {**({"step_rates": stepped} if stepped else {}), "epoch": last, "from": 0, "to": steps, "steps": steps,
+            "run_from": first, "start": start,
             "end": ends[(fit_index, last)], "file": folder / f"fit{fit_index}-epoch{first}.npz",
             **({"epoch_rates": rates} if any(r is not None for r in rates) else {})}
 

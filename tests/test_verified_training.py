@@ -287,9 +287,9 @@ def test_an_exercise_can_ask_for_more_parts_drawn_at_random(tmp_path, monkeypatc
     too large to replay whole: hello_world's is not, so the limit is lowered here.)"""
     import json
 
-    from grader import training_audit
+    from grader import training_picks
 
-    monkeypatch.setattr(training_audit, "WHOLE_STEPS", 0)
+    monkeypatch.setattr(training_picks, "WHOLE_STEPS", 0)
 
     _, report = _hello_world_with(tmp_path, "hello_world_certified", "draws = 6")
     verification = report["environment"]["training_verification"]
@@ -666,13 +666,13 @@ model.fit(xs, ys, epochs=500, callbacks=[Nudge()], verbose=0)
 
 
 def test_weights_set_inside_one_epoch_of_many_are_found_where_they_jump(grade_file, monkeypatch):
-    from grader import training_audit
+    from grader import training_picks
 
     _, report = grade_file(ANSWER_IN_ONE_EPOCH)  # a fit this small is replayed whole: found at that epoch
     _refuted(report, "replaying epochs 1 to 500 from the state epoch 1 started in did not reach the weights the "
                      "program reported at the end of epoch 138 (the callback Nudge acts between the steps of an epoch: "
                      "the replay sets the learning rate it set at each step, and nothing else it did)")
-    monkeypatch.setattr(training_audit, "WHOLE_STEPS", 0)  # as if larger: sampled, and the jump replayed for certain
+    monkeypatch.setattr(training_picks, "WHOLE_STEPS", 0)  # as if larger: sampled, and the jump replayed for certain
     _, report = grade_file(ANSWER_IN_ONE_EPOCH)
     _refuted(report, "replaying epoch 138 from the state it started in did not reach the weights the program "
                      "reported at its end (the callback Nudge acts between the steps of an epoch: the replay sets the "
@@ -1541,7 +1541,7 @@ model.fit(xs, ys, epochs=300, callbacks=[schedule, AtSteps()], verbose=0)
 
 
 def test_a_negative_learning_rate_is_not_training(grade_file, monkeypatch):
-    from grader import training_audit
+    from grader import training_picks
 
     _, report = grade_file(NEGATIVE_RATE.replace("EPOCHS", "True").replace("STEPS", "False"))
     _refuted(report, "the learning rate was negative at the start of epoch 251 (-0.01): a negative rate climbs the "
@@ -1549,7 +1549,7 @@ def test_a_negative_learning_rate_is_not_training(grade_file, monkeypatch):
                      "steering the weights)")
     # set at steps: every epoch's rates are read, replayed or not (helper-22: five steps of an epoch no part
     # replayed, on mnist_callback, verified)
-    monkeypatch.setattr(training_audit, "WHOLE_STEPS", 0)  # sampled: epoch 251 is rarely among the parts replayed
+    monkeypatch.setattr(training_picks, "WHOLE_STEPS", 0)  # sampled: epoch 251 is rarely among the parts replayed
     _, report = grade_file(NEGATIVE_RATE.replace("EPOCHS", "False").replace("STEPS", "True"))
     _refuted(report, "the learning rate was negative at a step where a callback set it (-0.01): a negative rate "
                      "climbs the loss instead of descending it, which is not training (a schedule that goes below "
