@@ -384,7 +384,8 @@ def _assign(variables: list, state: dict):
     if len(state) != len(variables):
         raise Unreplayable(f"the saved starting state holds {len(state)} arrays where the graded model and its "
                            f"optimizer have {len(variables)}: the layers that train differ from the graded model's "
-                           "(a layer frozen or unfrozen between two fits, or the model changed), which the grader does not replay")
+                           "(a layer frozen or unfrozen between two fits, or the model changed), which the grader "
+                           "does not replay")
     for i, variable in enumerate(variables):
         value = state.get(f"a{i}")
         if value is None or tuple(value.shape) != tuple(variable.shape):
