@@ -282,12 +282,14 @@ def _type_of(result, exercise) -> str | None:
 
 
 def cost(evidence, found: dict) -> dict:
-    """What verifying cost: the child's seconds committing and saving states (as it reports them), the
+    """What verifying cost: the child's seconds committing and saving states (as it reports them: those its
+    training waited for, and those of its thread that commits inside epochs while training goes on), the
     evaluator's seconds replaying, and the MiB of saved states and arrays."""
     folder = evidence.run.artifacts / "training" if evidence.run.artifacts else None
     size = 0
     if folder is not None and folder.is_dir():
         size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file() and not p.is_symlink())
-    commit_s = evidence.trace.get("commit_s")
+    commit_s, thread_s = evidence.trace.get("commit_s"), evidence.trace.get("commit_thread_s")
     return {"commit_s": commit_s if isinstance(commit_s, (int, float)) else None,
+            "commit_thread_s": thread_s if isinstance(thread_s, (int, float)) else None,
             "replay_s": found.get("seconds"), "state_mib": round(size / 2**20, 2)}

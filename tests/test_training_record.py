@@ -82,6 +82,7 @@ def test_an_exercise_that_carries_its_data_says_why_it_is_not_checked(grade_file
     assert verification["drawn"] == {"parts": 0, "of": 0}
     cost = verification["cost"]  # the child's committing and saving, the evaluator's replay, the states saved
     assert cost["commit_s"] > 0 and cost["replay_s"] > 0 and 0 < cost["state_mib"] < 1
+    assert cost["commit_thread_s"] == 0.0  # (epochs of one step: no commitments inside an epoch, none on its thread)
     assert verification["sentence"] == (
         "Training verified: the grader replayed all 500 epochs from the state the program reported while it "
         "trained, and reached exactly the weights it reported; the graded model is the one training ended with.")

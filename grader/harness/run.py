@@ -390,7 +390,10 @@ def main(job_text: str):
     trace["status"] = status
     trace["run_s"] = round(time.time() - started, 3)
     trace["fits"] = recorder.fits
+    if recorder.ledger is not None:
+        recorder.ledger.close()
     trace["commit_s"] = round(recorder.ledger.spent, 4) if recorder.ledger is not None else 0.0
+    trace["commit_thread_s"] = round(recorder.ledger.behind, 4) if recorder.ledger is not None else 0.0
     trace["legacy"] = recorder.legacy
     trace["data_access"] = recorder.data_access
 
