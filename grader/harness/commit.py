@@ -108,7 +108,6 @@ class Ledger:
         self.saved: dict[Path, int] = {}  # what is saved, oldest first, with its size
         self.positions: dict[Path, int] = {}  # each saved state's place among the states saved (0, 1, 2...)
         self.count = 0  # states saved so far
-        self.stride = 1  # the states kept are those at a multiple of it, each fit's first, and the newest
         self.first: dict[int, Path] = {}  # each fit's first saved state
         self.spent = 0.0  # seconds spent committing and saving (the benchmark reports it)
         self.ended: tuple | None = None  # the state the last epoch ended in: its arrays, and their digests
@@ -118,6 +117,7 @@ class Ledger:
         # training thread leaves a core idle while it augments pictures); everything else waits for it first
         self.worker: ThreadPoolExecutor | None = None
         self.pending: list = []
+        self.held: tuple | None = None  # the newest state: (path, arrays, the files thinning keeps), not yet written
         self.behind = 0.0  # seconds the worker spent (the training thread's own are ``spent``)
 
     @contextlib.contextmanager
@@ -154,7 +154,8 @@ class Ledger:
     def path(self, fit: int, name: str) -> Path:
         return self.folder / f"fit{fit}-{name}.npz"
 
-    def _save(self, path: Path, arrays: dict, keep: tuple = ()) -> bool:
+    def _save(self, path: Path, arrays: dict, keep: tuple = (), state: bool = False,
+              saving: Path | None = None) -> bool:
         """Save ``arrays`` within the budget, making room by thinning the saved states (``_thin``), else by
         removing the oldest saved files, except those in ``keep`` (the current fit's arrays, each fit's first
         state): the newest state is always saved, so the part of training that made the graded model can be
@@ -163,7 +164,7 @@ class Ledger:
             self._remove(path)
         size = sum(int(np.asarray(a).nbytes) for a in arrays.values())
         while self.used + size > self.budget:
-            if self._thin(keep):
+            if self._thin(keep, state, saving):
                 continue
             old = next((p for p in self.saved if p not in keep), None)
             if old is None:
@@ -181,22 +182,28 @@ class Ledger:
         self.used += size
         return True
 
-    def _thin(self, keep: tuple) -> bool:
-        """Make room among the saved states by keeping every other one of those kept so far (the stride
-        doubles): the states kept stay spread over the whole of training, each fit's first and the newest
-        among them, so that any part of it can be replayed from the latest state kept before it (the trusted
-        side replays on from there through the states not kept: grader/training_segments.py). False when there
-        is nothing to thin."""
-        others = [p for p in self.positions if p not in keep][:-1]  # (the newest stays)
-        if not others:
+    def _thin(self, keep: tuple, state: bool, saving: Path | None = None) -> bool:
+        """Make room among the saved states by removing the one whose neighbours are closest together: the
+        states kept stay spread over the whole of training, as many as the budget holds, each fit's first and
+        the newest among them, so that any part of it can be replayed from the latest state kept before it,
+        through as few steps as the budget allows (the trusted side replays on from there through the states
+        not kept: grader/training_segments.py). ``state``: room is made for a newer state (then the newest so
+        far may go too); ``saving``: the state being written. False when there is nothing to thin."""
+        victim = self._victim(keep, state, saving)
+        if victim is None:
             return False
-        self.stride *= 2
-        while not any(self.positions[p] % self.stride for p in others) and self.stride < 2**62:
-            self.stride *= 2  # (those left were all on this stride already)
-        gone = [p for p in others if self.positions[p] % self.stride]
-        for p in gone:
-            self._remove(p)
-        return bool(gone)
+        self._remove(victim)
+        return True
+
+    def _victim(self, keep: tuple, state: bool, saving: Path | None = None, held: Path | None = None) -> Path | None:
+        """The state ``_thin`` removes first (``held``, the state held, among them as if written), or None."""
+        order = sorted(self.positions, key=self.positions.get)
+        at = [self.positions[p] for p in order] + [self.count]  # (the place of the state to come)
+        candidates = [k for k in range(1, len(order) - (0 if state else 1)) if order[k] not in keep and
+                      order[k] != saving and (order[k] in self.saved or order[k] == held)]
+        if not candidates:
+            return None
+        return order[min(candidates, key=lambda k: (at[k + 1] - at[k - 1], at[k]))]
 
     def _remove(self, path: Path):
         self.positions.pop(path, None)
@@ -224,14 +231,37 @@ class Ledger:
             return False
         path = self.path(fit, f"epoch{epoch}")
         keep = (self.path(fit, "data"), *self.first.values())  # and each fit's first state: where training began
-        for old in [p for p, n in self.positions.items() if n % self.stride and p not in keep]:
-            self._remove(old)  # the newest state before this one, kept off the stride while it was the newest
-        saved = self._save(path, {f"a{i}": a for i, a in enumerate(arrays)}, keep)
+        named = {f"a{i}": a for i, a in enumerate(arrays)}
+        size = sum(int(np.asarray(a).nbytes) for a in arrays)
+        self._settle(size)
+        if fit in self.first:  # held until a newer one comes (or the run ends), and written only if kept then
+            if size > self.budget:
+                return False
+            self.held = (path, named, keep)
+            self.positions[path] = self.count
+            self.count += 1
+            return True
+        saved = self._save(path, named, keep, state=True)
         if saved:
             self.first.setdefault(fit, path)
             self.positions[path] = self.count
             self.count += 1
         return saved
+
+    def _settle(self, room: int):
+        """The state held (the newest so far), now that a newer one of ``room`` bytes comes: written, unless
+        there is no room for both and it is the one thinning would remove first (the newest states are those
+        closest together), then dropped unwritten: once the budget is full, most states are never written."""
+        if self.held is None:
+            return
+        path, named, keep = self.held
+        self.held = None
+        size = sum(int(np.asarray(a).nbytes) for a in named.values())
+        if self.used + size + room > self.budget and self._victim(keep, True, held=path) == path:
+            self.positions.pop(path, None)
+            return
+        if not self._save(path, named, keep, state=True, saving=path):
+            self.positions.pop(path, None)
 
     def end_digests(self, model) -> tuple[str, str | None, list | None]:
         """The digests of the weights and of the optimizer's state an epoch ended with, and of each of the
@@ -296,8 +326,15 @@ class Ledger:
             self.events.send(**commitment)
 
     def close(self):
-        """Make the commitments still being made (training ended, or was stopped, inside an epoch)."""
+        """Make the commitments still being made (training ended, or was stopped, inside an epoch), and write
+        the state held: the newest, where the part of training that made the graded model is replayed from."""
         self.drain()
+        if self.held is not None:
+            path, named, keep = self.held
+            self.held = None
+            with self.timing():
+                if not self._save(path, named, keep, state=True, saving=path):
+                    self.positions.pop(path, None)
         if self.worker is not None:
             self.worker.shutdown(wait=True)
             self.worker = None
