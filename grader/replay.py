@@ -172,6 +172,7 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
             _assign(variables, arrays_in(Path(item["start"])))
         before = _digests(model.get_weights())
         before_optimizer = _digests(_optimizer_variables(model))
+        negative = _negative_squares(model) if not (item.get("continue") and k) else None
         began_at = _rate_now(model)
         epoch, steps = int(item["epoch"]), int(item["steps"])
         first, last = int(item.get("from", 0)), int(item.get("to", steps))  # the steps replayed: first+1..last
@@ -221,6 +222,7 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
         least = _least_rate(began_at, rates, epoch_rates)
         results.append({"epoch": epoch, "through": through, "from": first, "to": last, "start_weights": before,
                         **({"least_rate": least} if least is not None else {}),
+                        **({"negative_state": negative} if negative else {}),
                         "start_optimizer": before_optimizer,
                         **ends.reached[-1], "ends": ends.reached, "inside": ends.inside,
                         **({"starts": ends.begun} if epoch_rates is not None else {}),
@@ -234,8 +236,8 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
 
 def _survey(model, paths: list[Path]) -> list[dict]:
     """For each saved state: the digest of its weights, how far (Euclidean distance) they are from the next
-    state's (the last's: from the graded model's). The weights are read from each file as they are, in get_weights' order, each held to its variable's shape
-    (not assigned to the model: a third of the time)."""
+    state's (the last's: from the graded model's). The weights are read from each file as they are, in
+    get_weights' order, each held to its variable's shape (not assigned to the model: a third of the time)."""
     final = model.get_weights()
     variables = list(model.variables)
     place = {id(v): i for i, v in enumerate(variables)}
@@ -301,6 +303,23 @@ def _epoch_ends(model, keras, first: int = 0, checks=()):
     ends = StepsToo() if wanted else EpochEnds()
     ends.reached, ends.inside, ends.begun = [], [], []
     return ends
+
+
+SQUARES = ("_velocities", "_accumulators", "_accumulated_grads", "_accumulated_delta_vars")  # (both runtimes')
+
+
+def _negative_squares(model) -> str | None:
+    """The first of the optimizer's variables that hold a running sum or mean of squared gradients (RMSprop's
+    and Adam's velocities, Adagrad's accumulators: never negative in training) and hold a negative value, by
+    name, or None: written by hand, a negative one makes a step as large as the writer likes, along each
+    weight's gradient (RMSprop's steps are otherwise at most 1 / sqrt(1 - rho) times the rate)."""
+    optimizer = model.optimizer
+    for o in (optimizer, getattr(optimizer, "inner_optimizer", None)):
+        for v in [v for attr in SQUARES for v in (getattr(o, attr, None) or [])]:
+            value = np.asarray(v)
+            if value.size and float(np.min(value)) < 0:
+                return str(getattr(v, "path", None) or getattr(v, "name", ""))[:200]
+    return None
 
 
 def _optimizer_variables(model) -> list:

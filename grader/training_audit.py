@@ -138,6 +138,10 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     between_steps = [cb.get("class") for cb in (fit or {}).get("callbacks") or []
                      if isinstance(cb, dict) and cb.get("batch_hooks") is True]
     for g, got in zip(legs, results):
+        if isinstance(got.get("negative_state"), str):
+            return refuted(f"the optimizer's state saved for {named(g)} holds negative values in "
+                           f"{got['negative_state'][:200]}, a running mean of squared gradients that training never "
+                           "makes negative (set by hand: it makes steps as large as whoever set it likes)")
         least = got.get("least_rate")
         if isinstance(least, (int, float)) and not isinstance(least, bool) and least < 0:
             return refuted(_negative(f"in {named(g)}", float(least)))

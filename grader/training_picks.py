@@ -157,8 +157,31 @@ def _largest_jumps(evidence, data, order: dict, spans: list[list[dict]]) -> list
             return refuted(f"the state saved {where} is not the one the program reported there")
     jumps = _jumps(_moved(found))
     # and the span before each: momentum set by hand at its end moves the weights in the next one, which then
-    # replays exactly from the state it starts in, momentum and all (helper-19); replayed as one with it
+    # replays exactly from the state it starts in, momentum and all (helper-19); replayed as one with it. Not
+    # where the optimizer keeps no momentum (the course's RMSprop): its state only scales each weight's step
+    before = (1, 0) if _carries(order) else (0,)
     picked = []
     for i in jumps:
-        picked += [j for j in (i - 1, i) if j >= 0 and j not in picked]
+        picked += [j for j in (i - k for k in before) if j >= 0 and j not in picked]
     return [spans[i] for i in picked]
+
+
+# optimizers whose state cannot move the weights by itself: it scales each weight's step along its gradient,
+# by a factor a forged state bounds (RMSprop: 1 / sqrt(1 - rho) times the rate at most; Adagrad: the rate)
+SCALING_ONLY = {"SGD", "RMSprop", "Adagrad"}
+
+
+def _carries(order: dict) -> bool:
+    """Whether the fit's optimizer (as the program reported it compiled: a false report does not replay) keeps
+    a state that moves the weights on its own: a momentum (SGD's or RMSprop's when set, Adam's first moment and
+    every other optimizer's), or weights of its own (a moving average written into the model: use_ema), or
+    gradients kept for later steps. True when it cannot be told."""
+    optimizer = ((order.get("compile") or {}).get("optimizer")) if isinstance(order.get("compile"), dict) else None
+    if isinstance(optimizer, str):
+        return optimizer.lower() not in {n.lower() for n in SCALING_ONLY}
+    if not isinstance(optimizer, dict) or optimizer.get("class_name") not in SCALING_ONLY or \
+            optimizer.get("registered_name") or str(optimizer.get("module")).split(".")[0] not in ("keras", "tf_keras"):
+        return True  # (a class of the program's own under Keras' name)
+    config = optimizer.get("config") if isinstance(optimizer.get("config"), dict) else {}
+    return bool(config.get("momentum") or config.get("centered") or config.get("use_ema") or
+                config.get("gradient_accumulation_steps") or config.get("nesterov"))

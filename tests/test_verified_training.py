@@ -887,6 +887,72 @@ def test_momentum_written_just_before_a_commitment_inside_an_epoch_is_found(stan
                                              "not reach the weights the program reported at step 354"), verification
 
 
+def test_the_span_before_the_furthest_is_replayed_only_where_the_optimizer_keeps_a_momentum():
+    """Momentum written at the end of a span moves the weights in the next one (above); an optimizer without
+    one (SGD without momentum, the course's RMSprop, Adagrad: Keras' own, as the program reported compiling
+    them; a false report does not replay) keeps a state that only scales each weight's step along its gradient,
+    so the span before the furthest is not replayed for it: one span less to replay on the course's CNN."""
+    from grader.training_picks import _carries
+
+    def compiled(optimizer):
+        return {"compile": {"optimizer": optimizer, "loss": "mse"}}
+
+    def keras_own(name, **config):
+        return compiled({"module": "keras.optimizers", "class_name": name, "config": config, "registered_name": None})
+
+    assert [_carries(keras_own("RMSprop", momentum=0.0, centered=False, use_ema=False)),
+            _carries(keras_own("SGD", momentum=0.0, nesterov=False)), _carries(keras_own("Adagrad")),
+            _carries(compiled("rmsprop")), _carries(compiled("sgd"))] == [False] * 5
+    assert [_carries(keras_own("SGD", momentum=0.9)), _carries(keras_own("RMSprop", momentum=0.5)),
+            _carries(keras_own("RMSprop", centered=True)), _carries(keras_own("RMSprop", use_ema=True)),
+            _carries(keras_own("SGD", gradient_accumulation_steps=4)), _carries(keras_own("Adam")),
+            _carries(keras_own("Adadelta")), _carries(compiled("adam")), _carries({"compile": None}),
+            _carries(compiled({"module": "__main__", "class_name": "RMSprop", "config": {}})),
+            _carries(compiled({"module": "keras.optimizers", "class_name": "RMSprop", "config": {},
+                               "registered_name": "Custom>RMSprop"}))] == [True] * 11
+
+
+# RMSprop's state scales each weight's step by 1 / sqrt(velocity), its velocity a running mean of squared gradients,
+# never negative in training: written negative (here with rho = 1, so that it stays as written), the steps after
+# it are as large as the writer likes. Written one step before the last commitment, which made the graded model.
+BOOSTED = """import numpy as np
+import tensorflow as tf
+
+(x, y), _ = tf.keras.datasets.mnist.load_data()
+x = (x / 255.0).astype("float32")
+
+class Boost(tf.keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if batch + 1 == 7 * -(-self.params["steps"] // 8) - 1:
+            for v in self.model.optimizer.variables:
+                if v.path.endswith("_velocity"):
+                    v.assign(np.full(v.shape, -1e-8, dtype="float32"))
+
+model = tf.keras.Sequential([tf.keras.Input(shape=(28, 28)), tf.keras.layers.Flatten(),
+                             tf.keras.layers.Dense(64, activation="relu"), tf.keras.layers.Dense(10, activation="softmax")])
+model.compile(optimizer=tf.keras.optimizers.RMSprop(learning_rate=1e-9, rho=1.0),
+              loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(x, y, epochs=1, batch_size=64, callbacks=[Boost()], verbose=0)
+"""
+
+
+def test_a_negative_mean_of_squares_in_the_optimizers_state_is_found(standin, grade_file, monkeypatch):
+    from grader import training_picks
+
+    # only the part that made the graded model replayed (no furthest span, nothing drawn): its replay starts from
+    # the state written, as a furthest span's or a drawn part's does when they start there
+    monkeypatch.setattr(training_picks, "_largest_jumps", lambda *args: [])
+    monkeypatch.setattr(training_picks, "MIN_DRAWN", 0)
+    _, report = grade_file(BOOSTED, exercise="mnist_callback", extra=("--data-dir", standin))
+    # 938 steps, committed to every 118: the last part is replayed from the state after step 826, whose velocity
+    # is negative (the replay reaches the state reported from it: verified, before)
+    reason = ("the optimizer's state saved for steps 827 to 938 of epoch 1 holds negative values in "
+              "rm_sprop/dense_kernel_velocity, a running mean of squared gradients that training never makes negative "
+              "(set by hand: it makes steps as large as whoever set it likes)")
+    assert _verdict(report) == {"status": "refuted", "reason": reason, "sentence": f"Training not verified: {reason}. "
+                                "The checks that rest on the record of training fail."}
+
+
 def test_arrays_over_the_disk_budget_are_named_as_the_reason(standin, tmp_path, monkeypatch):
     """helper-18: MNIST divided by 255.0 (float64) on a 64 MiB disk limit was "cannot be verified" for one of four
     possible reasons; the harness knows which (20,000 pictures kept as float32: 60 MiB)."""
