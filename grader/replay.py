@@ -170,6 +170,9 @@ def replay(request: dict, workdir: Path, runtime: str = "keras3") -> dict:
             if not item.get("start"):
                 raise Unreplayable("a part of training to replay names no saved state to start from")
             _assign(variables, arrays_in(Path(item["start"])))
+        elif isinstance(item.get("set_rate"), (int, float)) and not isinstance(item["set_rate"], bool) and \
+                np.isfinite(item["set_rate"]):  # (an epoch that continues one a schedule ended: the rate it set)
+            model.optimizer.learning_rate.assign(float(item["set_rate"]))
         before = _digests(model.get_weights())
         before_optimizer = _digests(_optimizer_variables(model))
         negative = _negative_squares(model) if not (item.get("continue") and k) else None

@@ -14,7 +14,7 @@ from pathlib import Path
 from grader import optimizer_state
 from grader.picture_rows import SUFFIXES
 from grader.training_picks import order_of, sampled, small
-from grader.training_segments import listed, named, segments, whole
+from grader.training_segments import listed, named, rate_set, segments, whole
 from grader.verdicts import VERIFIED, refuted, unverifiable
 
 MOST_PICTURES, MOST_PICTURE_BYTES = 100_000, 2**31  # handed to the evaluator, at most (Kaggle's 25,000: 800 MB)
@@ -89,6 +89,7 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
                  **({"epoch_rates": g["epoch_rates"]} if g.get("epoch_rates") else {}),
                  **({"step_rates": g["step_rates"]} if g.get("step_rates") else {}),
                  **({"start": g["file"]} if k == 0 else {"continue": True}),
+                 **({"set_rate": rate_set(c[k - 1], g)} if k and rate_set(c[k - 1], g) is not None else {}),
                  **({"checks": [step for step, _ in g["inner"]]} if g.get("inner") else {}),
                  **({"rates": folder / f"fit{fit_index}-epoch{g['epoch']}-rates.npz"}
                     if g["run_from"] == g["epoch"] and (afters.get((fit_index, g["epoch"])) or {}).get("rates")

@@ -174,8 +174,9 @@ SCALING_ONLY = {"SGD", "RMSprop", "Adagrad"}
 def _carries(order: dict) -> bool:
     """Whether the fit's optimizer (as the program reported it compiled: a false report does not replay) keeps
     a state that moves the weights on its own: a momentum (SGD's or RMSprop's when set, Adam's first moment and
-    every other optimizer's), or weights of its own (a moving average written into the model: use_ema), or
-    gradients kept for later steps. True when it cannot be told."""
+    every other optimizer's), weights of its own (a moving average written into the model: use_ema), gradients
+    kept for later steps, or a step counter a learning-rate schedule reads (helper-23 set it past a boundary of
+    a PiecewiseConstantDecay, from 1e-9 to 1e-3, one step before a commitment). True when it cannot be told."""
     optimizer = ((order.get("compile") or {}).get("optimizer")) if isinstance(order.get("compile"), dict) else None
     if isinstance(optimizer, str):
         return optimizer.lower() not in {n.lower() for n in SCALING_ONLY}
@@ -183,5 +184,7 @@ def _carries(order: dict) -> bool:
             optimizer.get("registered_name") or str(optimizer.get("module")).split(".")[0] not in ("keras", "tf_keras"):
         return True  # (a class of the program's own under Keras' name)
     config = optimizer.get("config") if isinstance(optimizer.get("config"), dict) else {}
+    rate = config.get("learning_rate", 0.0)
     return bool(config.get("momentum") or config.get("centered") or config.get("use_ema") or
-                config.get("gradient_accumulation_steps") or config.get("nesterov"))
+                config.get("gradient_accumulation_steps") or config.get("nesterov")) or \
+        not isinstance(rate, (int, float)) or isinstance(rate, bool)  # a schedule: its step counter is state too

@@ -67,12 +67,24 @@ def _joined(chain: list[dict], after: list[dict]) -> list[dict]:
 
 
 def _follows(a: dict, b: dict) -> bool:
-    """Segment ``b`` starts in the state segment ``a`` ended in, by the commitments at either side."""
+    """Segment ``b`` starts in the state segment ``a`` ended in, by the commitments at either side; across
+    epochs, or with the learning rate the program reported at ``b``'s start (a schedule set it between them:
+    the replay sets it, and holds the state it then has against the one reported, optimizer and all). A
+    schedule that broke the chain left the parts after it unreplayable unless their start was kept: weights
+    written there went unseen (helper-23)."""
     if b["from"]:
         return a["epoch"] == b["epoch"] and a["to"] == b["from"]
     return a["to"] == a["steps"] and a["epoch"] == b["epoch"] - 1 and b["start"] is not None and \
-        all(b["start"].get(f) == a["end"].get(f) for f in ("weights", "optimizer")) and \
-        b["start"].get("weights") is not None
+        b["start"].get("weights") is not None and b["start"].get("weights") == a["end"].get("weights") and \
+        (b["start"].get("optimizer") == a["end"].get("optimizer") or isinstance(b["start"].get("rate"), float))
+
+
+def rate_set(a: dict, b: dict) -> float | None:
+    """The learning rate a replay sets between segment ``a`` and the next epoch's ``b``, which follows it with
+    an optimizer state of its own (a schedule's rate), or None."""
+    if b["from"] or b["start"] is None or b["start"].get("optimizer") == a["end"].get("optimizer"):
+        return None
+    return b["start"].get("rate") if isinstance(b["start"].get("rate"), float) else None
 
 
 def when(chain: list[dict]) -> tuple:

@@ -743,6 +743,36 @@ def test_weights_swapped_early_in_training_whose_states_pass_the_budget_are_foun
                     "checks that rest on the record of training fail."}
 
 
+# helper-23: a schedule sets the rate at every epoch's start, so no epoch's replay runs on into the next; weights
+# written at the start of an epoch whose start the budget does not keep (nor any state before its end) could
+# not be replayed at all: verified. Now such a part is replayed on from the epoch before, the rate set as the
+# program reported it.
+SCHEDULED = BIG_STATES.replace("model.fit(xs, ys, epochs=1, batch_size=8, verbose=0, callbacks=[])", """\
+class Jump(tf.keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.epoch == 5 and batch == 0 and WRITE:  # the sixth epoch: its start is not kept
+            self.model.set_weights([w * 1.5 for w in self.model.get_weights()])
+
+schedule = tf.keras.callbacks.LearningRateScheduler(lambda epoch, lr: 1e-3 * (1 + 0.01 * epoch))
+model.fit(xs, ys, epochs=8, batch_size=8, verbose=0, callbacks=[schedule, Jump()])""")
+
+
+def test_weights_written_where_a_schedule_broke_the_chain_of_kept_states_are_found(tmp_path, monkeypatch):
+    graded = _on_a_small_disk(tmp_path, monkeypatch, "hello_world")
+    assert "model.fit(xs, ys, epochs=8" in SCHEDULED
+    verification = graded("WRITE = False\n" + SCHEDULED)["environment"]["training_verification"]
+    assert verification["status"] == "verified", verification
+    report = graded("WRITE = True\n" + SCHEDULED)
+    reason = ("replaying steps 1 to 2 of epoch 6 from the state it started in did not reach the weights the program "
+              "reported at step 2 (the callback Jump acts between the steps of an epoch: the replay sets the "
+              "learning rate it set at each step, and nothing else it did)")
+    assert _verdict(report) == {"status": "refuted", "reason": reason, "sentence": f"Training not verified: {reason}. "
+                                "The checks that rest on the record of training fail."}
+
+
 # helper-18's cheat: weights trained in secret (a GradientTape loop, outside fit) slid in a little at every step
 # of the middle of training, the first and last eighths left honest. The parts replayed for certain (the last, the
 # one that moved furthest and the most sudden: here both the first, from the initial weights) miss it. Replays
@@ -891,7 +921,8 @@ def test_the_span_before_the_furthest_is_replayed_only_where_the_optimizer_keeps
     """Momentum written at the end of a span moves the weights in the next one (above); an optimizer without
     one (SGD without momentum, the course's RMSprop, Adagrad: Keras' own, as the program reported compiling
     them; a false report does not replay) keeps a state that only scales each weight's step along its gradient,
-    so the span before the furthest is not replayed for it: one span less to replay on the course's CNN."""
+    so the span before the furthest is not replayed for it: one span less to replay on the course's CNN. Unless
+    a learning-rate schedule reads its step counter (helper-23 wrote it one step before a commitment)."""
     from grader.training_picks import _carries
 
     def compiled(optimizer):
@@ -907,9 +938,11 @@ def test_the_span_before_the_furthest_is_replayed_only_where_the_optimizer_keeps
             _carries(keras_own("RMSprop", centered=True)), _carries(keras_own("RMSprop", use_ema=True)),
             _carries(keras_own("SGD", gradient_accumulation_steps=4)), _carries(keras_own("Adam")),
             _carries(keras_own("Adadelta")), _carries(compiled("adam")), _carries({"compile": None}),
+            _carries(keras_own("RMSprop", learning_rate={"module": "keras.optimizers.schedules",
+                                                         "class_name": "PiecewiseConstantDecay", "config": {}})),
             _carries(compiled({"module": "__main__", "class_name": "RMSprop", "config": {}})),
             _carries(compiled({"module": "keras.optimizers", "class_name": "RMSprop", "config": {},
-                               "registered_name": "Custom>RMSprop"}))] == [True] * 11
+                               "registered_name": "Custom>RMSprop"}))] == [True] * 12
 
 
 # RMSprop's state scales each weight's step by 1 / sqrt(velocity), its velocity a running mean of squared gradients,
