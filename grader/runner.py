@@ -28,7 +28,7 @@ from grader.workfolders import (MAX_ENTRIES, child_path, disk_used, inventory, m
 OUTPUT_HEAD = 8 * 1024
 OUTPUT_TAIL = 24 * 1024
 MAX_MODEL_BYTES = 2 * 1024 * 1024 * 1024
-STATE_BUDGET_MIB = 384  # saved training states (grader/harness/commit.py), per grading, on a disk: a quarter of
+STATE_BUDGET_MIB = 384  # saved training states (grader/harness/ledger.py), per grading, on a disk: a quarter of
 IN_MEMORY_STATE_MIB = 1024  # the disk limit at most, counted against it; in memory, this much beside the disk limit
 ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
 

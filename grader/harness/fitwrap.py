@@ -98,7 +98,7 @@ class Recorder:
         self.learned: set[int] = set()  # id(model) of models whose weights some fit changed
         self.current: dict | None = None
         self.after_fit = None  # called with the model when a fit has trained it (run.py saves a checkpoint)
-        self.ledger: commit.Ledger | None = None  # where the commitments to training go (run.py)
+        self.ledger = None  # a grader.harness.ledger.Ledger: where the commitments to training go (run.py)
 
     def student_line(self) -> int | None:
         frame = sys._getframe(1)

@@ -313,7 +313,7 @@ def main(job_text: str):
     events = Events(job.get("progress_fd"))
     events.send(phase="importing TensorFlow")
     started = time.time()
-    from grader.harness import commit, determinism, fitwrap, legacy, notebooks, offline
+    from grader.harness import determinism, fitwrap, ledger, legacy, notebooks, offline
     from grader.tfimport import import_keras_quietly
 
     runtime = job.get("runtime") or "keras3"
@@ -334,8 +334,8 @@ def main(job_text: str):
     trace["import_s"] = round(time.time() - started, 3)
     recorder = fitwrap.Recorder(job, source_path, events)
     recorder.after_fit = Checkpoints(keras, out, trace, recorder)
-    recorder.ledger = commit.Ledger(events, out, job.get("seed"),
-                                    budget_mib=job.get("state_budget_mib", commit.STATE_BUDGET_MIB),
+    recorder.ledger = ledger.Ledger(events, out, job.get("seed"),
+                                    budget_mib=job.get("state_budget_mib", ledger.STATE_BUDGET_MIB),
                                     rows_mib=job.get("rows_budget_mib")) \
         if job.get("verify", True) else None
     trace["determinism"] = determinism.install(tf, keras, job.get("seed"), recorder)
