@@ -18,6 +18,7 @@ from grader.harness.commit import (_optimizer_variables, _read, _weights_among, 
                                    weights_digest)
 
 SAVE_EVERY_S = 0.2  # short epochs that follow on from one another save their start this often at most
+MOST_PENDING = 2  # commitments waiting for the ledger's thread, at most (each holds a copy of the state)
 STATE_BUDGET_MIB = 384  # saved states and arrays, per grading, unless the job says otherwise: past it the states
 # kept are thinned (Ledger._thin)
 
@@ -60,9 +61,12 @@ class Ledger:
             self.spent += time.perf_counter() - started
 
     def later(self, work, *args):
-        """Run ``work(*args)`` on the ledger's own thread, after what it was given before."""
+        """Run ``work(*args)`` on the ledger's own thread, after what it was given before (each holds a copy of
+        the state: when MOST_PENDING are waiting, training waits for the oldest)."""
         if self.worker is None:
             self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grader-commitments")
+        while len(self.pending) >= MOST_PENDING:
+            self._wait(self.pending.pop(0))
         self.pending.append(self.worker.submit(self._timed, work, *args))
 
     def _timed(self, work, *args):
@@ -76,10 +80,14 @@ class Ledger:
         """Wait for the commitments the ledger's thread has not made yet (a failed one is not made: the trusted
         side finds no commitment there)."""
         while self.pending:
-            try:
-                self.pending.pop(0).result()
-            except Exception:
-                pass
+            self._wait(self.pending.pop(0))
+
+    @staticmethod
+    def _wait(future):
+        try:
+            future.result()
+        except Exception:
+            pass
 
     def path(self, fit: int, name: str) -> Path:
         return self.folder / f"fit{fit}-{name}.npz"
