@@ -32,6 +32,7 @@ def steps_per_epoch(rows: int, batch_size: int) -> int:
 def epoch_batches(tf, rows: int, seed: int, first_epoch: int, last_epoch: int, batch_size: int, shuffle: bool):
     """The index batches of epochs ``first_epoch`` up to ``last_epoch`` (excluded), one after another."""
 
+    @tf.autograph.experimental.do_not_convert  # (TensorFlow ops only: AutoGraph's rewriting took 0.1 s a pipeline)
     def one_epoch(epoch):
         indices = tf.range(rows, dtype=tf.int64)
         if shuffle:
@@ -48,7 +49,7 @@ def dataset(tf, x: np.ndarray, y: np.ndarray, seed: int, first_epoch: int, last_
     arrays = tf.data.Dataset.from_tensors((x, y)).repeat()
     indices = epoch_batches(tf, len(x), seed, first_epoch, last_epoch, batch_size, shuffle)
     return tf.data.Dataset.zip((indices, arrays)).map(
-        lambda i, xy: (tf.gather(xy[0], i), tf.gather(xy[1], i))).prefetch(2)
+        tf.autograph.experimental.do_not_convert(lambda i, xy: (tf.gather(xy[0], i), tf.gather(xy[1], i)))).prefetch(2)
 
 
 def image_batch(generator, x: np.ndarray, y: np.ndarray, index: np.ndarray, dtype: str):
