@@ -151,12 +151,12 @@ def opening_callback(keras, ledger):
         def on_epoch_begin(self, epoch, logs=None):
             fit = self.record["index"]
             self.trained = 0
-            self._schedule_outside_state()
+            rate, held = self._rate()
+            self._schedule_outside_state(rate, held)
             if self.log is not None:
                 self.log.mark()
             if self.rates is not None:
-                rate = _learning_rate_variable(self.model)
-                self.start_rate = float(np.asarray(rate)) if rate is not None else float("nan")
+                self.start_rate = rate if rate is not None else float("nan")
             with ledger.timing():
                 saved = False
                 if self.replay is not None and not getattr(self.model, "built", False) and \
@@ -176,24 +176,23 @@ def opening_callback(keras, ledger):
                     saved = ledger.save_state(fit, epoch, self.model, optimizer)
                     if saved:
                         ledger.saved_at[fit] = time.perf_counter()
+                # the rate the epoch starts with, when the optimizer's state holds it (Keras 3): a replay running
+                # on from the epoch before sets it, and the state it then has is held against this one's
                 ledger.send(commit="start", fit_index=fit, at_epoch=epoch, weights=weights_found,
-                            optimizer=optimizer_found, optimizer_parts=parts, saved=saved, rate=self._held_rate())
+                            optimizer=optimizer_found, optimizer_parts=parts, saved=saved,
+                            rate=rate if held and rate is not None and math.isfinite(rate) else None)
 
-        def _held_rate(self):
-            """The learning rate the epoch starts with, when the optimizer's state holds it (Keras 3): a replay
-            running on from the epoch before sets it, and the state it then has is held against this one's."""
+        def _rate(self) -> tuple[float | None, bool]:
+            """The learning rate the epoch starts with (read once: each read of a variable costs), and whether
+            the optimizer's state holds it (Keras 3 keeps it among the optimizer's variables, tf-keras not)."""
             rate = _learning_rate_variable(self.model)
-            if rate is None or not any(v is rate for v in _optimizer_variables(self.model)):
-                return None
-            value = float(np.asarray(rate))
-            return value if math.isfinite(value) else None
+            if rate is None:
+                return None, False
+            return float(np.asarray(rate)), any(v is rate for v in _optimizer_variables(self.model))
 
-        def _schedule_outside_state(self):
+        def _schedule_outside_state(self, value: float | None, held: bool):
             """A rate changed between epochs where the optimizer's saved state does not hold it (tf-keras keeps
             it outside its variables): the epochs from here cannot be replayed (said, and no more states saved)."""
-            rate = _learning_rate_variable(self.model)
-            value = float(np.asarray(rate)) if rate is not None else None
-            held = rate is not None and any(v is rate for v in _optimizer_variables(self.model))
             if self.replay is not None and not held and value is not None and \
                     getattr(self, "last_rate", value) != value:
                 self.record.setdefault("not_replayed", TF_KERAS_SCHEDULE)
