@@ -58,7 +58,9 @@ def serve_session(replies, runtime: str):
                 from grader import replay
 
                 try:
-                    reply = dict(replay.replay(request, Path(request["model"]).parent, runtime), ok=True)
+                    # (its working files in the evaluator's own folder, its working directory: what it reads is
+                    # handed over in another, in memory where the run's states are)
+                    reply = dict(replay.replay(request, Path.cwd(), runtime), ok=True)
                 except replay.Unreplayable as exc:
                     reply = {"ok": False, "kind": "unreplayable", "type": "Unreplayable", "message": str(exc)[:2000]}
             elif request["op"] == "load":

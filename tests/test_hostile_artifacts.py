@@ -338,6 +338,61 @@ def test_links_planted_in_the_evaluators_folder_are_never_followed_by_the_grader
     assert stat.S_IMODE(os.stat(victim).st_mode) == 0o600
 
 
+def test_a_replays_files_are_linked_in_memory_and_links_planted_there_are_never_followed(tmp_path):
+    """What a replay reads is handed to the evaluator as a second name of the run's file where both are in memory
+    (no copy), else copied; a link the evaluator's user planted at a name the grader hands a file over at changes
+    nothing outside its folder."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+
+    from grader import evaluator as evaluators
+    from grader.harness.commit import weights_digest
+
+    run = Path(tempfile.mkdtemp(prefix="grader-test-", dir="/dev/shm"))
+    try:
+        state = run / "fit0-epoch0.npz"
+        np.savez(state, a0=np.ones((1, 1), dtype="float32"), a1=np.zeros(1, dtype="float32"))
+        os.chmod(state, 0o600)  # (as the program left it: the evaluator's user must still read it)
+        on_disk = tmp_path / "fit0-data.npz"
+        np.savez(on_disk, x=np.zeros((2, 1), dtype="float32"), y=np.zeros(2, dtype="float32"))
+        hand = run / "hand"
+        hand.mkdir()
+        with evaluators._open_regular(state) as src:
+            assert evaluators._linked(src, state, hand / "replay-start-0.npz")
+        assert os.stat(hand / "replay-start-0.npz").st_ino == os.stat(state).st_ino
+        assert stat.S_IMODE(os.stat(state).st_mode) == 0o644
+        with evaluators._open_regular(on_disk) as src:  # (another filesystem: copied instead)
+            assert not evaluators._linked(src, on_disk, hand / "replay-data.npz")
+        assert not (hand / "replay-data.npz").exists()
+        os.unlink(hand / "replay-start-0.npz")
+
+        model = tmp_path / "m.keras"
+        subprocess.run([sys.executable, "-c", "import keras; m = keras.Sequential([keras.Input((1,)), "
+                        f"keras.layers.Dense(1)]); m.compile('sgd', 'mse'); m.save({str(model)!r})"], check=True, capture_output=True)
+        victim = tmp_path / "victim"
+        victim.write_text("keep")
+        os.chmod(victim, 0o600)
+        e = evaluators.acquire(evaluators.EvalLimits(60, 2048))
+        try:
+            assert e.handover.parent == Path("/dev/shm")
+            for name in ("replay-model.keras", "replay-data.npz", "replay-survey-0.npz"):
+                (e.handover / name).symlink_to(victim)
+            reply = e.replay(model, on_disk, [], {"batch_size": 2, "shuffle": False, "order_seed": 1}, 30.0,
+                             survey=[state])
+            assert reply["ok"] and [s["weights"] for s in reply["survey"]] == [  # (read through its second name)
+                weights_digest(None, [np.ones((1, 1)), np.zeros(1)])]
+            assert sorted(p.name for p in e.handover.iterdir()) == []  # (each handed file gone after the request)
+        finally:
+            evaluators.release(e)
+        assert victim.read_text() == "keep" and stat.S_IMODE(os.stat(victim).st_mode) == 0o600
+        assert os.stat(state).st_nlink == 1 and dict(np.load(state))["a0"].tolist() == [[1.0]]
+    finally:
+        shutil.rmtree(run, ignore_errors=True)
+
+
 def test_the_graders_own_time_after_the_program_ends_is_bounded_and_still_reported(tmp_path):
     """An instructor's check that never returns (or any work the trusted side cannot finish) ends at the
     exercise's grading_time: exit 3, every requested report written, each check an error naming the limit."""

@@ -1383,7 +1383,7 @@ def test_the_exercises_pictures_are_handed_to_the_evaluator_as_one_file_and_laid
     (tmp_path / "eval").mkdir()
     handed: list = []
     hand = evaluator.Evaluator.__new__(evaluator.Evaluator)  # (the hand-over alone: no evaluator process)
-    hand.folder = tmp_path / "eval"
+    hand.handover = tmp_path / "eval"
     pictures = hand._hand_pictures(sources, handed)
     assert sorted(p.name for p in handed) == ["replay-pictures.bin", "replay-pictures.npz"]
     index = dict(np.load(pictures["index"]))
