@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import time
 
 import numpy as np
 
@@ -157,30 +156,27 @@ def opening_callback(keras, ledger):
                 self.log.mark()
             if self.rates is not None:
                 self.start_rate = rate if rate is not None else float("nan")
-            with ledger.timing():
-                saved = False
+            with ledger.timing(drain=False):  # (read here; hashed, saved and sent on the ledger's thread)
                 if self.replay is not None and not getattr(self.model, "built", False) and \
                         isinstance(self.model, keras.Sequential):
                     _build_sequential(self.model, self.replay.get("input_shape"))
-                weights = self.model.get_weights()
-                replayable = self.replay is not None and getattr(self.model, "built", False) and bool(weights) \
-                    and not (self.log is not None and self.log.over) and not self.record.get("not_replayed")
+                replayable = self.replay is not None and getattr(self.model, "built", False) and \
+                    bool(self.model.weights) and not (self.log is not None and self.log.over) and \
+                    not self.record.get("not_replayed")
                 # (a pipeline's rows passed the budget; a rate the saved state does not hold changed)
+                variables = weights = None
                 if replayable:
                     _build_optimizer(self.model)
-                optimizer = _read(_optimizer_variables(self.model))  # read once, for both
-                weights_found, optimizer_found, parts, unchanged = ledger.start_digests(self.model, weights, optimizer)
-                if replayable and ledger.save_due(fit, unchanged and self.rates is None and self.log is None and
-                                                  checkpoint_stride(self.replay.get("steps"),
-                                                                    self.replay.get("per_execution", 1)) is None):
-                    saved = ledger.save_state(fit, epoch, self.model, optimizer)
-                    if saved:
-                        ledger.saved_at[fit] = time.perf_counter()
-                # the rate the epoch starts with, when the optimizer's state holds it (Keras 3): a replay running
-                # on from the epoch before sets it, and the state it then has is held against this one's
-                ledger.send(commit="start", fit_index=fit, at_epoch=epoch, weights=weights_found,
-                            optimizer=optimizer_found, optimizer_parts=parts, saved=saved,
-                            rate=rate if held and rate is not None and math.isfinite(rate) else None)
+                    variables = _read(self.model.variables)
+                    weights = _weights_among(self.model, variables)  # (the arrays just read, not a second copy)
+                weights = self.model.get_weights() if weights is None else weights
+                optimizer = _read(_optimizer_variables(self.model))
+            # the rate the epoch starts with, when the optimizer's state holds it (Keras 3): a replay running on
+            # from the epoch before sets it, and the state it then has is held against this one's
+            ledger.commit_start(fit, epoch, weights, optimizer, variables,
+                                self.rates is None and self.log is None and replayable and
+                                checkpoint_stride(self.replay.get("steps"), self.replay.get("per_execution", 1)) is None,
+                                rate if held and rate is not None and math.isfinite(rate) else None)
 
         def _rate(self) -> tuple[float | None, bool]:
             """The learning rate the epoch starts with (read once: each read of a variable costs), and whether
@@ -200,8 +196,9 @@ def opening_callback(keras, ledger):
 
         def on_epoch_end(self, epoch, logs=None):  # after every callback's: whether one asked to stop
             rates = False
-            ledger.drain()
-            keep = (*ledger.first.values(), ledger.path(self.record["index"], "data"))
+            if self.log is not None or self.rates:
+                ledger.drain()
+                keep = (*ledger.first.values(), ledger.path(self.record["index"], "data"))
             if self.log is not None:  # the batches the epoch trained on (and a tf.data pipeline's rows, when
                 with ledger.timing():  # new ones came)
                     batches = self.log.epoch(self.trained)

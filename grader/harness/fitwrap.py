@@ -249,12 +249,10 @@ def install(tf, keras, recorder: Recorder):
                 rec["history"].setdefault(key, []).append(_clean(value))
             rec["epochs_run"] += 1
             if recorder.events is not None and recorder.ledger is not None:  # progress, and the commitment
-                with recorder.ledger.timing():  # to the state this epoch ended in
-                    weights, optimizer, parts = recorder.ledger.end_digests(self.model)
-                    recorder.events.send(epoch=rec["epochs_run"], epochs=self.params.get("epochs"),
-                                         fit=rec["index"] + 1, logs={k: _clean(v) for k, v in (logs or {}).items()},
-                                         commit="end", fit_index=rec["index"], at_epoch=epoch, steps=self.steps,
-                                         weights=weights, optimizer=optimizer, optimizer_parts=parts)
+                recorder.ledger.commit_end(self.model, dict(  # to the state this epoch ended in
+                    epoch=rec["epochs_run"], epochs=self.params.get("epochs"), fit=rec["index"] + 1,
+                    logs={k: _clean(v) for k, v in (logs or {}).items()}, commit="end", fit_index=rec["index"],
+                    at_epoch=epoch, steps=self.steps))
 
     class GraderTimeBudget(Callback):
         """Stops training at the grader's time budget so the model trained so far can be graded."""

@@ -19,6 +19,8 @@ from grader.harness.commit import (_optimizer_variables, _read, _weights_among, 
 
 SAVE_EVERY_S = 0.2  # short epochs that follow on from one another save their start this often at most
 MOST_PENDING = 2  # commitments waiting for the ledger's thread, at most (each holds a copy of the state)
+THREAD_BYTES = 1 << 20  # a state this large is hashed and saved on the ledger's thread; a smaller one at once (handing
+# it over costs more than hashing it: hello_world's 1,000 epoch boundaries)
 STATE_BUDGET_MIB = 384  # saved states and arrays, per grading, unless the job says otherwise: past it the states
 # kept are thinned (Ledger._thin)
 
@@ -52,22 +54,33 @@ class Ledger:
         self.behind = 0.0  # seconds the worker spent (the training thread's own are ``spent``)
 
     @contextlib.contextmanager
-    def timing(self):
+    def timing(self, drain: bool = True):
+        """Time what training waits for here (``drain``: after what the ledger's thread has not done yet)."""
         started = time.perf_counter()
         try:
-            self.drain()
+            if drain:
+                self.drain()
             yield
         finally:
             self.spent += time.perf_counter() - started
 
-    def later(self, work, *args):
-        """Run ``work(*args)`` on the ledger's own thread, after what it was given before (each holds a copy of
-        the state: when MOST_PENDING are waiting, training waits for the oldest)."""
+    def later(self, work, *args, state: bool = True):
+        """Run ``work(*args)`` on the ledger's own thread, after what it was given before (``state``: it holds a
+        copy of the state; when MOST_PENDING such are waiting, training waits for the oldest)."""
         if self.worker is None:
             self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grader-commitments")
-        while len(self.pending) >= MOST_PENDING:
-            self._wait(self.pending.pop(0))
-        self.pending.append(self.worker.submit(self._timed, work, *args))
+        while state and sum(1 for _, holds in self.pending if holds) >= MOST_PENDING:
+            self._wait(self.pending.pop(0)[0])
+        self.pending.append((self.worker.submit(self._timed, work, *args), state))
+
+    def soon(self, size: int, work, *args):
+        """``work(*args)``, for a state of ``size`` bytes: on the ledger's thread when it is THREAD_BYTES or more,
+        else at once (after what the thread has not done yet)."""
+        if size >= THREAD_BYTES:
+            self.later(work, *args)
+        else:
+            with self.timing():
+                work(*args)
 
     def _timed(self, work, *args):
         started = time.perf_counter()
@@ -80,7 +93,7 @@ class Ledger:
         """Wait for the commitments the ledger's thread has not made yet (a failed one is not made: the trusted
         side finds no commitment there)."""
         while self.pending:
-            self._wait(self.pending.pop(0))
+            self._wait(self.pending.pop(0)[0])
 
     @staticmethod
     def _wait(future):
@@ -201,19 +214,40 @@ class Ledger:
         if not self._save(path, named, keep, state=True, saving=path):
             self.positions.pop(path, None)
 
-    def end_digests(self, model) -> tuple[str, str | None, list | None]:
-        """The digests of the weights and of the optimizer's state an epoch ended with, and of each of the
-        optimizer's variables (kept, with the arrays, for the next epoch's start)."""
-        weights = model.get_weights()
-        try:
-            optimizer = _read(_optimizer_variables(model))
-        except Exception:
-            self.ended = None
-            return weights_digest(model, weights), None, None
-        parts = optimizer_parts(model, optimizer)
-        found = weights_digest(model, weights), None if parts is None else combined(parts), parts
-        self.ended = (weights, optimizer, found)
-        return found
+    def commit_end(self, model, fields: dict):
+        """Commit to the state an epoch ended in (``fields``: the progress the event carries too): read here, hashed
+        and sent on the ledger's thread for a large state; its digests and arrays kept for the next epoch's start."""
+        with self.timing(drain=False):
+            weights = model.get_weights()
+            try:
+                optimizer = _read(_optimizer_variables(model))
+            except Exception:
+                optimizer = None
+        self.soon(_bytes(weights) + _bytes(optimizer or []), self._commit_end, weights, optimizer, fields)
+
+    def _commit_end(self, weights: list, optimizer: list | None, fields: dict):
+        parts = optimizer_parts(None, optimizer) if optimizer is not None else None
+        found = weights_digest(None, weights), None if parts is None else combined(parts), parts
+        self.ended = (weights, optimizer, found) if optimizer is not None else None
+        self._send(**fields, weights=found[0], optimizer=found[1], optimizer_parts=found[2])
+
+    def commit_start(self, fit: int, epoch: int, weights: list, optimizer: list, variables: list | None,
+                     steady: bool, rate: float | None):
+        """Commit to the state an epoch starts in (read by the caller: ``variables``, the model's, when it may be
+        saved; ``steady``: nothing but the last epoch's end could have changed it) and save it when due: on the
+        ledger's thread for a large state."""
+        self.soon(_bytes(weights) + _bytes(optimizer), self._commit_start, fit, epoch, weights, optimizer, variables,
+                  steady, rate)
+
+    def _commit_start(self, fit, epoch, weights, optimizer, variables, steady, rate):
+        weights_found, optimizer_found, parts, unchanged = self.start_digests(None, weights, optimizer)
+        saved = False
+        if variables is not None and self.save_due(fit, unchanged and steady):
+            saved = self.save_state(fit, epoch, None, optimizer, variables)
+            if saved:
+                self.saved_at[fit] = time.perf_counter()
+        self._send(commit="start", fit_index=fit, at_epoch=epoch, weights=weights_found, optimizer=optimizer_found,
+                   optimizer_parts=parts, saved=saved, rate=rate)
 
     def start_digests(self, model, weights: list, optimizer: list) -> tuple[str, str | None, list | None, bool]:
         """The digests of the state an epoch starts in (and of each of the optimizer's variables), and whether
@@ -256,10 +290,15 @@ class Ledger:
                    optimizer=None if parts is None else combined(parts), saved=saved, logs=logs)
 
     def send(self, **commitment):
-        self.drain()
-        self._send(**commitment)
+        """Send a commitment after those the ledger's thread has not sent yet (through it, when there are any)."""
+        if any(not future.done() for future, _ in self.pending):
+            self.later(self._send, commitment, state=False)
+        else:
+            self.drain()
+            self._send(**commitment)
 
-    def _send(self, **commitment):
+    def _send(self, commitment: dict | None = None, **fields):
+        commitment = {**(commitment or {}), **fields}
         if self.events is not None:
             self.events.send(**commitment)
 
@@ -276,6 +315,10 @@ class Ledger:
         if self.worker is not None:
             self.worker.shutdown(wait=True)
             self.worker = None
+
+
+def _bytes(arrays: list) -> int:
+    return sum(int(np.asarray(a).nbytes) for a in arrays)
 
 
 def _same_arrays(a: list, b: list) -> bool:
