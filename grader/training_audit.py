@@ -69,12 +69,12 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
         and small(evidence, [([ends[(fit_index, e)] for e in epochs], replay)]) else None
     if everything is not None:
         everything["seconds"] = sum(times.get(e, per_epoch) for e in epochs)
-        picked, drawn, candidates = [[everything]], [], []
+        picked, drawn, candidates, unreached = [[everything]], [], [], 0
     else:
         chosen = sampled(evidence, fit_index, parts, made, data, order, logged, times, chooser)
         if isinstance(chosen, dict):  # a verdict
             return chosen
-        picked, drawn, candidates = chosen
+        picked, drawn, candidates, unreached = chosen
     legs = [g for c in picked for g in c]
     origin = chain_start(fit_index, starts, ends)
     if origin is not None and origin[0] != fit_index:  # (the audit of the fit training began with holds it)
@@ -161,13 +161,17 @@ def audit(evidence, fit_index, fit, replay: dict, epochs, made: int, commitments
     shown = (f"all {n} epochs" if entire and n > 1 and len(touched) == n else
              f"epoch{'s' if len(touched) > 1 else ''} {_ranges(touched)} of {n}" if entire else
              f"{listed(legs)} (of the {n if n != 1 else 'one'} epoch{'s' if n != 1 else ''} trained)")
+    # parts of the fit no saved state leads to were never among those replayed or drawn: said, with how many
+    unseen = (f" ({unreached} of the fit's {len(parts)} parts could not be replayed from any state the program "
+              "saved, or without the batches they trained on, and were never among those drawn)") if unreached else ""
     return {"status": VERIFIED, "replayed": touched, "epochs": n, "fit": fit_index + 1, "shown": shown,
             "drawn": {"parts": len(drawn), "of": len(candidates)}, "whole": everything is not None,
+            "unreached": unreached,
             "segments": [[g["epoch"] + 1, g["from"] + 1, g["to"]] for g in legs], "seconds": reply.get("seconds"),
             "sentence": (f"Training verified: the grader replayed {shown} from the "
                          f"state{'s' if len(picked) > 1 else ''} "
                          "the program reported while it trained, and reached exactly the weights it reported; the "
-                         "graded model is the one training ended with.")}
+                         f"graded model is the one training ended with{unseen}.")}
 
 
 def _negative(where: str, rate: float) -> str:

@@ -104,8 +104,10 @@ def _jumps(moved: list[float]) -> list[int]:
 def sampled(evidence, fit_index, parts, made, data, order, logged, times, chooser):
     """The chains to replay of a fit too long to replay whole: the one that made the graded model, those
     whose weights moved furthest (and the span before each), and others drawn at random, as many as SHARE of
-    the training time allows; with the draws (the indices into the candidates) and the candidates. A verdict
-    instead when none leads to the graded model, or a saved state is not the one reported."""
+    the training time allows; with the draws (the indices into the candidates), the candidates, and how many
+    parts no chain reaches (no saved state leads to them, or the batches they trained on were not kept: never
+    replayed, and said so). A verdict instead when none leads to the graded model, or a saved state is not the
+    one reported."""
     folder = data.parent
     found = chains(parts, lambda g: not logged or (folder / f"fit{fit_index}-epoch{g['epoch']}-batches.npz").is_file())
     last = next(c for g, c in zip(reversed(parts), reversed(found)) if g["epoch"] == made)
@@ -130,7 +132,8 @@ def sampled(evidence, fit_index, parts, made, data, order, logged, times, choose
     choose = chooser or secrets.SystemRandom().sample
     least = max(MIN_DRAWN, int(getattr(evidence.exercise, "draws", MIN_DRAWN) or MIN_DRAWN))  # (the exercise's)
     drawn = choose(range(len(candidates)), min(len(candidates), max(least, count - len(forced))))
-    return merged([*forced, *(candidates[i] for i in drawn)]), drawn, candidates
+    unreached = sum(1 for c in found if c is None)
+    return merged([*forced, *(candidates[i] for i in drawn)]), drawn, candidates, unreached
 
 
 def _seconds(chain: list[dict]) -> float:

@@ -3,6 +3,7 @@ epochs replayed in the evaluator, and forgeries that never call fit (held-out st
 who has read the grader's code would)."""
 
 import shutil
+import types
 
 from conftest import EXERCISES, by_name, run_cli
 
@@ -771,6 +772,49 @@ def test_weights_written_where_a_schedule_broke_the_chain_of_kept_states_are_fou
               "learning rate it set at each step, and nothing else it did)")
     assert _verdict(report) == {"status": "refuted", "reason": reason, "sentence": f"Training not verified: {reason}. "
                                 "The checks that rest on the record of training fail."}
+
+
+def test_parts_no_saved_state_leads_to_are_counted_in_the_verdict(tmp_path, monkeypatch):
+    """helper-23: the parts no chain of saved states reaches (here: the first epoch's, whose recorded batches were
+    not kept) were left out of those an audit draws from without a word; the verdict now says how many."""
+    import numpy as np
+
+    from grader import training_audit, training_picks
+
+    def part(epoch, first, last, saved):
+        file = tmp_path / (f"fit0-epoch{epoch}.npz" if first == 0 else f"fit0-epoch{epoch}-step{first}.npz")
+        if saved:
+            np.savez(file, a0=np.zeros(1))
+        return {"epoch": epoch, "from": first, "to": last, "steps": 4, "run_from": epoch, "seconds": 1.0,
+                "start": {"saved": saved, "weights": f"w{epoch}{first}"}, "end": {"weights": f"w{epoch}{last}"},
+                "file": file}
+
+    parts = [part(0, 0, 2, True), part(0, 2, 4, False), part(1, 0, 2, True), part(1, 2, 4, False)]
+    data = tmp_path / "fit0-data.npz"
+    np.savez(data, x=np.zeros((4, 1)), y=np.zeros(4))
+    np.savez(tmp_path / "fit0-epoch1-batches.npz", rows=np.arange(4))  # (the first epoch's were not kept)
+    monkeypatch.setattr(training_picks, "_largest_jumps", lambda *args: [])
+    evidence = types.SimpleNamespace(exercise=types.SimpleNamespace(draws=1))
+    chosen, drawn, candidates, unreached = training_picks.sampled(
+        evidence, 0, parts, 1, data, {}, True, {0: 1.0, 1: 1.0}, lambda pool, k: list(pool)[:k])
+    # (the second epoch's parts: one chain from its start, the one that made the graded model; nothing else to draw)
+    assert (unreached, len(candidates), drawn) == (2, 0, [])
+    assert [[(g["epoch"], g["from"], g["to"]) for g in c] for c in chosen] == [[(1, 0, 4)]]  # (one leg)
+
+
+def test_the_verdict_says_how_many_parts_could_not_be_replayed(grade_file, monkeypatch):
+    from grader import training_audit, training_picks
+
+    def sampled(*args):  # (the count itself: the test above)
+        *chosen, unreached = training_picks.sampled(*args)
+        return (*chosen, 3)
+
+    monkeypatch.setattr(training_audit, "sampled", sampled)
+    verification = grade_file(BIG_STATES)[1]["environment"]["training_verification"]
+    assert (verification["status"], verification["unreached"]) == ("verified", 3)
+    assert verification["sentence"].endswith(
+        "the graded model is the one training ended with (3 of the fit's 8 parts could not be replayed from any state "
+        "the program saved, or without the batches they trained on, and were never among those drawn).")
 
 
 # helper-18's cheat: weights trained in secret (a GradientTape loop, outside fit) slid in a little at every step
