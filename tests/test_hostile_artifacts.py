@@ -308,6 +308,19 @@ def test_odd_types_in_the_traces_own_records_are_dropped_not_a_grader_error():
         "your program sets its own seed (random.seed(3) at line ?), which replaces the grader's from that point"]
 
 
+def _model_and_victim(tmp_path):
+    """A saved one-neuron model (compiled: a replay trains it), and a file of the grader's user that no link
+    planted by the evaluator's user may reach (its text and its mode are checked after)."""
+    model = tmp_path / "m.keras"
+    subprocess.run([sys.executable, "-c", "import keras; m = keras.Sequential([keras.Input((1,)), "
+                    f"keras.layers.Dense(1)]); m.compile('sgd', 'mse'); m.save({str(model)!r})"],
+                   check=True, capture_output=True)
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    os.chmod(victim, 0o600)
+    return model, victim
+
+
 def test_links_planted_in_the_evaluators_folder_are_never_followed_by_the_grader(tmp_path):
     """The evaluator's user owns its folder: a link at any name the grader writes there (x.npy, the model's
     copy) or reads back (out.npy) must not turn the grader's write, chmod or read into one elsewhere."""
@@ -315,12 +328,7 @@ def test_links_planted_in_the_evaluators_folder_are_never_followed_by_the_grader
 
     from grader import evaluator as evaluators
 
-    model = tmp_path / "m.keras"
-    subprocess.run([sys.executable, "-c", "import keras; keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])"
-                    f".save({str(model)!r})"], check=True, capture_output=True)
-    victim = tmp_path / "victim"
-    victim.write_text("keep")
-    os.chmod(victim, 0o600)
+    model, victim = _model_and_victim(tmp_path)
     e = evaluators.acquire(evaluators.EvalLimits(60, 2048))
     try:
         for name in ("x.npy", "out.npy", "model-1.keras", "model-2.keras"):
@@ -369,12 +377,7 @@ def test_a_replays_files_are_linked_in_memory_and_links_planted_there_are_never_
         assert not (hand / "replay-data.npz").exists()
         os.unlink(hand / "replay-start-0.npz")
 
-        model = tmp_path / "m.keras"
-        subprocess.run([sys.executable, "-c", "import keras; m = keras.Sequential([keras.Input((1,)), "
-                        f"keras.layers.Dense(1)]); m.compile('sgd', 'mse'); m.save({str(model)!r})"], check=True, capture_output=True)
-        victim = tmp_path / "victim"
-        victim.write_text("keep")
-        os.chmod(victim, 0o600)
+        model, victim = _model_and_victim(tmp_path)
         e = evaluators.acquire(evaluators.EvalLimits(60, 2048))
         try:
             assert e.handover.parent == Path("/dev/shm")
