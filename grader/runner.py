@@ -59,6 +59,7 @@ class RunResult:
     outputs: dict = field(default_factory=dict)
     # the commitments to training received over the event pipe while the child ran (Commitments.received)
     commitments: dict = field(default_factory=dict)
+    state_budget_mib: int = 0  # the room the job gave the saved training states (grader/saved_states.py)
 
     @property
     def output_cut(self) -> int:
@@ -409,6 +410,7 @@ def _run(source, task, limits, seed, stage, hide, isolation, progress, workdir: 
         disk_limit_mib=limits.disk_mib, disk_exceeded=stopped == "disk",
         data_places=([f"./{staged.home.name}", *staged.aliases] if staged.home else []) + list(staged.links)
         if staged is not None else [], outputs=outputs, commitments=ledger.received(),
+        state_budget_mib=job["state_budget_mib"],
     )
 
 

@@ -50,7 +50,7 @@ TRACE_FIELDS = {"status": str, "fits": list, "legacy": list, "model": dict, "err
                 "versions": dict, "determinism": dict, "data_access": list, "cell_errors": list,
                 "entry_point_called": str, "exit_code": (int, str), "import_s": (int, float), "run_s": (int, float),
                 "exit_at": str, "stopped_at": str, "stopped_in": str, "commit_s": (int, float),
-                "commit_thread_s": (int, float)}
+                "commit_thread_s": (int, float), "state_write_failures": int}
 FIT_FIELDS = {"index": int, "line": int, "epochs_requested": (int, float), "epochs_allowed": int,
               "epochs_run": int, "capped": bool, "stopped_by": dict, "limit_hit": str, "history": dict,
               "epoch_times": list, "data": dict, "validation": dict, "callbacks": list, "callback_misses": list,

@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 
+from grader import saved_states
 from grader.checks import ModelUnavailable
 from grader.modelcheck import combined
 from grader.training_audit import audit, chain_fits, chain_start, made_in, same, shown
@@ -55,6 +56,11 @@ def verdict(evidence, chooser=None) -> dict:
     contradiction = _record_against_commitments(trained, ends, afters)
     if contradiction:
         return refuted(contradiction)
+    failures = evidence.trace.get("state_write_failures")
+    gone = saved_states.tampered(run.artifacts / "training" if run.artifacts is not None else None, items,
+                                 run.state_budget_mib, failures if isinstance(failures, int) else 0)
+    if gone is not None:  # (the states the program reported saving, removed or replaced after it did)
+        return (refuted if gone[0] == "refuted" else unverifiable)(gone[1])
     try:
         view = evidence.model()
     except ModelUnavailable:

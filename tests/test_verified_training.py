@@ -817,6 +817,57 @@ def test_the_verdict_says_how_many_parts_could_not_be_replayed(grade_file, monke
         "the program saved, or without the batches they trained on, and were never among those drawn).")
 
 
+# helper-24's cheat: weights written by hand inside training, then every saved state the audit would replay from
+# removed (or replaced) once fit returned: only the newest, written when the program has ended, was left, and the
+# last part replayed from it was verified, 10/10.
+REMOVED = SWAPPED + """
+import glob, os
+for folder in glob.glob("/dev/shm/grader-artifacts-*/training") + glob.glob("/*/*/grader-artifacts-*/training"):
+    for name in os.listdir(folder):
+        if "data" not in name:
+            os.unlink(os.path.join(folder, name))
+            if REPLACE:
+                os.mkfifo(os.path.join(folder, name))
+"""
+
+
+def test_saved_states_the_program_removed_or_replaced_refute_its_training(grade_file):
+    report = grade_file("REPLACE = False\n" + REMOVED)[1]
+    reason = ("7 of the 8 states the program reported saving while it trained are gone (the first: the state for the "
+              "start of epoch 1 of fit call 1), though the room they were kept in (1024 MiB) was not full, and the "
+              "grader removes a saved state only to make room for a newer one: the program removed them")
+    assert _verdict(report) == {"status": "refuted", "reason": reason, "sentence": f"Training not verified: {reason}. "
+                                "The checks that rest on the record of training fail."}
+    report = grade_file("REPLACE = True\n" + REMOVED)[1]
+    reason = ("the state saved for the start of epoch 1 of fit call 1 was replaced after the program reported it (by "
+              "something that is not a saved state): the program changed what the grader keeps")
+    assert _verdict(report)["reason"] == reason
+
+
+def test_states_gone_are_told_from_states_thinned_and_from_the_newest_left_unwritten(tmp_path):
+    """The room full (thinned), the newest alone missing (a run killed before it ended), writes that failed."""
+    import numpy as np
+
+    from grader import saved_states
+
+    items = [{"commit": "start", "fit_index": 0, "at_epoch": 0, "saved": True},
+             *({"commit": "mid", "fit_index": 0, "at_epoch": 0, "step": k, "saved": True} for k in (2, 4, 6))]
+    for name in ("fit0-epoch0.npz", "fit0-epoch0-step2.npz", "fit0-epoch0-step4.npz"):
+        np.savez(tmp_path / name, a0=np.zeros(2**18, dtype="float32"), a1=np.zeros(3))  # (1 MiB each)
+    assert saved_states.tampered(tmp_path, items, 16, 0) is None  # (the newest, step 6, not written)
+    (tmp_path / "fit0-epoch0-step2.npz").unlink()
+    found = saved_states.tampered(tmp_path, items, 16, 0)
+    assert found == ("refuted", "1 of the 4 states the program reported saving while it trained are gone (the first: "
+                     "the state for step 2 of epoch 1 of fit call 1), though the room they were kept in (16 MiB) was "
+                     "not full, and the grader removes a saved state only to make room for a newer one: the program "
+                     "removed them")
+    assert saved_states.tampered(tmp_path, items, 3, 0) is None  # (two states of 1 MiB in 3 MiB: the room was full)
+    assert saved_states.tampered(tmp_path, items, 16, 1) == ("unverifiable", found[1].replace(
+        ": the program removed them", "; writing 1 of them failed, the program said"))
+    (tmp_path / "fit0-epoch0-step4.npz").write_bytes(b"PK not a zip")
+    assert saved_states.tampered(tmp_path, items, 3, 0)[0] == "refuted"
+
+
 # helper-18's cheat: weights trained in secret (a GradientTape loop, outside fit) slid in a little at every step
 # of the middle of training, the first and last eighths left honest. The parts replayed for certain (the last, the
 # one that moved furthest and the most sudden: here both the first, from the initial weights) miss it. Replays

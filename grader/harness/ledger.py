@@ -52,6 +52,7 @@ class Ledger:
         self.pending: list = []
         self.held: tuple | None = None  # the newest state: (path, arrays, the files thinning keeps), not yet written
         self.behind = 0.0  # seconds the worker spent (the training thread's own are ``spent``)
+        self.failures = 0  # states whose writing failed (the trusted side then cannot tell one gone from one removed)
 
     @contextlib.contextmanager
     def timing(self, drain: bool = True):
@@ -128,6 +129,7 @@ class Ledger:
                 np.savez(f, **arrays)  # of the time zipping it in memory first took, for a CNN's 72 MiB)
             os.replace(part, path)
         except (OSError, ValueError):
+            self.failures += 1
             return False
         self.saved[path] = size
         self.used += size

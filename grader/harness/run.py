@@ -394,6 +394,7 @@ def main(job_text: str):
         recorder.ledger.close()
     trace["commit_s"] = round(recorder.ledger.spent, 4) if recorder.ledger is not None else 0.0
     trace["commit_thread_s"] = round(recorder.ledger.behind, 4) if recorder.ledger is not None else 0.0
+    trace["state_write_failures"] = recorder.ledger.failures if recorder.ledger is not None else 0
     trace["legacy"] = recorder.legacy
     trace["data_access"] = recorder.data_access
 
