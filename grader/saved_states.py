@@ -44,10 +44,15 @@ def tampered(folder: Path | None, items: list[dict], budget_mib: int, failures: 
                                "something that is not a saved state): the program changed what the grader keeps")
     if not missing:
         return None
-    held = _sizes(folder)
-    largest = max([size for name, size in held.items() if "-epoch" in name and not name.endswith(("-batches.npz",
-                                                                                                   "-rates.npz"))]
-                  or [0])
+    # what counts against the room: the files the ledger writes for this run's commitments (not any name: files
+    # named for states never reported would fill it with nothing)
+    states = {path.name for _, path in reported}
+    fits = {c.get("fit_index") for c in items if isinstance(c.get("fit_index"), int)}
+    epochs = {(c.get("fit_index"), c.get("at_epoch")) for c in items if c.get("commit") == "end"}
+    known = states | {f"fit{i}-data.npz" for i in fits} | \
+        {f"fit{i}-epoch{e}-{kind}.npz" for (i, e) in epochs for kind in ("batches", "rates")}
+    held = {name: size for name, size in _sizes(folder).items() if name in known}
+    largest = max([size for name, size in held.items() if name in states] or [0])
     if sum(held.values()) + SLACK * largest > budget_mib * 2**20:
         return None  # (the room was full: states were thinned to make room for newer ones)
     reason = (f"{len(missing)} of the {len(reported)} states the program reported saving while it trained are gone "

@@ -861,6 +861,8 @@ def test_states_gone_are_told_from_states_thinned_and_from_the_newest_left_unwri
                      "the state for step 2 of epoch 1 of fit call 1), though the room they were kept in (16 MiB) was "
                      "not full, and the grader removes a saved state only to make room for a newer one: the program "
                      "removed them")
+    np.savez(tmp_path / "fit0-epoch0-step9.npz", a0=np.zeros(2**22, dtype="float32"))  # (16 MiB, never reported:
+    assert saved_states.tampered(tmp_path, items, 16, 0) == found                       # it fills no room)
     assert saved_states.tampered(tmp_path, items, 3, 0) is None  # (two states of 1 MiB in 3 MiB: the room was full)
     assert saved_states.tampered(tmp_path, items, 16, 1) == ("unverifiable", found[1].replace(
         ": the program removed them", "; writing 1 of them failed, the program said"))
