@@ -60,7 +60,7 @@ def tampered(folder: Path | None, items: list[dict], budget_mib: int, failures: 
               f"({budget_mib} MiB) was not full, and the grader removes a saved state only to make room for a "
               "newer one")
     if failures:
-        return "unverifiable", f"{reason}; writing {failures} of them failed, the program said"
+        return "unverifiable", f"{reason}; writing {failures} of the files it saves failed, the program said"
     return "refuted", f"{reason}: the program removed them"
 
 

@@ -865,7 +865,7 @@ def test_states_gone_are_told_from_states_thinned_and_from_the_newest_left_unwri
     assert saved_states.tampered(tmp_path, items, 16, 0) == found                       # it fills no room)
     assert saved_states.tampered(tmp_path, items, 3, 0) is None  # (two states of 1 MiB in 3 MiB: the room was full)
     assert saved_states.tampered(tmp_path, items, 16, 1) == ("unverifiable", found[1].replace(
-        ": the program removed them", "; writing 1 of them failed, the program said"))
+        ": the program removed them", "; writing 1 of the files it saves failed, the program said"))
     (tmp_path / "fit0-epoch0-step4.npz").write_bytes(b"PK not a zip")
     assert saved_states.tampered(tmp_path, items, 3, 0)[0] == "refuted"
 
