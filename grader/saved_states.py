@@ -16,7 +16,6 @@ import zipfile
 from pathlib import Path
 
 ARRAY_NAME = re.compile(r"a\d{1,6}\.npy")
-LEDGER_FILE = re.compile(r"fit\d{1,6}-(data|epoch\d{1,9}(-step\d{1,9})?(-batches|-rates)?)\.npz")
 SLACK = 2  # states: the room may be this short of full after an honest run (the newest held unwritten when
 # a newer one came, and the room made for that one)
 
@@ -51,7 +50,7 @@ def tampered(folder: Path | None, items: list[dict], budget_mib: int, failures: 
     epochs = {(c.get("fit_index"), c.get("at_epoch")) for c in items if c.get("commit") == "end"}
     known = states | {f"fit{i}-data.npz" for i in fits} | \
         {f"fit{i}-epoch{e}-{kind}.npz" for (i, e) in epochs for kind in ("batches", "rates")}
-    held = {name: size for name, size in _sizes(folder).items() if name in known}
+    held = _sizes(folder, known)
     largest = max([size for name, size in held.items() if name in states] or [0])
     if sum(held.values()) + SLACK * largest > budget_mib * 2**20:
         return None  # (the room was full: states were thinned to make room for newer ones)
@@ -92,17 +91,14 @@ def _archive(path: Path) -> bool:
     return bool(names) and len(names) <= 1_000_000 and all(ARRAY_NAME.fullmatch(n) for n in names)
 
 
-def _sizes(folder: Path) -> dict[str, int]:
-    """The sizes of the plain files in ``folder`` named as the ledger names what it saves."""
+def _sizes(folder: Path, names: set[str]) -> dict[str, int]:
+    """The sizes of the plain files of ``names`` in ``folder``."""
     out = {}
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return out
-    for entry in entries[:100_000]:
+    for name in names:
         try:
-            if LEDGER_FILE.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
-                out[entry.name] = entry.stat(follow_symlinks=False).st_size
+            info = os.lstat(folder / name)
         except OSError:
             continue
+        if stat.S_ISREG(info.st_mode):
+            out[name] = info.st_size
     return out

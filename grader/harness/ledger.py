@@ -1,12 +1,14 @@
 """The child's ledger of saved training states (grader/harness/commit.py commits to training; this keeps what a
 replay needs): each state written within a budget, thinned past it so that as many as it holds stay spread over
-training, the newest held unwritten until a newer one comes; the commitments inside an epoch hashed, written and
-sent on a thread of its own while training goes on. Nothing here is trusted by the parent.
+training, the newest held unwritten until a newer one comes; the commitments (inside epochs and at their
+boundaries) hashed, written and sent on a thread of its own while training goes on, the training thread only
+reading the state. Nothing here is trusted by the parent.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -45,9 +47,9 @@ class Ledger:
         self.spent = 0.0  # seconds spent committing and saving (the benchmark reports it)
         self.ended: tuple | None = None  # the state the last epoch ended in: its arrays, and their digests
         self.saved_at: dict[int, float] = {}  # when each fit's last epoch start was saved
-        # the commitments inside an epoch are hashed, saved and sent by one thread of their own, in order, while
-        # training goes on (hashing and writing release the GIL: a CNN's 72 MiB state costs about 80 ms, and the
-        # training thread leaves a core idle while it augments pictures); everything else waits for it first
+        # the commitments are hashed, saved and sent by one thread of their own, in order, while training goes
+        # on (hashing and writing release the GIL: a CNN's 72 MiB state costs about 80 ms, and the training
+        # thread leaves a core idle while it augments pictures); what else touches the saved files waits for it
         self.worker: ThreadPoolExecutor | None = None
         self.pending: list = []
         self.held: tuple | None = None  # the newest state: (path, arrays, the files thinning keeps), not yet written
@@ -114,7 +116,7 @@ class Ledger:
         replayed. A file saved again (a table of rows that grew) replaces the old one."""
         if path in self.saved:
             self._remove(path)
-        size = sum(int(np.asarray(a).nbytes) for a in arrays.values())
+        size = _bytes(arrays.values())
         while self.used + size > self.budget:
             if self._thin(keep, state, saving):
                 continue
@@ -185,7 +187,7 @@ class Ledger:
         path = self.path(fit, f"epoch{epoch}")
         keep = (self.path(fit, "data"), *self.first.values())  # and each fit's first state: where training began
         named = {f"a{i}": a for i, a in enumerate(arrays)}
-        size = sum(int(np.asarray(a).nbytes) for a in arrays)
+        size = _bytes(arrays)
         self._settle(size)
         if fit in self.first:  # held until a newer one comes (or the run ends), and written only if kept then
             if size > self.budget:
@@ -209,7 +211,7 @@ class Ledger:
             return
         path, named, keep = self.held
         self.held = None
-        size = sum(int(np.asarray(a).nbytes) for a in named.values())
+        size = _bytes(named.values())
         if self.used + size + room > self.budget and self._victim(keep, True, held=path) == path:
             self.positions.pop(path, None)
             return
@@ -228,8 +230,7 @@ class Ledger:
         self.soon(_bytes(weights) + _bytes(optimizer or []), self._commit_end, weights, optimizer, fields)
 
     def _commit_end(self, weights: list, optimizer: list | None, fields: dict):
-        parts = optimizer_parts(None, optimizer) if optimizer is not None else None
-        found = weights_digest(None, weights), None if parts is None else combined(parts), parts
+        found = _digests(weights, optimizer)
         self.ended = (weights, optimizer, found) if optimizer is not None else None
         self._send(**fields, weights=found[0], optimizer=found[1], optimizer_parts=found[2])
 
@@ -242,7 +243,7 @@ class Ledger:
                   steady, rate)
 
     def _commit_start(self, fit, epoch, weights, optimizer, variables, steady, rate):
-        weights_found, optimizer_found, parts, unchanged = self.start_digests(None, weights, optimizer)
+        weights_found, optimizer_found, parts, unchanged = self.start_digests(weights, optimizer)
         saved = False
         if variables is not None and self.save_due(fit, unchanged and steady):
             saved = self.save_state(fit, epoch, None, optimizer, variables)
@@ -251,7 +252,7 @@ class Ledger:
         self._send(commit="start", fit_index=fit, at_epoch=epoch, weights=weights_found, optimizer=optimizer_found,
                    optimizer_parts=parts, saved=saved, rate=rate)
 
-    def start_digests(self, model, weights: list, optimizer: list) -> tuple[str, str | None, list | None, bool]:
+    def start_digests(self, weights: list, optimizer: list) -> tuple[str, str | None, list | None, bool]:
         """The digests of the state an epoch starts in (and of each of the optimizer's variables), and whether
         it is the state the last epoch ended in (then its digests are reused: comparing the arrays costs a
         fraction of hashing them)."""
@@ -259,8 +260,7 @@ class Ledger:
             before_weights, before_optimizer, found = self.ended
             if _same_arrays(weights, before_weights) and _same_arrays(optimizer, before_optimizer):
                 return (*found, True)
-        parts = optimizer_parts(model, optimizer)
-        return weights_digest(model, weights), None if parts is None else combined(parts), parts, False
+        return (*_digests(weights, optimizer), False)
 
     def save_due(self, fit: int, continuing: bool) -> bool:
         """Whether to save the state an epoch starts in: always at a fit's first epoch, and when something
@@ -287,20 +287,19 @@ class Ledger:
 
     def _commit_mid(self, fit, epoch, step, optimizer, variables, weights, logs):
         saved = self.save_state(fit, f"{epoch}-step{step}", None, optimizer, variables)
-        parts = optimizer_parts(None, optimizer)
-        self._send(commit="mid", fit_index=fit, at_epoch=epoch, step=step, weights=weights_digest(None, weights),
-                   optimizer=None if parts is None else combined(parts), saved=saved, logs=logs)
+        found, optimizer_found, _ = _digests(weights, optimizer)
+        self._send(commit="mid", fit_index=fit, at_epoch=epoch, step=step, weights=found, optimizer=optimizer_found,
+                   saved=saved, logs=logs)
 
     def send(self, **commitment):
         """Send a commitment after those the ledger's thread has not sent yet (through it, when there are any)."""
         if any(not future.done() for future, _ in self.pending):
-            self.later(self._send, commitment, state=False)
+            self.later(functools.partial(self._send, **commitment), state=False)
         else:
             self.drain()
             self._send(**commitment)
 
-    def _send(self, commitment: dict | None = None, **fields):
-        commitment = {**(commitment or {}), **fields}
+    def _send(self, **commitment):
         if self.events is not None:
             self.events.send(**commitment)
 
@@ -319,8 +318,15 @@ class Ledger:
             self.worker = None
 
 
-def _bytes(arrays: list) -> int:
+def _bytes(arrays) -> int:
     return sum(int(np.asarray(a).nbytes) for a in arrays)
+
+
+def _digests(weights: list, optimizer: list | None) -> tuple[str, str | None, list | None]:
+    """The digests of a state's weights and of its optimizer's state (None where it could not be read), and of
+    each of the optimizer's variables."""
+    parts = optimizer_parts(None, optimizer) if optimizer is not None else None
+    return weights_digest(None, weights), None if parts is None else combined(parts), parts
 
 
 def _same_arrays(a: list, b: list) -> bool:
